@@ -1,0 +1,59 @@
+import { mkdtemp, readdir, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { AtomicFileWriter, writeFileAtomic } from './atomic-write';
+import { readLines, parseJsonLine, stringField } from './lines';
+import { DataError } from './data-error';
+
+describe('atomic writes', () => {
+  it('writeFileAtomic leaves only the final file', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'core-'));
+    await writeFileAtomic(join(dir, 'sub/out.txt'), 'hello');
+    expect(await readFile(join(dir, 'sub/out.txt'), 'utf8')).toBe('hello');
+    expect(await readdir(join(dir, 'sub'))).toEqual(['out.txt']);
+  });
+
+  it('AtomicFileWriter shows nothing until commit, and abort removes the temp file', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'core-'));
+    const path = join(dir, 'out.jsonl');
+    const writer = await AtomicFileWriter.open(path);
+    await writer.write('a\n');
+    expect(await readdir(dir)).not.toContain('out.jsonl');
+    await writer.commit();
+    expect(await readFile(path, 'utf8')).toBe('a\n');
+    const aborted = await AtomicFileWriter.open(join(dir, 'never.txt'));
+    await aborted.write('x');
+    await aborted.abort();
+    expect(await readdir(dir)).toEqual(['out.jsonl']);
+  });
+});
+
+describe('readLines / parseJsonLine', () => {
+  it('numbers lines from 1, handles CRLF and a BOM', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'core-'));
+    const path = join(dir, 'in.txt');
+    await writeFileAtomic(path, '\ufeff一\r\n二\n\n𠀀');
+    const lines = [];
+    for await (const l of readLines(path)) lines.push(l);
+    expect(lines).toEqual([
+      { line: 1, text: '一' },
+      { line: 2, text: '二' },
+      { line: 3, text: '' },
+      { line: 4, text: '𠀀' },
+    ]);
+  });
+
+  it('names the file, line and field in errors', () => {
+    expect(() => parseJsonLine('{bad', 'data.jsonl', 7)).toThrow(/^data\.jsonl:7: invalid JSON/);
+    const error = (() => {
+      try {
+        stringField({ source: 3 }, 'source', 'data.jsonl', 9);
+      } catch (e) {
+        return e as DataError;
+      }
+    })();
+    expect(error).toBeInstanceOf(DataError);
+    expect(error?.message).toBe('data.jsonl:9 (field "source"): expected a string, got number');
+  });
+});

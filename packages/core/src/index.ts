@@ -1,0 +1,13 @@
+// Randomness
+export { Rng, type RngState } from './rng';
+
+// Input records and errors
+export { DataError, SkipCounter } from './data-error';
+export { readLines, parseJsonLine, stringField, type NumberedLine } from './lines';
+
+// Outputs
+export { writeFileAtomic, AtomicFileWriter } from './atomic-write';
+
+// Long-running work
+export { Progress, formatDuration, type ProgressOptions } from './progress';
+export { mapInWorkers, serveWorkerTasks, resolveWorkerScript, defaultThreadCount, type WorkerScript } from './worker-pool';
