@@ -1,1 +1,2 @@
+// Public API of @proj/models. Nothing is exported yet: see README.md.
 export {};

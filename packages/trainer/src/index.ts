@@ -1,1 +1,2 @@
+// Public API of @proj/trainer. Nothing is exported yet: see README.md.
 export {};

@@ -1,0 +1,44 @@
+import { Command, CommanderError } from 'commander';
+import { DataError } from '@proj/core';
+import { type CliIO, CliError, processIO } from './cli-io';
+import { registerAlign } from './commands/align';
+
+export const VERSION = '0.1.0';
+
+/** Builds the `gap-relm` command line. Each command is registered by its own module. */
+export function buildProgram(io: CliIO): Command {
+  const program = new Command('gap-relm')
+    .description('Gap-ReLM Chinese spelling and grammar correction: data synthesis, alignment, compilation and evaluation')
+    .version(VERSION)
+    .showHelpAfterError('(run with --help for usage)')
+    .configureOutput({
+      writeOut: (s) => io.stdout.write(s),
+      writeErr: (s) => io.stderr.write(s),
+    })
+    .exitOverride();
+  // Results go to stdout as JSON so they can be piped; logs and progress go to stderr.
+  const report = (result: unknown) => io.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  registerAlign(program, io, report);
+  for (const command of program.commands) command.exitOverride().configureOutput(program.configureOutput());
+  return program;
+}
+
+/** Runs the CLI and returns the exit code: 0 ok, 1 unexpected failure, 2 usage or input error. */
+export async function runCli(argv: string[], io: CliIO = processIO): Promise<number> {
+  const program = buildProgram(io);
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // --help and --version end here too, with exit code 0.
+      return error.exitCode === 0 ? 0 : 2;
+    }
+    if (error instanceof CliError || error instanceof DataError) {
+      io.stderr.write(`gap-relm: ${error.message}\n`);
+      return 2;
+    }
+    io.stderr.write(`gap-relm: ${(error as Error)?.stack ?? String(error)}\n`);
+    return 1;
+  }
+}
