@@ -85,10 +85,13 @@ export function levenshtein(a: readonly string[], b: readonly string[]): number 
  *    receives an insertion at its end.
  * 2. The middle is a Levenshtein DP with a backtrace from the end. At each cell the diagonal is
  *    taken whenever it is optimal (KEEP if the tokens match, else REPLACE), so REPLACE wins over
- *    a DELETE+INSERT pair of the same cost (ab → ba is two REPLACEs). Otherwise DELETE
- *    (up) beats INSERT (left). Because the backtrace runs backwards, in forward order this puts
- *    an INSERT before a DELETE at the same point, and REPLACEs after INSERTs in a mixed run
- *    (abc → aXYc is keep a, insert X, replace b→Y, keep c).
+ *    a DELETE+INSERT pair of the same cost (ab → ba is two REPLACEs). Otherwise DELETE (up)
+ *    beats INSERT (left). A minimal alignment never has a DELETE next to an INSERT (one REPLACE
+ *    would be cheaper), so this order decides where they go when they can trade places:
+ *    walking back from the end, deletes are taken first, which places DELETEs as late and
+ *    INSERTs as early as possible (aba → bab is insert b, keep a, keep b, delete a), and in a
+ *    mixed run INSERTs come before REPLACEs (abc → aXYc is keep a, insert X, replace b→Y,
+ *    keep c).
  *
  * O(n·m) time on the differing middle; the backtrace matrix is 2 bits a cell (see
  * MAX_ALIGN_CELLS), the cost rows are two Int32Arrays.
