@@ -1,4 +1,5 @@
-import { rstripPython, splitPythonWhitespace, tokenize13a, tokenizeZh } from './sacrebleu-tokenizers';
+import { rstripPython, splitPythonWhitespace } from './python-strings';
+import { tokenize13a, tokenizeZh } from './sacrebleu-tokenizers';
 
 /** Options of {@link corpusBleu}; the defaults are sacreBLEU's. */
 export interface BleuOptions {

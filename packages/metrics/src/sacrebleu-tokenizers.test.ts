@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { isSacrebleuChineseChar, rstripPython, splitPythonWhitespace, stripPython, tokenize13a, tokenizeZh } from './sacrebleu-tokenizers';
+import { rstripPython, splitPythonWhitespace, stripPython } from './python-strings';
+import { isSacrebleuChineseChar, tokenize13a, tokenizeZh } from './sacrebleu-tokenizers';
 
 const fixture = JSON.parse(readFileSync(new URL('../test/fixtures/bleu-sacrebleu.json', import.meta.url), 'utf8')) as {
   tokenizers: { input: string; '13a': string; zh: string }[];

@@ -1,30 +1,9 @@
 /**
  * Ports of sacreBLEU's `13a` and `zh` tokenizers (sacrebleu 2.x, `tokenizers/tokenizer_13a.py`,
  * `tokenizer_re.py`, `tokenizer_zh.py`). Written against Python semantics: strings are walked by
- * code point, and "whitespace" is Python's `str.isspace()` set, which is not JavaScript's `\s`
- * (Python adds U+001C–U+001F and U+0085; JavaScript adds U+FEFF).
+ * code point, and "whitespace" is Python's `str.isspace()` set (see python-strings.ts).
  */
-
-/** Python's `str.isspace()` characters, as a regex class body. */
-const PY_SPACE = '\\t\\n\\v\\f\\r\\x1c-\\x1f \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000';
-const PY_SPACE_RUN = new RegExp(`[${PY_SPACE}]+`, 'u');
-const PY_TRAILING_SPACE = new RegExp(`[${PY_SPACE}]+$`, 'u');
-const PY_LEADING_SPACE = new RegExp(`^[${PY_SPACE}]+`, 'u');
-
-/** `' '.join(s.split())`: Python's whitespace split, dropping empty pieces. */
-export function splitPythonWhitespace(s: string): string[] {
-  return s.split(PY_SPACE_RUN).filter((t) => t.length > 0);
-}
-
-/** Python `str.rstrip()` with no argument. */
-export function rstripPython(s: string): string {
-  return s.replace(PY_TRAILING_SPACE, '');
-}
-
-/** Python `str.strip()` with no argument. */
-export function stripPython(s: string): string {
-  return s.replace(PY_LEADING_SPACE, '').replace(PY_TRAILING_SPACE, '');
-}
+import { splitPythonWhitespace, stripPython } from './python-strings';
 
 // The shared "regexp" post-tokenizer used by both 13a and zh, applied in this order.
 const POST_RULES: [RegExp, string][] = [
