@@ -2,6 +2,11 @@ import { Command, CommanderError } from 'commander';
 import { DataError } from '@proj/core';
 import { type CliIO, CliError, processIO } from './cli-io';
 import { registerAlign } from './commands/align';
+import { registerCompile } from './commands/compile';
+import { registerDemo } from './commands/demo';
+import { registerEval } from './commands/eval';
+import { registerFrozenDev } from './commands/frozen-dev';
+import { registerSynth } from './commands/synth';
 
 export const VERSION = '0.1.0';
 
@@ -18,7 +23,12 @@ export function buildProgram(io: CliIO): Command {
     .exitOverride();
   // Results go to stdout as JSON so they can be piped; logs and progress go to stderr.
   const report = (result: unknown) => io.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  registerDemo(program, io);
+  registerSynth(program, io, report);
+  registerFrozenDev(program, io, report);
   registerAlign(program, io, report);
+  registerCompile(program, io, report);
+  registerEval(program, io);
   for (const command of program.commands) command.exitOverride().configureOutput(program.configureOutput());
   return program;
 }

@@ -1,4 +1,4 @@
-import { DEFAULT_MAX_INSERT_K, buildExample } from '@proj/align';
+import { DEFAULT_MAX_INSERT_K, buildExample, rejectCode } from '@proj/align';
 import { AtomicFileWriter, DataError, Progress, SkipCounter, parseJsonLine, readLines, stringField } from '@proj/core';
 import type { Command } from 'commander';
 import { type CliIO, log, requireFile } from '../cli-io';
@@ -50,8 +50,7 @@ export async function runAlign(options: AlignCommandOptions, io: CliIO) {
         if (!(error instanceof DataError)) throw error;
         reason = error.message;
       }
-      const code = reason.split(':')[0];
-      skipped.add(code, `${options.input}:${line}: ${reason}`);
+      skipped.add(rejectCode(reason), `${options.input}:${line}: ${reason}`);
       log(io, `reject ${options.input}:${line}: ${reason}`);
       await rejects.write(`${JSON.stringify({ file: options.input, line, reason })}\n`);
     }
