@@ -124,6 +124,9 @@ def main():
                   tokenize="zh"),
         bleu_case("variable number of references", ["the cat sat on the mat", "a dog"],
                   [["the cat sat on a mat", "there is a cat on the mat"], ["a dog barked"]]),
+        # Hypothesis of 5 tokens, references of 4 and 6: equally close, sacrebleu takes 4 (BP 1).
+        bleu_case("closest reference length tie goes to the shorter", ["a b c d e"],
+                  [["a b c d x y", "a b c d"]]),
         bleu_case("no smoothing", ["the cat", "a dog sat on"], [["the cat sat"], ["a dog sat on it"]], smooth_method="none"),
         bleu_case("seeded english corpus, two references", en_hyps, en_refs),
         bleu_case("seeded chinese corpus, zh tokenizer, two references", zh_hyps, zh_refs, tokenize="zh"),

@@ -35,6 +35,19 @@ describe('compareM2', () => {
     expect(s).toMatchObject({ tp: 1, fp: 0, fn: 0, chosen: [0] });
   });
 
+  it('chooses by the F of the corpus so far plus this sentence, not by the sentence alone', () => {
+    // Sentence 1: 4 hypothesis edits, all in the only reference -> totals (4, 0, 0).
+    // Sentence 2: hyp {a, b}. Ref 0 = {a} -> (1, 1, 0), alone F0.5 0.5556; ref 1 = {a, b} + 5 more
+    // -> (2, 0, 5), alone F0.5 0.6667, so a per-sentence choice would take ref 1. With the totals:
+    // ref 0 gives (5, 1, 0), F0.5 = 1.25·(5/6)/(0.25·(5/6) + 1) = 0.8621; ref 1 gives (6, 0, 5),
+    // F0.5 = 1.25·(6/11)/(0.25 + 6/11) = 0.8571. ChERRANT takes ref 0.
+    const first = sentence([0, 1, 'p', 0], [1, 2, 'q', 0], [2, 3, 'r', 0], [3, 4, 's', 0]);
+    const ref1: [number, number, string, number][] = [[0, 1, 'a', 1], [2, 3, 'b', 1]];
+    for (let k = 0; k < 5; k++) ref1.push([10 + k, 11 + k, 'z', 1]);
+    const s = compareM2([first, sentence([0, 1, 'a', 0], [2, 3, 'b', 0])], [first, sentence([0, 1, 'a', 0], ...ref1)]);
+    expect(s).toMatchObject({ tp: 5, fp: 1, fn: 0, chosen: [0, 0] });
+  });
+
   it('breaks an F tie by more TP, even for a later reference', () => {
     // Hyp has 2 edits. Ref 0 matches one and has nothing else: (1, 1, 0), P 1/2, R 1,
     // F0.5 = 1.25·0.5/(0.125 + 1) = 5/9. Ref 1 matches both and has 8 more: (2, 0, 8), P 1, R 1/5,
