@@ -129,14 +129,12 @@ export async function compile(options: CompileOptions): Promise<CompileSummary> 
             for await (const batch of batches) yield labelBatch(batch, labelOptions);
           })()
         : mapInWorkers<LabelItem[], LabelBatchResult>(compileWorkerScript(), batches, { threads, workerData: labelOptions });
-    let seen = 0;
     for await (const result of results) {
       if (result.records !== '') await out.write(result.records);
       if (result.rejects !== '') await rejectsOut.write(result.rejects);
       written += result.written;
       for (const code of result.rejectCodes) rejected[code] = (rejected[code] ?? 0) + 1;
-      progress.tick(read - seen);
-      seen = read;
+      progress.tick(result.items);
     }
     await out.commit();
     await rejectsOut.commit();

@@ -12,6 +12,8 @@ export interface LabelBatchOptions {
 
 /** A batch's output, already serialised so the main thread only appends it. */
 export interface LabelBatchResult {
+  /** Items labelled (input records), for progress. */
+  items: number;
   /** JSONL records, each line ending in `\n`. */
   records: string;
   written: number;
@@ -67,5 +69,5 @@ export function labelBatch(items: readonly LabelItem[], options: LabelBatchOptio
       }
     }
   }
-  return { records, written, rejects, rejectCodes };
+  return { items: items.length, records, written, rejects, rejectCodes };
 }
