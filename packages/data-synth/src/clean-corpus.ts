@@ -69,11 +69,8 @@ export class CleanSentences implements AsyncIterable<CleanSentence> {
     try {
       data = JSON.parse(raw.charCodeAt(0) === 0xfeff ? raw.slice(1) : raw);
     } catch (error) {
-      // One array: nothing can be salvaged, so this one is fatal, with the line of the error.
-      const message = (error as Error).message;
-      const at = /position (\d+)/.exec(message);
-      const line = at ? raw.slice(0, Number(at[1])).split('\n').length : undefined;
-      throw new DataError(`invalid JSON: ${message}`, { file: this.file, line });
+      // One array: nothing can be salvaged, so this one is fatal.
+      throw new DataError(`invalid JSON: ${(error as Error).message}`, { file: this.file });
     }
     if (!Array.isArray(data)) throw new DataError(`expected a JSON array of strings or objects, got ${typeof data}`, { file: this.file });
     for (let i = 0; i < data.length; i++) {
