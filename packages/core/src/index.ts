@@ -8,6 +8,19 @@ export { readLines, parseJsonLine, stringField, type NumberedLine } from './line
 // Outputs
 export { writeFileAtomic, AtomicFileWriter } from './atomic-write';
 
+// Tensor files (Hugging Face safetensors)
+export {
+  parseSafetensors,
+  serializeSafetensors,
+  readSafetensors,
+  writeSafetensors,
+  safetensorsToFloat32,
+  type SafetensorsDType,
+  type SafetensorsData,
+  type SafetensorsTensor,
+  type SafetensorsFile,
+} from './safetensors';
+
 // Long-running work
 export { Progress, formatDuration, type ProgressOptions } from './progress';
 export { mapInWorkers, serveWorkerTasks, resolveWorkerScript, defaultThreadCount, type WorkerScript } from './worker-pool';
