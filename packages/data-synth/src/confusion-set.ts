@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { basename } from 'node:path';
 import { TextDecoder } from 'node:util';
 import { DataError, SkipCounter } from '@proj/core';
-import { pinyin } from 'pinyin-pro';
 
 /** The on-disk formats a confusion set can be read from. */
 export type ConfusionFormat = 'same_pinyin' | 'same_stroke' | 'json';
@@ -242,6 +242,9 @@ function gb2312Level1(): string[] {
 }
 
 function buildDefaultMap(): Map<string, string[]> {
+  // Loaded on first use only: pinyin-pro's dictionary costs ~70 ms per thread, and jobs given
+  // confusion files (every synthesis worker among them) never need it.
+  const { pinyin } = createRequire(import.meta.url)('pinyin-pro') as typeof import('pinyin-pro');
   const groups = new Map<string, string[]>();
   for (const char of gb2312Level1()) {
     const reading = pinyin(char, { toneType: 'none' });
