@@ -12,11 +12,18 @@ export const sourceAliases: Record<string, string> = Object.fromEntries(
     .map((name) => [`@proj/${name}`, join(root, 'packages', name, 'src/index.ts')]),
 );
 
+/**
+ * Research data beside the repo (`../shared/data`): only benchmarks and evaluation tests read it,
+ * and they skip with a message when it is absent, as on a user's clone.
+ */
+export const sharedDataDir = process.env.PROJ_SHARED_DATA ?? join(root, '..', 'shared', 'data');
+
 export function projectConfig(name: string, overrides: UserWorkspaceConfig['test'] = {}) {
   return defineProject({
     resolve: { alias: sourceAliases },
     test: {
       name,
+      env: { PROJ_SHARED_DATA: sharedDataDir },
       include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
       testTimeout: 60_000,
       ...overrides,

@@ -1,10 +1,11 @@
-// Checks against the real MuCGEC / ChERRANT files in /work/shared/data (not committed: 1,137
+// Checks against the real MuCGEC / ChERRANT files in ../shared/data (not committed: 1,137
 // dev sentences and 2,000 NLPCC-2018 M2 blocks). Skips with a message when they are absent.
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { cgecScore, compareM2, extractCharEdits, parseM2, type M2Sentence } from '../src/index';
 
-const MUCGEC = '/work/shared/data/MuCGEC';
+// PROJ_SHARED_DATA is set by vitest.shared.ts to ../shared/data beside the repo.
+const MUCGEC = `${process.env.PROJ_SHARED_DATA ?? ''}/MuCGEC`;
 const DEV = `${MUCGEC}/data/MuCGEC/MuCGEC_dev.txt`;
 const PRED = `${MUCGEC}/data/MuCGEC/example_pred_dev.txt`;
 const NLPCC = `${MUCGEC}/scorers/ChERRANT/samples/nlpcc2018_official.ref.m2.char`;

@@ -5,15 +5,15 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fillTemplate } from '../template';
 import type { PrecomputedExample } from '../types';
 import { compile, type CompileOptions } from './compile';
 
-const shared = process.env.ALIGN_SHARED_DATA ?? fileURLToPath(new URL('../../../../../shared/data', import.meta.url));
+// Set by vitest.shared.ts to ../shared/data beside the repo (override with PROJ_SHARED_DATA).
+const shared = process.env.PROJ_SHARED_DATA ?? '';
 const present = existsSync(join(shared, 'PROVENANCE.md'));
-if (!present) console.warn(`[align] SIGHAN acceptance tests skipped: no shared data at ${shared} (set ALIGN_SHARED_DATA)`);
+if (!present) console.warn(`[align] SIGHAN acceptance tests skipped: no shared data at ${shared} (set PROJ_SHARED_DATA)`);
 
 let dir: string;
 beforeAll(async () => {
