@@ -1,0 +1,142 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { batchMatMulGradWithFlags } from './gradients';
+
+/**
+ * Fixes that make training on the wasm backend work and run fast. Each has a test in
+ * `wasm-kernels.test.ts`.
+ *
+ * (a) `UnsortedSegmentSum` for wasm: the gather (embedding) gradient needs it and the wasm backend
+ *     ships no such kernel.
+ * (b) `BatchMatMul` gradient with explicit transposes: wasm runs its XNNPACK matMul only for
+ *     products without a transpose flag; tfjs-core's gradient uses the flags, which drops wasm to
+ *     a scalar loop ~10x slower (a training step measured 7.9 s -> 1.3 s with this override).
+ * (c) `safeVariableGrads`: an exception inside `tf.variableGrads` leaks the tensors that the tape
+ *     saved for the backward pass (about 190 for a BERT step); this helper disposes them.
+ */
+
+interface WasmBackendLike {
+  readSync(dataId: unknown): tf.backend_util.BackendValues;
+  makeOutput(shape: number[], dtype: tf.DataType, memoryOffset?: number, values?: tf.backend_util.BackendValues): tf.TensorInfo;
+}
+
+/** Plain-JS segment sum: out[segmentIds[i], ...] += x[i, ...]; ids outside [0, numSegments) are dropped, as in TF. */
+export function unsortedSegmentSumValues(
+  x: ArrayLike<number>,
+  rowSize: number,
+  segmentIds: ArrayLike<number>,
+  numSegments: number,
+): Float32Array {
+  const out = new Float32Array(numSegments * rowSize);
+  for (let i = 0; i < segmentIds.length; i++) {
+    const s = segmentIds[i];
+    if (s < 0 || s >= numSegments) continue;
+    const src = i * rowSize;
+    const dst = s * rowSize;
+    for (let j = 0; j < rowSize; j++) out[dst + j] += x[src + j];
+  }
+  return out;
+}
+
+const unsortedSegmentSumWasm: tf.KernelConfig = {
+  kernelName: tf.UnsortedSegmentSum,
+  backendName: 'wasm',
+  kernelFunc: ({ inputs, attrs, backend }) => {
+    const { x, segmentIds } = inputs as { x: tf.TensorInfo; segmentIds: tf.TensorInfo };
+    const { numSegments } = attrs as unknown as { numSegments: number };
+    const wasm = backend as unknown as WasmBackendLike;
+    if (x.dtype !== 'float32') throw new TypeError(`UnsortedSegmentSum (wasm): x must be float32, got ${x.dtype}`);
+    if (segmentIds.shape.length !== 1 || segmentIds.shape[0] !== x.shape[0]) {
+      throw new RangeError(`UnsortedSegmentSum (wasm): segmentIds must be 1-D of length x.shape[0]=${x.shape[0]}, got [${segmentIds.shape}]`);
+    }
+    const rowSize = x.shape.slice(1).reduce((a, b) => a * b, 1);
+    const values = unsortedSegmentSumValues(
+      wasm.readSync(x.dataId) as Float32Array,
+      rowSize,
+      wasm.readSync(segmentIds.dataId) as Int32Array,
+      numSegments,
+    );
+    return wasm.makeOutput([numSegments, ...x.shape.slice(1)], 'float32', undefined, values);
+  },
+};
+
+/** Swaps the last two axes with an explicit Transpose (no matMul flag). */
+function transposeLast2(t: tf.Tensor): tf.Tensor {
+  const r = t.rank;
+  const perm = [...Array(r).keys()];
+  [perm[r - 2], perm[r - 1]] = [perm[r - 1], perm[r - 2]];
+  return tf.transpose(t, perm);
+}
+
+/** Sums a gradient back to `shape` when matMul broadcast the batch dims. */
+function toShape(g: tf.Tensor, shape: number[]): tf.Tensor {
+  let r = g;
+  if (r.rank > shape.length) r = tf.sum(r, [...Array(r.rank - shape.length).keys()]);
+  const axes = tf.backend_util.getReductionAxes(shape, r.shape);
+  return axes.length > 0 ? tf.reshape(tf.sum(r, axes), shape) : tf.reshape(r, shape);
+}
+
+/** BatchMatMul gradient whose products carry no transpose flag (see (b) above). */
+export const batchMatMulGradExplicitTranspose: tf.GradConfig = {
+  kernelName: tf.BatchMatMul,
+  inputsToSave: ['a', 'b'],
+  gradFunc: (dy, saved: tf.Tensor[], attrs?: tf.NamedAttrMap) => {
+    const [a, b] = saved;
+    const g = dy as tf.Tensor;
+    const { transposeA, transposeB } = attrs as unknown as { transposeA: boolean; transposeB: boolean };
+    const A = transposeA ? transposeLast2(a) : a; // as used in the product: [.., m, k]
+    const B = transposeB ? transposeLast2(b) : b; // [.., k, n]
+    // dA_used = dy @ B^T, dB_used = A^T @ dy; undo the forward transposes afterwards.
+    const dA = () => {
+      const d = tf.matMul(g, transposeLast2(B));
+      return toShape(transposeA ? transposeLast2(d) : d, a.shape);
+    };
+    const dB = () => {
+      const d = tf.matMul(transposeLast2(A), g);
+      return toShape(transposeB ? transposeLast2(d) : d, b.shape);
+    };
+    return { a: dA, b: dB };
+  },
+};
+
+export type MatMulGradient = 'explicit-transpose' | 'tfjs-flags';
+
+/** Chooses the BatchMatMul gradient; `initBackend` selects 'explicit-transpose'. */
+export function setMatMulGradient(mode: MatMulGradient): void {
+  if (mode !== 'explicit-transpose' && mode !== 'tfjs-flags') {
+    throw new RangeError(`setMatMulGradient: mode must be 'explicit-transpose' or 'tfjs-flags', got ${String(mode)}`);
+  }
+  tf.registerGradient(mode === 'explicit-transpose' ? batchMatMulGradExplicitTranspose : batchMatMulGradWithFlags);
+}
+
+/** Registers the wasm kernels that are missing (idempotent) and the explicit-transpose matMul gradient. */
+export function registerWasmKernelFixes(): void {
+  if (tf.getKernel(tf.UnsortedSegmentSum, 'wasm') === undefined) tf.registerKernel(unsortedSegmentSumWasm);
+  setMatMulGradient('explicit-transpose');
+}
+
+interface TapeNode {
+  saved?: tf.Tensor[];
+}
+
+/**
+ * `tf.variableGrads` that cleans up after an exception in `f`: the tape keeps clones of the
+ * tensors each kernel saved for backward, and tfjs-core disposes them only after a successful
+ * backward pass. On a throw we dispose them here, then rethrow.
+ */
+export function safeVariableGrads(f: () => tf.Scalar, varList?: tf.Variable[]): { value: tf.Scalar; grads: tf.NamedTensorMap } {
+  const engine = tf.engine() as unknown as { state: { activeTape: TapeNode[] | null; gradientDepth: number } };
+  let tape: TapeNode[] | null = null;
+  try {
+    return tf.variableGrads(() => {
+      tape = engine.state.activeTape;
+      return f();
+    }, varList);
+  } catch (err) {
+    // Only the outermost gradient owns its tape (nested gradients share it).
+    if (tape !== null && engine.state.gradientDepth === 0) {
+      for (const node of tape as TapeNode[]) for (const t of node.saved ?? []) if (!t.isDisposed) t.dispose();
+      if (engine.state.activeTape === tape) engine.state.activeTape = null;
+    }
+    throw err;
+  }
+}
