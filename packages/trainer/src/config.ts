@@ -1,0 +1,86 @@
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+
+/**
+ * Every knob of a training run, with its default written once. `train()` parses its input with
+ * this schema, logs the result and saves it as `<output_dir>/config.json`.
+ */
+export const TrainConfigSchema = z
+  .object({
+    epochs: z.number().int().min(1).default(3), // passes over the training examples
+    max_steps: z.number().int().min(0).default(0), // stop after this many optimizer steps; 0 = run all epochs
+    batch_size: z.number().int().min(1).default(8), // examples per micro-batch
+    grad_accum_steps: z.number().int().min(1).default(1), // micro-batches per optimizer step
+    optimizer: z.enum(['adamw', 'adam']).default('adamw'), // adam = no weight decay at all
+    lr: z.number().positive().default(3e-4), // peak learning rate, reached at the end of warmup
+    min_lr: z.number().min(0).default(0), // floor the decay reaches at the last step
+    warmup_steps: z.number().int().min(0).default(0), // optimizer steps of linear warmup from 0
+    schedule: z.enum(['cosine', 'linear', 'polynomial', 'constant']).default('cosine'), // decay after warmup
+    power: z.number().positive().default(1), // exponent of the polynomial schedule
+    weight_decay: z.number().min(0).default(0.01), // decoupled (AdamW); biases and norms excluded
+    adam_beta1: z.number().min(0).lt(1).default(0.9),
+    adam_beta2: z.number().min(0).lt(1).default(0.999),
+    adam_eps: z.number().positive().default(1e-8),
+    max_grad_norm: z.number().min(0).default(1), // clip the global gradient norm; 0 = no clipping
+    ema_decay: z.number().min(0).lt(1).default(0), // EMA of weights used for evaluation; 0 = off
+    ema_warmup: z.boolean().default(false), // decay = min(ema_decay, (1 + t) / (10 + t))
+    eval_every_steps: z.number().int().min(0).default(0), // 0 = evaluate at the end of each epoch
+    save_every_steps: z.number().int().min(0).default(0), // 0 = checkpoint at each evaluation
+    save_total_limit: z.number().int().min(0).default(3), // keep the newest N checkpoint-<step>/; 0 = all
+    early_stopping: z
+      .object({
+        metric: z.string().min(1).default('loss'), // a key of task.evaluate(); also picks best/
+        mode: z.enum(['min', 'max']).default('min'), // min: lower is better (loss); max: higher (F1)
+        patience: z.number().int().min(0).default(0), // evaluations without improvement; 0 = never stop
+        min_delta: z.number().min(0).default(0), // smallest change that counts as an improvement
+      })
+      .strict()
+      .prefault({}),
+    seed: z.number().int().default(42), // shuffling and the rng handed to task.loss
+    fp16: z.boolean().default(false), // refused unless the backend trains in float16
+    bf16: z.boolean().default(false), // refused unless the backend trains in bfloat16
+    output_dir: z.string().min(1).default('runs/train'), // run dir: config, logs, checkpoints
+    log_every_steps: z.number().int().min(1).default(10), // optimizer steps between train log lines
+  })
+  .strict()
+  .refine((c) => !(c.fp16 && c.bf16), {
+    message: 'fp16 and bf16 are mutually exclusive: set at most one',
+    path: ['bf16'],
+  })
+  .refine((c) => c.min_lr <= c.lr, { message: 'min_lr must be <= lr', path: ['min_lr'] });
+
+export type TrainConfig = z.output<typeof TrainConfigSchema>;
+export type TrainConfigInput = z.input<typeof TrainConfigSchema>;
+
+/** Parses a config, naming every bad field in one error. */
+export function parseTrainConfig(input: unknown): TrainConfig {
+  const result = TrainConfigSchema.safeParse(input ?? {});
+  if (!result.success) {
+    const issues = result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+    throw new TypeError(`parseTrainConfig: invalid config: ${issues}`);
+  }
+  return result.data;
+}
+
+// Fields that change where or how often things are written, not the numbers the run computes.
+const BOOKKEEPING_FIELDS = new Set(['output_dir', 'log_every_steps', 'save_total_limit', 'save_every_steps']);
+
+/**
+ * sha256 over the fields that determine the math (keys sorted). Saved in every checkpoint so a
+ * resume with a different recipe is refused instead of silently producing a different curve.
+ */
+export function configHash(config: TrainConfig): string {
+  const canonical = (value: unknown): unknown => {
+    if (Array.isArray(value)) return value.map(canonical);
+    if (value !== null && typeof value === 'object') {
+      return Object.fromEntries(
+        Object.keys(value)
+          .sort()
+          .map((k) => [k, canonical((value as Record<string, unknown>)[k])]),
+      );
+    }
+    return value;
+  };
+  const relevant = Object.fromEntries(Object.entries(config).filter(([k]) => !BOOKKEEPING_FIELDS.has(k)));
+  return createHash('sha256').update(JSON.stringify(canonical(relevant))).digest('hex').slice(0, 16);
+}

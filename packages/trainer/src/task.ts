@@ -1,0 +1,61 @@
+import type * as tf from '@tensorflow/tfjs-core';
+import type { Rng } from '@proj/core';
+
+/** Handed to `task.batch` and `task.loss` for one micro-batch. */
+export interface StepContext {
+  epoch: number;
+  /** Index of this micro-batch within the epoch. */
+  batchIndex: number;
+  /** Optimizer steps completed before this micro-batch. */
+  step: number;
+  /**
+   * A stream owned by this micro-batch (derived from the seed, the epoch and batchIndex), for
+   * dropout, masking, diffusion timesteps and noise: a resumed run draws the same numbers.
+   */
+  rng: Rng;
+  training: true;
+}
+
+export interface EvalContext {
+  epoch: number;
+  step: number;
+}
+
+/**
+ * What a model family plugs into `train()`: a plain object, no base class. The trainer owns the
+ * example order (a seeded permutation of 0..numExamples-1), micro-batching, accumulation,
+ * clipping, the optimizer, EMA, evaluation timing, checkpoints and logs; the task owns data,
+ * model and loss.
+ *
+ * - Gap-ReLM: one task per stage (infiller_pretrain, planner_train, joint_finetune) over the same
+ *   Variables, each with its own `trainable` predicate, run as consecutive `train()` calls.
+ * - Diffusion decoder: `loss` draws timesteps and noise from `ctx.rng`.
+ * - Causal LM: examples are packed fixed-length windows; `tokens` counts real tokens.
+ */
+export interface TrainTask<B = unknown> {
+  /** Short name for the banner, logs and trainer_state.json, e.g. "gap-relm/planner_train". */
+  name: string;
+  /** Model summary for the start-up banner (architecture, parameter counts). */
+  describe(): string;
+  /** All parameters by stable (checkpoint) name. The same Variables on every call. */
+  params(): Map<string, tf.Variable>;
+  /** Which parameters this run updates; default all. Frozen ones get no gradient, decay or EMA. */
+  trainable?(name: string): boolean;
+  /** Number of training examples; the trainer shuffles indices 0..n-1 each epoch. */
+  numExamples(): number;
+  /**
+   * Builds the micro-batch of these examples. Called inside a tf.tidy: tensors created here are
+   * freed after the step; tensors created earlier (a cached dataset) are left alone.
+   */
+  batch(indices: readonly number[], ctx: StepContext): B;
+  /** Mean loss over the micro-batch, computed from `params()` so gradients reach them. */
+  loss(batch: B, ctx: StepContext): tf.Scalar;
+  /** Tokens (or examples) in a batch, for the tokens/s figure; default the number of examples. */
+  tokens?(batch: B): number;
+  /** Dev-set metrics (e.g. {loss, f1}); with EMA on, runs with the averaged weights swapped in. */
+  evaluate?(ctx: EvalContext): Promise<Record<string, number>> | Record<string, number>;
+  /** Writes the weights into an existing directory (models: config.json + model.safetensors). */
+  saveWeights(dir: string): Promise<void>;
+  /** Reads weights written by `saveWeights` into the same Variables. */
+  loadWeights(dir: string): Promise<void>;
+}

@@ -1,0 +1,299 @@
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+// tfjs-core's Node entry registers no gradient functions; variableGrads needs them.
+import '@tensorflow/tfjs-core/dist/register_all_gradients';
+import { Progress, Rng, writeFileAtomic, type RngState } from '@proj/core';
+import { loadCheckpoint, resolveCheckpoint, saveBest, saveCheckpoint, type TrainerState } from './checkpoint';
+import { clipByGlobalNorm } from './clip-grad-norm';
+import { configHash, parseTrainConfig, type TrainConfig, type TrainConfigInput } from './config';
+import { initialEarlyStopping, updateEarlyStopping } from './early-stopping';
+import { Ema } from './ema';
+import { GradAccumulator } from './grad-accumulator';
+import { renderLossPlot, type PlotPanel } from './loss-plot';
+import { lrAt, type LrSchedule } from './lr-schedule';
+import { MetricsLog, readMetricsLog, type MetricsRecord } from './metrics-log';
+import { createAdam } from './optimizers/adam';
+import { createAdamW } from './optimizers/adamw';
+import { checkPrecision } from './precision';
+import type { StepContext, TrainTask } from './task';
+import { TfEventsWriter } from './tfevents-writer';
+
+export interface TrainOptions {
+  /** A checkpoint-<step>/ dir, or a run dir (its newest checkpoint), to continue from. */
+  resumeFrom?: string;
+  /** When aborted, the loop finishes the current optimizer step, saves a checkpoint and returns. */
+  signal?: AbortSignal;
+  /** Banner and progress lines; default process.stderr, null = silent. */
+  log?: NodeJS.WritableStream | null;
+  /** Called with every train record (each log_every_steps) and every dev record. */
+  onLog?(record: MetricsRecord): void;
+  /** Clock for tensorboard wall times, seconds since the epoch (tests inject a fixed one). */
+  wallTime?: () => number;
+}
+
+export interface TrainResult {
+  stopped: 'completed' | 'early_stopping' | 'aborted';
+  global_step: number;
+  total_steps: number;
+  best_metric: number | null;
+  best_step: number;
+  /** Records logged by this call (a resumed call starts after the checkpoint). */
+  history: MetricsRecord[];
+  run_dir: string;
+  last_checkpoint: string | null;
+  config: TrainConfig;
+}
+
+/**
+ * Trains `task` as `config` says. Reads top to bottom: 1) config and checks, 2) parameters,
+ * 3) data geometry and LR schedule, 4) optimizer and EMA, 5) resume, 6) run dir and banner,
+ * 7) epochs → micro-batches → (at a group boundary) clip, step, EMA, log, evaluate, checkpoint,
+ * 8) loss plot. See README.md for the guarantees.
+ */
+export async function train<B>(configInput: TrainConfigInput, task: TrainTask<B>, options: TrainOptions = {}): Promise<TrainResult> {
+  // 1) config, precision flags, output
+  const config = parseTrainConfig(configInput);
+  const backend = tf.getBackend();
+  checkPrecision(config, backend);
+  const runDir = config.output_dir;
+  const hash = configHash(config);
+  const logStream = options.log === undefined ? process.stderr : options.log;
+  const say = (line: string) => logStream?.write(`${line}\n`);
+
+  // 2) parameters: the trainable subset gets gradients, weight decay and EMA; the rest is frozen
+  const allParams = task.params();
+  const trainable = new Map([...allParams].filter(([name]) => task.trainable?.(name) ?? true));
+  if (trainable.size === 0) throw new RangeError(`train: task "${task.name}" has no trainable parameters (trainable() rejected all ${allParams.size})`);
+  const varList = [...trainable.values()];
+  const nameOfVar = new Map([...trainable].map(([name, v]) => [v.name, name]));
+
+  // 3) data geometry; the schedule counts optimizer steps, and a partial last group is a step
+  const numExamples = task.numExamples();
+  if (!Number.isInteger(numExamples) || numExamples <= 0) throw new RangeError(`train: task.numExamples() must be an integer > 0, got ${numExamples}`);
+  const batchesPerEpoch = Math.ceil(numExamples / config.batch_size);
+  const stepsPerEpoch = Math.ceil(batchesPerEpoch / config.grad_accum_steps);
+  const totalSteps = config.max_steps > 0 ? config.max_steps : config.epochs * stepsPerEpoch;
+  const schedule: LrSchedule = { ...config, total_steps: totalSteps };
+
+  // 4) optimizer and EMA
+  const adam = { beta1: config.adam_beta1, beta2: config.adam_beta2, eps: config.adam_eps };
+  const optimizer = config.optimizer === 'adamw' ? createAdamW(trainable, { ...adam, weightDecay: config.weight_decay }) : createAdam(trainable, adam);
+  const ema = config.ema_decay > 0 ? new Ema(trainable, config.ema_decay, config.ema_warmup) : null;
+  const accumulator = new GradAccumulator();
+
+  let events: TfEventsWriter | null = null;
+  let progress: Progress | null = null;
+  try {
+    // 5) a fresh state, or the one a checkpoint saved (weights, moments and EMA restored in place)
+    let state: TrainerState = {
+      global_step: 0,
+      epoch: 0,
+      batch_in_epoch: 0,
+      rng: [...new Rng(config.seed).state()],
+      best_metric: null,
+      best_step: -1,
+      early_stopping: initialEarlyStopping(config.early_stopping),
+      config_hash: hash,
+      task: task.name,
+    };
+    let resumedFrom: string | null = null;
+    if (options.resumeFrom !== undefined) {
+      resumedFrom = await resolveCheckpoint(options.resumeFrom);
+      state = await loadCheckpoint(resumedFrom, { task, optimizer, ema }, config.early_stopping.mode);
+      if (state.config_hash !== hash) {
+        throw new Error(
+          `train: resumeFrom ${resumedFrom} was written with config hash ${state.config_hash}, but this config hashes to ${hash}; ` +
+            'only output_dir, log_every_steps, save_every_steps and save_total_limit may change on resume',
+        );
+      }
+      state.task = task.name;
+    }
+
+    // 6) run dir: resolved config, logs, banner
+    await mkdir(runDir, { recursive: true });
+    await writeFileAtomic(join(runDir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
+    const metricsLog = await MetricsLog.open(join(runDir, 'metrics.jsonl'), resumedFrom ? { resumeAtStep: state.global_step } : {});
+    events = TfEventsWriter.open(join(runDir, 'tensorboard'), { wallTime: options.wallTime });
+    const count = (ps: Iterable<tf.Variable>) => [...ps].reduce((n, p) => n + p.size, 0);
+    const frozen = [...allParams.keys()].filter((name) => !trainable.has(name));
+    say(
+      [
+        `train: ${task.name}`,
+        `  model    ${task.describe()}`,
+        `  data     ${numExamples} examples, ${batchesPerEpoch} micro-batches of ${config.batch_size} per epoch, ` +
+          `${config.grad_accum_steps} per step (effective batch ${config.batch_size * config.grad_accum_steps}), ${stepsPerEpoch} steps/epoch, ${totalSteps} steps`,
+        `  stage    ${trainable.size}/${allParams.size} tensors trainable (${count(trainable.values())}/${count(allParams.values())} values)` +
+          (frozen.length > 0 ? `; frozen: ${frozen.slice(0, 8).join(', ')}${frozen.length > 8 ? `, … (${frozen.length})` : ''}` : ''),
+        `  backend  ${backend}`,
+        `  output   ${runDir}/{config.json, metrics.jsonl, tensorboard/, checkpoint-<step>/, best/, loss.svg}`,
+        `  resume   ${resumedFrom ? `${resumedFrom} at step ${state.global_step} (epoch ${state.epoch}, batch ${state.batch_in_epoch})` : 'no'}`,
+        `  config   ${JSON.stringify(config)}`,
+      ].join('\n'),
+    );
+
+    const history: MetricsRecord[] = [];
+    const record = async (r: MetricsRecord) => {
+      history.push(r);
+      await metricsLog.append(r);
+      events!.scalars(r.step, Object.fromEntries(Object.entries(r).filter(([k, v]) => typeof v === 'number' && k !== 'step' && k !== 'epoch').map(([k, v]) => [`${r.split}/${k}`, v as number])));
+      options.onLog?.(r);
+    };
+    const progressOptions = { label: 'train', total: totalSteps, unit: 'step', stream: logStream ?? undefined, enabled: logStream !== null };
+    progress = new Progress(progressOptions);
+    progress.tick(state.global_step);
+
+    // 7) the loop
+    let stopped: TrainResult['stopped'] = 'completed';
+    let lastCheckpoint: string | null = null;
+    let lastEvalStep = -1;
+    let window = { steps: 0, loss: 0, tokens: 0, startedAt: performance.now() };
+    let rng = new Rng(state.rng as unknown as RngState);
+    const accum = config.grad_accum_steps;
+    epochs: for (let epoch = state.epoch; config.max_steps > 0 || epoch < config.epochs; epoch++) {
+      if (state.global_step >= totalSteps) break;
+      // 7a) this epoch's example order and batch-stream seed, drawn from the RNG as it stood at the
+      //     epoch start: trainer_state.json keeps that state, so a resume redraws the same order
+      const epochStartRng = [...rng.state()];
+      const order = rng.shuffle(Array.from({ length: numExamples }, (_, i) => i));
+      const epochSeed = rng.nextUint32() | 0;
+      const firstBatch = epoch === state.epoch ? state.batch_in_epoch : 0;
+      let groupLoss = 0;
+      let groupTokens = 0;
+      for (let b = firstBatch; b < batchesPerEpoch; b++) {
+        // 7b) one micro-batch: loss / (micro-batches in this group), gradients summed. The last
+        //     group of an epoch may be short (k < grad_accum_steps): dividing by k makes its step
+        //     the mean over the examples it saw, like one smaller batch, not a 1/accum-scaled one.
+        const groupStart = b - (b % accum);
+        const groupSize = Math.min(accum, batchesPerEpoch - groupStart);
+        const ctx: StepContext = { epoch, batchIndex: b, step: state.global_step, rng: Rng.derive(epochSeed, b), training: true };
+        const indices = order.slice(b * config.batch_size, (b + 1) * config.batch_size);
+        const microLoss = tf.tidy(() => {
+          const batch = task.batch(indices, ctx);
+          groupTokens += task.tokens?.(batch) ?? indices.length;
+          let raw: tf.Scalar | null = null;
+          const { grads } = tf.variableGrads(() => {
+            raw = tf.keep(task.loss(batch, ctx));
+            return tf.div(raw, groupSize) as tf.Scalar;
+          }, varList);
+          const named = new Map<string, tf.Tensor>();
+          for (const [varName, g] of Object.entries(grads)) if (g) named.set(nameOfVar.get(varName)!, g);
+          accumulator.add(named);
+          const value = (raw as unknown as tf.Scalar).dataSync()[0];
+          (raw as unknown as tf.Scalar).dispose();
+          return value;
+        });
+        if (!Number.isFinite(microLoss)) {
+          throw new RangeError(`train: task "${task.name}" loss is ${microLoss} at epoch ${epoch}, batch ${b} (step ${state.global_step})`);
+        }
+        groupLoss += microLoss / groupSize;
+        if (b - groupStart + 1 < groupSize) continue;
+
+        // 7c) group boundary: LR for this step, clip the summed gradient once, update, EMA
+        const lr = lrAt(state.global_step, schedule);
+        const summed = accumulator.take();
+        const clipped = clipByGlobalNorm(summed, config.max_grad_norm);
+        try {
+          optimizer.apply(clipped.grads, lr);
+        } finally {
+          tf.dispose([...summed.values(), ...clipped.grads.values()]);
+        }
+        ema?.update();
+        const epochEnd = b + 1 === batchesPerEpoch;
+        state = {
+          ...state,
+          global_step: state.global_step + 1,
+          // where to continue: the next batch of this epoch, or the start of the next epoch
+          epoch: epochEnd ? epoch + 1 : epoch,
+          batch_in_epoch: epochEnd ? 0 : b + 1,
+          rng: epochEnd ? [...rng.state()] : epochStartRng,
+        };
+        const step = state.global_step;
+        const last = step >= totalSteps;
+
+        // 7d) log: mean step loss over the window, LR, grad norm (before clipping), tokens/s
+        window.steps += 1;
+        window.loss += groupLoss;
+        window.tokens += groupTokens;
+        const seconds = (performance.now() - window.startedAt) / 1000;
+        progressOptions.label = `train loss ${groupLoss.toFixed(4)} lr ${lr.toExponential(2)} ${Math.round(groupTokens / Math.max(seconds / window.steps, 1e-9))} tok/s`;
+        progress.tick();
+        if (step % config.log_every_steps === 0 || last) {
+          await record({ step, epoch, split: 'train', loss: window.loss / window.steps, lr, grad_norm: clipped.norm, tokens_per_s: window.tokens / Math.max(seconds, 1e-9) });
+          window = { steps: 0, loss: 0, tokens: 0, startedAt: performance.now() };
+        }
+        groupLoss = 0;
+        groupTokens = 0;
+
+        // 7e) evaluate (EMA weights swapped in), keep best/, early stopping
+        let stopEarly = false;
+        const evalDue = task.evaluate !== undefined && (config.eval_every_steps > 0 ? step % config.eval_every_steps === 0 : epochEnd);
+        if (task.evaluate && (evalDue || last)) {
+          lastEvalStep = step;
+          ema?.swapIn();
+          try {
+            const metrics = await task.evaluate({ epoch, step });
+            await record({ step, epoch, split: 'dev', ...metrics });
+            const verdict = updateEarlyStopping(config.early_stopping, state.early_stopping, metrics, step);
+            state = { ...state, early_stopping: verdict.state };
+            if (verdict.improved) {
+              state = { ...state, best_metric: verdict.state.best, best_step: step };
+              await saveBest(runDir, { state, task });
+            }
+            stopEarly = verdict.stop;
+          } finally {
+            ema?.swapOut();
+          }
+        }
+
+        // 7f) checkpoint: every save_every_steps, else at each evaluation (each epoch without
+        //     evaluate); always at the end, on early stop and on abort, so the run can continue
+        const aborted = options.signal?.aborted === true;
+        const saveDue =
+          config.save_every_steps > 0 ? step % config.save_every_steps === 0 : task.evaluate ? lastEvalStep === step : epochEnd;
+        if (saveDue || last || stopEarly || aborted) {
+          lastCheckpoint = await saveCheckpoint(runDir, { state, task, optimizer, ema }, config.save_total_limit);
+        }
+        if (stopEarly || aborted || last) {
+          stopped = stopEarly ? 'early_stopping' : aborted && !last ? 'aborted' : 'completed';
+          break epochs;
+        }
+      }
+    }
+    progress.finish();
+
+    // 8) the loss plot of the whole run (records before a resume included)
+    await writeFileAtomic(join(runDir, 'loss.svg'), renderLossPlot(lossPlotPanels(await readMetricsLog(join(runDir, 'metrics.jsonl')))));
+    say(`train: ${stopped} at step ${state.global_step}/${totalSteps}` + (state.best_metric === null ? '' : `, best ${config.early_stopping.metric} ${state.best_metric} at step ${state.best_step}`));
+    return {
+      stopped,
+      global_step: state.global_step,
+      total_steps: totalSteps,
+      best_metric: state.best_metric,
+      best_step: state.best_step,
+      history,
+      run_dir: runDir,
+      last_checkpoint: lastCheckpoint,
+      config,
+    };
+  } finally {
+    // Frees the trainer's own tensors even when the task throws; the task's Variables stay.
+    accumulator.dispose();
+    ema?.dispose();
+    optimizer.dispose();
+    events?.close();
+  }
+}
+
+/** Panel 1: train and dev loss; then one panel per other dev metric. */
+function lossPlotPanels(records: MetricsRecord[]): PlotPanel[] {
+  const series = (split: string, key: string) => ({
+    name: `${split} ${key}`,
+    points: records.filter((r) => r.split === split && typeof r[key] === 'number').map((r) => [r.step, r[key] as number] as const),
+  });
+  const devKeys = [...new Set(records.filter((r) => r.split === 'dev').flatMap((r) => Object.keys(r)))].filter((k) => !['step', 'epoch', 'split', 'loss'].includes(k));
+  return [
+    { title: 'loss', series: [series('train', 'loss'), series('dev', 'loss')].filter((s) => s.points.length > 0) },
+    ...devKeys.map((k) => ({ title: `dev ${k}`, series: [series('dev', k)] })),
+  ];
+}
