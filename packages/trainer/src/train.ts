@@ -1,14 +1,13 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-// tfjs-core's Node entry registers no gradient functions; variableGrads needs them.
-import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { Progress, Rng, writeFileAtomic, type RngState } from '@proj/core';
 import { loadCheckpoint, resolveCheckpoint, saveBest, saveCheckpoint, type TrainerState } from './checkpoint';
 import { clipByGlobalNorm } from './clip-grad-norm';
 import { configHash, parseTrainConfig, type TrainConfig, type TrainConfigInput } from './config';
 import { initialEarlyStopping, updateEarlyStopping } from './early-stopping';
 import { Ema } from './ema';
+import { ensureGradients } from './ensure-gradients';
 import { GradAccumulator } from './grad-accumulator';
 import { renderLossPlot, type PlotPanel } from './loss-plot';
 import { lrAt, type LrSchedule } from './lr-schedule';
@@ -18,6 +17,7 @@ import { createAdamW } from './optimizers/adamw';
 import { checkPrecision } from './precision';
 import type { StepContext, TrainTask } from './task';
 import { TfEventsWriter } from './tfevents-writer';
+import { guardedVariableGrads } from './variable-grads';
 
 export interface TrainOptions {
   /** A checkpoint-<step>/ dir, or a run dir (its newest checkpoint), to continue from. */
@@ -56,6 +56,7 @@ export async function train<B>(configInput: TrainConfigInput, task: TrainTask<B>
   const config = parseTrainConfig(configInput);
   const backend = tf.getBackend();
   checkPrecision(config, backend);
+  await ensureGradients();
   const runDir = config.output_dir;
   const hash = configHash(config);
   const logStream = options.log === undefined ? process.stderr : options.log;
@@ -172,7 +173,7 @@ export async function train<B>(configInput: TrainConfigInput, task: TrainTask<B>
           const batch = task.batch(indices, ctx);
           groupTokens += task.tokens?.(batch) ?? indices.length;
           let raw: tf.Scalar | null = null;
-          const { grads } = tf.variableGrads(() => {
+          const { grads } = guardedVariableGrads(() => {
             raw = tf.keep(task.loss(batch, ctx));
             return tf.div(raw, groupSize) as tf.Scalar;
           }, varList);
