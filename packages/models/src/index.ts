@@ -4,3 +4,40 @@
 export { initBackend, type BackendChoice, type InitBackendOptions, type BackendInfo } from './backend/init-backend';
 export { registerGradients, GRADIENT_KERNELS } from './backend/gradients';
 export { registerWasmKernelFixes, setMatMulGradient, safeVariableGrads, type MatMulGradient } from './backend/wasm-kernels';
+
+// Ops: models are written once against Ops<T>; TfOps runs tfjs eagerly, GraphOps records an IR
+export { type Ops, type Dim, type DType } from './ops/ops';
+export { TfOps } from './ops/tf-ops';
+export { GraphOps, type Graph, type GraphNode, type GraphValue, type GraphInitializer, type AttrValue, type ParameterShapes } from './ops/graph-ops';
+export { ParameterStore } from './ops/parameter-store';
+
+// Layers (shared by BERT, the diffusion decoder and the causal LM)
+export { initNormal, initUniform, initConstant } from './layers/init';
+export { linear, initLinear } from './layers/linear';
+export { embedding, initEmbedding } from './layers/embedding';
+export { layerNorm, initLayerNorm } from './layers/layer-norm';
+export {
+  multiHeadAttention,
+  initAttention,
+  paddingMaskBias,
+  causalMaskBias,
+  prefixed,
+  BERT_ATTENTION_NAMES,
+  type AttentionNames,
+  type AttentionOptions,
+} from './layers/attention';
+export { postLnBlock, preLnBlock, initBlock, BERT_BLOCK_NAMES, type BlockNames, type BlockConfig, type BlockOptions } from './layers/transformer-block';
+export { lstmCell, lstm, biLstm, initLstmDirection, initBiLstm } from './layers/lstm';
+
+// BERT
+export { type BertConfig, BERT_BASE_DEFAULTS, resolveBertConfig, parseBertConfig, bertConfigToJson } from './bert/config';
+export {
+  BertModel,
+  BertForMaskedLM,
+  bertParameterShapes,
+  flatPositions,
+  type BertInputs,
+  type BertForwardOptions,
+  type MaskedLMOptions,
+} from './bert/model';
+export { loadBertCheckpoint, loadBertForMaskedLM, saveBertCheckpoint, type BertLoadReport } from './bert/weights';

@@ -1,0 +1,90 @@
+import type { Rng } from '@proj/core';
+import type { Dim, Ops } from '../ops/ops';
+import type { ParameterStore } from '../ops/parameter-store';
+import { initLinear, linear } from './linear';
+
+/** Parameter prefixes of one attention block; BERT's are the default. */
+export interface AttentionNames {
+  query: string;
+  key: string;
+  value: string;
+  output: string;
+}
+
+export const BERT_ATTENTION_NAMES: AttentionNames = {
+  query: 'attention.self.query',
+  key: 'attention.self.key',
+  value: 'attention.self.value',
+  output: 'attention.output.dense',
+};
+
+export function prefixed(prefix: string, names: AttentionNames): AttentionNames {
+  return { query: prefix + names.query, key: prefix + names.key, value: prefix + names.value, output: prefix + names.output };
+}
+
+export function initAttention(store: ParameterStore, names: AttentionNames, hidden: number, std: number, rng: Rng, kvHidden = hidden): void {
+  initLinear(store, names.query, hidden, hidden, std, rng);
+  initLinear(store, names.key, kvHidden, hidden, std, rng);
+  initLinear(store, names.value, kvHidden, hidden, std, rng);
+  initLinear(store, names.output, hidden, hidden, std, rng);
+}
+
+// Large negative rather than -Infinity: a fully masked row then gives a uniform softmax, not NaN.
+const MASKED = -1e9;
+
+/**
+ * Additive attention bias from a padding mask [B, Lk] (1 = attend, 0 = padding):
+ * [B, 1, 1, Lk] with 0 where attended and -1e9 where masked.
+ */
+export function paddingMaskBias<T>(ops: Ops<T>, mask: T): T {
+  const [b, lk] = ops.shape(mask);
+  const m = ops.cast(mask, 'float32');
+  return ops.reshape(ops.mul(ops.sub(ops.scalar(1), m), ops.scalar(MASKED)), [b, 1, 1, lk]);
+}
+
+/**
+ * Additive causal bias [1, 1, L, L] (position i sees j <= i), sliced from a maxLength square so a
+ * recorded graph keeps L dynamic.
+ */
+export function causalMaskBias<T>(ops: Ops<T>, length: Dim, maxLength: number): T {
+  if (typeof length === 'number' && length > maxLength) throw new RangeError(`causalMaskBias: length ${length} > maxLength ${maxLength}`);
+  const values = new Float32Array(maxLength * maxLength);
+  for (let i = 0; i < maxLength; i++) for (let j = i + 1; j < maxLength; j++) values[i * maxLength + j] = MASKED;
+  const square = ops.constant(values, [maxLength, maxLength]);
+  return ops.reshape(ops.slice(square, [0, 0], [length, length]), [1, 1, length, length]);
+}
+
+export interface AttentionOptions<T> {
+  numHeads: number;
+  /** Additive bias broadcastable to [B, heads, Lq, Lk] (padding and/or causal). */
+  bias?: T;
+  /** Keys/values come from here (cross-attention); defaults to the query input (self-attention). */
+  keyValue?: T;
+  dropout?: { rate: number; rng: Rng };
+}
+
+/**
+ * Multi-head scaled dot-product attention, x [B, Lq, H] -> [B, Lq, H] (before any residual).
+ * Heads are split with reshape + explicit transposes; K is transposed to [B, h, d, Lk] so the
+ * score product needs no transpose flag.
+ */
+export function multiHeadAttention<T>(ops: Ops<T>, x: T, names: AttentionNames, options: AttentionOptions<T>): T {
+  const { numHeads, bias, dropout } = options;
+  const kvInput = options.keyValue ?? x;
+  const [b, lq, hidden] = ops.shape(x);
+  const lk = ops.shape(kvInput)[1];
+  if (typeof hidden !== 'number' || hidden % numHeads !== 0) {
+    throw new RangeError(`multiHeadAttention(${names.query}): hidden size ${hidden} is not divisible by numHeads ${numHeads}`);
+  }
+  const headDim = hidden / numHeads;
+  const split = (t: T, len: Dim, perm: number[]) => ops.transpose(ops.reshape(t, [b, len, numHeads, headDim]), perm);
+  const q = split(linear(ops, x, names.query), lq, [0, 2, 1, 3]); // [B, h, Lq, d]
+  const kT = split(linear(ops, kvInput, names.key), lk, [0, 2, 3, 1]); // [B, h, d, Lk]
+  const v = split(linear(ops, kvInput, names.value), lk, [0, 2, 1, 3]); // [B, h, Lk, d]
+  let scores = ops.mul(ops.matMul(q, kT), ops.scalar(1 / Math.sqrt(headDim)));
+  if (bias !== undefined) scores = ops.add(scores, bias);
+  let probs = ops.softmax(scores);
+  if (dropout) probs = ops.dropout(probs, dropout.rate, dropout.rng);
+  const context = ops.reshape(ops.transpose(ops.matMul(probs, v), [0, 2, 1, 3]), [b, lq, hidden]);
+  return linear(ops, context, names.output);
+}
