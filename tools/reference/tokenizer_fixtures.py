@@ -94,6 +94,7 @@ HAND_CASES = [
     ("emoji between", "我😀你", None, None),
     ("ext-b chars", "𠀀𠀁𪜀", None, None),
     ("ext-b in word", "a𠀀b", None, None),
+    ("ext-e gap", "a\U0002B820b 中\U0002B820文", None, None),  # slow treats U+2B820..2B91F as CJK, fast does not
     ("emoji skin tone", "👍🏽 good", None, None),
     ("zwj family", "👨\u200d👩\u200d👧", None, None),
     ("emoji unicode 11", "a🥰b", None, None),
