@@ -41,3 +41,30 @@ export {
   type MaskedLMOptions,
 } from './bert/model';
 export { loadBertCheckpoint, loadBertForMaskedLM, saveBertCheckpoint, type BertLoadReport } from './bert/weights';
+
+// Tokenizers (Hugging Face BERT WordPiece, fast-tokenizer parity; offsets in code points)
+export {
+  BertTokenizer,
+  type EncodeOptions,
+  type DecodeOptions,
+  type FromDirectoryOptions,
+} from './tokenizers/bert-tokenizer';
+export {
+  DEFAULT_BERT_TOKENIZER_CONFIG,
+  parseTokenizerConfig,
+  type BertTokenizerConfig,
+} from './tokenizers/bert-tokenizer-config';
+export {
+  charToToken,
+  tokenToChars,
+  charLabelsToTokenLabels,
+  offsetsToUtf16,
+  type Encoding,
+} from './tokenizers/encoding';
+export { BasicTokenizer, type BasicTokenizerOptions, type BasicWord, type NormalizedChar } from './tokenizers/basic-tokenizer';
+export { WordPiece, type WordPieceOptions, type WordPieceToken } from './tokenizers/wordpiece';
+export { Vocabulary } from './tokenizers/vocabulary';
+export { parseTokenizerJson, type ParsedTokenizerJson, type AddedToken } from './tokenizers/tokenizer-json';
+export { buildCharVocab, DEFAULT_SPECIAL_TOKENS, type BuildCharVocabOptions } from './tokenizers/build-char-vocab';
+export { decodeWordPieces } from './tokenizers/decode-wordpieces';
+export { truncateLongestFirst } from './tokenizers/truncate-longest-first';
