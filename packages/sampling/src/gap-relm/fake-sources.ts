@@ -3,7 +3,8 @@
  * infiller driven by probability tables, and an oracle pair built from gold labels. Logits are
  * log-probabilities, so the softmax gives the table back (up to float32 rounding).
  */
-import { DEFAULT_MAX_INSERT_K, MASK_TOKEN, buildExample } from '@proj/align';
+import { DEFAULT_MAX_INSERT_K, MASK_TOKEN, buildExample, fillTemplate } from '@proj/align';
+import type { CorrectionEdit } from './correct';
 import type { InfillerBatch, InfillerLogitsSource, PlannerBatch, PlannerLogitsSource } from './logits-source';
 
 const log = (p: number) => (p === 0 ? -Infinity : Math.log(p));
@@ -114,7 +115,10 @@ export function oracleSources(pairs: readonly { source: string; target: string }
       return {
         logits: templates.map((template, b) => {
           const gold = bySource.get(sourceTokens[b].join(''))!;
-          if (template.join('\u0000') !== gold.template.join('\u0000')) throw new Error('oracle infiller: template differs from the gold template');
+          // The gold template, or (when refining) the gold template with some masks already filled with gold.
+          const goldFilled = fillTemplate(gold.template, gold.gold);
+          const ok = template.length === gold.template.length && template.every((t, i) => t === gold.template[i] || t === goldFilled[i]);
+          if (!ok) throw new Error(`oracle infiller: template ${JSON.stringify(template)} is not the gold one ${JSON.stringify(gold.template)}`);
           const out = new Float32Array(maskPositions[b].length * vocab.length).fill(log(0.001 / vocab.length));
           maskPositions[b].forEach((position, row) => {
             const m = gold.template.slice(0, position).filter((t) => t === MASK_TOKEN).length;
@@ -128,4 +132,16 @@ export function oracleSources(pairs: readonly { source: string; target: string }
     },
   };
   return { planner, infiller, vocab };
+}
+
+/** Applies edits (in source order) to the source; must give the corrected text. */
+export function applyEdits(source: string, edits: readonly CorrectionEdit[]): string {
+  const chars = Array.from(source);
+  let out = '';
+  let cursor = 0;
+  for (const e of edits) {
+    out += chars.slice(cursor, e.position).join('') + e.to;
+    cursor = e.position + Array.from(e.from).length;
+  }
+  return out + chars.slice(cursor).join('');
 }
