@@ -47,7 +47,7 @@ export function tablePlanner(tables: Record<string, SentenceTable>, maxInsertK =
 }
 
 /** Probabilities over the vocab for one mask; entries not listed share what is left. */
-export type FillRule = (context: { sourceTokens: readonly string[]; template: readonly string[]; position: number }) => Record<string, number>;
+export type FillRule = (context: { sourceTokens: readonly string[]; template: readonly string[]; position: number }) => Partial<Record<string, number>>;
 
 /** An infiller whose per-mask probabilities come from `rule`. Records every batch it was given. */
 export function ruleInfiller(vocab: readonly string[], rule: FillRule) {
@@ -61,9 +61,9 @@ export function ruleInfiller(vocab: readonly string[], rule: FillRule) {
         const out = new Float32Array(positions.length * vocab.length);
         positions.forEach((position, row) => {
           const probs = rule({ sourceTokens: batch.sourceTokens[b], template, position });
-          const listed = vocab.filter((v) => v in probs);
-          const rest = Math.max(0, 1 - listed.reduce((sum, v) => sum + probs[v], 0)) / Math.max(1, vocab.length - listed.length);
-          vocab.forEach((v, j) => (out[row * vocab.length + j] = log(v in probs ? probs[v] : rest)));
+          const listed = vocab.filter((v) => probs[v] !== undefined);
+          const rest = Math.max(0, 1 - listed.reduce((sum, v) => sum + probs[v]!, 0)) / Math.max(1, vocab.length - listed.length);
+          vocab.forEach((v, j) => (out[row * vocab.length + j] = log(probs[v] ?? rest)));
         });
         return out;
       });

@@ -27,7 +27,7 @@ describe('decodePlan: op thresholds', () => {
     [[0.1, 0.5, 0.4], { deleteThreshold: 0.3, replaceThreshold: 0.3, noDelete: true }, REPLACE, 'noDelete leaves REPLACE'],
     [[0.1, 0.5, 0.4], { deleteThreshold: 0, replaceThreshold: 0.45, noDelete: true }, KEEP, 'noDelete even at threshold 0'],
     [[0.05, 0.9, 0.05], {}, DELETE, 'a confident DELETE'],
-  ] as const)('%j with %j → %i (%s)', (row, thresholds, expected) => {
+  ] as const)('%j with %j → %i (%s)', (row, thresholds, expected, _why) => {
     const plan = decodePlan(probs([start, [...row]]), { ...defaults, ...thresholds });
     expect(plan.op_labels).toEqual([KEEP, expected]);
     // The confidence is the probability of the op that was chosen.
