@@ -23,7 +23,7 @@ export class Ema {
     readonly warmup = false,
   ) {
     if (!(decay > 0 && decay < 1)) throw new RangeError(`Ema: decay must be in (0, 1), got ${decay}`);
-    for (const [name, p] of params) this.shadow.set(name, tf.variable(tf.clone(p), false));
+    for (const [name, p] of params) this.shadow.set(name, tf.tidy(() => tf.variable(tf.clone(p), false)));
   }
 
   /** The decay used by the next update. */

@@ -11,7 +11,7 @@ let loaded: Promise<void> | null = null;
 export function ensureGradients(): Promise<void> {
   loaded ??= (async () => {
     // Every string export of tfjs-core that names a kernel (tf.Abs === 'Abs', ...).
-    const kernelNames = [...new Set(Object.values(tf).filter((v): v is string => typeof v === 'string'))];
+    const kernelNames = [...new Set((Object.values(tf) as unknown[]).filter((v): v is string => typeof v === 'string'))];
     const existing = kernelNames.map((name) => tf.getGradient(name)).filter((g): g is tf.GradConfig => g !== undefined);
     await import('@tensorflow/tfjs-core/dist/register_all_gradients');
     for (const config of existing) tf.registerGradient(config);

@@ -20,7 +20,9 @@ export function niceTicks(lo: number, hi: number, count = 5): number[] {
   if (hi <= lo) return [lo];
   const rough = (hi - lo) / count;
   const magnitude = 10 ** Math.floor(Math.log10(rough));
-  const step = [1, 2, 5, 10].map((m) => m * magnitude).find((s) => s >= rough)!;
+  // Round the rough step to the nearest of 1, 2, 5, 10 (× 10^k), as Heckbert's "nice numbers".
+  const r = rough / magnitude;
+  const step = (r < 1.5 ? 1 : r < 3 ? 2 : r < 7 ? 5 : 10) * magnitude;
   const ticks: number[] = [];
   for (let t = Math.ceil(lo / step) * step; t <= hi + step * 1e-9; t += step) ticks.push(Number(t.toPrecision(12)));
   return ticks;

@@ -149,7 +149,7 @@ export async function train<B>(configInput: TrainConfigInput, task: TrainTask<B>
     let lastCheckpoint: string | null = null;
     let lastEvalStep = -1;
     let window = { steps: 0, loss: 0, tokens: 0, startedAt: performance.now() };
-    let rng = new Rng(state.rng as unknown as RngState);
+    const rng = new Rng(state.rng as unknown as RngState);
     const accum = config.grad_accum_steps;
     epochs: for (let epoch = state.epoch; config.max_steps > 0 || epoch < config.epochs; epoch++) {
       if (state.global_step >= totalSteps) break;

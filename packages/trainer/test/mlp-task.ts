@@ -46,11 +46,13 @@ export function createMlpTask(options: MlpTaskOptions = {}): TrainTask<MlpBatch>
   const trainData = makeData(rng, examples, features, classes, truth);
   const devData = makeData(rng, devExamples, features, classes, truth);
   const init = (rows: number, cols: number) => Float32Array.from({ length: rows * cols }, () => rng.normal() / Math.sqrt(rows));
+  // tidy: tf.variable shares its initial tensor's data, which would otherwise stay tracked.
+  const variable = (make: () => tf.Tensor) => tf.tidy(() => tf.variable(make()));
   const params = new Map<string, tf.Variable>([
-    ['hidden.weight', tf.variable(tf.tensor2d(init(features, hidden), [features, hidden]))],
-    ['hidden.bias', tf.variable(tf.zeros([hidden]))],
-    ['out.weight', tf.variable(tf.tensor2d(init(hidden, classes), [hidden, classes]))],
-    ['out.bias', tf.variable(tf.zeros([classes]))],
+    ['hidden.weight', variable(() => tf.tensor2d(init(features, hidden), [features, hidden]))],
+    ['hidden.bias', variable(() => tf.zeros([hidden]))],
+    ['out.weight', variable(() => tf.tensor2d(init(hidden, classes), [hidden, classes]))],
+    ['out.bias', variable(() => tf.zeros([classes]))],
   ]);
   const p = (name: string) => params.get(name)!;
   const forward = (x: tf.Tensor2D) => tf.add(tf.matMul(tf.tanh(tf.add(tf.matMul(x, p('hidden.weight')), p('hidden.bias'))), p('out.weight')), p('out.bias'));

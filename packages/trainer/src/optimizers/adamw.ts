@@ -61,8 +61,9 @@ export function createAdamFamily(kind: string, params: ReadonlyMap<string, tf.Va
       for (const [name, g] of grads) {
         const p = paramOf(name, 'apply');
         if (!m.has(name)) {
-          m.set(name, tf.variable(tf.zerosLike(p), false));
-          v.set(name, tf.variable(tf.zerosLike(p), false));
+          // tidy: tf.variable shares the initial tensor's data, which would otherwise stay tracked.
+          m.set(name, tf.tidy(() => tf.variable(tf.zerosLike(p), false)));
+          v.set(name, tf.tidy(() => tf.variable(tf.zerosLike(p), false)));
         }
         const mv = m.get(name)!;
         const vv = v.get(name)!;
@@ -100,7 +101,7 @@ export function createAdamFamily(kind: string, params: ReadonlyMap<string, tf.Va
         if (host.shape.join() !== p.shape.join()) {
           throw new RangeError(`${kind}.importState: slot "${slot}" has shape [${host.shape}] but the parameter has [${p.shape}]`);
         }
-        (match[1] === 'm' ? m : v).set(match[2], tf.variable(tf.tensor(host.data, host.shape, 'float32'), false));
+        (match[1] === 'm' ? m : v).set(match[2], tf.tidy(() => tf.variable(tf.tensor(host.data, host.shape, 'float32'), false)));
       }
       step = state.step;
     },

@@ -1,0 +1,298 @@
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import * as tf from '@tensorflow/tfjs-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readSafetensors } from '@proj/core';
+import { createMlpTask, useCpuBackend } from '../test/mlp-task';
+import type { TrainConfigInput } from './config';
+import { lrAt } from './lr-schedule';
+import { readMetricsLog, type MetricsRecord } from './metrics-log';
+import { train } from './train';
+
+const tmp = mkdtempSync(join(tmpdir(), 'trainer-train-'));
+let runCounter = 0;
+const runDir = (label: string) => join(tmp, `${runCounter++}-${label}`);
+beforeAll(useCpuBackend);
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+const quiet = { log: null, wallTime: () => 1_700_000_000 } as const;
+const losses = (history: MetricsRecord[], split = 'train') => history.filter((r) => r.split === split).map((r) => r.loss as number);
+const steps = (history: MetricsRecord[], split = 'train') => history.filter((r) => r.split === split).map((r) => r.step);
+const sameMaps = (a: Map<string, Float32Array>, b: Map<string, Float32Array>) => {
+  expect([...a.keys()]).toEqual([...b.keys()]);
+  for (const [name, values] of a) expect(Array.from(b.get(name)!), name).toEqual(Array.from(values));
+};
+const maxDiff = (a: Map<string, Float32Array>, b: Map<string, Float32Array>) =>
+  Math.max(...[...a].flatMap(([name, values]) => Array.from(values, (v, i) => Math.abs(v - b.get(name)![i]))));
+
+function collect(): { stream: Writable; text: () => string } {
+  const chunks: string[] = [];
+  const stream = new Writable({
+    write(chunk, _encoding, done) {
+      chunks.push(String(chunk));
+      done();
+    },
+  });
+  return { stream, text: () => chunks.join('') };
+}
+
+describe('train: learning', () => {
+  it('the loss goes down, dev accuracy goes up, and the run dir has config, logs, events and the plot', async () => {
+    const task = createMlpTask();
+    const before = await task.evaluate!({ epoch: 0, step: 0 });
+    const dir = runDir('learn');
+    const log = collect();
+    const result = await train({ epochs: 6, batch_size: 8, lr: 0.05, warmup_steps: 2, log_every_steps: 1, output_dir: dir, seed: 3 }, task, { ...quiet, log: log.stream });
+
+    expect(result.stopped).toBe('completed');
+    expect(result.global_step).toBe(36); // 48 examples / 8 = 6 steps per epoch
+    const curve = losses(result.history);
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    expect(mean(curve.slice(-6))).toBeLessThan(0.6 * mean(curve.slice(0, 6)));
+    const dev = result.history.filter((r) => r.split === 'dev');
+    expect(dev.map((r) => r.step)).toEqual([6, 12, 18, 24, 30, 36]); // each epoch
+    expect(dev[dev.length - 1].loss).toBeLessThan(0.7 * before.loss);
+    expect(dev[dev.length - 1].accuracy).toBeGreaterThan(before.accuracy);
+
+    expect(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'))).toMatchObject({ epochs: 6, lr: 0.05, grad_accum_steps: 1, weight_decay: 0.01 });
+    expect(await readMetricsLog(join(dir, 'metrics.jsonl'))).toEqual(result.history);
+    expect(readdirSync(join(dir, 'tensorboard'))).toEqual([`events.out.tfevents.1700000000.${(await import('node:os')).hostname()}`]);
+    const svg = readFileSync(join(dir, 'loss.svg'), 'utf8');
+    expect(svg).toMatch(/^<svg/);
+    expect(svg).toContain('train loss');
+    expect(svg).toContain('dev accuracy');
+    expect(log.text()).toMatch(/train: test\/mlp\n {2}model {4}mlp 4→8→3 \(tanh\)/);
+    expect(log.text()).toContain('backend  cpu');
+    expect(log.text()).toContain('48 examples, 6 micro-batches of 8 per epoch');
+    task.dispose();
+  });
+});
+
+describe('train: gradient accumulation, clipping and the schedule', () => {
+  it('3 micro-batches of 4 accumulated = one batch of 12, including the partial last group and clipping once', async () => {
+    // 40 examples: micro-batches of 4 give groups 3+3+3+1; batches of 12 give 12+12+12+4, the same
+    // examples per step, so with a mean loss per micro-batch of equal size the steps agree.
+    const base: TrainConfigInput = { epochs: 2, lr: 0.05, max_grad_norm: 0.5, weight_decay: 0.1, log_every_steps: 1, seed: 11 };
+    const a = createMlpTask({ examples: 40, inputNoise: 0 });
+    const b = createMlpTask({ examples: 40, inputNoise: 0 });
+    const ra = await train({ ...base, batch_size: 4, grad_accum_steps: 3, output_dir: runDir('accum') }, a, quiet);
+    const rb = await train({ ...base, batch_size: 12, grad_accum_steps: 1, output_dir: runDir('concat') }, b, quiet);
+    expect(ra.global_step).toBe(8);
+    expect(rb.global_step).toBe(8);
+    const la = losses(ra.history);
+    const lb = losses(rb.history);
+    la.forEach((v, i) => expect(Math.abs(v - lb[i])).toBeLessThan(1e-6));
+    const na = ra.history.filter((r) => r.split === 'train').map((r) => r.grad_norm as number);
+    const nb = rb.history.filter((r) => r.split === 'train').map((r) => r.grad_norm as number);
+    na.forEach((v, i) => expect(Math.abs(v - nb[i])).toBeLessThan(1e-5));
+    expect(Math.max(...na)).toBeGreaterThan(0.5); // clipping was active on some steps
+    expect(maxDiff(a.snapshot(), b.snapshot())).toBeLessThan(1e-5);
+    a.dispose();
+    b.dispose();
+  });
+
+  it('the LR schedule advances once per optimizer step, not per micro-batch', async () => {
+    // 48 examples / 8 = 6 micro-batches, 2 per step → 3 steps per epoch, 6 in all.
+    const task = createMlpTask();
+    const config = { epochs: 2, batch_size: 8, grad_accum_steps: 2, lr: 0.01, min_lr: 0.001, warmup_steps: 2, schedule: 'cosine', log_every_steps: 1 } as const;
+    const result = await train({ ...config, output_dir: runDir('schedule') }, task, quiet);
+    expect(result.total_steps).toBe(6);
+    expect(steps(result.history)).toEqual([1, 2, 3, 4, 5, 6]);
+    const expected = [0, 1, 2, 3, 4, 5].map((s) => lrAt(s, { ...config, total_steps: 6 }));
+    expect(result.history.filter((r) => r.split === 'train').map((r) => r.lr)).toEqual(expected);
+    [0, 0.005, 0.01].forEach((lr, i) => expect(expected[i]).toBeCloseTo(lr, 15)); // warmup, then the peak
+    task.dispose();
+  });
+
+  it('max_steps overrides epochs and sets the schedule length', async () => {
+    const task = createMlpTask();
+    const result = await train({ epochs: 1, max_steps: 10, batch_size: 8, schedule: 'linear', lr: 0.01, log_every_steps: 1, output_dir: runDir('max-steps') }, task, quiet);
+    expect(result.global_step).toBe(10); // runs into a second epoch
+    expect(result.total_steps).toBe(10);
+    expect(result.history.filter((r) => r.split === 'train').map((r) => r.epoch)).toEqual([0, 0, 0, 0, 0, 0, 1, 1, 1, 1]);
+    task.dispose();
+  });
+});
+
+describe('train: frozen parameters, early stopping, bad flags', () => {
+  it('a trainable predicate freezes the rest (no update, no decay) and the banner lists them', async () => {
+    const task = createMlpTask({ trainable: (name) => name.startsWith('out.') });
+    const before = task.snapshot();
+    const log = collect();
+    await train({ epochs: 1, batch_size: 8, lr: 0.05, weight_decay: 0.5, output_dir: runDir('frozen') }, task, { ...quiet, log: log.stream });
+    const after = task.snapshot();
+    expect(Array.from(after.get('hidden.weight')!)).toEqual(Array.from(before.get('hidden.weight')!));
+    expect(Array.from(after.get('hidden.bias')!)).toEqual(Array.from(before.get('hidden.bias')!));
+    expect(Array.from(after.get('out.weight')!)).not.toEqual(Array.from(before.get('out.weight')!));
+    expect(log.text()).toContain('2/4 tensors trainable (27/67 values); frozen: hidden.weight, hidden.bias');
+    task.dispose();
+  });
+
+  it('stops early after `patience` evaluations without improvement and keeps best/ at the best step', async () => {
+    const task = createMlpTask();
+    const devLoss = [0.9, 0.5, 0.6, 0.55, 0.4];
+    let evals = 0;
+    const scripted = { ...task, evaluate: () => ({ loss: devLoss[evals++] }) };
+    const dir = runDir('early');
+    const result = await train(
+      { epochs: 10, batch_size: 8, eval_every_steps: 2, early_stopping: { metric: 'loss', mode: 'min', patience: 2, min_delta: 0.01 }, output_dir: dir },
+      scripted,
+      quiet,
+    );
+    expect(result.stopped).toBe('early_stopping');
+    expect(result.global_step).toBe(8); // evals at 2, 4 (best), 6, 8 (0.55 is not better by 0.01) → stop
+    expect(result.best_metric).toBe(0.5);
+    expect(result.best_step).toBe(4);
+    const best = JSON.parse(readFileSync(join(dir, 'best', 'trainer_state.json'), 'utf8'));
+    expect(best).toMatchObject({ global_step: 4, best_metric: 0.5, best_step: 4 });
+    expect(existsSync(join(dir, 'checkpoint-8', 'optimizer.safetensors'))).toBe(true); // saved on stop
+    task.dispose();
+  });
+
+  it.each([
+    [{ fp16: true }, /checkPrecision: config.fp16 is set but the tfjs backend "cpu" trains in float32 only/],
+    [{ bf16: true }, /checkPrecision: config.bf16 is set but the tfjs backend "cpu"/],
+    [{ fp16: true, bf16: true }, /bf16: fp16 and bf16 are mutually exclusive/],
+    [{ batch_size: 0 }, /parseTrainConfig: invalid config: batch_size: /],
+    [{ lr: 0.001, min_lr: 0.01 }, /min_lr: min_lr must be <= lr/],
+    [{ learning_rate: 0.1 }, /Unrecognized key.*learning_rate/],
+    [{ schedule: 'exponential' }, /schedule: /],
+  ])('refuses %j before writing anything', async (flags, message) => {
+    const task = createMlpTask();
+    const dir = runDir('refused');
+    await expect(train({ ...flags, output_dir: dir } as TrainConfigInput, task, quiet)).rejects.toThrow(message);
+    expect(existsSync(dir)).toBe(false);
+    task.dispose();
+  });
+});
+
+describe('train: checkpoints', () => {
+  it('writes checkpoint-<step>/ atomically, keeps the newest save_total_limit, and best/ holds the best evaluation', async () => {
+    const task = createMlpTask();
+    const dir = runDir('ckpt');
+    const result = await train({ epochs: 4, batch_size: 8, lr: 0.05, ema_decay: 0.8, save_total_limit: 2, output_dir: dir }, task, quiet);
+    const names = readdirSync(dir).sort();
+    expect(names).toEqual(['best', 'checkpoint-18', 'checkpoint-24', 'config.json', 'loss.svg', 'metrics.jsonl', 'tensorboard']);
+    expect(result.last_checkpoint).toBe(join(dir, 'checkpoint-24'));
+    expect(readdirSync(join(dir, 'checkpoint-24')).sort()).toEqual(['ema.safetensors', 'model.safetensors', 'optimizer.safetensors', 'trainer_state.json']);
+    const state = JSON.parse(readFileSync(join(dir, 'checkpoint-18', 'trainer_state.json'), 'utf8'));
+    expect(state).toMatchObject({ global_step: 18, epoch: 3, batch_in_epoch: 0, task: 'test/mlp' });
+    expect(state.rng).toHaveLength(4);
+    const opt = await readSafetensors(join(dir, 'checkpoint-24', 'optimizer.safetensors'));
+    expect(opt.metadata).toEqual({ kind: 'adamw', step: '24' });
+    expect([...opt.tensors.keys()].sort()).toEqual(['m.hidden.bias', 'm.hidden.weight', 'm.out.bias', 'm.out.weight', 'v.hidden.bias', 'v.hidden.weight', 'v.out.bias', 'v.out.weight']);
+    // The checkpoint holds the raw weights (what training continues from); best/ the EMA weights it evaluated.
+    const raw = await readSafetensors(join(dir, 'checkpoint-24', 'model.safetensors'));
+    expect(Array.from(raw.tensors.get('out.weight')!.data as Float32Array)).toEqual(Array.from(task.snapshot().get('out.weight')!));
+    const dev = result.history.filter((r) => r.split === 'dev');
+    const bestDev = dev.reduce((a, b) => ((b.loss as number) < (a.loss as number) ? b : a));
+    const bestState = JSON.parse(readFileSync(join(dir, 'best', 'trainer_state.json'), 'utf8'));
+    expect(bestState.best_step).toBe(bestDev.step);
+    expect(bestState.best_metric).toBe(bestDev.loss);
+    const ema = await readSafetensors(join(dir, 'checkpoint-24', 'ema.safetensors'));
+    if (bestDev.step === 24) {
+      const best = await readSafetensors(join(dir, 'best', 'model.safetensors'));
+      expect(Array.from(best.tensors.get('out.weight')!.data as Float32Array)).toEqual(Array.from(ema.tensors.get('out.weight')!.data as Float32Array));
+    }
+    expect(Array.from(ema.tensors.get('out.weight')!.data as Float32Array)).not.toEqual(Array.from(raw.tensors.get('out.weight')!.data as Float32Array));
+    task.dispose();
+  });
+});
+
+describe('train: resume', () => {
+  // Mid-epoch checkpoints (step 9 = epoch 1, micro-batch 6 of 12), accumulation, EMA, input noise
+  // drawn from ctx.rng and periodic evaluation: everything that has state.
+  const config: TrainConfigInput = {
+    epochs: 3,
+    batch_size: 4,
+    grad_accum_steps: 2,
+    lr: 0.03,
+    warmup_steps: 3,
+    ema_decay: 0.9,
+    ema_warmup: true,
+    eval_every_steps: 2,
+    save_every_steps: 3,
+    save_total_limit: 0,
+    log_every_steps: 1,
+    seed: 5,
+  };
+  let full: { history: MetricsRecord[]; weights: Map<string, Float32Array>; dir: string };
+
+  beforeAll(async () => {
+    const task = createMlpTask();
+    const dir = runDir('resume-full');
+    const result = await train({ ...config, output_dir: dir }, task, quiet);
+    expect(result.global_step).toBe(18);
+    full = { history: result.history, weights: task.snapshot(), dir };
+    task.dispose();
+  });
+
+  it('from a mid-epoch checkpoint: the same loss curve, dev metrics and final weights, bit for bit', async () => {
+    const task = createMlpTask();
+    const result = await train({ ...config, output_dir: runDir('resume-from-9') }, task, { ...quiet, resumeFrom: join(full.dir, 'checkpoint-9') });
+    expect(steps(result.history)).toEqual([10, 11, 12, 13, 14, 15, 16, 17, 18]);
+    expect(losses(result.history)).toEqual(losses(full.history).slice(9));
+    expect(result.history.filter((r) => r.split === 'dev')).toEqual(full.history.filter((r) => r.split === 'dev' && r.step > 9));
+    sameMaps(full.weights, task.snapshot());
+    task.dispose();
+  });
+
+  it('after an abort, resuming the same run dir completes the curve with each step logged once', async () => {
+    const dir = runDir('resume-abort');
+    const first = createMlpTask();
+    const controller = new AbortController();
+    const stopped = await train({ ...config, output_dir: dir }, first, {
+      ...quiet,
+      onLog: (r) => r.split === 'train' && r.step === 5 && controller.abort(),
+      signal: controller.signal,
+    });
+    expect(stopped.stopped).toBe('aborted');
+    expect(stopped.global_step).toBe(5);
+    first.dispose();
+
+    const second = createMlpTask();
+    const resumed = await train({ ...config, output_dir: dir, log_every_steps: 1 }, second, { ...quiet, resumeFrom: dir });
+    expect(resumed.stopped).toBe('completed');
+    const log = await readMetricsLog(join(dir, 'metrics.jsonl'));
+    expect(steps(log)).toEqual(Array.from({ length: 18 }, (_, i) => i + 1));
+    expect(losses(log)).toEqual(losses(full.history));
+    sameMaps(full.weights, second.snapshot());
+    second.dispose();
+  });
+
+  it('refuses a checkpoint written with a different recipe', async () => {
+    const task = createMlpTask();
+    await expect(train({ ...config, lr: 0.1, output_dir: runDir('resume-bad') }, task, { ...quiet, resumeFrom: join(full.dir, 'checkpoint-9') })).rejects.toThrow(
+      /train: resumeFrom .*checkpoint-9 was written with config hash [0-9a-f]{16}, but this config hashes to [0-9a-f]{16}/,
+    );
+    task.dispose();
+  });
+});
+
+describe('train: tensors', () => {
+  it('no tensor leaks: the count is stable across steps and back to the baseline after the run', async () => {
+    const task = createMlpTask();
+    const baseline = tf.memory().numTensors;
+    const counts: number[] = [];
+    await train({ epochs: 2, batch_size: 4, grad_accum_steps: 3, ema_decay: 0.9, eval_every_steps: 2, log_every_steps: 1, output_dir: runDir('leak') }, task, {
+      ...quiet,
+      onLog: (r) => r.split === 'train' && counts.push(tf.memory().numTensors),
+    });
+    expect(counts.length).toBe(8);
+    expect(new Set(counts.slice(1)).size).toBe(1); // moments are created at step 1, then nothing grows
+    expect(tf.memory().numTensors).toBe(baseline);
+    task.dispose();
+  });
+
+  it('a loss that throws mid-run leaks nothing and the error reaches the caller', async () => {
+    const task = createMlpTask({ failAt: { epoch: 1, batchIndex: 3 } });
+    const baseline = tf.memory().numTensors;
+    await expect(train({ epochs: 2, batch_size: 4, grad_accum_steps: 2, ema_decay: 0.5, output_dir: runDir('throws') }, task, quiet)).rejects.toThrow(
+      /planned failure at epoch 1, batch 3/,
+    );
+    expect(tf.memory().numTensors).toBe(baseline);
+    task.dispose();
+  });
+});
