@@ -58,6 +58,7 @@ export {
   charToToken,
   tokenToChars,
   charLabelsToTokenLabels,
+  replaceTokenSpans,
   offsetsToUtf16,
   type Encoding,
 } from './tokenizers/encoding';

@@ -4,7 +4,7 @@ import { Rng } from '@proj/core';
 import { describe, expect, it } from 'vitest';
 import { BertTokenizer } from './bert-tokenizer';
 import { charClasses } from './char-classes';
-import { charLabelsToTokenLabels, charToToken, offsetsToUtf16, tokenToChars } from './encoding';
+import { charLabelsToTokenLabels, charToToken, offsetsToUtf16, replaceTokenSpans, tokenToChars } from './encoding';
 
 const FIXTURE = fileURLToPath(new URL('../../test/fixtures/tokenizers/bert-zh-lower/vocab.txt', import.meta.url));
 const tok = BertTokenizer.fromVocabText(readFileSync(FIXTURE, 'utf8'));
@@ -105,5 +105,23 @@ describe('offsetsToUtf16', () => {
 
   it('refuses an offset past the end', () => {
     expect(() => offsetsToUtf16('ab', [[1, 3]])).toThrow(/offsetsToUtf16: offset \[1, 3\) is outside a text of 2 code points/);
+  });
+});
+
+describe('replaceTokenSpans', () => {
+  it.each([
+    ['a CSC correction in place', '我朋唷打算去', [[3, '友']], '我朋友打算去'],
+    ['spaces and dropped characters around are kept', '朋\u0000唷 ok', [[2, '友']], '朋\u0000友 ok'],
+    ['a whole word and a non-BMP neighbour', '𠀀hello 你', [[2, 'HI'], [1, 'X']], 'XHI 你'],
+    ['nothing to replace', 'Café', [], 'Café'],
+  ] as const)('%s', (_name, text, replacements, expected) => {
+    expect(replaceTokenSpans(text, tok.encode(text), new Map(replacements))).toBe(expected);
+  });
+
+  it.each([
+    ['a special token', '你好', [[0, 'x']], /replaceTokenSpans: token 0 \(\[CLS\]\) has no span in the text/],
+    ['two pieces of one syllable', '한', [[1, 'a'], [2, 'b']], /replaceTokenSpans: token 2 overlaps the span of another replaced token/],
+  ] as const)('refuses %s', (_name, text, replacements, message) => {
+    expect(() => replaceTokenSpans(text, tok.encode(text), new Map(replacements))).toThrow(message);
   });
 });

@@ -85,3 +85,30 @@ export function offsetsToUtf16(text: string, offsets: readonly (readonly [number
     return [unit[start], unit[end]];
   });
 }
+
+/**
+ * `text` with the original span of each token in `replacements` (token index -> new text) replaced,
+ * e.g. to write a model's corrections back into the user's string, spaces and untouched characters
+ * kept as they were. Spans must not overlap (pieces of one decomposed character share a span).
+ */
+export function replaceTokenSpans(text: string, encoding: Encoding, replacements: ReadonlyMap<number, string>): string {
+  const cps = [...text];
+  const spans = [...replacements]
+    .map(([t, replacement]) => {
+      const span = tokenToChars(encoding, t);
+      if (span === null) throw new RangeError(`replaceTokenSpans: token ${t} (${encoding.tokens[t]}) has no span in the text`);
+      if (span[1] > cps.length) {
+        throw new RangeError(`replaceTokenSpans: token ${t} ends at code point ${span[1]}, past the text's ${cps.length}`);
+      }
+      return { t, start: span[0], end: span[1], replacement };
+    })
+    .sort((a, b) => a.start - b.start);
+  let out = '';
+  let at = 0;
+  for (const { t, start, end, replacement } of spans) {
+    if (start < at) throw new RangeError(`replaceTokenSpans: token ${t} overlaps the span of another replaced token`);
+    out += cps.slice(at, start).join('') + replacement;
+    at = end;
+  }
+  return out + cps.slice(at).join('');
+}
