@@ -65,7 +65,7 @@ export interface TuneResult {
   best: TuneRow;
   /** The decode config with the best thresholds, ready for `correct`. */
   bestConfig: GapRelmDecodeConfig;
-  /** Distinct (sentence, template) pairs the infiller was asked to fill. */
+  /** Distinct (sentence, template) pairs with masks that the infiller filled: the infiller's work, cached across triples. */
   templatesFilled: number;
 }
 
@@ -133,7 +133,7 @@ export async function tuneThresholds(dev: readonly DevPair[], options: TuneOptio
           fn,
         );
         missing.forEach((i, m) => fillCache[i].set(keys[i], filled[m]));
-        templatesFilled += missing.length;
+        templatesFilled += missing.filter((i) => templates[i].mask_positions.length > 0).length;
         const preds = plans.map((plan, i) => assembleCorrection(sources[i], tokens[i], plan, fillCache[i].get(keys[i])!).corrected);
 
         const cscSentence = cscMetrics(sources, targets, preds).sentence.correction;
