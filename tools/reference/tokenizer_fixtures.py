@@ -29,6 +29,7 @@ import argparse
 import hashlib
 import json
 import os
+import random
 import shutil
 import subprocess
 import sys
@@ -249,6 +250,32 @@ def truncation_table(fast):
     return rows
 
 
+def random_cases(dirs, n=160, seed=20261126):
+    """Seeded random strings over awkward code points; ids and offsets from both fast tokenizers."""
+    rng = random.Random(seed)
+    pools = [
+        lambda: chr(rng.randrange(32, 127)),
+        lambda: chr(rng.randrange(0xA0, 0x250)),
+        lambda: chr(rng.randrange(0x300, 0x370)),  # combining marks
+        lambda: chr(rng.randrange(0x4E00, 0x4F00)),
+        lambda: rng.choice(["hello", "running", "Café", "ÉCOLE", "2019", "iPhone", "[MASK]", "[SEP]", "##a"]),
+        lambda: rng.choice(" \t\n\r\u3000\u00a0\u2028\u0085\u000b\u200b\ufeff\u0000\ufffd\u00ad"),
+        lambda: chr(rng.randrange(0xAC00, 0xAC40)),
+        lambda: chr(rng.randrange(0x1F300, 0x1FAFF)),
+        lambda: chr(rng.randrange(0x20000, 0x2CEB0)),
+        lambda: chr(rng.choice([rng.randrange(0, 0xD800), rng.randrange(0xE000, 0x30000)])),  # anything
+    ]
+    out = []
+    for _ in range(n):
+        text = "".join(rng.choice(pools)() for _ in range(rng.randrange(1, 10)))
+        row = {"text": text}
+        for key, (fast, _slow) in dirs.items():
+            enc = fast(text, return_offsets_mapping=True)
+            row[key] = {"input_ids": enc["input_ids"], "offsets": [list(o) for o in enc["offset_mapping"]]}
+        out.append(row)
+    return out
+
+
 def padding_cases(fast):
     out = []
     for text, length in (("你好", 8), ("hello world", 6), ("中华人民共和国", 5)):
@@ -392,6 +419,7 @@ def main():
         "padding": padding_cases(fast_lower),
         "batch": batch_case(fast_lower),
         "truncation": truncation_table(fast_lower),
+        "random": random_cases(dirs),
     })
     disagree = [(r["name"], k) for r in table for k, v in r["expected"].items() if "slow_tokens" in v]
     print(f"{len(table)} cases; slow/fast disagree on {len(disagree)}: {disagree}")

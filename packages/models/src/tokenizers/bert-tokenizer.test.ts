@@ -30,6 +30,7 @@ interface Case {
 interface Fixture {
   cases: Case[];
   padding: { text: string; max_length: number; input_ids: number[]; token_type_ids: number[]; attention_mask: number[]; offsets: [number, number][] }[];
+  random: ({ text: string } & Record<'lower' | 'cased', { input_ids: number[]; offsets: [number, number][] }>)[];
   batch: { texts: string[]; input_ids: number[][]; token_type_ids: number[][]; attention_mask: number[][]; offsets: [number, number][][] };
 }
 const fixture: Fixture = JSON.parse(readFileSync(join(FIXTURES, 'cases.json'), 'utf8'));
@@ -84,6 +85,25 @@ describe('BertTokenizer matches transformers (fast) on the reference table', () 
       const got = tokenizers.get(`${m}/vocab.txt`)!.encode(c.text, c.pair).tokens;
       expect(got).toEqual(c.expected[m].tokens);
       expect(got).not.toEqual(c.expected[m].slow_tokens);
+    }
+  });
+
+  // Seeded random strings over controls, spaces, combining marks, Hangul, emoji, CJK extensions and
+  // arbitrary (also unassigned) code points, with special tokens and words mixed in.
+  it('matches on the random strings', () => {
+    expect(fixture.random.length).toBeGreaterThanOrEqual(100);
+    for (const mode of MODES) {
+      for (const source of SOURCES) {
+        const tok = tokenizers.get(`${mode}/${source}`)!;
+        for (const row of fixture.random) {
+          const got = tok.encode(row.text);
+          expect({ text: row.text, ids: got.input_ids, offsets: got.offsets }).toEqual({
+            text: row.text,
+            ids: row[mode].input_ids,
+            offsets: row[mode].offsets,
+          });
+        }
+      }
     }
   });
 
