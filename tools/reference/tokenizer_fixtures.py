@@ -376,6 +376,8 @@ def verify_char_vocab():
     sample = "中华人民共和国第三届国防委员会委员。"
     verdict["loads_fast"] = fast.vocab_size == len(got) and fast.pad_token_id == 0 and fast.mask_token_id == 4
     verdict["loads_slow"] = slow.vocab_size == len(got) and slow.unk_token_id == 1
+    verdict["do_lower_case"] = [fast.do_lower_case, slow.do_lower_case]
+    verdict["model_max_length"] = fast.model_max_length
     verdict["sample"] = sample
     verdict["sample_ids"] = fast(sample)["input_ids"]
     verdict["slow_agrees"] = slow(sample)["input_ids"] == verdict["sample_ids"]

@@ -63,6 +63,8 @@ describe('buildCharVocab', () => {
       if (write) return;
       expect(verdict.ok).toBe(true);
       expect(verdict.matches_python_reference).toBe(true);
+      expect(verdict.do_lower_case).toEqual([true, true]); // transformers read our tokenizer_config.json
+      expect(verdict.model_max_length).toBe(tokenizer.config.modelMaxLength);
       for (const file of FILES) {
         const ours = await readFile(join(dir, file));
         expect(ours.equals(await readFile(join(CHAR_VOCAB, file))), file).toBe(true);
