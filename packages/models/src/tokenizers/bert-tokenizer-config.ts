@@ -41,6 +41,25 @@ export const DEFAULT_BERT_TOKENIZER_CONFIG: Readonly<BertTokenizerConfig> = Obje
   maskToken: '[MASK]',
 });
 
+/** Throws a RangeError naming `where`, the field and the value for a config that cannot work. */
+export function validateBertTokenizerConfig(config: BertTokenizerConfig, where: string): void {
+  for (const key of ['doLowerCase', 'tokenizeChineseChars', 'cleanText', 'cleanUpTokenizationSpaces'] as const) {
+    if (typeof config[key] !== 'boolean') throw new RangeError(`${where}: ${key} must be true or false, got ${JSON.stringify(config[key])}`);
+  }
+  if (config.stripAccents !== null && typeof config.stripAccents !== 'boolean') {
+    throw new RangeError(`${where}: stripAccents must be true, false or null, got ${JSON.stringify(config.stripAccents)}`);
+  }
+  if (!(config.modelMaxLength > 0)) throw new RangeError(`${where}: modelMaxLength must be > 0, got ${config.modelMaxLength}`);
+  if (!Number.isInteger(config.maxInputCharsPerWord) || config.maxInputCharsPerWord < 1) {
+    throw new RangeError(`${where}: maxInputCharsPerWord must be an integer >= 1, got ${config.maxInputCharsPerWord}`);
+  }
+  for (const key of ['continuingSubwordPrefix', 'unkToken', 'sepToken', 'padToken', 'clsToken', 'maskToken'] as const) {
+    if (typeof config[key] !== 'string' || config[key] === '') {
+      throw new RangeError(`${where}: ${key} must be a non-empty string, got ${JSON.stringify(config[key])}`);
+    }
+  }
+}
+
 /** Tokenizer classes whose checkpoints are plain BERT WordPiece tokenizers. */
 const BERT_LIKE_CLASSES = new Set([
   'BertTokenizer',

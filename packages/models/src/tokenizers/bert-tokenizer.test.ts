@@ -36,6 +36,7 @@ interface Fixture {
 const fixture: Fixture = JSON.parse(readFileSync(join(FIXTURES, 'cases.json'), 'utf8'));
 
 const MODES = ['lower', 'cased'] as const;
+const MINI = '[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\n';
 const SOURCES = ['vocab.txt', 'tokenizer.json'] as const;
 const tokenizers = new Map<string, BertTokenizer>();
 beforeAll(async () => {
@@ -164,6 +165,9 @@ describe('BertTokenizer API', () => {
     ['fractional maxLength', () => tokenizers.get('lower/vocab.txt')!.encode('你', undefined, { maxLength: 2.5 }), /maxLength.*got 2.5/],
     ['negative padTo', () => tokenizers.get('lower/vocab.txt')!.encode('你', undefined, { padTo: -1 }), /padTo must be an integer >= 0, got -1/],
     ['decode of an unknown id', () => tokenizers.get('lower/vocab.txt')!.decode([101, 999999]), /decode: ids must be integers in \[0, \d+\), got 999999/],
+    ['maxInputCharsPerWord 0', () => BertTokenizer.fromVocabText(MINI, { maxInputCharsPerWord: 0 }), /BertTokenizer: maxInputCharsPerWord must be an integer >= 1, got 0/],
+    ['an empty special token', () => BertTokenizer.fromVocabText(MINI, { padToken: '' }), /BertTokenizer: padToken must be a non-empty string, got ""/],
+    ['stripAccents "yes"', () => BertTokenizer.fromVocabText(MINI, { stripAccents: 'yes' as never }), /stripAccents must be true, false or null, got "yes"/],
     ['vocabulary without [MASK]', () => BertTokenizer.fromVocabText('[PAD]\n[UNK]\n[CLS]\n[SEP]\n'), /maskToken "\[MASK\]" is not in the vocabulary/],
   ])('refuses %s', (_name, run, message) => {
     expect(run).toThrow(message);

@@ -8,6 +8,7 @@ import {
   parseTokenizerConfig,
   specialTokensMapJson,
   tokenizerConfigJson,
+  validateBertTokenizerConfig,
   type BertTokenizerConfig,
 } from './bert-tokenizer-config';
 import { decodeWordPieces } from './decode-wordpieces';
@@ -61,6 +62,7 @@ export class BertTokenizer {
     addedTokens?: readonly AddedToken[],
   ) {
     const c: BertTokenizerConfig = { ...DEFAULT_BERT_TOKENIZER_CONFIG, ...config };
+    validateBertTokenizerConfig(c, 'BertTokenizer');
     this.config = Object.freeze(c);
     const idOf = (name: keyof BertTokenizerConfig, token: string): number => {
       const id = vocab.idOf(token);
