@@ -201,6 +201,15 @@ const GRADIENTS: tf.GradConfig[] = [
       return { x: () => tf.sum(tf.reshape(g, folded), repAxes) };
     },
   },
+  {
+    kernelName: tf.BroadcastTo,
+    gradFunc: (dy, _saved, attrs?: Attrs) => {
+      const { inputShape } = attrs as unknown as { inputShape: number[] };
+      const g = dy as tf.Tensor;
+      const padded = [...Array(g.rank - inputShape.length).fill(1), ...inputShape];
+      return { x: () => tf.reshape(unbroadcast(g, padded), inputShape) };
+    },
+  },
   batchMatMulGradWithFlags,
 ];
 

@@ -34,6 +34,8 @@ export interface Graph {
   outputs: GraphValue[];
   nodes: GraphNode[];
   initializers: GraphInitializer[];
+  /** dtype and shape of every node output, in recording order (ONNX value_info). */
+  valueInfo: GraphValue[];
 }
 
 /** Where the recorder finds parameter shapes (a ParameterStore fits). */
@@ -55,7 +57,7 @@ function normAxis(axis: number, rank: number, op: string): number {
  */
 export class GraphOps implements Ops<GraphValue> {
   readonly kind = 'graph';
-  private readonly graph: Graph = { inputs: [], outputs: [], nodes: [], initializers: [] };
+  private readonly graph: Graph = { inputs: [], outputs: [], nodes: [], initializers: [], valueInfo: [] };
   private readonly values = new Map<string, GraphValue>();
   private readonly counters = new Map<string, number>();
 
@@ -93,6 +95,7 @@ export class GraphOps implements Ops<GraphValue> {
     const output: GraphValue = { name: outName ?? `${name}_out`, dtype: out.dtype, shape: out.shape };
     if (this.values.has(output.name)) throw new Error(`GraphOps.${op}: value '${output.name}' is already defined`);
     this.values.set(output.name, output);
+    this.graph.valueInfo.push(output);
     this.graph.nodes.push({ op, name, inputs: inputs.map((i) => i.name), outputs: [output.name], attrs });
     return output;
   }
