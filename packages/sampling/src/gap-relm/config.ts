@@ -1,5 +1,5 @@
 /** BERT special tokens an infiller vocabulary usually contains; a fill is never one of these. */
-export const DEFAULT_SPECIAL_TOKENS: readonly string[] = ['[UNK]', '[PAD]', '[CLS]', '[SEP]', '[MASK]'];
+export const DEFAULT_SPECIAL_TOKENS: readonly string[] = Object.freeze(['[UNK]', '[PAD]', '[CLS]', '[SEP]', '[MASK]']);
 
 /**
  * Gap-ReLM decoding settings. The three thresholds are what `tuneThresholds` sweeps: lowering one
@@ -13,7 +13,7 @@ export interface GapRelmDecodeConfig {
   replaceThreshold: number;
   /** Insert after a slot only if p(count >= 1) >= this; the count is then the argmax over 1..K. */
   insertThreshold: number;
-  /** Most `[MASK]`s inserted in one sentence; the most probable insertions are kept. `Infinity` = no cap. */
+  /** Most `[MASK]`s inserted in one sentence; the most probable insertions are kept. `Infinity` = no cap (in JSON, omit the field). */
   maxInsertsPerSentence: number;
   /** Ablation: never insert. */
   noInsert: boolean;
@@ -44,20 +44,21 @@ export const DEFAULT_GAP_RELM_DECODE_CONFIG: Readonly<GapRelmDecodeConfig> = Obj
 
 const KEYS = Object.keys(DEFAULT_GAP_RELM_DECODE_CONFIG) as (keyof GapRelmDecodeConfig)[];
 
-function checkUnit(fn: string, name: string, value: unknown): void {
+/** Shared boundary checks (also used by `decodePlan` and `fillTemplates`, which take parts of the config). */
+export function checkUnit(fn: string, name: string, value: unknown): void {
   if (typeof value !== 'number' || !(value >= 0 && value <= 1)) {
     throw new RangeError(`${fn}: ${name} must be in [0, 1], got ${String(value)}`);
   }
 }
 
-function checkCount(fn: string, name: string, value: unknown, min: number, allowInfinity: boolean): void {
+export function checkCount(fn: string, name: string, value: unknown, min: number, allowInfinity: boolean): void {
   const ok = typeof value === 'number' && value >= min && (Number.isInteger(value) || (allowInfinity && value === Infinity));
   if (!ok) {
     throw new RangeError(`${fn}: ${name} must be an integer >= ${min}${allowInfinity ? ' or Infinity' : ''}, got ${String(value)}`);
   }
 }
 
-function checkBoolean(fn: string, name: string, value: unknown): void {
+export function checkBoolean(fn: string, name: string, value: unknown): void {
   if (typeof value !== 'boolean') throw new TypeError(`${fn}: ${name} must be a boolean, got ${String(value)}`);
 }
 

@@ -107,6 +107,15 @@ describe('fillTemplates', () => {
     await expect(fillTemplates(infiller, [item([M])])).rejects.toThrow(message);
   });
 
+  it.each([
+    [{ batchSize: 0 }, 'fillTemplates: batchSize must be an integer >= 1, got 0'],
+    [{ refinementRounds: 1.5 }, 'fillTemplates: refinementRounds must be an integer >= 0, got 1.5'],
+    [{ refinementFraction: -1 }, 'fillTemplates: refinementFraction must be in [0, 1], got -1'],
+  ])('rejects options %j', async (options, message) => {
+    const { infiller } = ruleInfiller(VOCAB, () => ({}));
+    await expect(fillTemplates(infiller, [item([M])], options)).rejects.toThrow(message);
+  });
+
   it('rejects mask positions that do not point at [MASK]', async () => {
     const { infiller } = ruleInfiller(VOCAB, () => ({}));
     await expect(fillTemplates(infiller, [{ sourceTokens: [], template: ['a', M], maskPositions: [0] }])).rejects.toThrow(

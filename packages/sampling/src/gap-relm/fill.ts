@@ -1,5 +1,5 @@
 import { MASK_TOKEN } from '@proj/align';
-import { DEFAULT_GAP_RELM_DECODE_CONFIG, type GapRelmDecodeConfig } from './config';
+import { DEFAULT_GAP_RELM_DECODE_CONFIG, checkCount, checkUnit, type GapRelmDecodeConfig } from './config';
 import type { InfillerLogitsSource } from './logits-source';
 
 /** One template to fill. */
@@ -60,6 +60,13 @@ export async function fillTemplates(
   const rounds = options.refinementRounds ?? DEFAULT_GAP_RELM_DECODE_CONFIG.refinementRounds;
   const fraction = options.refinementFraction ?? DEFAULT_GAP_RELM_DECODE_CONFIG.refinementFraction;
   const batchSize = options.batchSize ?? DEFAULT_GAP_RELM_DECODE_CONFIG.batchSize;
+  checkCount(fn, 'refinementRounds', rounds, 0, false);
+  checkUnit(fn, 'refinementFraction', fraction);
+  checkCount(fn, 'batchSize', batchSize, 1, false);
+  if (!Array.isArray(specialTokens)) throw new TypeError(`${fn}: specialTokens must be an array of strings, got ${JSON.stringify(specialTokens)}`);
+  if (!infiller || typeof infiller.fill !== 'function' || !Array.isArray(infiller.vocab)) {
+    throw new TypeError(`${fn}: infiller must have a fill() method and a vocab array`);
+  }
 
   const vocab = infiller.vocab;
   const special = new Set([...specialTokens, MASK_TOKEN]);

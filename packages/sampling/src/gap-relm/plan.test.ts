@@ -119,6 +119,24 @@ describe('decodePlan: insertions', () => {
   });
 });
 
+describe('decodePlan: inputs', () => {
+  const p = probs([[1, 0, 0], [1, 0, 0]]);
+  it.each([
+    [{ deleteThreshold: 2 }, 'decodePlan: deleteThreshold must be in [0, 1], got 2'],
+    [{ insertThreshold: NaN }, 'decodePlan: insertThreshold must be in [0, 1], got NaN'],
+    [{ maxInsertsPerSentence: -1 }, 'decodePlan: maxInsertsPerSentence must be an integer >= 0 or Infinity, got -1'],
+    [{ noInsert: undefined }, 'decodePlan: noInsert must be a boolean, got undefined'],
+  ])('rejects thresholds %j', (override, message) => {
+    expect(() => decodePlan(p, { ...defaults, ...override } as PlanThresholds)).toThrow(message);
+  });
+
+  it('rejects probabilities whose lengths do not match tokens and K', () => {
+    expect(() => decodePlan({ ...p, tokens: 2 }, defaults)).toThrow(
+      'decodePlan: probs for 2 tokens and K=3 need op length 9 and insert length 12, got 6 and 8',
+    );
+  });
+});
+
 describe('plannerProbabilities', () => {
   it('reads K from the insert row width and returns softmax probabilities', () => {
     const p = plannerProbabilities([0, 0, 0, 0, Math.log(2), Math.log(1)], [0, 0, 0, 0], 1);

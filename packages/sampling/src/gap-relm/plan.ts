@@ -1,6 +1,6 @@
 import { PlannerOp } from '@proj/align';
 import { softmaxRows } from '../softmax';
-import type { GapRelmDecodeConfig } from './config';
+import { checkBoolean, checkCount, checkUnit, type GapRelmDecodeConfig } from './config';
 
 /** Number of planner ops (KEEP, DELETE, REPLACE): the width of an `opLogits` row. */
 export const PLANNER_OPS = 3;
@@ -78,9 +78,19 @@ export function plannerProbabilities(
  * precision for recall; `tuneThresholds` sweeps them.
  */
 export function decodePlan(probs: PlannerProbabilities, thresholds: PlanThresholds): SentencePlan {
+  const fn = 'decodePlan';
+  checkUnit(fn, 'deleteThreshold', thresholds.deleteThreshold);
+  checkUnit(fn, 'replaceThreshold', thresholds.replaceThreshold);
+  checkUnit(fn, 'insertThreshold', thresholds.insertThreshold);
+  checkCount(fn, 'maxInsertsPerSentence', thresholds.maxInsertsPerSentence, 0, true);
+  checkBoolean(fn, 'noInsert', thresholds.noInsert);
+  checkBoolean(fn, 'noDelete', thresholds.noDelete);
   const { tokens, maxInsertK: K, op, insert } = probs;
   const slots = tokens + 1;
   const width = K + 1;
+  if (op.length !== slots * PLANNER_OPS || insert.length !== slots * width) {
+    throw new RangeError(`${fn}: probs for ${tokens} tokens and K=${K} need op length ${slots * PLANNER_OPS} and insert length ${slots * width}, got ${op.length} and ${insert.length}`);
+  }
   const op_labels: PlannerOp[] = new Array<PlannerOp>(slots).fill(PlannerOp.KEEP);
   const insert_labels: number[] = new Array<number>(slots).fill(0);
   const opConfidence = new Float64Array(slots);
