@@ -217,7 +217,8 @@ export async function train<B>(configInput: TrainConfigInput, task: TrainTask<B>
         window.loss += groupLoss;
         window.tokens += groupTokens;
         const seconds = (performance.now() - window.startedAt) / 1000;
-        progressOptions.label = `train loss ${groupLoss.toFixed(4)} lr ${lr.toExponential(2)} ${Math.round(groupTokens / Math.max(seconds / window.steps, 1e-9))} tok/s`;
+        // Progress renders its label on each redraw, so the live figures ride in the label.
+        progressOptions.label = `train loss ${groupLoss.toFixed(4)} lr ${lr.toExponential(2)} ${Math.round(window.tokens / Math.max(seconds, 1e-9))} tok/s`;
         progress.tick();
         if (step % config.log_every_steps === 0 || last) {
           await record({ step, epoch, split: 'train', loss: window.loss / window.steps, lr, grad_norm: clipped.norm, tokens_per_s: window.tokens / Math.max(seconds, 1e-9) });
