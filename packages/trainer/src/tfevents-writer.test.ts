@@ -97,6 +97,18 @@ describe('TfEventsWriter', () => {
     }
   });
 
+  it('a second writer in the same second takes the next suffix instead of truncating the first file', () => {
+    const dir = join(tmp, 'twice');
+    const first = TfEventsWriter.open(dir, { hostname: 'h', wallTime: () => 42 });
+    first.scalars(1, { a: 1 });
+    first.close();
+    const second = TfEventsWriter.open(dir, { hostname: 'h', wallTime: () => 42.5 });
+    second.close();
+    expect(basename(first.path)).toBe('events.out.tfevents.42.h');
+    expect(basename(second.path)).toBe('events.out.tfevents.42.h.1');
+    expect(readFileSync(first.path).length).toBeGreaterThan(readFileSync(second.path).length); // first kept its scalar
+  });
+
   it('skips non-finite values and refuses writes after close', () => {
     let t = 0;
     const writer = TfEventsWriter.open(join(tmp, 'nan'), { hostname: 'h', wallTime: () => 10 + t++ });

@@ -1,4 +1,4 @@
-import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { hostname as osHostname } from 'node:os';
 import { join } from 'node:path';
 
@@ -134,8 +134,12 @@ export class TfEventsWriter {
     const wallTime = options.wallTime ?? (() => Date.now() / 1000);
     const start = wallTime();
     mkdirSync(dir, { recursive: true });
-    const path = join(dir, `events.out.tfevents.${Math.floor(start)}.${options.hostname ?? osHostname()}`);
-    const writer = new TfEventsWriter(path, openSync(path, 'w'), wallTime);
+    // A run resumed within the same second must not truncate the file the first part wrote:
+    // take the next free suffix (TensorBoard reads every file with "tfevents" in its name).
+    const base = join(dir, `events.out.tfevents.${Math.floor(start)}.${options.hostname ?? osHostname()}`);
+    let path = base;
+    for (let n = 1; existsSync(path); n++) path = `${base}.${n}`;
+    const writer = new TfEventsWriter(path, openSync(path, 'wx'), wallTime);
     writer.write(encodeEvent({ wallTime: start, fileVersion: 'brain.Event:2' }));
     return writer;
   }

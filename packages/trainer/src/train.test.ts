@@ -151,6 +151,24 @@ describe('train: frozen parameters, early stopping, bad flags', () => {
     task.dispose();
   });
 
+  it('refuses a fresh run into a dir holding checkpoints, patience without evaluate(), and non-numeric metrics', async () => {
+    const task = createMlpTask();
+    const dir = runDir('reuse');
+    await train({ epochs: 1, batch_size: 16, output_dir: dir }, task, quiet);
+    await expect(train({ epochs: 1, batch_size: 16, output_dir: dir }, task, quiet)).rejects.toThrow(
+      /train: output_dir .*reuse already holds checkpoint-3 from an earlier run; pass resumeFrom/,
+    );
+    const { evaluate: _dropped, ...noEval } = task;
+    await expect(train({ early_stopping: { patience: 2 }, output_dir: runDir('no-eval') }, noEval, quiet)).rejects.toThrow(
+      /train: early_stopping.patience is 2 but task "test\/mlp" has no evaluate\(\)/,
+    );
+    const badEval = { ...task, evaluate: () => ({ loss: 1, note: 'fine' }) as unknown as Record<string, number> };
+    await expect(train({ epochs: 1, batch_size: 16, output_dir: runDir('bad-eval') }, badEval, quiet)).rejects.toThrow(
+      /evaluate\(\) returned note="fine"; metrics must be numbers/,
+    );
+    task.dispose();
+  });
+
   it.each([
     [{ fp16: true }, /checkPrecision: config.fp16 is set but the tfjs backend "cpu" trains in float32 only/],
     [{ bf16: true }, /checkPrecision: config.bf16 is set but the tfjs backend "cpu"/],
@@ -259,6 +277,7 @@ describe('train: resume', () => {
     expect(steps(log)).toEqual(Array.from({ length: 18 }, (_, i) => i + 1));
     expect(losses(log)).toEqual(losses(full.history));
     sameMaps(full.weights, second.snapshot());
+    expect(readdirSync(join(dir, 'tensorboard'))).toHaveLength(2); // the resumed part did not overwrite the first
     second.dispose();
   });
 

@@ -2,7 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { Progress, Rng, writeFileAtomic, type RngState } from '@proj/core';
-import { loadCheckpoint, resolveCheckpoint, saveBest, saveCheckpoint, type TrainerState } from './checkpoint';
+import { listCheckpoints, loadCheckpoint, resolveCheckpoint, saveBest, saveCheckpoint, type TrainerState } from './checkpoint';
 import { clipByGlobalNorm } from './clip-grad-norm';
 import { configHash, parseTrainConfig, type TrainConfig, type TrainConfigInput } from './config';
 import { initialEarlyStopping, updateEarlyStopping } from './early-stopping';
@@ -70,6 +70,9 @@ export async function train<B>(configInput: TrainConfigInput, task: TrainTask<B>
   const nameOfVar = new Map([...trainable].map(([name, v]) => [v.name, name]));
 
   // 3) data geometry; the schedule counts optimizer steps, and a partial last group is a step
+  if (config.early_stopping.patience > 0 && !task.evaluate) {
+    throw new RangeError(`train: early_stopping.patience is ${config.early_stopping.patience} but task "${task.name}" has no evaluate()`);
+  }
   const numExamples = task.numExamples();
   if (!Number.isInteger(numExamples) || numExamples <= 0) throw new RangeError(`train: task.numExamples() must be an integer > 0, got ${numExamples}`);
   const batchesPerEpoch = Math.ceil(numExamples / config.batch_size);
@@ -111,7 +114,15 @@ export async function train<B>(configInput: TrainConfigInput, task: TrainTask<B>
       state.task = task.name;
     }
 
-    // 6) run dir: resolved config, logs, banner
+    // 6) run dir: resolved config, logs, banner. A fresh run never mixes with an earlier one's
+    //    checkpoints (pruning and "latest" would pick them up).
+    const earlier = await listCheckpoints(runDir);
+    if (!resumedFrom && earlier.length > 0) {
+      throw new Error(
+        `train: output_dir ${runDir} already holds ${earlier.map((c) => `checkpoint-${c.step}`).join(', ')} from an earlier run; ` +
+          'pass resumeFrom to continue it, or choose another output_dir',
+      );
+    }
     await mkdir(runDir, { recursive: true });
     await writeFileAtomic(join(runDir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
     const metricsLog = await MetricsLog.open(join(runDir, 'metrics.jsonl'), resumedFrom ? { resumeAtStep: state.global_step } : {});
@@ -234,7 +245,7 @@ export async function train<B>(configInput: TrainConfigInput, task: TrainTask<B>
           lastEvalStep = step;
           ema?.swapIn();
           try {
-            const metrics = await task.evaluate({ epoch, step });
+            const metrics = checkMetrics(task.name, await task.evaluate({ epoch, step }));
             await record({ step, epoch, split: 'dev', ...metrics });
             const verdict = updateEarlyStopping(config.early_stopping, state.early_stopping, metrics, step);
             state = { ...state, early_stopping: verdict.state };
@@ -285,6 +296,17 @@ export async function train<B>(configInput: TrainConfigInput, task: TrainTask<B>
     optimizer.dispose();
     events?.close();
   }
+}
+
+const RESERVED_KEYS = new Set(['step', 'epoch', 'split']);
+
+/** evaluate() must return numbers under names that do not clash with the record's own fields. */
+function checkMetrics(taskName: string, metrics: Record<string, number>): Record<string, number> {
+  for (const [key, value] of Object.entries(metrics)) {
+    if (RESERVED_KEYS.has(key)) throw new RangeError(`train: task "${taskName}".evaluate() returned reserved key "${key}"`);
+    if (typeof value !== 'number') throw new TypeError(`train: task "${taskName}".evaluate() returned ${key}=${JSON.stringify(value)}; metrics must be numbers`);
+  }
+  return metrics;
 }
 
 /** Panel 1: train and dev loss; then one panel per other dev metric. */
