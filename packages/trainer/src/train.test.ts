@@ -130,6 +130,28 @@ describe('train: frozen parameters, early stopping, bad flags', () => {
     task.dispose();
   });
 
+  it('Gap-ReLM-style stages: consecutive train() calls over the same Variables, each with its frozen set and a fresh optimizer', async () => {
+    const task = createMlpTask();
+    const initial = task.snapshot();
+    const dir = runDir('stages');
+    const config = { epochs: 2, batch_size: 8, lr: 0.05, log_every_steps: 1 };
+    const headOnly = { ...task, name: 'stages/head_only', trainable: (name: string) => name.startsWith('out.') };
+    const r1 = await train({ ...config, output_dir: join(dir, 'head_only') }, headOnly, quiet);
+    const afterHead = task.snapshot();
+    expect(Array.from(afterHead.get('hidden.weight')!)).toEqual(Array.from(initial.get('hidden.weight')!));
+    expect(Array.from(afterHead.get('out.weight')!)).not.toEqual(Array.from(initial.get('out.weight')!));
+
+    const joint = { ...task, name: 'stages/joint' };
+    const r2 = await train({ ...config, output_dir: join(dir, 'joint') }, joint, quiet);
+    expect(Array.from(task.snapshot().get('hidden.weight')!)).not.toEqual(Array.from(afterHead.get('hidden.weight')!));
+    expect(losses(r2.history)[0]).toBeLessThan(losses(r1.history)[0]); // the joint stage starts where the head stage ended
+    const opt = await readSafetensors(join(dir, 'joint', 'checkpoint-12', 'optimizer.safetensors'));
+    expect(opt.metadata.step).toBe('12'); // its own optimizer and schedule, not a continuation of stage 1
+    expect(opt.tensors.has('m.hidden.weight')).toBe(true);
+    expect(JSON.parse(readFileSync(join(dir, 'joint', 'checkpoint-12', 'trainer_state.json'), 'utf8')).task).toBe('stages/joint');
+    task.dispose();
+  });
+
   it('stops early after `patience` evaluations without improvement and keeps best/ at the best step', async () => {
     const task = createMlpTask();
     const devLoss = [0.9, 0.5, 0.6, 0.55, 0.4];
