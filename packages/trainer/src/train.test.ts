@@ -303,11 +303,13 @@ describe('train: resume', () => {
     second.dispose();
   });
 
-  it('refuses a checkpoint written with a different recipe', async () => {
+  it('refuses a checkpoint written with a different recipe, before touching the weights', async () => {
     const task = createMlpTask();
+    const before = task.snapshot();
     await expect(train({ ...config, lr: 0.1, output_dir: runDir('resume-bad') }, task, { ...quiet, resumeFrom: join(full.dir, 'checkpoint-9') })).rejects.toThrow(
       /train: resumeFrom .*checkpoint-9 was written with config hash [0-9a-f]{16}, but this config hashes to [0-9a-f]{16}/,
     );
+    sameMaps(before, task.snapshot());
     task.dispose();
   });
 });

@@ -1,8 +1,8 @@
 import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { Progress, Rng, writeFileAtomic, type RngState } from '@proj/core';
-import { listCheckpoints, loadCheckpoint, resolveCheckpoint, saveBest, saveCheckpoint, type TrainerState } from './checkpoint';
+import { listCheckpoints, loadCheckpoint, readTrainerState, resolveCheckpoint, saveBest, saveCheckpoint, type TrainerState } from './checkpoint';
 import { clipByGlobalNorm } from './clip-grad-norm';
 import { configHash, parseTrainConfig, type TrainConfig, type TrainConfigInput } from './config';
 import { initialEarlyStopping, updateEarlyStopping } from './early-stopping';
@@ -104,20 +104,22 @@ export async function train<B>(configInput: TrainConfigInput, task: TrainTask<B>
     let resumedFrom: string | null = null;
     if (options.resumeFrom !== undefined) {
       resumedFrom = await resolveCheckpoint(options.resumeFrom);
-      state = await loadCheckpoint(resumedFrom, { task, optimizer, ema }, config.early_stopping.mode);
-      if (state.config_hash !== hash) {
+      // Check the recipe before touching the task's weights.
+      const saved = await readTrainerState(resumedFrom, config.early_stopping.mode);
+      if (saved.config_hash !== hash) {
         throw new Error(
-          `train: resumeFrom ${resumedFrom} was written with config hash ${state.config_hash}, but this config hashes to ${hash}; ` +
+          `train: resumeFrom ${resumedFrom} was written with config hash ${saved.config_hash}, but this config hashes to ${hash}; ` +
             'only output_dir, log_every_steps, save_every_steps and save_total_limit may change on resume',
         );
       }
-      state.task = task.name;
+      state = { ...(await loadCheckpoint(resumedFrom, { task, optimizer, ema }, config.early_stopping.mode)), task: task.name };
     }
 
     // 6) run dir: resolved config, logs, banner. A fresh run never mixes with an earlier one's
     //    checkpoints (pruning and "latest" would pick them up).
     const earlier = await listCheckpoints(runDir);
-    if (!resumedFrom && earlier.length > 0) {
+    const continuingHere = resumedFrom !== null && resolve(dirname(resumedFrom)) === resolve(runDir);
+    if (!continuingHere && earlier.length > 0) {
       throw new Error(
         `train: output_dir ${runDir} already holds ${earlier.map((c) => `checkpoint-${c.step}`).join(', ')} from an earlier run; ` +
           'pass resumeFrom to continue it, or choose another output_dir',
