@@ -44,10 +44,11 @@ export interface TrainTask<B = unknown> {
   /** Number of training examples; the trainer shuffles indices 0..n-1 each epoch. */
   numExamples(): number;
   /**
-   * Builds the micro-batch of these examples. Called inside a tf.tidy: tensors created here are
-   * freed after the step; tensors created earlier (a cached dataset) are left alone.
+   * Builds the micro-batch of these examples; may be async (e.g. `await dataset.get(i)` from a
+   * LazyJsonlDataset). Tensors created here or in `loss` are freed after the micro-step; tensors
+   * created earlier (a cached dataset) are left alone — wrap a cache filled here in tf.keep.
    */
-  batch(indices: readonly number[], ctx: StepContext): B;
+  batch(indices: readonly number[], ctx: StepContext): B | Promise<B>;
   /** Mean loss over the micro-batch, computed from `params()` so gradients reach them. */
   loss(batch: B, ctx: StepContext): tf.Scalar;
   /** Tokens (or examples) in a batch, for the tokens/s figure; default the number of examples. */

@@ -329,6 +329,27 @@ describe('train: tensors', () => {
     task.dispose();
   });
 
+  it('an async batch() (records read from disk) trains exactly like a sync one and leaks nothing', async () => {
+    const config = { epochs: 2, batch_size: 8, grad_accum_steps: 2, log_every_steps: 1 };
+    const sync = createMlpTask();
+    const rs = await train({ ...config, output_dir: runDir('sync-batch') }, sync, quiet);
+    const task = createMlpTask();
+    const baseline = tf.memory().numTensors;
+    const asyncTask = {
+      ...task,
+      batch: async (indices: readonly number[], ctx: Parameters<typeof task.batch>[1]) => {
+        await new Promise((resolve) => setImmediate(resolve));
+        return task.batch(indices, ctx);
+      },
+    };
+    const ra = await train({ ...config, output_dir: runDir('async-batch') }, asyncTask, quiet);
+    expect(losses(ra.history)).toEqual(losses(rs.history));
+    sameMaps(sync.snapshot(), task.snapshot());
+    expect(tf.memory().numTensors).toBe(baseline);
+    sync.dispose();
+    task.dispose();
+  });
+
   it('a loss that throws mid-run leaks nothing and the error reaches the caller', async () => {
     const task = createMlpTask({ failAt: { epoch: 1, batchIndex: 3 } });
     const baseline = tf.memory().numTensors;

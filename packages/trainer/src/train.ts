@@ -182,8 +182,12 @@ export async function train<B>(configInput: TrainConfigInput, task: TrainTask<B>
         const groupSize = Math.min(accum, batchesPerEpoch - groupStart);
         const ctx: StepContext = { epoch, batchIndex: b, step: state.global_step, rng: Rng.derive(epochSeed, b), training: true };
         const indices = order.slice(b * config.batch_size, (b + 1) * config.batch_size);
-        const microLoss = tf.tidy(() => {
-          const batch = task.batch(indices, ctx);
+        // A scope rather than tf.tidy because batch() may be async (records read from disk); the
+        // loop is sequential, so nothing else allocates tensors while it waits.
+        let microLoss: number;
+        tf.engine().startScope();
+        try {
+          const batch = await task.batch(indices, ctx);
           groupTokens += task.tokens?.(batch) ?? indices.length;
           let raw: tf.Scalar | null = null;
           const { grads } = guardedVariableGrads(() => {
@@ -192,11 +196,12 @@ export async function train<B>(configInput: TrainConfigInput, task: TrainTask<B>
           }, varList);
           const named = new Map<string, tf.Tensor>();
           for (const [varName, g] of Object.entries(grads)) if (g) named.set(nameOfVar.get(varName)!, g);
-          accumulator.add(named);
-          const value = (raw as unknown as tf.Scalar).dataSync()[0];
+          accumulator.add(named); // keeps its sums out of this scope
+          microLoss = (raw as unknown as tf.Scalar).dataSync()[0];
           (raw as unknown as tf.Scalar).dispose();
-          return value;
-        });
+        } finally {
+          tf.engine().endScope();
+        }
         if (!Number.isFinite(microLoss)) {
           throw new RangeError(`train: task "${task.name}" loss is ${microLoss} at epoch ${epoch}, batch ${b} (step ${state.global_step})`);
         }
