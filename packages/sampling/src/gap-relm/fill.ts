@@ -107,8 +107,8 @@ export async function fillTemplates(
       }
       chunk.forEach((r, b) => {
         const rows = logits[b];
-        if (rows.length !== r.masks.length * vocab.length) {
-          throw new RangeError(`${fn}: infiller logits[${b}] must have length masks×vocab = ${r.masks.length}×${vocab.length}, got ${rows.length}`);
+        if (!rows || rows.length !== r.masks.length * vocab.length) {
+          throw new RangeError(`${fn}: infiller logits[${b}] must have length masks×vocab = ${r.masks.length}×${vocab.length}, got ${rows?.length}`);
         }
         r.masks.forEach((m, row) => {
           const { index, p } = pickRow(rows, row * vocab.length, vocab.length, allowed, fn, `[${b}] row ${row}`);

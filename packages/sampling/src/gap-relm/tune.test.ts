@@ -1,5 +1,9 @@
+import { Rng } from '@proj/core';
+import { cgecScore, cscMetrics } from '@proj/metrics';
 import { describe, expect, it } from 'vitest';
+import { correct } from './correct';
 import { ruleInfiller, tablePlanner, type SentenceTable } from './fake-sources';
+import type { InfillerLogitsSource, PlannerLogitsSource } from './logits-source';
 import { tuneThresholds } from './tune';
 
 const VOCAB = ['[UNK]', '[MASK]', '们', '的'];
@@ -102,6 +106,57 @@ describe('tuneThresholds: insertions and deletions (char-edit F-beta)', () => {
     const result = await tuneThresholds(dev, { planner, infiller, grid: { deleteThreshold: [0.5, 0.55], insertThreshold: [0.5], replaceThreshold: [0.5] } });
     expect(result.rows.map((r) => r.score)).toEqual([1, 1]);
     expect(result.best).toBe(result.rows[0]);
+  });
+});
+
+describe('tuneThresholds agrees with correct + @proj/metrics on every row', () => {
+  const hash = (text: string) => Array.from(text).reduce((h, c) => (Math.imul(h, 31) + c.codePointAt(0)!) | 0, 7) >>> 0;
+  const chars = Array.from('我们他门的地得在再做作是事');
+  // Seeded noisy models: outputs depend only on the input, as tuning's caches require.
+  const planner: PlannerLogitsSource = {
+    async plan({ sourceTokens }) {
+      const logits = (tokens: readonly string[], width: number) => {
+        const rng = Rng.derive(1, hash(tokens.join('')), width);
+        return Float32Array.from({ length: (tokens.length + 1) * width }, (_, i) => (i % width === 0 ? 1.5 : 0) + rng.normal());
+      };
+      return { opLogits: sourceTokens.map((t) => logits(t, 3)), insertLogits: sourceTokens.map((t) => logits(t, 3)) };
+    },
+  };
+  const vocab = ['[UNK]', ...chars];
+  const infiller: InfillerLogitsSource = {
+    vocab,
+    async fill({ templates, maskPositions }) {
+      return {
+        logits: templates.map((template, b) => {
+          const rng = Rng.derive(2, hash(template.join('|')));
+          return Float32Array.from({ length: maskPositions[b].length * vocab.length }, () => rng.normal());
+        }),
+      };
+    },
+  };
+  const rng = new Rng(3);
+  const dev = Array.from({ length: 40 }, () => {
+    const source = Array.from({ length: 1 + rng.int(8) }, () => rng.pick(chars));
+    const target = source.flatMap((c) => (rng.bernoulli(0.1) ? [] : rng.bernoulli(0.15) ? [rng.pick(chars)] : [c]));
+    return { source: source.join(''), target: target.join('') };
+  });
+  const grid = { deleteThreshold: [0.2, 0.5], insertThreshold: [0.2, 0.6], replaceThreshold: [0.15, 0.3, 0.6] };
+
+  it('same counts as scoring the outputs of correct with that row\'s thresholds', async () => {
+    const result = await tuneThresholds(dev, { planner, infiller, grid, config: { batchSize: 8, refinementRounds: 1 } });
+    expect(result.metric).toBe('char-edit');
+    // The models are noisy enough that the rows differ, so the comparison means something.
+    expect(new Set(result.rows.map((r) => `${r.charEdit.tp}/${r.charEdit.fp}/${r.charEdit.fn}`)).size).toBeGreaterThan(4);
+    const sources = dev.map((d) => d.source);
+    const targets = dev.map((d) => d.target);
+    for (const row of result.rows) {
+      const config = { ...result.bestConfig, deleteThreshold: row.deleteThreshold, insertThreshold: row.insertThreshold, replaceThreshold: row.replaceThreshold };
+      const preds = (await correct(sources, { planner, infiller, config })).map((r) => r.corrected);
+      expect(row.cscSentence).toEqual(cscMetrics(sources, targets, preds).sentence.correction);
+      const cgec = cgecScore(sources, preds, targets.map((t) => [t]), { beta: 2 });
+      expect([row.charEdit.tp, row.charEdit.fp, row.charEdit.fn]).toEqual([cgec.tp, cgec.fp, cgec.fn]);
+    }
+    expect(result.best.score).toBe(Math.max(...result.rows.map((r) => r.score)));
   });
 });
 

@@ -1,8 +1,8 @@
-import { buildTemplate, tokenize as tokenizeCodePoints } from '@proj/align';
+import { buildTemplate, fillTemplate, tokenize as tokenizeCodePoints, type Template } from '@proj/align';
 import { cgecScore, cscMetrics, fbeta, prfFromCounts, type PRFCounts } from '@proj/metrics';
 import { resolveGapRelmDecodeConfig, type GapRelmDecodeConfig } from './config';
-import { assembleCorrection, planBatch, tokenizeSentences, type CorrectOptions } from './correct';
-import { fillTemplates, type FillResult } from './fill';
+import { planBatch, tokenizeSentences, type CorrectOptions } from './correct';
+import { fillTemplates } from './fill';
 import { decodePlan, type PlannerProbabilities } from './plan';
 
 /** A dev sentence and its gold correction. */
@@ -69,6 +69,25 @@ export interface TuneResult {
   templatesFilled: number;
 }
 
+interface SentenceCounts {
+  /** [tp, fp, fn] of sentence-level CSC correction. */
+  csc: number[];
+  /** [tp, fp, fn] of char-level span edits. */
+  edit: number[];
+}
+
+/**
+ * One sentence's contribution to both metrics. Both are sums over sentences (CSC counts are; with
+ * one reference per sentence, ChERRANT's per-sentence reference choice has nothing to choose), so
+ * counts can be cached per (sentence, prediction) and added up: most triples repeat most
+ * predictions, and re-aligning them for every triple dominated the sweep.
+ */
+function sentenceCounts(source: string, target: string, pred: string, beta: number): SentenceCounts {
+  const { tp, fp, fn } = cscMetrics([source], [target], [pred]).sentence.correction;
+  const cgec = cgecScore([source], [pred], [[target]], { beta });
+  return { csc: [tp, fp, fn], edit: [cgec.tp, cgec.fp, cgec.fn] };
+}
+
 function checkGrid(fn: string, name: keyof TuneGrid, values: readonly number[]): void {
   if (!Array.isArray(values) || values.length === 0) throw new RangeError(`${fn}: grid.${name} must be a non-empty array, got ${JSON.stringify(values)}`);
   values.forEach((v, i) => {
@@ -113,32 +132,57 @@ export async function tuneThresholds(dev: readonly DevPair[], options: TuneOptio
     probs.push(...(await planBatch(options.planner, tokens.slice(start, start + base.batchSize), fn)));
   }
 
-  // 2. Each triple: decisions, fills (cached per template), scores.
-  const fillCache = dev.map(() => new Map<string, FillResult>());
-  const referenceLists = targets.map((t) => [t]);
+  // 2. Each triple: decisions, fills, scores. A sentence's output depends only on its template
+  //    (the fills do, and the text is the filled template), so everything after the plan is cached
+  //    per template; plans are mapped to their template once, since many triples repeat a plan.
+  type Entry = { template: Template; corrected?: string };
+  const byPlan = dev.map(() => new Map<string, Entry>());
+  const byTemplate = dev.map(() => new Map<string, Entry>());
+  const countCache = dev.map(() => new Map<string, SentenceCounts>());
   const rows: TuneRow[] = [];
   let templatesFilled = 0;
   for (const deleteThreshold of grid.deleteThreshold) {
     for (const insertThreshold of grid.insertThreshold) {
       for (const replaceThreshold of grid.replaceThreshold) {
         const config = { ...base, deleteThreshold, insertThreshold, replaceThreshold };
-        const plans = probs.map((p) => decodePlan(p, config));
-        const templates = plans.map((plan, i) => buildTemplate(tokens[i], plan.op_labels, plan.insert_labels));
-        const keys = templates.map((t) => JSON.stringify(t.template_tokens));
-        const missing = templates.flatMap((_, i) => (fillCache[i].has(keys[i]) ? [] : [i]));
+        const entries = probs.map((p, i) => {
+          const plan = decodePlan(p, config);
+          const planKey = `${plan.op_labels.join('')}/${plan.insert_labels.join(',')}`;
+          let entry = byPlan[i].get(planKey);
+          if (!entry) {
+            const template = buildTemplate(tokens[i], plan.op_labels, plan.insert_labels);
+            const key = JSON.stringify(template.template_tokens);
+            entry = byTemplate[i].get(key);
+            if (!entry) byTemplate[i].set(key, (entry = { template }));
+            byPlan[i].set(planKey, entry);
+          }
+          return entry;
+        });
+        const missing = entries.flatMap((e, i) => (e.corrected === undefined ? [i] : []));
         const filled = await fillTemplates(
           options.infiller,
-          missing.map((i) => ({ sourceTokens: tokens[i], template: templates[i].template_tokens, maskPositions: templates[i].mask_positions })),
+          missing.map((i) => ({ sourceTokens: tokens[i], template: entries[i].template.template_tokens, maskPositions: entries[i].template.mask_positions })),
           config,
           fn,
         );
-        missing.forEach((i, m) => fillCache[i].set(keys[i], filled[m]));
-        templatesFilled += missing.filter((i) => templates[i].mask_positions.length > 0).length;
-        const preds = plans.map((plan, i) => assembleCorrection(sources[i], tokens[i], plan, fillCache[i].get(keys[i])!).corrected);
-
-        const cscSentence = cscMetrics(sources, targets, preds).sentence.correction;
-        const cgec = cgecScore(sources, preds, referenceLists, { beta });
-        const charEdit = prfFromCounts(cgec.tp, cgec.fp, cgec.fn);
+        missing.forEach((i, m) => {
+          const { template_tokens, mask_positions } = entries[i].template;
+          entries[i].corrected = fillTemplate(template_tokens, filled[m].fills).join('');
+          if (mask_positions.length > 0) templatesFilled++;
+        });
+        const csc = [0, 0, 0];
+        const edit = [0, 0, 0];
+        entries.forEach((entry, i) => {
+          const pred = entry.corrected!;
+          let counts = countCache[i].get(pred);
+          if (!counts) countCache[i].set(pred, (counts = sentenceCounts(sources[i], targets[i], pred, beta)));
+          for (let j = 0; j < 3; j++) {
+            csc[j] += counts.csc[j];
+            edit[j] += counts.edit[j];
+          }
+        });
+        const cscSentence = prfFromCounts(csc[0], csc[1], csc[2]);
+        const charEdit = prfFromCounts(edit[0], edit[1], edit[2]);
         const chosen = metric === 'csc-sentence' ? cscSentence : charEdit;
         rows.push({ deleteThreshold, insertThreshold, replaceThreshold, score: fbeta(chosen.precision, chosen.recall, beta), cscSentence, charEdit });
       }
