@@ -27,6 +27,7 @@ describe('decodePlan: op thresholds', () => {
     [[0.1, 0.5, 0.4], { deleteThreshold: 0.3, replaceThreshold: 0.3, noDelete: true }, REPLACE, 'noDelete leaves REPLACE'],
     [[0.1, 0.5, 0.4], { deleteThreshold: 0, replaceThreshold: 0.45, noDelete: true }, KEEP, 'noDelete even at threshold 0'],
     [[0.05, 0.9, 0.05], {}, DELETE, 'a confident DELETE'],
+    [[1, 0, 0], { deleteThreshold: 0, replaceThreshold: 0 }, KEEP, 'threshold 0 still needs p > 0'],
   ] as const)('%j with %j → %i (%s)', (row, thresholds, expected, _why) => {
     const plan = decodePlan(probs([start, [...row]]), { ...defaults, ...thresholds });
     expect(plan.op_labels).toEqual([KEEP, expected]);
@@ -108,7 +109,7 @@ describe('decodePlan: insertions', () => {
         if (label === DELETE) expect(op[s][DELETE]).toBeGreaterThanOrEqual(t.deleteThreshold);
         if (label === REPLACE) expect(op[s][REPLACE]).toBeGreaterThanOrEqual(t.replaceThreshold);
         if (label === KEEP && s > 0) {
-          expect(op[s][DELETE] < t.deleteThreshold && op[s][REPLACE] < t.replaceThreshold).toBe(true);
+          expect((op[s][DELETE] < t.deleteThreshold || op[s][DELETE] === 0) && (op[s][REPLACE] < t.replaceThreshold || op[s][REPLACE] === 0)).toBe(true);
         }
       });
       plan.insert_labels.forEach((count, s) => {

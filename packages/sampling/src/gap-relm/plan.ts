@@ -67,9 +67,10 @@ export function plannerProbabilities(
  *
  * 1. Slot 0 (sentence start) is KEEP: there is no token to delete or replace.
  * 2. Slot i > 0: DELETE is a candidate if p(DELETE) >= deleteThreshold (and not `noDelete`),
- *    REPLACE if p(REPLACE) >= replaceThreshold. The more probable candidate wins (REPLACE on a
- *    tie, since the infiller can still restore the source char); no candidate means KEEP.
- * 3. Insertions: a slot inserts if p(count >= 1) >= insertThreshold (and not `noInsert`).
+ *    REPLACE if p(REPLACE) >= replaceThreshold; both also need p > 0. The more probable
+ *    candidate wins (REPLACE on a tie, since the infiller can still restore the source char); no
+ *    candidate means KEEP.
+ * 3. Insertions: a slot inserts if p(count >= 1) >= insertThreshold and > 0, and not `noInsert`.
  * 4. Cap: inserting slots are served in order of p(count >= 1), most probable first (earlier slot
  *    on ties), each taking the argmax count over 1..min(K, budget left), until
  *    `maxInsertsPerSentence` masks are used; the rest insert nothing.
@@ -100,8 +101,9 @@ export function decodePlan(probs: PlannerProbabilities, thresholds: PlanThreshol
     const pKeep = op[slot * PLANNER_OPS + PlannerOp.KEEP];
     const pDelete = op[slot * PLANNER_OPS + PlannerOp.DELETE];
     const pReplace = op[slot * PLANNER_OPS + PlannerOp.REPLACE];
-    const deleteOk = slot > 0 && !thresholds.noDelete && pDelete >= thresholds.deleteThreshold;
-    const replaceOk = slot > 0 && pReplace >= thresholds.replaceThreshold;
+    // p > 0 too: a threshold of 0 means "any chance", not "even where the model says impossible".
+    const deleteOk = slot > 0 && !thresholds.noDelete && pDelete >= thresholds.deleteThreshold && pDelete > 0;
+    const replaceOk = slot > 0 && pReplace >= thresholds.replaceThreshold && pReplace > 0;
     if (replaceOk && (!deleteOk || pReplace >= pDelete)) {
       op_labels[slot] = PlannerOp.REPLACE;
       opConfidence[slot] = pReplace;
