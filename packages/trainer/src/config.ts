@@ -2,45 +2,46 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 
 /**
- * Every knob of a training run, with its default written once. `train()` parses its input with
+ * Every knob of a training run, with its default and description written once (the CLI prints
+ * both in --help). `train()` parses its input with
  * this schema, logs the result and saves it as `<output_dir>/config.json`.
  */
 export const TrainConfigSchema = z
   .object({
-    epochs: z.number().int().min(1).default(3), // passes over the training examples
-    max_steps: z.number().int().min(0).default(0), // stop after this many optimizer steps; 0 = run all epochs
-    batch_size: z.number().int().min(1).default(8), // examples per micro-batch
-    grad_accum_steps: z.number().int().min(1).default(1), // micro-batches per optimizer step
-    optimizer: z.enum(['adamw', 'adam']).default('adamw'), // adam = no weight decay at all
-    lr: z.number().positive().default(3e-4), // peak learning rate, reached at the end of warmup
-    min_lr: z.number().min(0).default(0), // floor the decay reaches at the last step
-    warmup_steps: z.number().int().min(0).default(0), // optimizer steps of linear warmup from 0
-    schedule: z.enum(['cosine', 'linear', 'polynomial', 'constant']).default('cosine'), // decay after warmup
-    power: z.number().positive().default(1), // exponent of the polynomial schedule
-    weight_decay: z.number().min(0).default(0.01), // decoupled (AdamW); biases and norms excluded
-    adam_beta1: z.number().min(0).lt(1).default(0.9),
-    adam_beta2: z.number().min(0).lt(1).default(0.999),
-    adam_eps: z.number().positive().default(1e-8),
-    max_grad_norm: z.number().min(0).default(1), // clip the global gradient norm; 0 = no clipping
-    ema_decay: z.number().min(0).lt(1).default(0), // EMA of weights used for evaluation; 0 = off
-    ema_warmup: z.boolean().default(false), // decay = min(ema_decay, (1 + t) / (10 + t))
-    eval_every_steps: z.number().int().min(0).default(0), // 0 = evaluate at the end of each epoch
-    save_every_steps: z.number().int().min(0).default(0), // 0 = checkpoint at each evaluation
-    save_total_limit: z.number().int().min(0).default(3), // keep the newest N checkpoint-<step>/; 0 = all
+    epochs: z.number().int().min(1).default(3).describe('passes over the training examples'),
+    max_steps: z.number().int().min(0).default(0).describe('stop after this many optimizer steps; 0 = run all epochs'),
+    batch_size: z.number().int().min(1).default(8).describe('examples per micro-batch'),
+    grad_accum_steps: z.number().int().min(1).default(1).describe('micro-batches per optimizer step'),
+    optimizer: z.enum(['adamw', 'adam']).default('adamw').describe('adam = no weight decay at all'),
+    lr: z.number().positive().default(3e-4).describe('peak learning rate, reached at the end of warmup'),
+    min_lr: z.number().min(0).default(0).describe('floor the decay reaches at the last step'),
+    warmup_steps: z.number().int().min(0).default(0).describe('optimizer steps of linear warmup from 0'),
+    schedule: z.enum(['cosine', 'linear', 'polynomial', 'constant']).default('cosine').describe('decay after warmup'),
+    power: z.number().positive().default(1).describe('exponent of the polynomial schedule'),
+    weight_decay: z.number().min(0).default(0.01).describe('decoupled (AdamW); biases and norms excluded'),
+    adam_beta1: z.number().min(0).lt(1).default(0.9).describe('Adam first-moment decay'),
+    adam_beta2: z.number().min(0).lt(1).default(0.999).describe('Adam second-moment decay'),
+    adam_eps: z.number().positive().default(1e-8).describe('Adam denominator epsilon'),
+    max_grad_norm: z.number().min(0).default(1).describe('clip the global gradient norm; 0 = no clipping'),
+    ema_decay: z.number().min(0).lt(1).default(0).describe('EMA of weights used for evaluation; 0 = off'),
+    ema_warmup: z.boolean().default(false).describe('decay = min(ema_decay, (1 + t) / (10 + t))'),
+    eval_every_steps: z.number().int().min(0).default(0).describe('0 = evaluate at the end of each epoch'),
+    save_every_steps: z.number().int().min(0).default(0).describe('0 = checkpoint at each evaluation'),
+    save_total_limit: z.number().int().min(0).default(3).describe('keep the newest N checkpoint-<step>/; 0 = all'),
     early_stopping: z
       .object({
-        metric: z.string().min(1).default('loss'), // a key of task.evaluate(); also picks best/
-        mode: z.enum(['min', 'max']).default('min'), // min: lower is better (loss); max: higher (F1)
-        patience: z.number().int().min(0).default(0), // evaluations without improvement; 0 = never stop
-        min_delta: z.number().min(0).default(0), // smallest change that counts as an improvement
+        metric: z.string().min(1).default('loss').describe('a key of task.evaluate(); also picks best/'),
+        mode: z.enum(['min', 'max']).default('min').describe('min: lower is better (loss); max: higher (F1)'),
+        patience: z.number().int().min(0).default(0).describe('evaluations without improvement; 0 = never stop'),
+        min_delta: z.number().min(0).default(0).describe('smallest change that counts as an improvement'),
       })
       .strict()
       .prefault({}),
-    seed: z.number().int().default(42), // shuffling and the rng handed to task.loss
-    fp16: z.boolean().default(false), // refused unless the backend trains in float16
-    bf16: z.boolean().default(false), // refused unless the backend trains in bfloat16
-    output_dir: z.string().min(1).default('runs/train'), // run dir: config, logs, checkpoints
-    log_every_steps: z.number().int().min(1).default(10), // optimizer steps between train log lines
+    seed: z.number().int().default(42).describe('shuffling and the rng handed to task.loss'),
+    fp16: z.boolean().default(false).describe('refused unless the backend trains in float16'),
+    bf16: z.boolean().default(false).describe('refused unless the backend trains in bfloat16'),
+    output_dir: z.string().min(1).default('runs/train').describe('run dir: config, logs, checkpoints'),
+    log_every_steps: z.number().int().min(1).default(10).describe('optimizer steps between train log lines'),
   })
   .strict()
   .refine((c) => !(c.fp16 && c.bf16), {
