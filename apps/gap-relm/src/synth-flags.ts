@@ -2,11 +2,11 @@ import type { ConfusionFile, CleanFormat, SynthConfig } from '@proj/data-synth';
 import { SynthConfigSchema, defaultSynthConfig, parseSynthConfig } from '@proj/data-synth';
 import { Option, type Command } from 'commander';
 import { bundled } from './bundled-data';
-import { CliError, requireFile } from './cli-io';
-import { parseIntFlag, parseNumberFlag } from './flags';
+import { requireFile } from './cli-io';
+import { parseIntFlag } from './flags';
+import { addSchemaOptions, schemaFields, validated, valuesFromOptions } from './schema-flags';
 
-const kebab = (field: string) => field.replace(/_/g, '-');
-const camel = (field: string) => field.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+const synthFields = () => schemaFields(SynthConfigSchema.shape, defaultSynthConfig);
 
 /** Flags shared by `synth`, `frozen-dev` and `demo`: where clean text and confusions come from. */
 export interface SynthInputFlags {
@@ -19,25 +19,9 @@ export interface SynthInputFlags {
   progress: boolean;
 }
 
-/**
- * Adds one kebab-case flag per synthesis config field (`pi_skip` → `--pi-skip`), with the
- * schema's default and description, so the defaults are written once, in @proj/data-synth.
- */
+/** One kebab-case flag per synthesis config field (`pi_skip` → `--pi-skip`), defaults from the schema. */
 export function addSynthConfigOptions(command: Command): Command {
-  for (const [field, value] of Object.entries(defaultSynthConfig)) {
-    const flag = `--${kebab(field)}`;
-    const schema = SynthConfigSchema.shape[field as keyof SynthConfig];
-    const option = new Option(`${flag} <value>`, schema.description ?? field.replace(/_/g, ' ')).default(value);
-    if (typeof value === 'string') {
-      // An enum field: offer its values (the default wrapper hides them one level down).
-      const inner = schema.unwrap() as unknown as { options?: string[] };
-      if (inner.options) option.choices(inner.options);
-    } else {
-      option.argParser(parseNumberFlag(flag));
-    }
-    command.addOption(option);
-  }
-  return command;
+  return addSchemaOptions(command, synthFields());
 }
 
 export function addSynthInputOptions(command: Command, defaultOutputDir: string): Command {
@@ -56,20 +40,15 @@ export function addSynthInputOptions(command: Command, defaultOutputDir: string)
     .option('--no-progress', 'no progress line on stderr');
 }
 
-/** Reads the config fields back out of commander's camelCase options and validates them. */
+/** Reads the config fields back out of commander's options and validates them. */
 export function synthConfigFrom(opts: Record<string, unknown>): SynthConfig {
-  const input = Object.fromEntries(Object.keys(defaultSynthConfig).map((field) => [field, opts[camel(field)]]));
-  try {
-    return parseSynthConfig(input, 'gap-relm');
-  } catch (error) {
-    // The schema names snake_case fields; users typed kebab-case flags.
-    throw new CliError((error as Error).message.replace(/\b([a-z]+(?:_[a-z]+)+)\b/g, (m) => (m in defaultSynthConfig ? `--${kebab(m)}` : m)));
-  }
+  const fields = synthFields();
+  return validated(fields, () => parseSynthConfig(valuesFromOptions(opts, fields), 'gap-relm'));
 }
 
 /** The config fields at their defaults, as commander would pass them (camelCase). */
 export function defaultSynthFlags(): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(defaultSynthConfig).map(([field, value]) => [camel(field), value]));
+  return Object.fromEntries(synthFields().map((field) => [field.key, field.defaultValue]));
 }
 
 /** `builtin` selects the embedded pinyin-pro homophones; anything else is a file that must exist. */
