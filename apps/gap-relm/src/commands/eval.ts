@@ -2,6 +2,7 @@ import { readLines, SkipCounter, writeFileAtomic } from '@proj/core';
 import { cscMetrics, type CscMetrics } from '@proj/metrics';
 import type { Command } from 'commander';
 import { type CliIO, CliError, log, requireFile } from '../cli-io';
+import { readPairLines } from '../pairs-file';
 
 export interface EvalCommandOptions {
   gold: string;
@@ -9,24 +10,13 @@ export interface EvalCommandOptions {
   json?: string;
 }
 
-/**
- * Gold lines are `source<TAB>target`; the SIGHAN/ECSpell form `n_errors<TAB>source<TAB>target`
- * is accepted too. A malformed line gives `null`, so gold and prediction lines stay in step.
- */
-async function readGold(file: string, skips: SkipCounter) {
-  const lines: ({ source: string; target: string } | null)[] = [];
-  for await (const { line, text } of readLines(file)) {
-    if (text === '') continue;
-    const cols = text.split('\t');
-    if (cols.length === 3 && /^\d+$/.test(cols[0])) cols.shift();
-    if (cols.length !== 2) {
-      skips.add('bad_gold_line', `${file}:${line}: expected source<TAB>target, got ${cols.length} columns`);
-      lines.push(null);
-      continue;
-    }
-    lines.push({ source: cols[0], target: cols[1] });
-  }
-  return lines;
+/** Gold pairs; a line without a target is malformed here and becomes `null`, keeping lines in step. */
+async function readGoldPairs(file: string, skips: SkipCounter) {
+  return (await readPairLines(file, skips)).map((pair) => {
+    if (pair === null || pair.target !== undefined) return pair;
+    skips.add('bad_gold_line', `${file}:${pair.line}: expected source<TAB>target, got one column`);
+    return null;
+  });
 }
 
 async function readPredictions(file: string): Promise<string[]> {
@@ -54,12 +44,12 @@ export async function runEval(options: EvalCommandOptions, io: CliIO): Promise<C
   requireFile(options.gold, '--gold');
   requireFile(options.pred, '--pred');
   const skips = new SkipCounter();
-  const gold = await readGold(options.gold, skips);
+  const gold = await readGoldPairs(options.gold, skips);
   const preds = await readPredictions(options.pred);
   if (preds.length !== gold.length) {
     throw new CliError(`--pred has ${preds.length} lines but --gold has ${gold.length} pairs: they must align line by line`);
   }
-  const keep = gold.flatMap((pair, i) => (pair === null ? [] : [{ ...pair, pred: preds[i] }]));
+  const keep = gold.flatMap((pair, i) => (pair === null ? [] : [{ source: pair.source, target: pair.target as string, pred: preds[i] }]));
   const metrics = cscMetrics(
     keep.map((k) => k.source),
     keep.map((k) => k.target),
@@ -76,7 +66,7 @@ export function registerEval(program: Command, io: CliIO): void {
   program
     .command('eval')
     .description('Score corrections with SIGHAN-style CSC metrics (sentence and char level, detection and correction)')
-    .requiredOption('--gold <file>', 'source<TAB>target per line (n_errors<TAB>source<TAB>target also accepted)')
+    .requiredOption('--gold <file>', 'source<TAB>target per line (also n_errors<TAB>source<TAB>target, or JSONL with source/target)')
     .requiredOption('--pred <file>', 'one corrected sentence per line, in the order of --gold')
     .option('--json <file>', 'also write the metrics as JSON')
     .action(async (opts: EvalCommandOptions) => {
