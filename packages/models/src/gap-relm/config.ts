@@ -1,0 +1,70 @@
+import { z } from 'zod';
+
+const positiveInt = z.number().int('must be an integer').min(1, 'must be >= 1');
+const nonNegative = z.number().min(0, 'must be >= 0').refine(Number.isFinite, 'must be finite');
+const probability = z.number().min(0, 'must be in [0, 1]').max(1, 'must be in [0, 1]');
+
+/**
+ * Every knob of a Gap-ReLM model and its training losses, defaults written once. Encoder sizes
+ * apply to from-scratch training; with `init_from` the checkpoint's config.json decides them
+ * (both encoders start from that checkpoint). Saved beside the weights as gap_relm_config.json.
+ */
+export const GapRelmConfigSchema = z
+  .strictObject({
+    hidden_size: positiveInt.default(256).describe('from scratch: encoder width (both encoders)'),
+    num_hidden_layers: positiveInt.default(4).describe('from scratch: transformer layers per encoder'),
+    num_attention_heads: positiveInt.default(4).describe('from scratch: heads; must divide hidden_size'),
+    intermediate_size: positiveInt.default(1024).describe('from scratch: feed-forward width'),
+    max_position_embeddings: positiveInt.default(256).describe('from scratch: longest model input, prompts and [CLS]/[SEP] included'),
+    init_from: z.string().min(1).nullable().default(null).describe('a Hugging Face BERT checkpoint dir (e.g. hfl/chinese-macbert-base) loaded into both encoders; null = random init'),
+    max_insert_k: positiveInt.default(3).describe('most [MASK]s the planner inserts after one slot (insert head has K + 1 classes)'),
+    infiller_input: z
+      .enum(['source_and_template', 'template_only'])
+      .default('source_and_template')
+      .describe('infiller sees [CLS] source [SEP] template [SEP] (types 0/1, as ReLM) or, as an ablation, [CLS] template [SEP]'),
+    ptuning: z.enum(['lstm', 'mlp', 'none']).default('lstm').describe('P-tuning prompt encoder: embeddings -> BiLSTM -> MLP, embeddings -> MLP, or no prompts'),
+    prompt_length: z.number().int('must be an integer').min(0, 'must be >= 0').default(4).describe('virtual prompt tokens inserted after [CLS] (ignored when ptuning is none)'),
+    share_prompts: z.boolean().default(true).describe('planner and infiller use one prompt encoder (else one each)'),
+    aux_mlm_weight: nonNegative.default(0).describe('mu: weight of the auxiliary MLM on 15% masked source tokens through the infiller head; 0 = off'),
+    infill_weight: nonNegative.default(1).describe('lambda: weight of the infill loss in joint_finetune'),
+    no_insert: z.boolean().default(false).describe('ablation: no insert loss, and decoding never inserts'),
+    no_delete: z.boolean().default(false).describe('ablation: DELETE labels are not trained, and decoding never deletes'),
+    dropout: probability.max(0.99, 'must be < 1').default(0.1).describe('hidden and attention dropout while training (overrides the checkpoint value)'),
+    ss_start: probability.default(0).describe('joint_finetune: scheduled-sampling probability at the first step'),
+    ss_end: probability.default(0.5).describe('joint_finetune: scheduled-sampling probability at the last step (linear ramp)'),
+  })
+  .superRefine((c, ctx) => {
+    if (c.hidden_size % c.num_attention_heads !== 0) {
+      ctx.addIssue({ code: 'custom', path: ['hidden_size'], message: `hidden_size must be divisible by num_attention_heads (${c.num_attention_heads}), got ${c.hidden_size}` });
+    }
+    if (c.ptuning === 'lstm' && c.hidden_size % 2 !== 0 && c.init_from === null) {
+      // The BiLSTM has hidden_size / 2 units per direction so its output is hidden_size wide.
+      ctx.addIssue({ code: 'custom', path: ['hidden_size'], message: `hidden_size must be even with ptuning 'lstm', got ${c.hidden_size}` });
+    }
+  });
+
+export type GapRelmConfig = z.output<typeof GapRelmConfigSchema>;
+/** What callers may pass: any subset of the fields; the rest take their defaults. */
+export type GapRelmConfigInput = z.input<typeof GapRelmConfigSchema>;
+
+/** Validates `input` and fills defaults; the error names every bad field with its value. */
+export function parseGapRelmConfig(input: unknown = {}, caller = 'parseGapRelmConfig'): GapRelmConfig {
+  const result = GapRelmConfigSchema.safeParse(input ?? {}, { reportInput: true });
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => {
+    if (issue.code === 'custom') return issue.message;
+    if (issue.code === 'unrecognized_keys') return `${issue.message} (known fields: ${Object.keys(GapRelmConfigSchema.shape).join(', ')})`;
+    const field = issue.path.join('.') || '(config)';
+    const got = 'input' in issue ? `, got ${JSON.stringify(issue.input) ?? String(issue.input)}` : '';
+    return `${field}: ${issue.message}${got}`;
+  });
+  throw new RangeError(`${caller}: invalid Gap-ReLM config: ${problems.join('; ')}`);
+}
+
+/** Every field at its default. */
+export const defaultGapRelmConfig: GapRelmConfig = Object.freeze(parseGapRelmConfig({})) as GapRelmConfig;
+
+/** Prompt tokens actually used (0 when P-tuning is off). */
+export function promptCount(config: GapRelmConfig): number {
+  return config.ptuning === 'none' ? 0 : config.prompt_length;
+}

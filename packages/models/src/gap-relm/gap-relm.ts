@@ -1,0 +1,419 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { Rng, readSafetensors, safetensorsToFloat32, writeFileAtomic, writeSafetensors, type SafetensorsTensor } from '@proj/core';
+import { correct, type Correction, type GapRelmDecodeConfig, type InfillerLogitsSource, type PlannerLogitsSource } from '@proj/sampling';
+import { bertConfigToJson, parseBertConfig, resolveBertConfig, type BertConfig } from '../bert/config';
+import { BertForMaskedLM, BertModel } from '../bert/model';
+import { loadBertCheckpoint, loadBertForMaskedLM } from '../bert/weights';
+import { initConstant } from '../layers/init';
+import { initLayerNorm } from '../layers/layer-norm';
+import { initLinear } from '../layers/linear';
+import type { Ops } from '../ops/ops';
+import { ParameterStore } from '../ops/parameter-store';
+import { TfOps } from '../ops/tf-ops';
+import { BertTokenizer } from '../tokenizers/bert-tokenizer';
+import { parseGapRelmConfig, promptCount, type GapRelmConfig, type GapRelmConfigInput } from './config';
+import { INFILLER, infillerForward } from './infiller';
+import { infillerInputs, plannerInputs, type InfillerInputs, type PaddedInputs, type SpecialIds } from './inputs';
+import { PLANNER, initPlannerHeads, plannerForward, type PlannerOutput } from './planner';
+import { initPromptEncoder, promptEmbeddings } from './prompt-encoder';
+import { CodePointIds, infillerLength, plannerLength, type LengthBudget } from './tokens';
+
+/** Prefix of prompt-encoder parameters inside a GapRelm. */
+export const PROMPT = 'prompt.';
+/** Name of prompt-encoder tensors in the saved checkpoints. */
+const PROMPT_CKPT = 'prompt_encoder.';
+
+export const GAP_RELM_CONFIG_FILE = 'gap_relm_config.json';
+
+export type GapRelmRole = 'planner' | 'infiller';
+
+/** Copies every parameter of `from` into `to` under `rename(name)` (null = skip), then frees `from`. */
+function adopt(to: ParameterStore, from: ParameterStore, rename: (name: string) => string | null): void {
+  for (const name of from.names()) {
+    const target = rename(name);
+    if (target !== null) to.set(target, from.get(name).clone());
+  }
+  from.dispose();
+}
+
+/**
+ * Gap-ReLM: a planner tags each source slot (KEEP / DELETE / REPLACE and 0..K insertions after
+ * it), the tags make a template with `[MASK]` slots, and an infiller (a BERT masked LM) fills
+ * them. Both are BERT encoders held in ONE ParameterStore under `planner.`, `infiller.` and
+ * `prompt.` so a trainer stage can freeze either by name; each saves under Hugging Face names.
+ */
+export class GapRelm {
+  readonly ids: CodePointIds;
+  readonly special: SpecialIds;
+  readonly budget: LengthBudget;
+
+  private constructor(
+    readonly config: GapRelmConfig,
+    readonly tokenizer: BertTokenizer,
+    /** Encoder hyper-parameters shared by planner and infiller (dropout = config.dropout). */
+    readonly bertConfig: BertConfig,
+    readonly store: ParameterStore,
+  ) {
+    if (tokenizer.vocab.size > bertConfig.vocabSize) {
+      throw new RangeError(`GapRelm: the tokenizer has ${tokenizer.vocab.size} tokens but the encoder's vocab_size is ${bertConfig.vocabSize}`);
+    }
+    this.ids = new CodePointIds(tokenizer);
+    const prompts = promptCount(config);
+    this.special = { cls: tokenizer.clsId, sep: tokenizer.sepId, pad: tokenizer.padId, firstPrompt: bertConfig.vocabSize, prompts };
+    this.budget = { maxPositions: bertConfig.maxPositionEmbeddings, prompts, withSource: config.infiller_input === 'source_and_template' };
+  }
+
+  /** Random init (seeded) of a model trained from scratch; `tokenizer` fixes the vocabulary. */
+  static create(configInput: GapRelmConfigInput, tokenizer: BertTokenizer, seed: number): GapRelm {
+    const config = parseGapRelmConfig(configInput, 'GapRelm.create');
+    if (config.init_from !== null) throw new RangeError(`GapRelm.create: init_from is ${JSON.stringify(config.init_from)}; use GapRelm.fromPretrained to load it`);
+    const bert = resolveBertConfig(
+      {
+        vocabSize: tokenizer.vocab.size,
+        hiddenSize: config.hidden_size,
+        numHiddenLayers: config.num_hidden_layers,
+        numAttentionHeads: config.num_attention_heads,
+        intermediateSize: config.intermediate_size,
+        maxPositionEmbeddings: config.max_position_embeddings,
+        padTokenId: tokenizer.padId,
+        hiddenDropoutProb: config.dropout,
+        attentionProbsDropoutProb: config.dropout,
+      },
+      'GapRelm.create',
+    );
+    const rng = new Rng(seed);
+    const store = new ParameterStore();
+    adopt(store, BertModel.random(bert, rng, { pooler: false }).params, (n) => `${PLANNER}bert.${n}`);
+    adopt(store, BertForMaskedLM.random(bert, rng).params, (n) => INFILLER + n);
+    return GapRelm.finishInit(config, tokenizer, bert, store, rng);
+  }
+
+  /**
+   * Both encoders from the Hugging Face BERT checkpoint `config.init_from` (e.g. a local copy of
+   * hfl/chinese-macbert-base: config.json, model.safetensors, vocab.txt); the infiller keeps its
+   * MLM head when the checkpoint has one. Heads and prompts are random (seeded). The tokenizer is
+   * read from the same directory unless given.
+   */
+  static async fromPretrained(configInput: GapRelmConfigInput, seed: number, tokenizer?: BertTokenizer): Promise<GapRelm> {
+    const config = parseGapRelmConfig(configInput, 'GapRelm.fromPretrained');
+    const dir = config.init_from;
+    if (dir === null) throw new RangeError('GapRelm.fromPretrained: config.init_from is null; use GapRelm.create for random init');
+    tokenizer ??= await BertTokenizer.fromDirectory(dir);
+    const rng = new Rng(seed);
+    const store = new ParameterStore();
+    const planner = (await loadBertCheckpoint(dir)).model;
+    const bert: BertConfig = { ...planner.config, hiddenDropoutProb: config.dropout, attentionProbsDropoutProb: config.dropout };
+    // The planner takes the encoder only (no MLM head, no pooler), named planner.bert.*.
+    const bare = (n: string) => (planner instanceof BertForMaskedLM ? (n.startsWith('bert.') ? n.slice(5) : null) : n);
+    adopt(store, planner.params, (n) => {
+      const b = bare(n);
+      return b === null || b.startsWith('pooler.') ? null : `${PLANNER}bert.${b}`;
+    });
+    const infiller = (await loadBertCheckpoint(dir)).model;
+    if (infiller instanceof BertForMaskedLM) adopt(store, infiller.params, (n) => (n.startsWith('bert.pooler.') ? null : INFILLER + n));
+    else {
+      adopt(store, infiller.params, (n) => (n.startsWith('pooler.') ? null : `${INFILLER}bert.${n}`));
+      initLinear(store, `${INFILLER}cls.predictions.transform.dense`, bert.hiddenSize, bert.hiddenSize, bert.initializerRange, rng);
+      initLayerNorm(store, `${INFILLER}cls.predictions.transform.LayerNorm`, bert.hiddenSize);
+      initConstant(store, `${INFILLER}cls.predictions.bias`, [bert.vocabSize], 0);
+    }
+    return GapRelm.finishInit(config, tokenizer, bert, store, rng);
+  }
+
+  private static finishInit(config: GapRelmConfig, tokenizer: BertTokenizer, bert: BertConfig, store: ParameterStore, rng: Rng): GapRelm {
+    const std = bert.initializerRange;
+    initPlannerHeads(store, bert.hiddenSize, config.max_insert_k, std, rng);
+    const prompts = promptCount(config);
+    if (config.ptuning !== 'none' && prompts > 0) {
+      for (const role of GapRelm.promptRoles(config)) initPromptEncoder(store, GapRelm.promptPrefix(config, role), config.ptuning, prompts, bert.hiddenSize, std, rng);
+    }
+    return new GapRelm(config, tokenizer, bert, store);
+  }
+
+  private static promptRoles(config: GapRelmConfig): GapRelmRole[] {
+    return config.share_prompts ? ['planner'] : ['planner', 'infiller'];
+  }
+
+  /** Store prefix of a role's prompt encoder: `prompt.` when shared, else `prompt.planner.` / `prompt.infiller.`. */
+  static promptPrefix(config: GapRelmConfig, role: GapRelmRole): string {
+    return config.share_prompts ? PROMPT : `${PROMPT}${role}.`;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Parameters
+
+  /** Every parameter by its store name (`planner.*`, `infiller.*`, `prompt.*`). */
+  params(): Map<string, tf.Variable> {
+    return new Map(this.store.names().map((n) => [n, this.store.get(n)]));
+  }
+
+  /** Architecture and parameter counts, one line (the trainer banner prints it). */
+  describe(): string {
+    const c = this.bertConfig;
+    const count = (prefix: string) => this.store.names().filter((n) => n.startsWith(prefix)).reduce((s, n) => s + this.store.get(n).size, 0);
+    const p = promptCount(this.config);
+    return (
+      `Gap-ReLM: 2 × BERT (${c.numHiddenLayers} layers, hidden ${c.hiddenSize}, ${c.numAttentionHeads} heads, ffn ${c.intermediateSize}, vocab ${c.vocabSize}, max positions ${c.maxPositionEmbeddings}); ` +
+      `planner ${count(PLANNER).toLocaleString('en-US')} params (op head 3, insert head K+1=${this.config.max_insert_k + 1}); ` +
+      `infiller ${count(INFILLER).toLocaleString('en-US')} params (${this.config.infiller_input}); ` +
+      `prompts ${this.config.ptuning === 'none' || p === 0 ? 'off' : `${this.config.ptuning} × ${p} tokens, ${this.config.share_prompts ? 'shared' : 'one per model'}, ${count(PROMPT).toLocaleString('en-US')} params`}; ` +
+      `total ${this.store.count().toLocaleString('en-US')}`
+    );
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Forward passes, written once against Ops<T> (TfOps trains, GraphOps records)
+
+  /** Prompt embeddings [P, H] for a role, or null without P-tuning. */
+  prompts<T>(ops: Ops<T>, role: GapRelmRole): T | null {
+    if (this.special.prompts === 0) return null;
+    return promptEmbeddings(ops, GapRelm.promptPrefix(this.config, role), this.config.ptuning as 'lstm' | 'mlp');
+  }
+
+  planner<T>(ops: Ops<T>, inputs: { inputIds: T; attentionMask: T }, training?: { rng: Rng }): PlannerOutput<T> {
+    return plannerForward(ops, this.bertConfig, inputs, this.prompts(ops, 'planner'), training);
+  }
+
+  /** MLM logits [N, vocab] at flat `positions` only. */
+  infiller<T>(ops: Ops<T>, inputs: { inputIds: T; attentionMask: T; tokenTypeIds: T }, positions: T, training?: { rng: Rng }): T {
+    return infillerForward(ops, this.bertConfig, inputs, this.prompts(ops, 'infiller'), positions, training);
+  }
+
+  /** Padded typed arrays → tensors (int32 [B, L]). */
+  static tensors(x: PaddedInputs): { inputIds: tf.Tensor; attentionMask: tf.Tensor; tokenTypeIds: tf.Tensor } {
+    const shape = [x.batch, x.length];
+    return { inputIds: tf.tensor(x.inputIds, shape, 'int32'), attentionMask: tf.tensor(x.attentionMask, shape, 'int32'), tokenTypeIds: tf.tensor(x.tokenTypeIds, shape, 'int32') };
+  }
+
+  plannerInputs(sources: readonly (readonly number[])[]): PaddedInputs {
+    return plannerInputs(sources, this.special);
+  }
+
+  infillerInputs(sources: readonly (readonly number[])[], templates: readonly (readonly number[])[], maskPositions: readonly (readonly number[])[]): InfillerInputs {
+    return infillerInputs(sources, templates, maskPositions, this.budget.withSource, this.special);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Logits sources for @proj/sampling (tfjs, batched, padded, tidy)
+
+  /** Longest source the planner reads; later tokens are always KEEP with no insertion. */
+  get maxPlannerTokens(): number {
+    return this.budget.maxPositions - this.budget.prompts - 2;
+  }
+
+  plannerSource(): PlannerLogitsSource {
+    const ops = new TfOps(this.store);
+    const k1 = this.config.max_insert_k + 1;
+    return {
+      plan: async ({ sourceTokens }) => {
+        if (sourceTokens.length === 0) return { opLogits: [], insertLogits: [] };
+        const sources = sourceTokens.map((t) => this.ids.ids(t.slice(0, this.maxPlannerTokens)));
+        const x = this.plannerInputs(sources);
+        const [opT, insT] = tf.tidy(() => {
+          const out = this.planner(ops, GapRelm.tensors(x));
+          return [out.opLogits, out.insertLogits];
+        });
+        const [op, ins] = (await Promise.all([opT.data(), insT.data()])) as Float32Array[];
+        tf.dispose([opT, insT]);
+        const slots = opT.shape[1] as number;
+        const rows = (data: Float32Array, width: number, b: number, n: number, read: number, keep: number[]) => {
+          const out = new Float32Array((n + 1) * width);
+          out.set(data.subarray(b * slots * width, (b * slots + read + 1) * width));
+          // Past the planner's window: certain KEEP, certain 0 insertions.
+          for (let r = read + 1; r <= n; r++) for (let c = 0; c < width; c++) out[r * width + c] = keep.includes(c) ? 0 : -Infinity;
+          return out;
+        };
+        return {
+          opLogits: sourceTokens.map((t, b) => rows(op, 3, b, t.length, sources[b].length, [0])),
+          insertLogits: sourceTokens.map((t, b) => rows(ins, k1, b, t.length, sources[b].length, [0])),
+        };
+      },
+    };
+  }
+
+  /**
+   * Vocabulary by logit column (padded with placeholders if the checkpoint's table is larger than
+   * vocab.txt). Columns that are not one code point ("##x", "[UNK]", words) get -Infinity logits:
+   * a fill is one code point, like every other token the decoder assembles.
+   */
+  infillerSource(): InfillerLogitsSource {
+    const ops = new TfOps(this.store);
+    const V = this.bertConfig.vocabSize;
+    const vocab = Array.from({ length: V }, (_, i) => (i < this.tokenizer.vocab.size ? this.tokenizer.vocab.tokenOf(i) : `[unused-column-${i}]`));
+    const fillable = new Uint8Array(V);
+    fillable.set(this.ids.fillable());
+    return {
+      vocab,
+      fill: async ({ sourceTokens, templates, maskPositions }) => {
+        if (templates.length === 0) return { logits: [] };
+        const sources: number[][] = [];
+        const tpls: number[][] = [];
+        templates.forEach((template, b) => {
+          const [s, t] = this.fitInfiller(sourceTokens[b], template, maskPositions[b], b);
+          sources.push(this.ids.ids(s));
+          tpls.push(this.ids.ids(t));
+        });
+        const x = this.infillerInputs(sources, tpls, maskPositions);
+        if (x.positions.length === 0) return { logits: templates.map(() => new Float32Array(0)) };
+        const logitsT = tf.tidy(() => this.infiller(ops, GapRelm.tensors(x), tf.tensor1d(x.positions, 'int32')));
+        const data = (await logitsT.data()) as Float32Array;
+        logitsT.dispose();
+        for (let i = 0; i < data.length; i++) if (fillable[i % V] === 0) data[i] = -Infinity;
+        const out: Float32Array[] = [];
+        let row = 0;
+        for (const masks of maskPositions) {
+          out.push(data.slice(row * V, (row + masks.length) * V));
+          row += masks.length;
+        }
+        return { logits: out };
+      },
+    };
+  }
+
+  /**
+   * Cuts a decode-time (source, template) pair to the model's length: the template is kept up to
+   * its last mask at least, the source gives way first. A sentence whose masks cannot fit is an
+   * error (the planner window keeps edits within reach for all but pathological insert runs).
+   */
+  private fitInfiller(source: readonly string[], template: readonly string[], masks: readonly number[], b: number): [readonly string[], readonly string[]] {
+    const n = this.budget.withSource ? source.length : 0;
+    if (infillerLength(n, template.length, this.budget) <= this.budget.maxPositions) return [source, template];
+    const room = this.budget.maxPositions - this.budget.prompts - (this.budget.withSource ? 3 : 2);
+    const needed = masks.length > 0 ? masks[masks.length - 1] + 1 : 0;
+    const t = Math.max(needed, Math.min(template.length, room - Math.min(n, Math.floor(room / 2))));
+    const s = Math.min(source.length, room - t);
+    if (t > room || s < 0) throw new RangeError(`GapRelm.infillerSource: sentence ${b}: its last mask is at template position ${needed - 1}, beyond what ${this.budget.maxPositions} positions hold`);
+    return [this.budget.withSource ? source.slice(0, s) : source, template.slice(0, t)];
+  }
+
+  /** Corrects `texts` with `correct()` of @proj/sampling over this model's planner and infiller. */
+  async correct(texts: string[], decode: Partial<GapRelmDecodeConfig> = {}): Promise<Correction[]> {
+    const config: Partial<GapRelmDecodeConfig> = { ...decode };
+    // The ablations trained no such edits, so decoding must not make them either.
+    if (this.config.no_insert) config.noInsert = true;
+    if (this.config.no_delete) config.noDelete = true;
+    return correct(texts, { planner: this.plannerSource(), infiller: this.infillerSource(), config });
+  }
+
+  /** Whether a source of n tokens fits the planner (used by tests and data checks). */
+  fitsPlanner(n: number): boolean {
+    return plannerLength(n, this.budget) <= this.budget.maxPositions;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Checkpoints
+
+  /** Checkpoint name → store name, per file. */
+  private layout(): { planner: Map<string, string>; infiller: Map<string, string>; infillerPrompts: Map<string, string> } {
+    const planner = new Map<string, string>();
+    const infiller = new Map<string, string>();
+    const infillerPrompts = new Map<string, string>();
+    const plannerPrompt = GapRelm.promptPrefix(this.config, 'planner');
+    const infillerPrompt = GapRelm.promptPrefix(this.config, 'infiller');
+    for (const name of this.store.names()) {
+      if (name.startsWith(PLANNER)) planner.set(name.slice(PLANNER.length), name);
+      else if (name.startsWith(INFILLER)) infiller.set(name.slice(INFILLER.length), name);
+      else if (name.startsWith(plannerPrompt) && (this.config.share_prompts || !name.startsWith(infillerPrompt))) planner.set(PROMPT_CKPT + name.slice(plannerPrompt.length), name);
+      else if (name.startsWith(infillerPrompt)) infillerPrompts.set(PROMPT_CKPT + name.slice(infillerPrompt.length), name);
+      else throw new Error(`GapRelm.save: parameter ${name} belongs to no checkpoint`);
+    }
+    return { planner, infiller, infillerPrompts };
+  }
+
+  /**
+   * Writes `dir/`: gap_relm_config.json, the tokenizer (vocab.txt, tokenizer_config.json,
+   * special_tokens_map.json), planner/{config.json, model.safetensors} (`bert.*`,
+   * `planner.op_head.*`, `planner.insert_head.*`, `prompt_encoder.*`) and
+   * infiller/{config.json, model.safetensors} — a standard BertForMaskedLM (`bert.*`,
+   * `cls.predictions.*`) that transformers loads — plus infiller/prompt_encoder.safetensors when
+   * the infiller has its own prompts. Every file is written atomically; gap_relm_config.json
+   * comes last, so a directory that has it is complete.
+   */
+  async save(dir: string): Promise<void> {
+    const { planner, infiller, infillerPrompts } = this.layout();
+    const write = async (path: string, names: Map<string, string>) => {
+      const entries: [string, SafetensorsTensor][] = [];
+      for (const [ckpt, name] of [...names].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))) {
+        entries.push([ckpt, { dtype: 'F32', shape: this.store.shape(name), data: await this.store.toFloat32(name) }]);
+      }
+      await writeSafetensors(path, entries, { format: 'pt' });
+    };
+    const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
+    await write(join(dir, 'planner', 'model.safetensors'), planner);
+    await writeFileAtomic(
+      join(dir, 'planner', 'config.json'),
+      json({ ...bertConfigToJson(this.bertConfig, 'BertModel'), gap_relm_role: 'planner', max_insert_k: this.config.max_insert_k, prompt_length: this.special.prompts }),
+    );
+    await write(join(dir, 'infiller', 'model.safetensors'), infiller);
+    await writeFileAtomic(join(dir, 'infiller', 'config.json'), json(bertConfigToJson(this.bertConfig, 'BertForMaskedLM')));
+    if (infillerPrompts.size > 0) await write(join(dir, 'infiller', 'prompt_encoder.safetensors'), infillerPrompts);
+    await this.tokenizer.save(dir);
+    await writeFileAtomic(join(dir, GAP_RELM_CONFIG_FILE), json(this.config));
+  }
+
+  /** A model saved by `save()`. */
+  static async load(dir: string): Promise<GapRelm> {
+    const configPath = join(dir, GAP_RELM_CONFIG_FILE);
+    if (!existsSync(configPath)) throw new Error(`GapRelm.load: ${dir} has no ${GAP_RELM_CONFIG_FILE} (not a saved Gap-ReLM, or an incomplete save)`);
+    const config = parseGapRelmConfig(JSON.parse(await readFile(configPath, 'utf8')), configPath);
+    const tokenizer = await BertTokenizer.fromDirectory(dir);
+    const plannerConfigPath = join(dir, 'planner', 'config.json');
+    const bertFile = parseBertConfig(JSON.parse(await readFile(plannerConfigPath, 'utf8')), plannerConfigPath);
+    const bert: BertConfig = { ...bertFile, hiddenDropoutProb: config.dropout, attentionProbsDropoutProb: config.dropout };
+    // Same shapes as saved, then the saved values.
+    const store = new ParameterStore();
+    adopt(store, BertModel.random(bert, new Rng(0), { pooler: false }).params, (n) => `${PLANNER}bert.${n}`);
+    adopt(store, BertForMaskedLM.random(bert, new Rng(0)).params, (n) => INFILLER + n);
+    const model = GapRelm.finishInit(config, tokenizer, bert, store, new Rng(0));
+    try {
+      await model.loadWeights(dir);
+    } catch (err) {
+      model.dispose();
+      throw err;
+    }
+    return model;
+  }
+
+  /**
+   * Reads the weights of a directory written by `save()` into this model's Variables (trainer
+   * resume). Every parameter must be present with its shape; the infiller goes through
+   * `loadBertForMaskedLM`, so a directory it rejects is rejected here too.
+   */
+  async loadWeights(dir: string): Promise<void> {
+    const { planner, infiller, infillerPrompts } = this.layout();
+    const assign = (file: string, tensors: Map<string, SafetensorsTensor>, names: Map<string, string>) => {
+      const missing = [...names.keys()].filter((n) => !tensors.has(n));
+      const unexpected = [...tensors.keys()].filter((n) => !names.has(n));
+      if (missing.length > 0 || unexpected.length > 0) {
+        throw new Error(`GapRelm.loadWeights: ${file} does not match the model` + (missing.length ? `; missing: ${missing.slice(0, 6).join(', ')}` : '') + (unexpected.length ? `; unexpected: ${unexpected.slice(0, 6).join(', ')}` : ''));
+      }
+      for (const [ckpt, name] of names) {
+        const t = tensors.get(ckpt) as SafetensorsTensor;
+        const v = this.store.get(name);
+        if (!tf.util.arraysEqual(t.shape, v.shape)) throw new RangeError(`GapRelm.loadWeights: ${file}: ${ckpt} has shape [${t.shape}], the model has [${v.shape}]`);
+        tf.tidy(() => v.assign(tf.tensor(safetensorsToFloat32(t, ckpt), v.shape, 'float32')));
+      }
+    };
+    const plannerFile = join(dir, 'planner', 'model.safetensors');
+    assign(plannerFile, (await readSafetensors(plannerFile)).tensors, planner);
+    const { model } = await loadBertForMaskedLM(join(dir, 'infiller'));
+    try {
+      const tensors = new Map<string, SafetensorsTensor>();
+      for (const name of model.params.names()) tensors.set(name, { dtype: 'F32', shape: model.params.shape(name), data: await model.params.toFloat32(name) });
+      assign(join(dir, 'infiller', 'model.safetensors'), tensors, infiller);
+    } finally {
+      model.dispose();
+    }
+    if (infillerPrompts.size > 0) {
+      const file = join(dir, 'infiller', 'prompt_encoder.safetensors');
+      assign(file, (await readSafetensors(file)).tensors, infillerPrompts);
+    }
+  }
+
+  dispose(): void {
+    this.store.dispose();
+  }
+}
