@@ -3,7 +3,7 @@
 // Compute backend
 export { initBackend, type BackendChoice, type InitBackendOptions, type BackendInfo } from './backend/init-backend';
 export { registerGradients, GRADIENT_KERNELS } from './backend/gradients';
-export { registerWasmKernelFixes, setMatMulGradient, safeVariableGrads, type MatMulGradient } from './backend/wasm-kernels';
+export { registerKernelFixes, usesFastSegmentSum, setMatMulGradient, safeVariableGrads, type MatMulGradient } from './backend/wasm-kernels';
 
 // Ops: models are written once against Ops<T>; TfOps runs tfjs eagerly, GraphOps records an IR
 export { type Ops, type Dim, type DType } from './ops/ops';

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { registerGradients } from './gradients';
-import { registerWasmKernelFixes } from './wasm-kernels';
+import { registerKernelFixes } from './wasm-kernels';
 
 export type BackendChoice = 'auto' | 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
 
@@ -73,7 +73,6 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
     throw new RangeError(`initBackend: threads must be a positive integer, got ${threads}`);
   }
   registerGradients();
-  registerWasmKernelFixes();
 
   const attempts: Record<Exclude<BackendChoice, 'auto'>, () => Promise<BackendInfo>> = {
     'tensorflow-gpu': () => tryTfjsNode('@tensorflow/tfjs-node-gpu', threads),
@@ -83,7 +82,9 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
   };
   if (backend !== 'auto') {
     try {
-      return await attempts[backend]();
+      const info = await attempts[backend]();
+      registerKernelFixes();
+      return info;
     } catch (err) {
       throw new Error(`initBackend: backend '${backend}' could not be loaded: ${message(err)}`, { cause: err });
     }
@@ -92,6 +93,7 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
   for (const name of ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const) {
     try {
       const info = await attempts[name]();
+      registerKernelFixes();
       return skipped.length > 0 ? { ...info, detail: `${info.detail} (skipped: ${skipped.join('; ')})` } : info;
     } catch (err) {
       skipped.push(`${name}: ${message(err)}`);

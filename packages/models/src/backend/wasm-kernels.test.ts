@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from './init-backend';
-import { batchMatMulGradExplicitTranspose, safeVariableGrads, setMatMulGradient, unsortedSegmentSumValues } from './wasm-kernels';
+import { batchMatMulGradExplicitTranspose, safeVariableGrads, setMatMulGradient, unsortedSegmentSumValues, usesFastSegmentSum } from './wasm-kernels';
 import { batchMatMulGradWithFlags } from './gradients';
 
 let wasmOk = false;
@@ -29,6 +29,27 @@ describe('(a) UnsortedSegmentSum for wasm', () => {
     expect(tf.getBackend()).toBe(wasmOk ? 'wasm' : 'cpu');
     expect(Array.from(grads['table-a'].dataSync())).toEqual([100, 1000, 0, 0, 3, 30]);
     tf.dispose([table, ids, value, grads['table-a']]);
+  });
+});
+
+describe('(a) the linear-time UnsortedSegmentSum also replaces the cpu kernel', () => {
+  it('is registered for cpu after initBackend and gives a large-vocabulary embedding gradient', async () => {
+    await initBackend({ backend: 'cpu' });
+    // tfjs-backend-cpu's own kernel does one masked sum of all of x per segment (O(vocab x N x H)).
+    expect(usesFastSegmentSum('cpu')).toBe(true);
+    const vocab = 21128;
+    const ids = Int32Array.from({ length: 512 }, (_, i) => (i * 7919) % vocab);
+    const dy = Float32Array.from({ length: 512 * 8 }, (_, i) => ((i % 13) - 6) / 7);
+    const want = unsortedSegmentSumValues(dy, 8, ids, vocab);
+    const got = tf.tidy(() => tf.unsortedSegmentSum(tf.tensor2d(dy, [512, 8]), tf.tensor1d(ids, 'int32'), vocab).dataSync());
+    expect(got.length).toBe(vocab * 8);
+    let maxDiff = 0;
+    for (let i = 0; i < got.length; i++) maxDiff = Math.max(maxDiff, Math.abs(got[i] - want[i]));
+    expect(maxDiff).toBeLessThan(1e-6);
+    if (wasmOk) {
+      await initBackend({ backend: 'wasm' });
+      expect(usesFastSegmentSum('wasm')).toBe(true);
+    }
   });
 });
 

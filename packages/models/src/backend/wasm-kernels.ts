@@ -6,7 +6,9 @@ import { batchMatMulGradWithFlags } from './gradients';
  * `wasm-kernels.test.ts`.
  *
  * (a) `UnsortedSegmentSum` for wasm: the gather (embedding) gradient needs it and the wasm backend
- *     ships no such kernel.
+ *     ships no such kernel. The same linear-time kernel replaces the cpu backend's, which loops
+ *     over every segment (one masked sum of all of x per vocabulary row: a BERT embedding
+ *     gradient with a 21128-word vocabulary did not finish in 15 minutes).
  * (b) `BatchMatMul` gradient with explicit transposes: wasm runs its XNNPACK matMul only for
  *     products without a transpose flag; tfjs-core's gradient uses the flags, which drops wasm to
  *     a scalar loop ~10x slower (a training step measured 7.9 s -> 1.3 s with this override).
@@ -14,9 +16,12 @@ import { batchMatMulGradWithFlags } from './gradients';
  *     saved for the backward pass (about 190 for a BERT step); this helper disposes them.
  */
 
-interface WasmBackendLike {
+interface BackendLike {
   readSync(dataId: unknown): tf.backend_util.BackendValues;
+  /** wasm's signature (cpu has a makeOutput with other arguments, so the kernel asks by backend name) */
   makeOutput(shape: number[], dtype: tf.DataType, memoryOffset?: number, values?: tf.backend_util.BackendValues): tf.TensorInfo;
+  /** cpu */
+  makeTensorInfo(shape: number[], dtype: tf.DataType, values?: tf.backend_util.BackendValues): tf.TensorInfo;
 }
 
 /** Plain-JS segment sum: out[segmentIds[i], ...] += x[i, ...]; ids outside [0, numSegments) are dropped, as in TF. */
@@ -37,27 +42,33 @@ export function unsortedSegmentSumValues(
   return out;
 }
 
-const unsortedSegmentSumWasm: tf.KernelConfig = {
-  kernelName: tf.UnsortedSegmentSum,
-  backendName: 'wasm',
-  kernelFunc: ({ inputs, attrs, backend }) => {
-    const { x, segmentIds } = inputs as { x: tf.TensorInfo; segmentIds: tf.TensorInfo };
-    const { numSegments } = attrs as unknown as { numSegments: number };
-    const wasm = backend as unknown as WasmBackendLike;
-    if (x.dtype !== 'float32') throw new TypeError(`UnsortedSegmentSum (wasm): x must be float32, got ${x.dtype}`);
-    if (segmentIds.shape.length !== 1 || segmentIds.shape[0] !== x.shape[0]) {
-      throw new RangeError(`UnsortedSegmentSum (wasm): segmentIds must be 1-D of length x.shape[0]=${x.shape[0]}, got [${segmentIds.shape}]`);
-    }
-    const rowSize = x.shape.slice(1).reduce((a, b) => a * b, 1);
-    const values = unsortedSegmentSumValues(
-      wasm.readSync(x.dataId) as Float32Array,
-      rowSize,
-      wasm.readSync(segmentIds.dataId) as Int32Array,
-      numSegments,
-    );
-    return wasm.makeOutput([numSegments, ...x.shape.slice(1)], 'float32', undefined, values);
-  },
+const segmentSumFor = (backendName: 'wasm' | 'cpu'): tf.KernelFunc => ({ inputs, attrs, backend }) => {
+  const { x, segmentIds } = inputs as { x: tf.TensorInfo; segmentIds: tf.TensorInfo };
+  const { numSegments } = attrs as unknown as { numSegments: number };
+  const be = backend as unknown as BackendLike;
+  if (x.dtype !== 'float32') throw new TypeError(`UnsortedSegmentSum: x must be float32, got ${x.dtype}`);
+  if (segmentIds.shape.length !== 1 || segmentIds.shape[0] !== x.shape[0]) {
+    throw new RangeError(`UnsortedSegmentSum: segmentIds must be 1-D of length x.shape[0]=${x.shape[0]}, got [${segmentIds.shape}]`);
+  }
+  const rowSize = x.shape.slice(1).reduce((a, b) => a * b, 1);
+  const values = unsortedSegmentSumValues(be.readSync(x.dataId) as Float32Array, rowSize, be.readSync(segmentIds.dataId) as Int32Array, numSegments);
+  const shape = [numSegments, ...x.shape.slice(1)];
+  return backendName === 'wasm' ? be.makeOutput(shape, 'float32', undefined, values) : be.makeTensorInfo(shape, 'float32', values);
 };
+const SEGMENT_SUM = { wasm: segmentSumFor('wasm'), cpu: segmentSumFor('cpu') };
+
+/** Registers (or replaces) our UnsortedSegmentSum for a backend whose package is loaded. */
+function useOurSegmentSum(backendName: 'wasm' | 'cpu'): void {
+  const current = tf.getKernel(tf.UnsortedSegmentSum, backendName);
+  if (current?.kernelFunc === SEGMENT_SUM[backendName]) return;
+  if (current !== undefined) tf.unregisterKernel(tf.UnsortedSegmentSum, backendName);
+  tf.registerKernel({ kernelName: tf.UnsortedSegmentSum, backendName, kernelFunc: SEGMENT_SUM[backendName] });
+}
+
+/** True when our linear-time UnsortedSegmentSum is the registered kernel for this backend. */
+export function usesFastSegmentSum(backendName: 'wasm' | 'cpu'): boolean {
+  return tf.getKernel(tf.UnsortedSegmentSum, backendName)?.kernelFunc === SEGMENT_SUM[backendName];
+}
 
 /** Swaps the last two axes with an explicit Transpose (no matMul flag). */
 function transposeLast2(t: tf.Tensor): tf.Tensor {
@@ -108,9 +119,15 @@ export function setMatMulGradient(mode: MatMulGradient): void {
   tf.registerGradient(mode === 'explicit-transpose' ? batchMatMulGradExplicitTranspose : batchMatMulGradWithFlags);
 }
 
-/** Registers the wasm kernels that are missing (idempotent) and the explicit-transpose matMul gradient. */
-export function registerWasmKernelFixes(): void {
-  if (tf.getKernel(tf.UnsortedSegmentSum, 'wasm') === undefined) tf.registerKernel(unsortedSegmentSumWasm);
+/**
+ * Registers the kernel fixes and the explicit-transpose matMul gradient. Call after a backend
+ * package is imported (importing tfjs-backend-cpu registers its own UnsortedSegmentSum);
+ * `initBackend` does. Idempotent.
+ */
+export function registerKernelFixes(): void {
+  // A backend's kernels are in the registry once its package is imported; fix only those.
+  if (tf.getKernelsForBackend('wasm').length > 0) useOurSegmentSum('wasm');
+  if (tf.getKernelsForBackend('cpu').length > 0) useOurSegmentSum('cpu');
   setMatMulGradient('explicit-transpose');
 }
 
