@@ -69,3 +69,25 @@ export { parseTokenizerJson, type ParsedTokenizerJson, type AddedToken } from '.
 export { buildCharVocab, DEFAULT_SPECIAL_TOKENS, type BuildCharVocabOptions } from './tokenizers/build-char-vocab';
 export { decodeWordPieces } from './tokenizers/decode-wordpieces';
 export { truncateLongestFirst } from './tokenizers/truncate-longest-first';
+
+// Gap-ReLM (planner tags + [MASK] template + BERT infiller; trained in stages with @proj/trainer)
+export { GapRelmConfigSchema, defaultGapRelmConfig, parseGapRelmConfig, type GapRelmConfig, type GapRelmConfigInput } from './gap-relm/config';
+export { CodePointIds, encodeExample, type EncodedExample, type LengthBudget } from './gap-relm/tokens';
+export { initPromptEncoder, promptEmbeddings, type PromptEncoderKind } from './gap-relm/prompt-encoder';
+export { plannerForward, initPlannerHeads, NUM_PLANNER_OPS, type PlannerOutput } from './gap-relm/planner';
+export { infillerForward, infillerHead } from './gap-relm/infiller';
+export { plannerInputs, infillerInputs, type SpecialIds, type PaddedInputs, type InfillerInputs } from './gap-relm/inputs';
+export { GapRelm, GAP_RELM_CONFIG_FILE, type GapRelmRole } from './gap-relm/gap-relm';
+export { staticExamples, onlineExamples, positiveExample, type ExampleSource } from './gap-relm/example-source';
+export {
+  createStageTask,
+  scheduledSamplingProbability,
+  STAGES,
+  AUX_MLM_RATE,
+  type StageName,
+  type StageTaskOptions,
+  type GapRelmTask,
+  type GapRelmBatch,
+  type ScheduledSamplingStats,
+} from './gap-relm/tasks';
+export { trainGapRelm, type TrainGapRelmOptions, type TrainGapRelmResult } from './gap-relm/train-gap-relm';

@@ -1,0 +1,279 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { PlannerOp, buildTemplate } from '@proj/align';
+import { Rng } from '@proj/core';
+import { cscMetrics } from '@proj/metrics';
+import type { GapRelmDecodeConfig } from '@proj/sampling';
+import type { StepContext, TrainTask } from '@proj/trainer';
+import { TfOps } from '../ops/tf-ops';
+import type { ExampleSource } from './example-source';
+import { GapRelm } from './gap-relm';
+import { INFILLER } from './infiller';
+import { infillerInputs, type InfillerInputs, type PaddedInputs } from './inputs';
+import { PLANNER } from './planner';
+import { encodeExample, type EncodedExample } from './tokens';
+
+export type StageName = 'infiller_pretrain' | 'planner_train' | 'joint_finetune';
+export const STAGES: readonly StageName[] = Object.freeze(['infiller_pretrain', 'planner_train', 'joint_finetune']);
+
+/** Fraction of source tokens masked by the auxiliary MLM (BERT's rate). */
+export const AUX_MLM_RATE = 0.15;
+
+const IGNORE = -100;
+
+/** A micro-batch: examples as ids, and which of them still train the infiller on their template. */
+export interface GapRelmBatch {
+  examples: EncodedExample[];
+  /** This batch's infiller templates came from the planner's argmax (scheduled sampling). */
+  scheduled: boolean;
+  /** Per example: its (gold) fills fit the template the infiller sees. */
+  infill: boolean[];
+  /** Non-padding model input positions of the batch. */
+  tokens: number;
+}
+
+/** How often joint_finetune trained the infiller on the planner's own templates. */
+export interface ScheduledSamplingStats {
+  batches: number;
+  scheduledBatches: number;
+  /** Examples of scheduled batches whose predicted template equalled the gold one (infill loss kept). */
+  examplesKept: number;
+  /** Examples of scheduled batches whose predicted template differed (infill loss skipped). */
+  examplesSkipped: number;
+}
+
+/**
+ * Scheduled-sampling probability at optimizer step `step` of a stage of `totalSteps`: a linear
+ * ramp from `start` (step 0) to `end` (the last step).
+ */
+export function scheduledSamplingProbability(step: number, totalSteps: number, start: number, end: number): number {
+  if (totalSteps <= 1) return end;
+  return start + (end - start) * Math.min(1, Math.max(0, step / (totalSteps - 1)));
+}
+
+export interface StageTaskOptions {
+  train: ExampleSource;
+  dev?: ExampleSource;
+  /** Decoding for the dev F1. */
+  decode?: Partial<GapRelmDecodeConfig>;
+  /** Dev examples scored (loss and F1); default 200. */
+  devEvalLimit?: number;
+  /** Optimizer steps of this stage (the scheduled-sampling ramp); default: p = ss_end throughout. */
+  totalSteps?: number;
+  /** Micro-batch size used by evaluate() for the dev loss; default 16. */
+  evalBatchSize?: number;
+  /** Where scheduled-sampling counts are reported after each evaluation; null = silent. */
+  log?: NodeJS.WritableStream | null;
+}
+
+export interface GapRelmTask extends TrainTask<GapRelmBatch> {
+  readonly stage: StageName;
+  /** Scheduled-sampling counts so far (joint_finetune only; zeros otherwise). */
+  readonly stats: ScheduledSamplingStats;
+  /** The stage's loss terms of a batch, before weighting; a term that does not apply is absent. */
+  lossTerms(batch: GapRelmBatch, training?: { rng: Rng }): { planner?: tf.Scalar; infill?: tf.Scalar; aux?: tf.Scalar };
+}
+
+/**
+ * A @proj/trainer task for one Gap-ReLM stage over the model's Variables:
+ * - infiller_pretrain: the infiller on gold templates (+ μ · auxiliary MLM); trains `infiller.*`
+ *   and the infiller's prompts (shared prompts included).
+ * - planner_train: op + insert cross-entropy; trains `planner.*` and the planner's prompts; the
+ *   infiller is frozen through `trainable`.
+ * - joint_finetune: planner + λ · infill + μ · aux, everything trainable, with scheduled sampling:
+ *   with probability p(step) (linear from ss_start to ss_end over the stage) a batch's templates
+ *   are the current planner's argmax decode (computed in `batch()`, outside the gradient tape).
+ *   The gold fills only fit a template equal to the gold one, so the infill loss is kept for
+ *   those examples and skipped for the rest — for the whole batch when none match.
+ */
+export function createStageTask(stage: StageName, model: GapRelm, options: StageTaskOptions): GapRelmTask {
+  if (!STAGES.includes(stage)) throw new RangeError(`createStageTask: stage must be one of ${STAGES.join(', ')}, got ${JSON.stringify(stage)}`);
+  const { train, dev } = options;
+  const cfg = model.config;
+  const ops = new TfOps(model.store);
+  const devLimit = options.devEvalLimit ?? 200;
+  const evalBatch = options.evalBatchSize ?? 16;
+  const stats: ScheduledSamplingStats = { batches: 0, scheduledBatches: 0, examplesKept: 0, examplesSkipped: 0 };
+  const plannerPrompt = GapRelm.promptPrefix(cfg, 'planner');
+  const infillerPrompt = GapRelm.promptPrefix(cfg, 'infiller');
+  const usesPlanner = stage !== 'infiller_pretrain';
+  const usesInfiller = stage !== 'planner_train';
+  const auxOn = usesInfiller && cfg.aux_mlm_weight > 0;
+
+  const encode = async (source: ExampleSource, index: number, epoch: number, what: string): Promise<EncodedExample | null> => {
+    const e = encodeExample(await source.get(index, epoch), model.ids, model.budget, `${what} example ${index}`);
+    if (e !== null) {
+      const k = e.insertLabels.findIndex((c) => c > cfg.max_insert_k);
+      if (k >= 0) throw new RangeError(`${what} example ${index}: insert_labels[${k}] = ${e.insertLabels[k]} exceeds max_insert_k ${cfg.max_insert_k}`);
+    }
+    return e;
+  };
+
+  // ---- loss terms (TfOps; differentiable) ----
+  const plannerLoss = (examples: EncodedExample[], training?: { rng: Rng }): tf.Scalar => {
+    const x = model.plannerInputs(examples.map((e) => e.source));
+    const out = model.planner(ops, GapRelm.tensors(x), training);
+    const slots = out.opLogits.shape[1] as number;
+    const opTargets = new Int32Array(examples.length * slots).fill(IGNORE);
+    const insTargets = new Int32Array(examples.length * slots).fill(IGNORE);
+    examples.forEach((e, b) => {
+      for (let s = 0; s < e.opLabels.length; s++) {
+        // Slot 0 is always KEEP (nothing to learn); DELETE is not trained in the no_delete ablation.
+        if (s > 0 && !(cfg.no_delete && e.opLabels[s] === PlannerOp.DELETE)) opTargets[b * slots + s] = e.opLabels[s];
+        insTargets[b * slots + s] = e.insertLabels[s];
+      }
+    });
+    const opLoss = ops.crossEntropy(ops.reshape(out.opLogits, [-1, 3]), tf.tensor1d(opTargets, 'int32'), IGNORE);
+    if (cfg.no_insert) return opLoss as tf.Scalar;
+    const insLoss = ops.crossEntropy(ops.reshape(out.insertLogits, [-1, cfg.max_insert_k + 1]), tf.tensor1d(insTargets, 'int32'), IGNORE);
+    return tf.add(opLoss, insLoss) as tf.Scalar;
+  };
+
+  const infillLoss = (examples: EncodedExample[], training?: { rng: Rng }): tf.Scalar | undefined => {
+    if (examples.every((e) => e.maskPositions.length === 0)) return undefined;
+    const x = model.infillerInputs(examples.map((e) => e.source), examples.map((e) => e.template), examples.map((e) => e.maskPositions));
+    const logits = model.infiller(ops, GapRelm.tensors(x), tf.tensor1d(x.positions, 'int32'), training);
+    return ops.crossEntropy(logits, tf.tensor1d(Int32Array.from(examples.flatMap((e) => e.gold)), 'int32'), IGNORE) as tf.Scalar;
+  };
+
+  /** Auxiliary MLM: `[CLS] P source [SEP]` with 15% of the source replaced by [MASK], through the infiller. */
+  const auxInputs = (examples: EncodedExample[], rng: Rng): { x: InfillerInputs; labels: Int32Array } => {
+    const masked: number[][] = [];
+    const positions: number[][] = [];
+    const labels: number[] = [];
+    for (const e of examples) {
+      const ids = e.source.slice();
+      const chosen = e.source.length === 0 ? [] : rng.sampleIndices(e.source.length, Math.max(1, Math.round(AUX_MLM_RATE * e.source.length))).sort((a, b) => a - b);
+      for (const i of chosen) {
+        labels.push(ids[i]);
+        ids[i] = model.tokenizer.maskId;
+      }
+      masked.push(ids);
+      positions.push(chosen);
+    }
+    return { x: infillerInputs([], masked, positions, false, model.special), labels: Int32Array.from(labels) };
+  };
+  const auxLoss = (examples: EncodedExample[], rng: Rng, training?: { rng: Rng }): tf.Scalar | undefined => {
+    const { x, labels } = auxInputs(examples, rng);
+    if (labels.length === 0) return undefined;
+    const logits = model.infiller(ops, GapRelm.tensors(x), tf.tensor1d(x.positions, 'int32'), training);
+    return ops.crossEntropy(logits, tf.tensor1d(labels, 'int32'), IGNORE) as tf.Scalar;
+  };
+
+  const lossTerms: GapRelmTask['lossTerms'] = (batch, training) => {
+    const terms: { planner?: tf.Scalar; infill?: tf.Scalar; aux?: tf.Scalar } = {};
+    if (usesPlanner) terms.planner = plannerLoss(batch.examples, training);
+    if (usesInfiller) {
+      const kept = batch.examples.filter((_, i) => batch.infill[i]);
+      if (kept.length > 0) terms.infill = infillLoss(kept, training);
+      // The masking stream: the batch's rng when training, a fixed one so the dev loss is comparable.
+      if (auxOn) terms.aux = auxLoss(batch.examples, training?.rng ?? new Rng(0), training);
+    }
+    return terms;
+  };
+  const combine = (t: ReturnType<GapRelmTask['lossTerms']>): tf.Scalar => {
+    let loss: tf.Scalar = tf.scalar(0);
+    if (t.planner) loss = tf.add(loss, t.planner);
+    if (t.infill) loss = tf.add(loss, stage === 'joint_finetune' ? tf.mul(t.infill, cfg.infill_weight) : t.infill);
+    if (t.aux) loss = tf.add(loss, tf.mul(t.aux, cfg.aux_mlm_weight));
+    return loss;
+  };
+
+  // ---- scheduled sampling: the planner's argmax template, no gradient (runs in batch()) ----
+  const predictedTemplates = async (examples: EncodedExample[]): Promise<number[][]> => {
+    const x = model.plannerInputs(examples.map((e) => e.source));
+    const [opArg, insArg] = tf.tidy(() => {
+      const out = model.planner(ops, GapRelm.tensors(x));
+      return [tf.argMax(out.opLogits, 2), tf.argMax(out.insertLogits, 2)];
+    });
+    const [op, ins] = (await Promise.all([opArg.data(), insArg.data()])) as Int32Array[];
+    tf.dispose([opArg, insArg]);
+    const slots = opArg.shape[1] as number;
+    return examples.map((e, b) => {
+      const n = e.source.length;
+      const opLabels = Array.from(op.subarray(b * slots, b * slots + n + 1), (v): number => (cfg.no_delete && v === PlannerOp.DELETE ? PlannerOp.KEEP : v));
+      opLabels[0] = PlannerOp.KEEP;
+      const insertLabels = Array.from(ins.subarray(b * slots, b * slots + n + 1), (v) => (cfg.no_insert ? 0 : v));
+      return model.ids.ids(buildTemplate(e.sourceTokens, opLabels, insertLabels).template_tokens);
+    });
+  };
+
+  const countTokens = (x: PaddedInputs) => x.attentionMask.reduce((s, v) => s + v, 0);
+
+  const batch = async (indices: readonly number[], ctx: StepContext): Promise<GapRelmBatch> => {
+    const examples = (await Promise.all(indices.map((i) => encode(train, i, ctx.epoch, 'train')))).filter((e): e is EncodedExample => e !== null);
+    if (examples.length === 0) throw new RangeError(`${stage}: batch ${ctx.batchIndex} of epoch ${ctx.epoch} has no example that fits max_position_embeddings ${model.budget.maxPositions}`);
+    const infill = examples.map(() => true);
+    let scheduled = false;
+    if (stage === 'joint_finetune') {
+      stats.batches++;
+      const p = options.totalSteps === undefined ? cfg.ss_end : scheduledSamplingProbability(ctx.step, options.totalSteps, cfg.ss_start, cfg.ss_end);
+      if (p > 0 && ctx.rng.float() < p) {
+        scheduled = true;
+        stats.scheduledBatches++;
+        const predicted = await predictedTemplates(examples);
+        predicted.forEach((t, i) => {
+          const same = t.length === examples[i].template.length && t.every((id, j) => id === examples[i].template[j]);
+          infill[i] = same;
+          if (same) stats.examplesKept++;
+          else stats.examplesSkipped++;
+        });
+      }
+    }
+    let tokens = 0;
+    if (usesPlanner) tokens += countTokens(model.plannerInputs(examples.map((e) => e.source)));
+    if (usesInfiller) tokens += countTokens(model.infillerInputs(examples.map((e) => e.source), examples.map((e) => e.template), examples.map((e) => e.maskPositions)));
+    return { examples, scheduled, infill, tokens };
+  };
+
+  // ---- evaluation: dev loss and sentence-level correction P/R/F1 ----
+  let devCache: EncodedExample[] | null = null;
+  let devPairs: { source: string; target: string }[] = [];
+  const evaluate = dev
+    ? async (): Promise<Record<string, number>> => {
+        if (devCache === null) {
+          const n = Math.min(dev.length, devLimit);
+          const raw = await Promise.all(Array.from({ length: n }, (_, i) => dev.get(i, 0)));
+          devPairs = raw.map((e) => ({ source: e.source, target: e.target }));
+          devCache = raw.map((e, i) => encodeExample(e, model.ids, model.budget, `dev example ${i}`)).filter((e): e is EncodedExample => e !== null);
+        }
+        let sum = 0;
+        let batches = 0;
+        for (let i = 0; i < devCache.length; i += evalBatch) {
+          const examples = devCache.slice(i, i + evalBatch);
+          const value = tf.tidy(() => combine(lossTerms({ examples, scheduled: false, infill: examples.map(() => true), tokens: 0 })));
+          sum += (await value.data())[0];
+          value.dispose();
+          batches++;
+        }
+        const corrected = await model.correct(devPairs.map((p) => p.source), options.decode);
+        const m = cscMetrics(devPairs.map((p) => p.source), devPairs.map((p) => p.target), corrected.map((c) => c.corrected)).sentence.correction;
+        if (stage === 'joint_finetune' && options.log) {
+          options.log.write(`${stage}: scheduled sampling in ${stats.scheduledBatches}/${stats.batches} batches; infill loss kept for ${stats.examplesKept}, skipped for ${stats.examplesSkipped} examples\n`);
+        }
+        return { loss: batches > 0 ? sum / batches : 0, f1: m.f1, precision: m.precision, recall: m.recall };
+      }
+    : undefined;
+
+  const trainable = (name: string): boolean => {
+    if (stage === 'joint_finetune') return true;
+    if (stage === 'planner_train') return name.startsWith(PLANNER) || name.startsWith(plannerPrompt);
+    return name.startsWith(INFILLER) || name.startsWith(infillerPrompt);
+  };
+
+  return {
+    name: `gap-relm/${stage}`,
+    stage,
+    stats,
+    describe: () => `${model.describe()}; data ${train.describe()}`,
+    params: () => model.params(),
+    trainable,
+    numExamples: () => train.length,
+    batch,
+    loss: (b, ctx) => combine(lossTerms(b, { rng: ctx.rng })),
+    lossTerms,
+    tokens: (b) => b.tokens,
+    ...(evaluate ? { evaluate } : {}),
+    saveWeights: (dir) => model.save(dir),
+    loadWeights: (dir) => model.loadWeights(dir),
+  };
+}
