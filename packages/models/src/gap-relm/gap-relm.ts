@@ -249,14 +249,13 @@ export class GapRelm {
       vocab,
       fill: async ({ sourceTokens, templates, maskPositions }) => {
         if (templates.length === 0) return { logits: [] };
-        const sources: number[][] = [];
-        const tpls: number[][] = [];
-        templates.forEach((template, b) => {
-          const [s, t] = this.fitInfiller(sourceTokens[b], template, maskPositions[b], b);
-          sources.push(this.ids.ids(s));
-          tpls.push(this.ids.ids(t));
-        });
-        const x = this.infillerInputs(sources, tpls, maskPositions);
+        // One or more model inputs per sentence, in mask order (see `windows`).
+        const items = templates.flatMap((template, b) => this.windows(sourceTokens[b], template, maskPositions[b]));
+        const x = this.infillerInputs(
+          items.map((w) => this.ids.ids(w.source)),
+          items.map((w) => this.ids.ids(w.template)),
+          items.map((w) => w.masks),
+        );
         if (x.positions.length === 0) return { logits: templates.map(() => new Float32Array(0)) };
         const logitsT = tf.tidy(() => this.infiller(ops, GapRelm.tensors(x), tf.tensor1d(x.positions, 'int32')));
         const data = (await logitsT.data()) as Float32Array;
@@ -274,19 +273,22 @@ export class GapRelm {
   }
 
   /**
-   * Cuts a decode-time (source, template) pair to the model's length: the template is kept up to
-   * its last mask at least, the source gives way first. A sentence whose masks cannot fit is an
-   * error (the planner window keeps edits within reach for all but pathological insert runs).
+   * Cuts a decode-time (source, template) pair to the model's length. Normally it fits as is.
+   * Otherwise the source gives way first (cut from the end); a template that alone is too long
+   * (a planner inserting many masks into a long sentence) is split into consecutive windows that
+   * are filled template-only, each mask with its own window's context. Masks stay in order.
    */
-  private fitInfiller(source: readonly string[], template: readonly string[], masks: readonly number[], b: number): [readonly string[], readonly string[]] {
+  private windows(source: readonly string[], template: readonly string[], masks: readonly number[]): { source: readonly string[]; template: readonly string[]; masks: number[] }[] {
     const n = this.budget.withSource ? source.length : 0;
-    if (infillerLength(n, template.length, this.budget) <= this.budget.maxPositions) return [source, template];
+    if (infillerLength(n, template.length, this.budget) <= this.budget.maxPositions) return [{ source, template, masks: masks.slice() }];
     const room = this.budget.maxPositions - this.budget.prompts - (this.budget.withSource ? 3 : 2);
-    const needed = masks.length > 0 ? masks[masks.length - 1] + 1 : 0;
-    const t = Math.max(needed, Math.min(template.length, room - Math.min(n, Math.floor(room / 2))));
-    const s = Math.min(source.length, room - t);
-    if (t > room || s < 0) throw new RangeError(`GapRelm.infillerSource: sentence ${b}: its last mask is at template position ${needed - 1}, beyond what ${this.budget.maxPositions} positions hold`);
-    return [this.budget.withSource ? source.slice(0, s) : source, template.slice(0, t)];
+    if (template.length <= room) return [{ source: source.slice(0, room - template.length), template, masks: masks.slice() }];
+    const out: { source: readonly string[]; template: readonly string[]; masks: number[] }[] = [];
+    for (let start = 0; start < template.length; start += room) {
+      const inWindow = masks.filter((p) => p >= start && p < start + room).map((p) => p - start);
+      if (inWindow.length > 0) out.push({ source: [], template: template.slice(start, start + room), masks: inWindow });
+    }
+    return out;
   }
 
   /** Corrects `texts` with `correct()` of @proj/sampling over this model's planner and infiller. */

@@ -1,0 +1,130 @@
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfusionSet, ErrorGenerator } from '@proj/data-synth';
+import { cscMetrics } from '@proj/metrics';
+import type { MetricsRecord } from '@proj/trainer';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { initBackend } from '../backend/init-backend';
+import { onlineExamples } from './example-source';
+import { GapRelm } from './gap-relm';
+import { trainGapRelm } from './train-gap-relm';
+import { charTokenizer, corpusSentences } from './testing';
+
+// Replacement errors on three frequent characters, each by a character clean text never has.
+const CONFUSION = ConfusionSet.fromRecord({ 的: '嘚', 是: '昰', 一: '弌' });
+const generator = new ErrorGenerator({ pi_skip: 0, pi_multiply: 0, pi_replace: 1, p_corrupt: 0.8, max_edits_per_sent: 1, seed: 7 }, CONFUSION);
+
+const MODEL = {
+  hidden_size: 48,
+  num_hidden_layers: 1,
+  num_attention_heads: 2,
+  intermediate_size: 96,
+  max_position_embeddings: 40,
+  prompt_length: 2,
+  dropout: 0,
+} as const;
+
+let dir: string;
+beforeAll(async () => {
+  await initBackend({ backend: 'cpu' });
+  dir = await mkdtemp(join(tmpdir(), 'gap-relm-train-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const epochMeans = (history: MetricsRecord[]) => {
+  const byEpoch = new Map<number, number[]>();
+  for (const r of history) if (r.split === 'train') byEpoch.set(r.epoch, [...(byEpoch.get(r.epoch) ?? []), r.loss as number]);
+  return [...byEpoch.values()].map((v) => v.reduce((a, b) => a + b, 0) / v.length);
+};
+
+describe('trainGapRelm', () => {
+  it('three stages on synthetic errors lower the training loss and raise dev correction F1', async () => {
+    const started = performance.now();
+    const all = corpusSentences(6000, 6, 14).filter((s) => /[的是一]/u.test(s));
+    const trainSentences = all.slice(0, 320);
+    const devSentences = all.slice(320, 400);
+    const tokenizer = charTokenizer(all.slice(0, 400), CONFUSION);
+    const train = onlineExamples(trainSentences, generator, 1);
+    const dev = onlineExamples(devSentences, generator, 2);
+    const model = GapRelm.create(MODEL, tokenizer, 3);
+    try {
+      const devPairs = await Promise.all(devSentences.map((_, i) => dev.get(i, 0)));
+      const f1Of = async (m: GapRelm) => {
+        const out = await m.correct(devPairs.map((p) => p.source));
+        return cscMetrics(devPairs.map((p) => p.source), devPairs.map((p) => p.target), out.map((c) => c.corrected)).sentence.correction.f1;
+      };
+      const f1Before = await f1Of(model);
+
+      const result = await trainGapRelm({
+        model,
+        train,
+        dev,
+        trainConfig: { batch_size: 16, lr: 4e-3, warmup_steps: 2, log_every_steps: 1, seed: 11, weight_decay: 0 },
+        stageOverrides: { infiller_pretrain: { epochs: 3 }, planner_train: { epochs: 2 }, joint_finetune: { epochs: 1 } },
+        devEvalLimit: 80,
+        outputDir: dir,
+        log: null,
+      });
+      const seconds = (performance.now() - started) / 1000;
+      const f1After = await f1Of(model);
+
+      expect(result.stages.map((s) => s.name)).toEqual(['infiller_pretrain', 'planner_train', 'joint_finetune']);
+      const losses = Object.fromEntries(result.stages.map((s) => [s.name, epochMeans(s.result.history)]));
+      for (const stage of ['infiller_pretrain', 'planner_train'] as const) {
+        const means = losses[stage];
+        expect(means[means.length - 1]).toBeLessThan(0.7 * means[0]);
+      }
+      const devF1 = result.stages.flatMap((s) => s.result.history.filter((r) => r.split === 'dev').map((r) => r.f1 as number));
+      console.log(
+        `trainGapRelm test: ${seconds.toFixed(1)} s; epoch mean train loss ${JSON.stringify(Object.fromEntries(Object.entries(losses).map(([k, v]) => [k, v.map((x) => +x.toFixed(3))])))}; ` +
+          `dev F1 before ${f1Before.toFixed(3)}, per evaluation ${devF1.map((f) => f.toFixed(3)).join(' ')}, after ${f1After.toFixed(3)}`,
+      );
+      expect(f1After).toBeGreaterThan(f1Before + 0.2);
+
+      // Output layout: per-stage run dirs, final/ and best/ (the best dev F1 over all stages).
+      for (const stage of ['infiller_pretrain', 'planner_train', 'joint_finetune']) expect(existsSync(join(dir, stage, 'metrics.jsonl'))).toBe(true);
+      expect(result.finalDir).toBe(join(dir, 'final'));
+      expect(result.bestDir).toBe(join(dir, 'best'));
+      const best = JSON.parse(await readFile(join(dir, 'best', 'gap_relm_best.json'), 'utf8')) as { f1: number };
+      expect(best.f1).toBe(Math.max(...devF1));
+      const reloaded = await GapRelm.load(result.finalDir);
+      try {
+        expect(await f1Of(reloaded)).toBe(f1After);
+      } finally {
+        reloaded.dispose();
+      }
+
+      // Resuming a finished run skips every stage and reproduces the final model.
+      const again = GapRelm.create(MODEL, tokenizer, 99);
+      try {
+        const resumed = await trainGapRelm({ model: again, train, dev, trainConfig: { batch_size: 16 }, outputDir: dir, resumeFrom: dir, log: null });
+        expect(resumed.stages.map((s) => s.result.global_step)).toEqual(result.stages.map((s) => s.result.global_step));
+        expect(await f1Of(again)).toBe(f1After);
+      } finally {
+        again.dispose();
+      }
+    } finally {
+      model.dispose();
+    }
+  }, 120_000);
+
+  it('refuses unknown stages and stage overrides, naming them', async () => {
+    const tokenizer = charTokenizer(['一是的']);
+    const model = GapRelm.create({ ...MODEL, ptuning: 'none' }, tokenizer, 1);
+    try {
+      const train = onlineExamples(['一是的一是的'], generator, 1);
+      await expect(trainGapRelm({ model, train, trainConfig: {}, outputDir: dir, stages: ['pretrain' as never], log: null })).rejects.toThrow(
+        /trainGapRelm: stages holds "pretrain"; known stages: infiller_pretrain, planner_train, joint_finetune/,
+      );
+      await expect(trainGapRelm({ model, train, trainConfig: {}, outputDir: dir, stageOverrides: { joint: {} } as never, log: null })).rejects.toThrow(
+        /stageOverrides has unknown stage "joint"/,
+      );
+    } finally {
+      model.dispose();
+    }
+  });
+});
