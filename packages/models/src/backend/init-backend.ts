@@ -62,6 +62,12 @@ async function tryCpu(): Promise<BackendInfo> {
 
 const message = (err: unknown) => (err instanceof Error ? err.message.split('\n')[0] : String(err));
 
+/** 'not installed' for a missing optional package, else the first line of the error. */
+function reason(err: unknown): string {
+  const code = (err as { code?: string } | null)?.code;
+  return code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND' ? 'not installed' : message(err);
+}
+
 /**
  * Selects and initializes the tfjs backend, registers the gradients and the wasm kernel fixes,
  * and returns which backend runs (callers print it). A forced backend that cannot load throws.
@@ -94,10 +100,10 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
     try {
       const info = await attempts[name]();
       registerKernelFixes();
-      return skipped.length > 0 ? { ...info, detail: `${info.detail} (skipped: ${skipped.join('; ')})` } : info;
+      return skipped.length > 0 ? { ...info, detail: `${info.detail}; skipped: ${skipped.join(', ')}` } : info;
     } catch (err) {
-      skipped.push(`${name}: ${message(err)}`);
+      skipped.push(`${name} (${reason(err)})`);
     }
   }
-  throw new Error(`initBackend: no backend could be loaded (${skipped.join('; ')})`);
+  throw new Error(`initBackend: no backend could be loaded: ${skipped.join(', ')}`);
 }
