@@ -110,6 +110,50 @@ describe('GapRelm forward: shapes, masks, padding', () => {
   });
 });
 
+describe('GapRelm long inputs', () => {
+  it('a template longer than the model is filled in windows: one row per mask, equal to a fitting input where it fits', async () => {
+    const model = GapRelm.create({ ...TINY, max_position_embeddings: 16 }, tokenizer, 7);
+    try {
+      const source = [...sentences.join('').slice(0, 10)];
+      // 10 tokens, a mask after each: 20 template tokens, more than 16 - 2 prompts - 2 hold.
+      const template = source.flatMap((t) => [t, '[MASK]']);
+      const masks = template.map((t, i) => (t === '[MASK]' ? i : -1)).filter((i) => i >= 0);
+      const infiller = model.infillerSource();
+      const { logits } = await infiller.fill({ sourceTokens: [source], templates: [template], maskPositions: [masks] });
+      expect(logits[0].length).toBe(masks.length * infiller.vocab.length);
+      expect(logits[0].every((v) => !Number.isNaN(v))).toBe(true);
+      // Windows hold 16 - 2 prompts - [CLS] [SEP] [SEP] = 11 template tokens, with an empty source.
+      const first = await infiller.fill({ sourceTokens: [[]], templates: [template.slice(0, 11)], maskPositions: [masks.filter((p) => p < 11)] });
+      expect(first.logits[0].length).toBe(5 * infiller.vocab.length);
+      expect(maxDiff(first.logits[0], logits[0].subarray(0, first.logits[0].length))).toBeLessThan(1e-5);
+    } finally {
+      model.dispose();
+    }
+  });
+});
+
+describe('GapRelm.fromPretrained', () => {
+  it('loads a Hugging Face BertForMaskedLM into both encoders (and its tokenizer)', async () => {
+    const fixture = join(__dirname, '../../test/fixtures/tiny-bert');
+    const model = await GapRelm.fromPretrained({ init_from: fixture, ptuning: 'mlp', prompt_length: 2 }, 1);
+    const { model: mlm } = await loadBertForMaskedLM(fixture);
+    try {
+      expect(model.bertConfig.hiddenSize).toBe(mlm.config.hiddenSize);
+      expect(model.bertConfig.hiddenDropoutProb).toBe(model.config.dropout);
+      const same = async (a: string, b: string) => expect([...(await model.store.toFloat32(a))]).toEqual([...(await mlm.params.toFloat32(b))]);
+      await same('planner.bert.encoder.layer.1.output.dense.weight', 'bert.encoder.layer.1.output.dense.weight');
+      await same('infiller.bert.embeddings.word_embeddings.weight', 'bert.embeddings.word_embeddings.weight');
+      await same('infiller.cls.predictions.transform.dense.weight', 'cls.predictions.transform.dense.weight');
+      expect(model.params().has('planner.bert.pooler.dense.weight')).toBe(false);
+      const { opLogits } = await plan(model, ['abc']);
+      expect(opLogits[0].length).toBe(4 * 3);
+    } finally {
+      model.dispose();
+      mlm.dispose();
+    }
+  });
+});
+
 describe('GapRelm checkpoints', () => {
   it.each(VARIANTS)('$name: save → load gives identical logits', async ({ name, config }) => {
     const model = GapRelm.create({ ...TINY, ...config }, tokenizer, 4);
