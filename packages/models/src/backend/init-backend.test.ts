@@ -28,6 +28,17 @@ describe('initBackend', () => {
     await initBackend({ backend: 'cpu' });
   });
 
+  it('wasm with threads > 1 says the threaded build does not run in Node (or wasm is unavailable)', async () => {
+    try {
+      const info = await initBackend({ backend: 'wasm', threads: 2 });
+      expect(info.name).toBe('wasm');
+      expect(info.detail).toMatch(/single-threaded; 2 threads requested but the threaded build does not start in Node, running 1/);
+    } catch (err) {
+      expect((err as Error).message).toMatch(/^initBackend: backend 'wasm' could not be loaded: /);
+    }
+    await initBackend({ backend: 'cpu' });
+  });
+
   it('rejects bad options naming the argument', async () => {
     await expect(initBackend({ backend: 'gpu' as never })).rejects.toThrow(/initBackend: backend must be one of .* got gpu/);
     await expect(initBackend({ threads: 0 })).rejects.toThrow(/initBackend: threads must be a positive integer, got 0/);
