@@ -37,7 +37,7 @@ export class ParameterStore {
   }
 
   shape(name: string): number[] {
-    return this.get(name).shape;
+    return [...this.get(name).shape];
   }
 
   get size(): number {
@@ -55,9 +55,9 @@ export class ParameterStore {
     return [...this.vars.values()];
   }
 
-  /** Parameter values as float32 arrays (a copy), for saving. */
+  /** Parameter values as a float32 array, for saving. A copy: the cpu backend hands out its own storage. */
   async toFloat32(name: string): Promise<Float32Array> {
-    return (await this.get(name).data()) as Float32Array;
+    return ((await this.get(name).data()) as Float32Array).slice();
   }
 
   /**
