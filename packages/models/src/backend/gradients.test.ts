@@ -65,6 +65,31 @@ const cases: { kernel: string; shape: number[]; fn: (x: tf.Tensor) => tf.Tensor;
 ];
 
 describe('registerGradients', () => {
+  it('gives every input its own gradient tensor (no aliasing between inputs or with dy)', () => {
+    const dy = tf.ones([2, 3]);
+    const a = tf.ones([2, 3]);
+    const b = tf.ones([2, 3]);
+    for (const kernel of ['Add', 'Sub', 'Multiply', 'RealDiv', 'Maximum', 'Minimum']) {
+      const g = tf.getGradient(kernel)!.gradFunc(dy, [a, b], {});
+      const [ga, gb] = [g.a(), g.b()];
+      expect(ga === gb || ga === dy || gb === dy, kernel).toBe(false);
+    }
+    tf.dispose([dy, a, b]);
+  });
+
+  it('survives a variable used through the same Add twice in one gradient (the tape frees each input gradient)', () => {
+    const v = tf.variable(tf.tensor1d([1, 2]), true, 'alias-v');
+    const w = tf.variable(tf.tensor1d([3, 4]), true, 'alias-w');
+    const { value, grads } = tf.variableGrads(() => {
+      const s = tf.add(v, w);
+      return tf.sum(tf.add(tf.mul(s, s), s)) as tf.Scalar;
+    }, [v, w]);
+    // d/dv sum(s^2 + s) = 2s + 1 with s = v + w
+    expect(Array.from(grads['alias-v'].dataSync())).toEqual([9, 13]);
+    expect(Array.from(grads['alias-w'].dataSync())).toEqual([9, 13]);
+    tf.dispose([v, w, value, grads['alias-v'], grads['alias-w']]);
+  });
+
   it('covers every kernel in the table', () => {
     for (const c of cases) expect(GRADIENT_KERNELS).toContain(c.kernel);
   });

@@ -13,10 +13,15 @@ import * as tf from '@tensorflow/tfjs-core';
 type Saved = tf.Tensor[];
 type Attrs = tf.NamedAttrMap;
 
-/** Sums `dy` over the axes that broadcasting added or stretched, back to `shape`. */
+/**
+ * Sums `dy` over the axes that broadcasting added or stretched, back to `shape`. Always returns a
+ * NEW tensor object (a reshape shares the data, reference-counted): the tape disposes each input
+ * gradient after accumulating it, so returning `dy` itself for two inputs (Add's a and b) frees
+ * it twice ("Cannot read properties of undefined (reading 'backend')").
+ */
 function unbroadcast(dy: tf.Tensor, shape: number[]): tf.Tensor {
   const axes = tf.backend_util.getReductionAxes(shape, dy.shape);
-  return axes.length > 0 ? tf.reshape(tf.sum(dy, axes), shape) : dy;
+  return tf.reshape(axes.length > 0 ? tf.sum(dy, axes) : dy, shape);
 }
 
 /** Reshapes a reduced tensor so it broadcasts against the input again (keepDims shape). */

@@ -43,3 +43,21 @@ describe('biLstm', () => {
     store.dispose();
   });
 });
+
+describe('biLstm training', () => {
+  it('differentiates when run twice in one step (regression: Add returned one dy tensor for both inputs, which tfjs freed twice)', () => {
+    const store = new ParameterStore();
+    initBiLstm(store, 'enc', 6, 5, new Rng(2));
+    const ops = new TfOps(store);
+    const x = tf.tensor(ref.x.values, ref.x.shape);
+    const { value, grads } = store.grads(() => tf.tidy(() => tf.add(tf.sum(biLstm(ops, x, 'enc')), tf.sum(tf.square(biLstm(ops, x, 'enc')))) as tf.Scalar));
+    expect(grads.size).toBe(8);
+    // bias_ih and bias_hh enter only through their sum, so their gradients are equal and non-zero.
+    const gi = grads.get('enc.bias_ih_l0')!.dataSync();
+    const gh = grads.get('enc.bias_hh_l0')!.dataSync();
+    expect(Array.from(gi)).toEqual(Array.from(gh));
+    expect(Math.max(...gi.map(Math.abs))).toBeGreaterThan(1e-4);
+    tf.dispose([x, value, ...grads.values()]);
+    store.dispose();
+  });
+});
