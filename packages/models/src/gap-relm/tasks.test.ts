@@ -99,6 +99,22 @@ describe('encodeExample truncation', () => {
     }
   });
 
+  it.each([
+    ['op_labels', { op_labels: [0, 0] }, /bad: op_labels must have 4 entries \(source tokens \+ 1\), got 2/],
+    ['insert_labels', { insert_labels: [0] }, /bad: insert_labels must have 4 entries, got 1/],
+    ['gold_tokens', { gold_tokens: ['x', 'y'] }, /bad: gold_tokens \(2\) and mask_positions \(1\) must be arrays of equal length/],
+    ['mask_positions', { mask_positions: [0] }, /bad: mask_positions names template token 0, which is "a", not \[MASK\]/],
+  ])('a record with bad %s is refused, naming the record and field', (_field, change, message) => {
+    const model = GapRelm.create(TINY, tokenizer, 1);
+    try {
+      const good = { source: 'abc', target: 'abd', op_labels: [0, 0, 0, 2], insert_labels: [0, 0, 0, 0], template_tokens: ['a', 'b', '[MASK]'], gold_tokens: ['d'], mask_positions: [2] };
+      expect(encodeExample(good, model.ids, model.budget, 'bad')?.maskPositions).toEqual([2]);
+      expect(() => encodeExample({ ...good, ...change } as never, model.ids, model.budget, 'bad')).toThrow(message);
+    } finally {
+      model.dispose();
+    }
+  });
+
   it('maps each code point to one id, lower-casing as the tokenizer says, [UNK] otherwise', () => {
     const model = GapRelm.create(TINY, tokenizer, 1);
     try {

@@ -100,7 +100,7 @@ export function createStageTask(stage: StageName, model: GapRelm, options: Stage
   const auxOn = usesInfiller && cfg.aux_mlm_weight > 0;
 
   const encode = async (source: ExampleSource, index: number, epoch: number, what: string): Promise<EncodedExample | null> => {
-    const e = encodeExample(await source.get(index, epoch), model.ids, model.budget, `${what} example ${index}`);
+    const e = encodeExample(await source.get(index, epoch), model.ids, model.budget, `${what} example ${index} of ${source.describe()}`);
     if (e !== null) {
       const k = e.insertLabels.findIndex((c) => c > cfg.max_insert_k);
       if (k >= 0) throw new RangeError(`${what} example ${index}: insert_labels[${k}] = ${e.insertLabels[k]} exceeds max_insert_k ${cfg.max_insert_k}`);
@@ -234,7 +234,7 @@ export function createStageTask(stage: StageName, model: GapRelm, options: Stage
           const n = Math.min(dev.length, devLimit);
           const raw = await Promise.all(Array.from({ length: n }, (_, i) => dev.get(i, 0)));
           devPairs = raw.map((e) => ({ source: e.source, target: e.target }));
-          devCache = raw.map((e, i) => encodeExample(e, model.ids, model.budget, `dev example ${i}`)).filter((e): e is EncodedExample => e !== null);
+          devCache = raw.map((e, i) => encodeExample(e, model.ids, model.budget, `dev example ${i} of ${dev.describe()}`)).filter((e): e is EncodedExample => e !== null);
         }
         let sum = 0;
         let batches = 0;
