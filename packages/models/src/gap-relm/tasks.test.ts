@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { PrecomputedExample } from '@proj/align';
 import { Rng } from '@proj/core';
 import { ConfusionSet, ErrorGenerator, precomputedLine } from '@proj/data-synth';
 import { train, type StepContext } from '@proj/trainer';
@@ -107,7 +108,7 @@ describe('encodeExample truncation', () => {
   ])('a record with bad %s is refused, naming the record and field', (_field, change, message) => {
     const model = GapRelm.create(TINY, tokenizer, 1);
     try {
-      const good = { source: 'abc', target: 'abd', op_labels: [0, 0, 0, 2], insert_labels: [0, 0, 0, 0], template_tokens: ['a', 'b', '[MASK]'], gold_tokens: ['d'], mask_positions: [2] };
+      const good: PrecomputedExample = { source: 'abc', target: 'abd', op_labels: [0, 0, 0, 2], insert_labels: [0, 0, 0, 0], template_tokens: ['a', 'b', '[MASK]'], gold_tokens: ['d'], mask_positions: [2] };
       expect(encodeExample(good, model.ids, model.budget, 'bad')?.maskPositions).toEqual([2]);
       expect(() => encodeExample({ ...good, ...change } as never, model.ids, model.budget, 'bad')).toThrow(message);
     } finally {
