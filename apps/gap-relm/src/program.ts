@@ -6,7 +6,10 @@ import { registerCompile } from './commands/compile';
 import { registerDemo } from './commands/demo';
 import { registerEval } from './commands/eval';
 import { registerFrozenDev } from './commands/frozen-dev';
+import { registerPredict } from './commands/predict';
 import { registerSynth } from './commands/synth';
+import { registerTrain } from './commands/train';
+import { registerTune } from './commands/tune';
 
 export const VERSION = '0.1.0';
 
@@ -29,6 +32,9 @@ export function buildProgram(io: CliIO): Command {
   registerAlign(program, io, report);
   registerCompile(program, io, report);
   registerEval(program, io);
+  registerTrain(program, io, report);
+  registerPredict(program, io);
+  registerTune(program, io);
   for (const command of program.commands) command.exitOverride().configureOutput(program.configureOutput());
   return program;
 }

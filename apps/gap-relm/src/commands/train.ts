@@ -1,0 +1,134 @@
+import { join } from 'node:path';
+import { readCleanSentences, ConfusionSet, ErrorGenerator, generateFrozenDev, parseSynthConfig } from '@proj/data-synth';
+import { BertTokenizer, GapRelm, buildCharVocab, initBackend, onlineExamples, parseGapRelmConfig, staticExamples, trainGapRelm } from '@proj/models';
+import { parseTrainConfig } from '@proj/trainer';
+import type { Command } from 'commander';
+import { type CliIO, log, requireFile } from '../cli-io';
+import { parseIntFlag } from '../flags';
+import { TRAIN_DECODE_EXCLUDE, addBackendOption, addDecodeOptions, decodeFields, modelFields, trainFields } from '../model-flags';
+import { addSchemaOptions, validated, valuesFromOptions } from '../schema-flags';
+import { addSynthConfigOptions, addSynthInputOptions, confusionFilesFrom, synthConfigFrom, type SynthInputFlags } from '../synth-flags';
+
+export const STAGES = ['infiller_pretrain', 'planner_train', 'joint_finetune'] as const;
+type StageName = (typeof STAGES)[number];
+
+export interface TrainCommandOptions extends SynthInputFlags {
+  trainFile?: string;
+  devFile?: string;
+  devSamples: number;
+  devEvalLimit: number;
+  vocabMinFreq: number;
+  stages: string;
+  backend: 'auto' | 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
+  resumeFrom?: string;
+  [flag: string]: unknown;
+}
+
+function parseStages(value: string): StageName[] {
+  const stages = value.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const stage of stages) {
+    if (!(STAGES as readonly string[]).includes(stage)) throw new Error(`--stages: unknown stage "${stage}" (known: ${STAGES.join(', ')})`);
+  }
+  if (stages.length === 0) throw new Error('--stages: give at least one stage');
+  return stages as StageName[];
+}
+
+/**
+ * Trains a Gap-ReLM corrector: on precomputed JSONL (--train-file) or with fresh synthetic errors
+ * every epoch from a clean corpus (the default), evaluating on a frozen dev set held out of it.
+ */
+export async function runTrain(options: TrainCommandOptions, io: CliIO) {
+  const synth = synthConfigFrom(options);
+  const mFields = modelFields();
+  const tFields = trainFields();
+  const modelConfig = validated(mFields, () => parseGapRelmConfig({ ...valuesFromOptions(options, mFields), max_insert_k: synth.max_insert_k }, 'gap-relm train'));
+  const trainConfig = validated(tFields, () => parseTrainConfig({ ...valuesFromOptions(options, tFields), seed: synth.seed, output_dir: options.outputDir }));
+  const decode = valuesFromOptions(options, decodeFields(TRAIN_DECODE_EXCLUDE));
+  const stages = parseStages(options.stages);
+
+  const backend = await initBackend({ backend: options.backend });
+  log(io, `backend: ${backend.name} (${backend.detail})`);
+
+  // Dev set: a given precomputed file, or a frozen dev set drawn from the clean corpus and held out of training.
+  let devFile = options.devFile;
+  if (devFile !== undefined) requireFile(devFile, '--dev-file');
+  else {
+    requireFile(options.cleanFile, '--clean-file');
+    devFile = join(options.outputDir, 'data', 'dev.jsonl');
+    await generateFrozenDev({
+      cleanFile: options.cleanFile,
+      format: options.cleanFileFormat,
+      textField: options.cleanTextField,
+      outputFile: devFile,
+      numSamples: options.devSamples,
+      config: synth,
+      confusionFiles: confusionFilesFrom(options),
+    });
+  }
+  const dev = await staticExamples(devFile);
+
+  // Training data, and the sentences a from-scratch vocabulary is built from.
+  let sentences: string[] = [];
+  let train;
+  if (options.trainFile !== undefined) {
+    train = await staticExamples(requireFile(options.trainFile, '--train-file'));
+    for (let i = 0; i < train.length; i++) sentences.push((await train.get(i, 0)).target);
+  } else {
+    requireFile(options.cleanFile, '--clean-file');
+    const held = new Set<string>();
+    for (let i = 0; i < dev.length; i++) held.add((await dev.get(i, 0)).target);
+    const clean = readCleanSentences(options.cleanFile, { format: options.cleanFileFormat, textField: options.cleanTextField });
+    for await (const { text } of clean) if (!held.has(text)) sentences.push(text);
+    log(io, `train: ${sentences.length} clean sentences (${held.size} held out for dev), fresh errors every epoch`);
+    const confusion = await ConfusionSet.fromFiles(confusionFilesFrom(options));
+    train = onlineExamples(sentences, new ErrorGenerator(parseSynthConfig(synth), confusion), synth.seed);
+  }
+
+  // From scratch, the vocabulary is the training sentences' characters (a normal vocab.txt).
+  const model =
+    modelConfig.init_from !== null
+      ? await GapRelm.fromPretrained({ ...modelConfig, init_from: requireFile(modelConfig.init_from, '--init-from') }, synth.seed)
+      : GapRelm.create(modelConfig, BertTokenizer.fromVocabText(buildCharVocab(sentences, { minFreq: options.vocabMinFreq }).toText()), synth.seed);
+  sentences = [];
+  log(io, model.describe());
+
+  const result = await trainGapRelm({
+    model,
+    train,
+    dev,
+    stages,
+    trainConfig,
+    decode,
+    devEvalLimit: options.devEvalLimit,
+    outputDir: options.outputDir,
+    log: options.progress ? io.stderr : null,
+    resumeFrom: options.resumeFrom,
+  });
+  return {
+    backend: backend.name,
+    output_dir: options.outputDir,
+    final: result.finalDir,
+    best: result.bestDir,
+    stages: result.stages.map(({ name, result: r }) => ({ name, stopped: r.stopped, steps: r.global_step, best_metric: r.best_metric })),
+  };
+}
+
+export function registerTrain(program: Command, io: CliIO, report: (result: unknown) => void): void {
+  const command = program
+    .command('train')
+    .description('Train a Gap-ReLM corrector (planner + infiller) in stages, from scratch or from a BERT checkpoint (--init-from)')
+    .option('--train-file <file>', 'precomputed JSONL to train on (default: fresh synthetic errors every epoch from --clean-file)')
+    .option('--dev-file <file>', 'precomputed JSONL dev set (default: a frozen dev set of --dev-samples held out of --clean-file)')
+    .option('--dev-samples <n>', 'frozen dev sentences drawn from --clean-file', parseIntFlag('--dev-samples', 1), 500)
+    .option('--dev-eval-limit <n>', 'dev sentences corrected at each evaluation (F1)', parseIntFlag('--dev-eval-limit', 1), 200)
+    .option('--vocab-min-freq <n>', 'from scratch: characters seen fewer times are [UNK]', parseIntFlag('--vocab-min-freq', 1), 1)
+    .option('--stages <list>', `comma-separated, in order: ${STAGES.join(', ')}`, STAGES.join(','))
+    .option('--resume-from <dir>', 'continue from a checkpoint directory (same global step and loss curve)');
+  addBackendOption(command);
+  addSynthInputOptions(command, 'runs/gap-relm');
+  addSynthConfigOptions(command);
+  addSchemaOptions(command, modelFields());
+  addSchemaOptions(command, trainFields());
+  addDecodeOptions(command, TRAIN_DECODE_EXCLUDE);
+  command.action(async (opts: TrainCommandOptions) => report(await runTrain(opts, io)));
+}

@@ -1,0 +1,76 @@
+import { SkipCounter, writeFileAtomic } from '@proj/core';
+import { GapRelm, initBackend } from '@proj/models';
+import { DEFAULT_TUNE_GRID, type TuneMetric, tuneThresholds } from '@proj/sampling';
+import { Option, type Command } from 'commander';
+import { type CliIO, CliError, log, requireFile } from '../cli-io';
+import { decodeConfigFrom } from '../decode-config';
+import { parseIntFlag, parseNumberFlag } from '../flags';
+import { addBackendOption, addDecodeOptions } from '../model-flags';
+import { readPairLines } from '../pairs-file';
+
+export interface TuneCommandOptions {
+  model: string;
+  dev: string;
+  limit?: number;
+  beta: number;
+  metric: TuneMetric | 'auto';
+  grid?: string;
+  output: string;
+  backend: 'auto' | 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
+}
+
+function parseGrid(value: string): number[] {
+  const values = value.split(',').map(Number);
+  if (values.length === 0 || values.some((v) => !(v >= 0 && v <= 1))) throw new CliError(`--grid: expected comma-separated numbers in [0, 1], got "${value}"`);
+  return values;
+}
+
+/** Sweeps the planner's decision thresholds on a dev set and keeps the ones that maximise F-beta. */
+export async function runTune(options: TuneCommandOptions, command: Command, io: CliIO) {
+  requireFile(options.model, '--model');
+  requireFile(options.dev, '--dev');
+  const skips = new SkipCounter();
+  const pairs = (await readPairLines(options.dev, skips)).flatMap((p) => (p !== null && p.target !== undefined ? [{ source: p.source, target: p.target }] : []));
+  if (pairs.length === 0) throw new CliError(`--dev: ${options.dev} has no source/target pairs`);
+  const dev = options.limit === undefined ? pairs : pairs.slice(0, options.limit);
+  const grid = options.grid === undefined ? DEFAULT_TUNE_GRID : { deleteThreshold: parseGrid(options.grid), insertThreshold: parseGrid(options.grid), replaceThreshold: parseGrid(options.grid) };
+
+  const backend = await initBackend({ backend: options.backend });
+  log(io, `backend: ${backend.name} (${backend.detail})`);
+  const model = await GapRelm.load(options.model);
+  const started = performance.now();
+  const result = await tuneThresholds(dev, {
+    planner: model.plannerSource(),
+    infiller: model.infillerSource(),
+    config: await decodeConfigFrom(command),
+    grid,
+    beta: options.beta,
+    metric: options.metric,
+  });
+  const { best } = result;
+  log(io, `tune: ${dev.length} dev pairs, ${result.rows.length} threshold triples, ${result.templatesFilled} templates filled, ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  io.stdout.write(
+    `best F${options.beta} (${result.metric}) = ${best.score.toFixed(4)} at delete ${best.deleteThreshold}, insert ${best.insertThreshold}, replace ${best.replaceThreshold}\n`,
+  );
+  await writeFileAtomic(options.output, `${JSON.stringify({ metric: result.metric, beta: result.beta, best, bestConfig: result.bestConfig, rows: result.rows }, null, 2)}\n`);
+  log(io, `thresholds written to ${options.output} (use: gap-relm predict --thresholds ${options.output})`);
+  return result;
+}
+
+export function registerTune(program: Command, io: CliIO): void {
+  const command = program
+    .command('tune')
+    .description('Sweep the delete / insert / replace thresholds on a dev set and keep the best F-beta (F2 by default)')
+    .requiredOption('--model <dir>', 'a model directory written by `gap-relm train`')
+    .requiredOption('--dev <file>', 'dev pairs: source<TAB>target, SIGHAN 3-column, or JSONL (e.g. the frozen dev set)')
+    .option('--limit <n>', 'use the first n dev pairs', parseIntFlag('--limit', 1))
+    .option('--beta <b>', 'F-beta to maximise (2: recall-oriented, 0.5: precision-oriented)', parseNumberFlag('--beta'), 2)
+    .addOption(new Option('--metric <m>', 'auto: sentence-level CSC when all pairs keep their length, else char edits').choices(['auto', 'csc-sentence', 'char-edit']).default('auto'))
+    .option('--grid <values>', `threshold values tried for each kind (default ${DEFAULT_TUNE_GRID.deleteThreshold.join(',')})`)
+    .option('--output <file>', 'where the thresholds and the full table go', 'thresholds.json');
+  addBackendOption(command);
+  addDecodeOptions(command);
+  command.action(async (opts: TuneCommandOptions, cmd: Command) => {
+    await runTune(opts, cmd, io);
+  });
+}
