@@ -3,7 +3,7 @@ import { readCleanSentences, ConfusionSet, ErrorGenerator, generateFrozenDev, pa
 import { BertTokenizer, GapRelm, buildCharVocab, initBackend, onlineExamples, parseGapRelmConfig, staticExamples, trainGapRelm } from '@proj/models';
 import { parseTrainConfig } from '@proj/trainer';
 import type { Command } from 'commander';
-import { type CliIO, log, requireFile } from '../cli-io';
+import { type CliIO, CliError, log, requireFile } from '../cli-io';
 import { parseIntFlag } from '../flags';
 import { TRAIN_DECODE_EXCLUDE, addBackendOption, addDecodeOptions, decodeFields, modelFields, trainFields } from '../model-flags';
 import { addSchemaOptions, validated, valuesFromOptions } from '../schema-flags';
@@ -27,9 +27,9 @@ export interface TrainCommandOptions extends SynthInputFlags {
 function parseStages(value: string): StageName[] {
   const stages = value.split(',').map((s) => s.trim()).filter(Boolean);
   for (const stage of stages) {
-    if (!(STAGES as readonly string[]).includes(stage)) throw new Error(`--stages: unknown stage "${stage}" (known: ${STAGES.join(', ')})`);
+    if (!(STAGES as readonly string[]).includes(stage)) throw new CliError(`--stages: unknown stage "${stage}" (known: ${STAGES.join(', ')})`);
   }
-  if (stages.length === 0) throw new Error('--stages: give at least one stage');
+  if (stages.length === 0) throw new CliError('--stages: give at least one stage');
   return stages as StageName[];
 }
 

@@ -1,0 +1,103 @@
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { bundled } from './bundled-data';
+import { runCli } from './program';
+
+class Capture extends Writable {
+  text = '';
+  override _write(chunk: Buffer, _encoding: BufferEncoding, done: () => void): void {
+    this.text += chunk.toString();
+    done();
+  }
+}
+
+async function cli(...argv: string[]) {
+  const stdout = new Capture();
+  const stderr = new Capture();
+  const code = await runCli(argv, { stdout, stderr });
+  return { code, stdout: stdout.text, stderr: stderr.text };
+}
+
+// A tiny model trained once for every test here: enough to check the commands' plumbing
+// (files, formats, flags, backend report); learning itself is tested in @proj/models.
+const TINY = ['--hidden-size', '32', '--num-hidden-layers', '1', '--num-attention-heads', '2', '--intermediate-size', '64', '--prompt-length', '2'];
+let run: string;
+let sentences: string[];
+
+beforeAll(async () => {
+  run = await mkdtemp(join(tmpdir(), 'gap-relm-train-'));
+  sentences = (await readFile(bundled.corpus, 'utf8')).split('\n').slice(0, 160);
+  const clean = join(run, 'clean.txt');
+  await writeFile(clean, sentences.join('\n'));
+  const { code, stdout, stderr } = await cli('train', '--clean-file', clean, '--output-dir', run, '--dev-samples', '20', '--dev-eval-limit', '20', '--epochs', '1', '--batch-size', '16', '--backend', 'cpu', '--no-progress', ...TINY);
+  expect(stderr).toContain('backend: cpu');
+  expect(code, stderr).toBe(0);
+  const summary = JSON.parse(stdout);
+  expect(summary.stages.map((s: { name: string }) => s.name)).toEqual(['infiller_pretrain', 'planner_train', 'joint_finetune']);
+}, 180_000);
+
+describe('gap-relm train', () => {
+  it('writes a loadable model directory and a held-out frozen dev set', async () => {
+    const config = JSON.parse(await readFile(join(run, 'final', 'gap_relm_config.json'), 'utf8'));
+    expect(config.hidden_size).toBe(32);
+    const vocab = await readFile(join(run, 'final', 'vocab.txt'), 'utf8');
+    expect(vocab.split('\n').slice(0, 5)).toEqual(['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]']);
+    const dev = (await readFile(join(run, 'data', 'dev.jsonl'), 'utf8')).trim().split('\n');
+    expect(dev).toHaveLength(20);
+    for (const stage of ['infiller_pretrain', 'planner_train', 'joint_finetune']) {
+      expect((await readFile(join(run, stage, 'metrics.jsonl'), 'utf8')).length).toBeGreaterThan(0);
+    }
+  });
+
+  it('refuses an unknown stage and incompatible sizes in flag terms', async () => {
+    const bad = await cli('train', '--stages', 'planner_train,warmup', '--output-dir', run);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--stages: unknown stage "warmup"');
+    const sizes = await cli('train', '--hidden-size', '30', '--num-attention-heads', '4', '--output-dir', join(run, 'x'));
+    expect(sizes.code).toBe(2);
+    expect(sizes.stderr).toMatch(/--hidden-size must be divisible by --num-attention-heads/);
+  });
+});
+
+describe('gap-relm predict / tune', () => {
+  it('writes one line per input line, and the edits as JSONL', async () => {
+    const input = join(run, 'in.tsv');
+    await writeFile(input, ['我朋唷打算去法国\t我朋友打算去法国', '今天天气很好', '1\t他门来了\t他们来了'].join('\n'));
+    const output = join(run, 'out.txt');
+    const edits = join(run, 'edits.jsonl');
+    const { code, stderr } = await cli('predict', '--model', join(run, 'final'), '--input', input, '--output', output, '--edits', edits, '--backend', 'cpu', '--no-progress');
+    expect(code, stderr).toBe(0);
+    expect(stderr).toContain('backend: cpu');
+    expect((await readFile(output, 'utf8')).split('\n')).toHaveLength(4); // 3 lines + final newline
+    const records = (await readFile(edits, 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    expect(records.map((r) => r.source)).toEqual(['我朋唷打算去法国', '今天天气很好', '他门来了']);
+    for (const r of records) expect(Array.isArray(r.edits)).toBe(true);
+  });
+
+  it('with every threshold at 1 nothing changes; --text prints to stdout', async () => {
+    const { code, stdout } = await cli('predict', '--model', join(run, 'final'), '--text', '我朋唷打算去法国', '他门来了', '--delete-threshold', '1', '--replace-threshold', '1', '--insert-threshold', '1', '--backend', 'cpu', '--no-progress');
+    expect(code).toBe(0);
+    expect(stdout).toBe('我朋唷打算去法国\n他门来了\n');
+  });
+
+  it('tune writes thresholds that predict reads, and flags typed on the command line win', async () => {
+    const out = join(run, 'thresholds.json');
+    const { code, stdout } = await cli('tune', '--model', join(run, 'final'), '--dev', join(run, 'data', 'dev.jsonl'), '--grid', '0.3,0.9', '--output', out, '--backend', 'cpu');
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^best F2 \((csc-sentence|char-edit)\) = \d\.\d{4} at delete 0\.[39], insert 0\.[39], replace 0\.[39]/);
+    const saved = JSON.parse(await readFile(out, 'utf8'));
+    expect(saved.rows).toHaveLength(8);
+    // Overriding every threshold to 1 after loading the file must again change nothing.
+    const { stdout: unchanged } = await cli('predict', '--model', join(run, 'final'), '--thresholds', out, '--text', '他门来了', '--delete-threshold', '1', '--replace-threshold', '1', '--insert-threshold', '1', '--backend', 'cpu', '--no-progress');
+    expect(unchanged).toBe('他门来了\n');
+  });
+
+  it('a missing model directory is one clear error', async () => {
+    const { code, stderr } = await cli('predict', '--model', join(run, 'nope'), '--text', '你好');
+    expect(code).toBe(2);
+    expect(stderr.trim()).toBe(`gap-relm: --model: file not found: ${join(run, 'nope')}`);
+  });
+});
