@@ -204,9 +204,9 @@ describe('gap-relm eval', () => {
 });
 
 describe('gap-relm demo', () => {
-  it('runs the main job on bundled data and prints the summary', async () => {
+  it('runs the data steps of the main job on bundled data and prints the summary', async () => {
     const out = await tempDir();
-    const { code, stdout } = await cli('demo', '--output-dir', out, '--dev-samples', '200', '--no-progress');
+    const { code, stdout } = await cli('demo', '--output-dir', out, '--dev-samples', '200', '--no-progress', '--no-train');
     expect(code).toBe(0);
     expect(stdout).toContain('93210 examples');
     expect(stdout).toContain('1100 SIGHAN-15 records, 0 rejected');

@@ -112,3 +112,8 @@ export function validated<T>(fields: readonly SchemaField[], parse: () => T): T 
     throw new CliError(message);
   }
 }
+
+/** The flags at their defaults, as commander would hand them to an action (for in-process callers). */
+export function defaultFlagValues(fields: readonly SchemaField[]): Record<string, unknown> {
+  return Object.fromEntries(fields.map((field) => [field.key, field.defaultValue]));
+}

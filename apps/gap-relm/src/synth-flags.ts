@@ -4,7 +4,7 @@ import { Option, type Command } from 'commander';
 import { bundled } from './bundled-data';
 import { requireFile } from './cli-io';
 import { parseIntFlag } from './flags';
-import { addSchemaOptions, schemaFields, validated, valuesFromOptions } from './schema-flags';
+import { addSchemaOptions, defaultFlagValues, schemaFields, validated, valuesFromOptions } from './schema-flags';
 
 const synthFields = () => schemaFields(SynthConfigSchema.shape, defaultSynthConfig);
 
@@ -48,7 +48,7 @@ export function synthConfigFrom(opts: Record<string, unknown>): SynthConfig {
 
 /** The config fields at their defaults, as commander would pass them (camelCase). */
 export function defaultSynthFlags(): Record<string, unknown> {
-  return Object.fromEntries(synthFields().map((field) => [field.key, field.defaultValue]));
+  return defaultFlagValues(synthFields());
 }
 
 /** `builtin` selects the embedded pinyin-pro homophones; anything else is a file that must exist. */

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
-import { readLines } from '@proj/core';
+import { readLines, writeFileAtomic } from '@proj/core';
+import type { CscMetrics } from '@proj/metrics';
 import { join } from 'node:path';
 import { PlannerOp, type PrecomputedExample } from '@proj/align';
 import { defaultSynthConfig } from '@proj/data-synth';
@@ -7,7 +8,12 @@ import type { Command } from 'commander';
 import { bundled } from '../bundled-data';
 import type { CliIO } from '../cli-io';
 import { parseIntFlag } from '../flags';
+import { TRAIN_DECODE_EXCLUDE, addBackendOption, decodeFields, modelFields, trainFields } from '../model-flags';
+import { defaultFlagValues } from '../schema-flags';
 import { defaultSynthFlags } from '../synth-flags';
+import { runEval } from './eval';
+import { runPredict } from './predict';
+import { STAGES, runTrain } from './train';
 import { runCompile } from './compile';
 import { runFrozenDev } from './frozen-dev';
 import { runSynth } from './synth';
@@ -17,6 +23,34 @@ export interface DemoCommandOptions {
   threads?: number;
   devSamples: number;
   progress: boolean;
+  train: boolean;
+  trainSteps: string;
+  backend: 'auto' | 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
+}
+
+/**
+ * The model the demo trains from scratch on 2 CPU cores in a few minutes: small enough to learn
+ * something in ~900 optimizer steps, big enough to show the whole loop. See docs/results.md.
+ */
+export const DEMO_MODEL = {
+  hiddenSize: 128,
+  numHiddenLayers: 2,
+  numAttentionHeads: 4,
+  intermediateSize: 256,
+  batchSize: 32,
+  lr: 0.003,
+  warmupSteps: 30,
+} as const;
+
+/** Sentence-level correction P/R/F1 rows for the summary. */
+function formatScores(rows: Record<string, CscMetrics>): string {
+  const pct = (x: number) => (100 * x).toFixed(1).padStart(6);
+  const header = `  ${'set'.padEnd(15)}${'P'.padStart(6)}${'R'.padStart(6)}${'F1'.padStart(6)}${'FPR'.padStart(6)}  (sentence-level correction, %)`;
+  const body = Object.entries(rows).map(([name, m]) => {
+    const c = m.sentence.correction;
+    return `  ${name.padEnd(15)}${pct(c.precision)}${pct(c.recall)}${pct(c.f1)}${pct(m.fpr)}`;
+  });
+  return [header, ...body].join('\n');
 }
 
 /** One labelled example, drawn for a reader: source → target, the template and its fills. */
@@ -74,7 +108,9 @@ function formatStatsTable(rows: Record<string, LabelStats>): string {
 
 /**
  * The main job on bundled data: synthesize training data from the bundled corpus, freeze a dev
- * set, compile the SIGHAN-15 test set, and compare their label statistics.
+ * set, compile the SIGHAN-15 test set and compare their label statistics; then train a small
+ * Gap-ReLM from scratch for a few minutes, correct the dev and SIGHAN-15 test sentences, and
+ * print sentence-level P/R/F1 on both.
  */
 export async function runDemo(options: DemoCommandOptions, io: CliIO) {
   const started = performance.now();
@@ -90,6 +126,9 @@ export async function runDemo(options: DemoCommandOptions, io: CliIO) {
   };
   const train = await runSynth({ ...common, mode: 'static', epoch: 0 }, io);
   const dev = await runFrozenDev({ ...common, numSamples: options.devSamples }, io);
+  const devPairs = join(options.outputDir, 'dev.tsv');
+  const devLines = (await readFile(dev.output, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as PrecomputedExample);
+  await writeFileAtomic(devPairs, devLines.map((e) => `${e.source}\t${e.target}`).join('\n') + '\n');
   const testPath = join(options.outputDir, 'sighan15-test.jsonl');
   const test = await runCompile(
     {
@@ -108,6 +147,44 @@ export async function runDemo(options: DemoCommandOptions, io: CliIO) {
   const testStats = await labelStats(test.output);
   const devStats = await labelStats(dev.output);
 
+  let scores: Record<string, CscMetrics> | undefined;
+  let examples: string[] = [];
+  let trainSeconds = 0;
+  if (options.train) {
+    const trainStarted = performance.now();
+    const trained = await runTrain(
+      {
+        ...common,
+        ...defaultFlagValues([...modelFields(), ...trainFields(), ...decodeFields(TRAIN_DECODE_EXCLUDE)]),
+        ...DEMO_MODEL,
+        devFile: dev.output,
+        devSamples: options.devSamples,
+        devEvalLimit: options.devSamples,
+        vocabMinFreq: 1,
+        stages: STAGES.join(','),
+        stageMaxSteps: options.trainSteps,
+        backend: options.backend,
+        outputDir: join(options.outputDir, 'model'),
+      },
+      io,
+    );
+    trainSeconds = (performance.now() - trainStarted) / 1000;
+    scores = {};
+    for (const [name, gold] of [
+      ['frozen dev', devPairs],
+      ['SIGHAN-15 test', bundled.sighan15Test],
+    ] as const) {
+      const pred = join(options.outputDir, `${name === 'frozen dev' ? 'dev' : 'sighan15-test'}.pred.txt`);
+      await runPredict({ model: trained.final, input: gold, output: pred, backend: options.backend, chunk: 256, progress: options.progress, decode: {} }, io);
+      scores[name] = await runEval({ gold, pred }, { stdout: io.stderr, stderr: io.stderr });
+      if (name === 'SIGHAN-15 test') {
+        const sources = (await readFile(gold, 'utf8')).split('\n').slice(0, 5).map((l) => l.split('\t')[1]);
+        const preds = (await readFile(pred, 'utf8')).split('\n').slice(0, 5);
+        examples = sources.map((s, i) => `  ${s}\n→ ${preds[i]}`);
+      }
+    }
+  }
+
   const firstNegative = (await readFile(train.output, 'utf8')).split('\n', 64).map((l) => (l ? (JSON.parse(l) as PrecomputedExample) : null)).find((e) => e && e.source !== e.target);
   const seconds = (performance.now() - started) / 1000;
   const lines = [
@@ -118,19 +195,32 @@ export async function runDemo(options: DemoCommandOptions, io: CliIO) {
   ];
   if (firstNegative) lines.push('  example training record:', describeExample(firstNegative));
   lines.push('', 'label statistics (synthetic vs real errors):', formatStatsTable({ train: trainStats, dev: devStats, 'sighan15-test': testStats }));
+  if (scores) {
+    lines.push(
+      '',
+      `model: Gap-ReLM from scratch (hidden ${DEMO_MODEL.hiddenSize}, ${DEMO_MODEL.numHiddenLayers} layers), stages ${STAGES.join(' → ')}, steps ${options.trainSteps}, trained in ${trainSeconds.toFixed(0)} s`,
+      formatScores(scores),
+      '',
+      'first SIGHAN-15 test sentences, corrected:',
+      ...examples,
+    );
+  }
   io.stdout.write(`${lines.join('\n')}\n`);
-  return { seconds, train, dev, test, stats: { train: trainStats, dev: devStats, test: testStats } };
+  return { seconds, train, dev, test, stats: { train: trainStats, dev: devStats, test: testStats }, scores };
 }
 
 export function registerDemo(program: Command, io: CliIO): void {
-  program
+  const command = program
     .command('demo')
-    .description('Run the main job on bundled data: synthesize training data, freeze a dev set, compile SIGHAN-15, print a summary')
+    .description('Run the main job on bundled data: synthesize data, compile SIGHAN-15, train a small corrector, score it')
     .option('--output-dir <dir>', 'where outputs go', 'runs/demo')
-    .option('--dev-samples <n>', 'sentences in the frozen dev set', parseIntFlag('--dev-samples', 1), 1000)
+    .option('--dev-samples <n>', 'sentences in the frozen dev set (held out of training)', parseIntFlag('--dev-samples', 1), 500)
+    .option('--no-train', 'data steps only: no training, no scores')
+    .option('--train-steps <list>', 'optimizer steps for infiller_pretrain, planner_train, joint_finetune', '500,200,200')
     .option('--threads <n>', 'worker threads (default: all cores)', parseIntFlag('--threads', 1))
-    .option('--no-progress', 'no progress line on stderr')
-    .action(async (opts: DemoCommandOptions) => {
-      await runDemo(opts, io);
-    });
+    .option('--no-progress', 'no progress line on stderr');
+  addBackendOption(command);
+  command.action(async (opts: DemoCommandOptions) => {
+    await runDemo(opts, io);
+  });
 }

@@ -1,5 +1,6 @@
 import { AtomicFileWriter, Progress, SkipCounter } from '@proj/core';
 import { GapRelm, initBackend } from '@proj/models';
+import type { GapRelmDecodeConfig } from '@proj/sampling';
 import type { Command } from 'commander';
 import { type CliIO, CliError, log, requireFile } from '../cli-io';
 import { decodeConfigFrom } from '../decode-config';
@@ -17,15 +18,16 @@ export interface PredictCommandOptions {
   backend: 'auto' | 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
   chunk: number;
   progress: boolean;
+  /** Decoding settings (see decodeConfigFrom: defaults, then --thresholds, then typed flags). */
+  decode: Partial<GapRelmDecodeConfig>;
 }
 
 /**
  * Corrects sentences (--text, or one per line of --input: text, TSV, SIGHAN or JSONL, the source
  * column is read) and writes one corrected sentence per line, in input order.
  */
-export async function runPredict(options: PredictCommandOptions, command: Command, io: CliIO) {
+export async function runPredict(options: PredictCommandOptions, io: CliIO) {
   requireFile(options.model, '--model');
-  const decode = await decodeConfigFrom(command, options.thresholds);
   const skips = new SkipCounter();
   let texts: string[];
   if (options.text !== undefined && options.text.length > 0) texts = options.text;
@@ -46,7 +48,7 @@ export async function runPredict(options: PredictCommandOptions, command: Comman
   let changed = 0;
   try {
     for (let start = 0; start < texts.length; start += options.chunk) {
-      const corrections = await model.correct(texts.slice(start, start + options.chunk), decode);
+      const corrections = await model.correct(texts.slice(start, start + options.chunk), options.decode);
       for (const c of corrections) {
         if (c.corrected !== c.source) changed++;
         if (out) await out.write(`${c.corrected}\n`);
@@ -82,7 +84,7 @@ export function registerPredict(program: Command, io: CliIO): void {
     .option('--no-progress', 'no progress line on stderr');
   addBackendOption(command);
   addDecodeOptions(command);
-  command.action(async (opts: PredictCommandOptions, cmd: Command) => {
-    await runPredict(opts, cmd, io);
+  command.action(async (opts: Omit<PredictCommandOptions, 'decode'>, cmd: Command) => {
+    await runPredict({ ...opts, decode: await decodeConfigFrom(cmd, opts.thresholds) }, io);
   });
 }

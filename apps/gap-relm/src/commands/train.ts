@@ -19,6 +19,7 @@ export interface TrainCommandOptions extends SynthInputFlags {
   devEvalLimit: number;
   vocabMinFreq: number;
   stages: string;
+  stageMaxSteps?: string;
   backend: 'auto' | 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
   resumeFrom?: string;
   [flag: string]: unknown;
@@ -33,6 +34,16 @@ function parseStages(value: string): StageName[] {
   return stages as StageName[];
 }
 
+/** `--stage-max-steps 500,200,200`: one optimizer-step budget per stage, in --stages order. */
+function parseStageMaxSteps(value: string | undefined, stages: StageName[]): Partial<Record<StageName, { max_steps: number }>> {
+  if (value === undefined) return {};
+  const steps = value.split(',').map(Number);
+  if (steps.length !== stages.length || steps.some((n) => !Number.isInteger(n) || n < 0)) {
+    throw new CliError(`--stage-max-steps: expected ${stages.length} integers >= 0 (one per stage: ${stages.join(', ')}), got "${value}"`);
+  }
+  return Object.fromEntries(stages.map((stage, i) => [stage, { max_steps: steps[i] }]));
+}
+
 /**
  * Trains a Gap-ReLM corrector: on precomputed JSONL (--train-file) or with fresh synthetic errors
  * every epoch from a clean corpus (the default), evaluating on a frozen dev set held out of it.
@@ -45,6 +56,7 @@ export async function runTrain(options: TrainCommandOptions, io: CliIO) {
   const trainConfig = validated(tFields, () => parseTrainConfig({ ...valuesFromOptions(options, tFields), seed: synth.seed, output_dir: options.outputDir }));
   const decode = valuesFromOptions(options, decodeFields(TRAIN_DECODE_EXCLUDE));
   const stages = parseStages(options.stages);
+  const stageOverrides = parseStageMaxSteps(options.stageMaxSteps, stages);
 
   const backend = await initBackend({ backend: options.backend });
   log(io, `backend: ${backend.name} (${backend.detail})`);
@@ -98,6 +110,7 @@ export async function runTrain(options: TrainCommandOptions, io: CliIO) {
     dev,
     stages,
     trainConfig,
+    stageOverrides,
     decode,
     devEvalLimit: options.devEvalLimit,
     outputDir: options.outputDir,
@@ -123,6 +136,7 @@ export function registerTrain(program: Command, io: CliIO, report: (result: unkn
     .option('--dev-eval-limit <n>', 'dev sentences corrected at each evaluation (F1)', parseIntFlag('--dev-eval-limit', 1), 200)
     .option('--vocab-min-freq <n>', 'from scratch: characters seen fewer times are [UNK]', parseIntFlag('--vocab-min-freq', 1), 1)
     .option('--stages <list>', `comma-separated, in order: ${STAGES.join(', ')}`, STAGES.join(','))
+    .option('--stage-max-steps <list>', 'optimizer steps per stage, comma-separated in --stages order (0 = all epochs); overrides --max-steps')
     .option('--resume-from <dir>', 'continue from a checkpoint directory (same global step and loss curve)');
   addBackendOption(command);
   addSynthInputOptions(command, 'runs/gap-relm');
