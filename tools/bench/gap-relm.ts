@@ -1,0 +1,400 @@
+// Gap-ReLM throughput for the demo's small model (DEMO_MODEL of apps/gap-relm: hidden 128, 2
+// layers, 4 heads, ffn 256, batch 32): joint_finetune training tokens/s and correction
+// sentences/s on tfjs-wasm and tfjs-cpu, against the same model in PyTorch on CPU (2 threads,
+// tools/reference/gap_relm_torch.py) fed the very batches the TS run used, in the same command.
+// Run from the repo root: npx tsx tools/bench/gap-relm.ts [--steps 10] [--warmup 3] [--cpu-steps 2]
+//   [--sentences 1100] [--latency-sentences 300] [--cpu-sentences 64] [--cpu-latency-sentences 16]
+import * as tf from '@tensorflow/tfjs-core';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ConfusionSet, ErrorGenerator, defaultSynthConfig } from '@proj/data-synth';
+import {
+  BertTokenizer,
+  GapRelm,
+  buildCharVocab,
+  createStageTask,
+  initBackend,
+  onlineExamples,
+  type ExampleSource,
+  type GapRelmBatch,
+  type PaddedInputs,
+} from '@proj/models';
+import { correct, type Correction, type InfillerLogitsSource, type PlannerLogitsSource } from '@proj/sampling';
+import { train, type TrainTask } from '@proj/trainer';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const data = (path: string) => join(root, 'apps/gap-relm/data', path);
+const python = join(root, 'tools/reference/.venv/bin/python');
+const reference = join(root, 'tools/reference/gap_relm_torch.py');
+
+function flag(name: string, fallback: number): number {
+  const at = process.argv.indexOf(`--${name}`);
+  if (at < 0) return fallback;
+  const value = Number(process.argv[at + 1]);
+  if (!Number.isInteger(value) || value < 1) throw new RangeError(`bench/gap-relm: --${name} must be a positive integer, got ${process.argv[at + 1]}`);
+  return value;
+}
+
+const steps = flag('steps', 10);
+const warmup = flag('warmup', 3);
+const cpuSteps = flag('cpu-steps', 2);
+const cpuWarmup = flag('cpu-warmup', 1);
+const sentenceCount = flag('sentences', 1100);
+const latencyCount = flag('latency-sentences', 300);
+const cpuSentences = flag('cpu-sentences', 64);
+const cpuLatency = flag('cpu-latency-sentences', 16);
+
+// DEMO_MODEL of apps/gap-relm/src/commands/demo.ts (copied: tools do not import app internals),
+// other fields at their defaults (P-tuning LSTM × 4 prompts, dropout 0.1, K = 3) except ss_end:
+// scheduled sampling off, so every step does the same work as the PyTorch step (with the demo's
+// ramp, a scheduled batch adds a planner forward in batch() and drops unmatched examples from the
+// infill loss).
+const DEMO = { hidden_size: 128, num_hidden_layers: 2, num_attention_heads: 4, intermediate_size: 256, batch_size: 32, lr: 0.003 } as const;
+const modelConfig = { hidden_size: DEMO.hidden_size, num_hidden_layers: DEMO.num_hidden_layers, num_attention_heads: DEMO.num_attention_heads, intermediate_size: DEMO.intermediate_size, ss_end: 0 };
+const SEED = 42;
+
+// ---- what the PyTorch baseline is fed: padded inputs as flat arrays ----
+
+interface InputsSpec {
+  batch: number;
+  length: number;
+  ids: number[];
+  mask: number[];
+  types: number[];
+  positions?: number[];
+  gold?: number[];
+  op_targets?: number[];
+  insert_targets?: number[];
+}
+
+const spec = (x: PaddedInputs): InputsSpec => ({ batch: x.batch, length: x.length, ids: Array.from(x.inputIds), mask: Array.from(x.attentionMask), types: Array.from(x.tokenTypeIds) });
+
+/** A training batch as the task's loss sees it: planner inputs + targets, infiller inputs + gold fills. */
+function trainBatchSpec(model: GapRelm, b: GapRelmBatch): { tokens: number; planner: InputsSpec; infiller: InputsSpec | null } {
+  const p = model.plannerInputs(b.examples.map((e) => e.source));
+  const slots = p.length - model.special.prompts;
+  const op = new Array<number>(p.batch * slots).fill(-100);
+  const ins = new Array<number>(p.batch * slots).fill(-100);
+  b.examples.forEach((e, i) => {
+    for (let s = 0; s < e.opLabels.length; s++) {
+      if (s > 0) op[i * slots + s] = e.opLabels[s]; // slot 0 is always KEEP: not trained
+      ins[i * slots + s] = e.insertLabels[s];
+    }
+  });
+  const kept = b.examples.filter((_, i) => b.infill[i]);
+  let infiller: InputsSpec | null = null;
+  if (kept.some((e) => e.maskPositions.length > 0)) {
+    const x = model.infillerInputs(kept.map((e) => e.source), kept.map((e) => e.template), kept.map((e) => e.maskPositions));
+    infiller = { ...spec(x), positions: Array.from(x.positions), gold: kept.flatMap((e) => e.gold) };
+  }
+  return { tokens: b.tokens, planner: { ...spec(p), op_targets: op, insert_targets: ins }, infiller };
+}
+
+// ---- training: train() of @proj/trainer itself, timed per optimizer step ----
+
+interface TrainMeasure {
+  steps: number;
+  tokens: number;
+  seconds: number;
+  /** Mean time of task.batch() (online synthesis, encoding, padding) inside a step. */
+  batchMs: number;
+  batches: GapRelmBatch[];
+}
+
+/**
+ * `warmupSteps + timedSteps` joint_finetune steps through `train()` (batch() → loss → gradients →
+ * clip → AdamW), logging every step: its `tokens_per_s` is that step's non-padding planner +
+ * infiller tokens over the step's wall time. The warm-up steps are dropped.
+ */
+async function measureTraining(model: GapRelm, examples: ExampleSource, warmupSteps: number, timedSteps: number, outputDir: string): Promise<TrainMeasure> {
+  const task = createStageTask('joint_finetune', model, { train: examples });
+  const batches: GapRelmBatch[] = [];
+  const batchMs: number[] = [];
+  const stepSeconds: number[] = [];
+  const recording: TrainTask<GapRelmBatch> = {
+    ...task,
+    batch: async (indices, ctx) => {
+      const start = performance.now();
+      const b = await task.batch(indices, ctx);
+      batchMs.push(performance.now() - start);
+      batches.push(b);
+      return b;
+    },
+  };
+  // No warmup in the LR schedule: the throughput does not depend on it, and these few steps are
+  // enough to teach the planner KEEP (an untrained insert head puts masks after every slot).
+  await train({ batch_size: DEMO.batch_size, lr: DEMO.lr, warmup_steps: 0, max_steps: warmupSteps + timedSteps, log_every_steps: 1, seed: SEED, output_dir: outputDir }, recording, {
+    log: null,
+    onLog: (r) => {
+      if (r.split === 'train') stepSeconds.push(batches[stepSeconds.length].tokens / Number(r.tokens_per_s));
+    },
+  });
+  const timed = batches.slice(warmupSteps);
+  return {
+    steps: timed.length,
+    tokens: timed.reduce((s, b) => s + b.tokens, 0),
+    seconds: stepSeconds.slice(warmupSteps).reduce((s, x) => s + x, 0),
+    batchMs: batchMs.slice(warmupSteps).reduce((s, x) => s + x, 0) / timed.length,
+    batches,
+  };
+}
+
+// ---- prediction: correct() over SIGHAN-15 test sources ----
+
+interface InferBatch {
+  sentences: number;
+  planner: InputsSpec;
+  infiller: InputsSpec | null;
+}
+
+/** Wraps a model's sources to record every planner / infiller call as the padded inputs the model saw. */
+function recorder(model: GapRelm, planner: PlannerLogitsSource, infiller: InfillerLogitsSource, log: InferBatch[]): { planner: PlannerLogitsSource; infiller: InfillerLogitsSource } {
+  const ids = (tokens: readonly string[]) => model.ids.ids(tokens);
+  return {
+    planner: {
+      plan: async (batch) => {
+        log.push({ sentences: batch.sourceTokens.length, planner: spec(model.plannerInputs(batch.sourceTokens.map((t) => ids(t.slice(0, model.maxPlannerTokens))))), infiller: null });
+        return planner.plan(batch);
+      },
+    },
+    infiller: {
+      vocab: infiller.vocab,
+      fill: async (batch) => {
+        const x = model.infillerInputs(batch.sourceTokens.map(ids), batch.templates.map(ids), batch.maskPositions);
+        log[log.length - 1].infiller = { ...spec(x), positions: Array.from(x.positions) };
+        return infiller.fill(batch);
+      },
+    },
+  };
+}
+
+/**
+ * A planner that runs the real planner (its cost) but answers with the gold plan: REPLACE where
+ * the SIGHAN-15 target differs, KEEP elsewhere, no insertions. So the infiller fills what a model
+ * that found every error would send it, and correct() does its full work.
+ */
+function goldPlanner(model: GapRelm, targets: Map<string, string>): PlannerLogitsSource {
+  const real = model.plannerSource();
+  const k1 = model.config.max_insert_k + 1;
+  const sure = 30;
+  return {
+    plan: async (batch) => {
+      await real.plan(batch);
+      const opLogits = batch.sourceTokens.map((tokens) => {
+        const target = Array.from(targets.get(tokens.join('')) ?? '');
+        const logits = new Float32Array((tokens.length + 1) * 3);
+        logits[0] = sure;
+        tokens.forEach((t, i) => (logits[(i + 1) * 3 + (target.length === tokens.length && target[i] !== t ? 2 : 0)] = sure));
+        return logits;
+      });
+      const insertLogits = batch.sourceTokens.map((tokens) => {
+        const logits = new Float32Array((tokens.length + 1) * k1);
+        for (let s = 0; s <= tokens.length; s++) logits[s * k1] = sure;
+        return logits;
+      });
+      return { opLogits, insertLogits };
+    },
+  };
+}
+
+interface PredictMeasure {
+  name: string;
+  batchSize: number;
+  sentences: number;
+  seconds: number;
+  latencies?: number[];
+  /** Masks the infiller filled per sentence. */
+  masks: number;
+  edits: number;
+  calls: InferBatch[];
+}
+
+/** Times `run` over `texts`: one call at batch size 32, or one call per sentence at batch size 1 (latencies). */
+async function timeCorrect(texts: string[], batchSize: number, run: (texts: string[]) => Promise<Correction[]>): Promise<{ seconds: number; latencies?: number[]; out: Correction[] }> {
+  if (batchSize > 1) {
+    const start = performance.now();
+    const out = await run(texts);
+    return { seconds: (performance.now() - start) / 1000, out };
+  }
+  const latencies: number[] = [];
+  const out: Correction[] = [];
+  for (const text of texts) {
+    const start = performance.now();
+    out.push(...(await run([text])));
+    latencies.push(performance.now() - start);
+  }
+  return { seconds: latencies.reduce((s, x) => s + x, 0) / 1000, latencies, out };
+}
+
+async function measurePrediction(model: GapRelm, sources: string[], targets: Map<string, string>, sample: number, latencySample: number): Promise<PredictMeasure[]> {
+  await model.correct(sources.slice(0, 8)); // warm-up
+  const rows: PredictMeasure[] = [];
+  for (const [kind, batchSize, texts] of [
+    ['correct()', 32, sources.slice(0, sample)],
+    ['correct()', 1, sources.slice(0, latencySample)],
+    ['correct(), gold plan', 32, sources.slice(0, sample)],
+    ['correct(), gold plan', 1, sources.slice(0, latencySample)],
+  ] as const) {
+    const calls: InferBatch[] = [];
+    let timed: Awaited<ReturnType<typeof timeCorrect>>;
+    if (kind === 'correct()') {
+      timed = await timeCorrect(texts, batchSize, (t) => model.correct(t, { batchSize }));
+      // Untimed replay through the same decode with recording sources, for the PyTorch baseline.
+      await correct(texts, { ...recorder(model, model.plannerSource(), model.infillerSource(), calls), config: { batchSize } });
+    } else {
+      const gold = recorder(model, goldPlanner(model, targets), model.infillerSource(), calls);
+      timed = await timeCorrect(texts, batchSize, (t) => correct(t, { ...gold, config: { batchSize } }));
+    }
+    const masks = calls.reduce((s, c) => s + (c.infiller?.positions?.length ?? 0), 0);
+    rows.push({
+      name: kind,
+      batchSize,
+      sentences: texts.length,
+      seconds: timed.seconds,
+      latencies: timed.latencies,
+      masks: masks / texts.length,
+      edits: timed.out.reduce((s, c) => s + c.edits.length, 0) / texts.length,
+      calls,
+    });
+  }
+  return rows;
+}
+
+// ---- the PyTorch baseline ----
+
+interface TorchResult {
+  torch: string;
+  transformers: string;
+  python: string;
+  threads: number;
+  attn_implementation: string;
+  params: number;
+  train: { steps: number; passes: number; seconds: number; tokens: number; tokens_per_s: number; step_ms: number; tokens_per_s_range: [number, number] };
+  infer: { name: string; sentences: number; seconds: number; sentences_per_s: number; p50_ms?: number; p99_ms?: number }[];
+}
+
+function percentile(values: number[], q: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.max(0, Math.ceil(q * sorted.length) - 1)];
+}
+
+async function main(): Promise<void> {
+  const started = performance.now();
+  const load0 = loadavg();
+  const work = await mkdtemp(join(tmpdir(), 'bench-gap-relm-'));
+  try {
+    // Data: the bundled corpus with online errors (default synthesis config, bundled confusion sets).
+    const sentences = readFileSync(data('corpus/wiki.zh-cn.txt'), 'utf8').split('\n').filter((s) => s.trim() !== '');
+    const confusion = await ConfusionSet.fromFiles([data('confusion/same_pinyin.txt'), data('confusion/same_stroke.txt')]);
+    const examples = onlineExamples(sentences, new ErrorGenerator(defaultSynthConfig, confusion), defaultSynthConfig.seed);
+    const tokenizer = BertTokenizer.fromVocabText(buildCharVocab(sentences).toText());
+    const pairs = readFileSync(data('sighan/sighan15-test.txt'), 'utf8').split('\n').filter((l) => l.trim() !== '').map((l) => l.split('\t'));
+    const sources = pairs.map((f) => f[1]);
+    const targets = new Map(pairs.map((f) => [f[1], f[2]]));
+    const sample = Math.min(sentenceCount, sources.length);
+
+    // tfjs-wasm: train, then predict with the trained weights (saved, so cpu predicts with the same).
+    const wasm = await initBackend({ backend: 'wasm' });
+    const model = GapRelm.create(modelConfig, tokenizer, SEED);
+    const wasmTrain = await measureTraining(model, examples, warmup, steps, join(work, 'train-wasm'));
+    await model.save(join(work, 'model'));
+    const wasmPredict = await measurePrediction(model, sources, targets, sample, Math.min(latencyCount, sample));
+    const description = model.describe();
+    model.store.dispose();
+
+    // tfjs-cpu: the same weights, a small sample, then a few training steps on the same first batches.
+    const cpu = await initBackend({ backend: 'cpu' });
+    const cpuModel = await GapRelm.load(join(work, 'model'));
+    const cpuPredict = await measurePrediction(cpuModel, sources, targets, Math.min(cpuSentences, sample), Math.min(cpuLatency, sample));
+    const cpuTrain = await measureTraining(cpuModel, examples, cpuWarmup, cpuSteps, join(work, 'train-cpu'));
+    cpuModel.store.dispose();
+
+    // PyTorch on the batches the wasm run used.
+    let torch: TorchResult | null = null;
+    let torchNote: string;
+    if (!existsSync(python)) torchNote = 'PyTorch baseline skipped: tools/reference/.venv missing';
+    else {
+      const specFile = join(work, 'torch-spec.json');
+      await writeFile(
+        specFile,
+        JSON.stringify({
+          seed: SEED,
+          model: { ...modelConfig, vocab_size: tokenizer.vocab.size, max_position_embeddings: model.bertConfig.maxPositionEmbeddings, max_insert_k: model.config.max_insert_k, prompt_length: model.special.prompts, dropout: model.config.dropout },
+          train: { warmup, lr: DEMO.lr, weight_decay: 0.01, max_grad_norm: 1, batches: wasmTrain.batches.map((b) => trainBatchSpec(model, b)) },
+          infer: wasmPredict.map((r) => ({ name: `${r.name} b${r.batchSize}`, batch_size: r.batchSize, warmup: 3, batches: r.calls })),
+        }),
+      );
+      try {
+        const out = execFileSync(python, [reference, specFile, '--threads', '2'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 26 });
+        torch = JSON.parse(out.trim().split('\n').pop()!) as TorchResult;
+        torchNote = `baseline: PyTorch ${torch.torch} + transformers ${torch.transformers} (Python ${torch.python}), CPU, ${torch.threads} threads, attention ${torch.attn_implementation}, ${torch.params.toLocaleString('en')} params: tools/reference/gap_relm_torch.py on the batches the wasm run used, median of ${torch.train.passes} passes (train ${torch.train.tokens_per_s_range.map((x) => Math.round(x).toLocaleString('en')).join('–')} tok/s over the passes)`;
+      } catch (error) {
+        torchNote = `PyTorch baseline failed: ${((error as { stderr?: string }).stderr || (error as Error).message).trim().split('\n').pop()}`;
+      }
+    }
+
+    // ---- report ----
+    const cpu0 = cpus()[0]?.model ?? 'unknown cpu';
+    const load1 = loadavg();
+    const la = (l: number[]) => l.map((x) => x.toFixed(2)).join(', ');
+    console.log(`command: npx tsx tools/bench/gap-relm.ts${process.argv.slice(2).map((a) => ` ${a}`).join('')}`);
+    console.log(`machine: ${cpu0}, ${availableParallelism()} cores, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, node ${process.version}, tfjs ${tf.version_core}; load average (1, 5, 15 min) ${la(load0)} at start, ${la(load1)} at end`);
+    console.log(`tfjs backends: wasm = ${wasm.detail}; cpu = ${cpu.detail}`);
+    console.log(`model: ${description}`);
+    console.log(
+      `train: joint_finetune through train() of @proj/trainer (batch() + planner and infill CE + backward + clip + AdamW), batch ${DEMO.batch_size}, online errors on the bundled corpus; ` +
+        `wasm ${warmup} warm-up + ${steps} timed steps, cpu ${cpuWarmup} + ${cpuSteps}; tokens = non-padding planner + infiller positions (mean ${Math.round(wasmTrain.tokens / wasmTrain.steps)} per step); batch() took ${wasmTrain.batchMs.toFixed(0)} ms of a wasm step`,
+    );
+    console.log(`predict: SIGHAN-15 test sources; batch 32 over ${sample} sentences (cpu: first ${Math.min(cpuSentences, sample)}), batch 1 over the first ${Math.min(latencyCount, sample)} (cpu: ${Math.min(cpuLatency, sample)}); "gold plan" = the real planner runs, then the infiller fills the SIGHAN-15 gold errors`);
+    console.log(torchNote);
+    console.log('');
+
+    interface Row {
+      run: string;
+      work: string;
+      rate: number;
+      unit: string;
+      latency: string;
+      group: string;
+      backend: 'torch' | 'wasm' | 'cpu';
+    }
+    const rows: Row[] = [];
+    const trainWork = 'joint_finetune step';
+    if (torch) rows.push({ run: `PyTorch CPU ${torch.threads} threads (baseline)`, work: trainWork, rate: torch.train.tokens_per_s, unit: 'tok/s', latency: `${torch.train.step_ms.toFixed(0)} ms/step`, group: 'train', backend: 'torch' });
+    for (const [name, backend, m] of [['tfjs-wasm', 'wasm', wasmTrain], ['tfjs-cpu', 'cpu', cpuTrain]] as const) {
+      rows.push({ run: name, work: trainWork, rate: m.tokens / m.seconds, unit: 'tok/s', latency: `${((1000 * m.seconds) / m.steps).toFixed(0)} ms/step`, group: 'train', backend });
+    }
+    wasmPredict.forEach((w, i) => {
+      const group = `${w.name} b${w.batchSize}`;
+      const work = `${w.name}, batch ${w.batchSize} (${w.masks.toFixed(2)} masks/sent.)`;
+      const t = torch?.infer[i];
+      const ms = (p50?: number, p99?: number) => (p50 === undefined ? '' : `p50 ${p50.toFixed(1)} / p99 ${p99!.toFixed(1)} ms`);
+      if (t) rows.push({ run: `PyTorch CPU ${torch!.threads} threads, forward only (baseline)`, work, rate: t.sentences_per_s, unit: 'sent/s', latency: ms(t.p50_ms, t.p99_ms), group, backend: 'torch' });
+      for (const [name, backend, r] of [['tfjs-wasm', 'wasm', w], ['tfjs-cpu', 'cpu', cpuPredict[i]]] as const) {
+        rows.push({ run: name, work, rate: r.sentences / r.seconds, unit: 'sent/s', latency: r.latencies ? ms(percentile(r.latencies, 0.5), percentile(r.latencies, 0.99)) : '', group, backend });
+      }
+    });
+    const header = ['run', 'work', 'throughput', 'latency', '× PyTorch', '× tfjs-wasm'];
+    const table = rows.map((r) => {
+      const base = rows.find((x) => x.group === r.group && x.backend === 'torch');
+      const wasmRow = rows.find((x) => x.group === r.group && x.backend === 'wasm')!;
+      const rate = `${r.rate >= 100 ? Math.round(r.rate).toLocaleString('en') : r.rate.toFixed(1)} ${r.unit}`;
+      return [r.run, r.work, rate, r.latency, base ? `${(r.rate / base.rate).toFixed(2)}×` : '–', `${(r.rate / wasmRow.rate).toFixed(2)}×`];
+    });
+    const widths = header.map((h, c) => Math.max(h.length, ...table.map((r) => r[c].length)));
+    const format = (cells: string[]) => `| ${cells.map((cell, c) => (c < 2 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join(' | ')} |`;
+    console.log(format(header));
+    console.log(`|${widths.map((w, c) => (c < 2 ? '-'.repeat(w + 2) : '-'.repeat(w + 1) + ':')).join('|')}|`);
+    for (const row of table) console.log(format(row));
+    const edits = wasmPredict[0].edits;
+    console.log(`\n(correct() made ${edits.toFixed(2)} edits per sentence with these ${warmup + steps}-step weights; bench wall time ${((performance.now() - started) / 1000).toFixed(0)} s)`);
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+await main();
