@@ -3,7 +3,9 @@
 // Compute backend
 export { initBackend, type BackendChoice, type InitBackendOptions, type BackendInfo } from './backend/init-backend';
 export { registerGradients, GRADIENT_KERNELS } from './backend/gradients';
-export { registerKernelFixes, usesFastSegmentSum, setMatMulGradient, safeVariableGrads, type MatMulGradient } from './backend/wasm-kernels';
+export { registerKernelFixes, usesFastSegmentSum, setMatMulGradient, type MatMulGradient } from './backend/wasm-kernels';
+// The guard lives with the training loop; re-exported here for model code that takes gradients.
+export { safeVariableGrads } from '@proj/trainer';
 
 // Ops: models are written once against Ops<T>; TfOps runs tfjs eagerly, GraphOps records an IR
 export { type Ops, type Dim, type DType } from './ops/ops';

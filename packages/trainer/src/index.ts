@@ -14,6 +14,7 @@ export { createAdamW, type AdamWOptions } from './optimizers/adamw';
 export { createAdam, type AdamOptions } from './optimizers/adam';
 export { isNoDecayParam, type Optimizer, type OptimizerState, type HostTensor } from './optimizers/optimizer';
 export { clipByGlobalNorm } from './clip-grad-norm';
+export { safeVariableGrads } from './variable-grads';
 export { GradAccumulator } from './grad-accumulator';
 export { Ema, type EmaState } from './ema';
 export { initialEarlyStopping, updateEarlyStopping, type EarlyStoppingConfig, type EarlyStoppingState } from './early-stopping';

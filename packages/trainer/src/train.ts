@@ -17,7 +17,7 @@ import { createAdamW } from './optimizers/adamw';
 import { checkPrecision } from './precision';
 import type { StepContext, TrainTask } from './task';
 import { TfEventsWriter } from './tfevents-writer';
-import { guardedVariableGrads } from './variable-grads';
+import { safeVariableGrads } from './variable-grads';
 
 export interface TrainOptions {
   /** A checkpoint-<step>/ dir, or a run dir (its newest checkpoint), to continue from. */
@@ -190,7 +190,7 @@ export async function train<B>(configInput: TrainConfigInput, task: TrainTask<B>
           const batch = await task.batch(indices, ctx);
           groupTokens += task.tokens?.(batch) ?? indices.length;
           let raw: tf.Scalar | null = null;
-          const { grads } = guardedVariableGrads(() => {
+          const { grads } = safeVariableGrads(() => {
             raw = tf.keep(task.loss(batch, ctx));
             return tf.div(raw, groupSize) as tf.Scalar;
           }, varList);

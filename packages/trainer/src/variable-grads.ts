@@ -13,7 +13,7 @@ interface EngineInternals {
  * backward pass, so an exception in a task's loss would leak them (a tidy around the call does
  * not help). Reaches into engine state, which tfjs-core 4.x keeps stable.
  */
-export function guardedVariableGrads(f: () => tf.Scalar, varList: tf.Variable[]): { value: tf.Scalar; grads: tf.NamedTensorMap } {
+export function safeVariableGrads(f: () => tf.Scalar, varList?: tf.Variable[]): { value: tf.Scalar; grads: tf.NamedTensorMap } {
   const engine = tf.engine() as unknown as EngineInternals;
   let tape: TapeNode[] | null = null;
   try {

@@ -116,7 +116,7 @@ export async function runTrain(options: TrainCommandOptions, io: CliIO) {
     outputDir: options.outputDir,
     log: options.progress ? io.stderr : null,
     resumeFrom: options.resumeFrom,
-  });
+  }).finally(() => Promise.all([train.close(), dev.close()]));
   return {
     backend: backend.name,
     output_dir: options.outputDir,

@@ -1,6 +1,6 @@
 import { SkipCounter, writeFileAtomic } from '@proj/core';
 import { GapRelm, initBackend } from '@proj/models';
-import { DEFAULT_TUNE_GRID, type TuneMetric, tuneThresholds } from '@proj/sampling';
+import { DEFAULT_TUNE_GRID, type GapRelmDecodeConfig, type TuneMetric, tuneThresholds } from '@proj/sampling';
 import { Option, type Command } from 'commander';
 import { type CliIO, CliError, log, requireFile } from '../cli-io';
 import { decodeConfigFrom } from '../decode-config';
@@ -17,6 +17,8 @@ export interface TuneCommandOptions {
   grid?: string;
   output: string;
   backend: 'auto' | 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
+  /** Other decoding settings (see decodeConfigFrom). */
+  decode: Partial<GapRelmDecodeConfig>;
 }
 
 function parseGrid(value: string): number[] {
@@ -26,7 +28,7 @@ function parseGrid(value: string): number[] {
 }
 
 /** Sweeps the planner's decision thresholds on a dev set and keeps the ones that maximise F-beta. */
-export async function runTune(options: TuneCommandOptions, command: Command, io: CliIO) {
+export async function runTune(options: TuneCommandOptions, io: CliIO) {
   requireFile(options.model, '--model');
   requireFile(options.dev, '--dev');
   const skips = new SkipCounter();
@@ -42,7 +44,7 @@ export async function runTune(options: TuneCommandOptions, command: Command, io:
   const result = await tuneThresholds(dev, {
     planner: model.plannerSource(),
     infiller: model.infillerSource(),
-    config: await decodeConfigFrom(command),
+    config: options.decode,
     grid,
     beta: options.beta,
     metric: options.metric,
@@ -70,7 +72,7 @@ export function registerTune(program: Command, io: CliIO): void {
     .option('--output <file>', 'where the thresholds and the full table go', 'thresholds.json');
   addBackendOption(command);
   addDecodeOptions(command);
-  command.action(async (opts: TuneCommandOptions, cmd: Command) => {
-    await runTune(opts, cmd, io);
+  command.action(async (opts: Omit<TuneCommandOptions, 'decode'>, cmd: Command) => {
+    await runTune({ ...opts, decode: await decodeConfigFrom(cmd) }, io);
   });
 }

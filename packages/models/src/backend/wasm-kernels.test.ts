@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from './init-backend';
-import { batchMatMulGradExplicitTranspose, safeVariableGrads, setMatMulGradient, unsortedSegmentSumValues, usesFastSegmentSum } from './wasm-kernels';
+import { safeVariableGrads } from '@proj/trainer';
+import { batchMatMulGradExplicitTranspose, setMatMulGradient, unsortedSegmentSumValues, usesFastSegmentSum } from './wasm-kernels';
 import { batchMatMulGradWithFlags } from './gradients';
 
 let wasmOk = false;

@@ -130,30 +130,3 @@ export function registerKernelFixes(): void {
   if (tf.getKernelsForBackend('cpu').length > 0) useOurSegmentSum('cpu');
   setMatMulGradient('explicit-transpose');
 }
-
-interface TapeNode {
-  saved?: tf.Tensor[];
-}
-
-/**
- * `tf.variableGrads` that cleans up after an exception in `f`: the tape keeps clones of the
- * tensors each kernel saved for backward, and tfjs-core disposes them only after a successful
- * backward pass. On a throw we dispose them here, then rethrow.
- */
-export function safeVariableGrads(f: () => tf.Scalar, varList?: tf.Variable[]): { value: tf.Scalar; grads: tf.NamedTensorMap } {
-  const engine = tf.engine() as unknown as { state: { activeTape: TapeNode[] | null; gradientDepth: number } };
-  let tape: TapeNode[] | null = null;
-  try {
-    return tf.variableGrads(() => {
-      tape = engine.state.activeTape;
-      return f();
-    }, varList);
-  } catch (err) {
-    // Only the outermost gradient owns its tape (nested gradients share it).
-    if (tape !== null && engine.state.gradientDepth === 0) {
-      for (const node of tape as TapeNode[]) for (const t of node.saved ?? []) if (!t.isDisposed) t.dispose();
-      if (engine.state.activeTape === tape) engine.state.activeTape = null;
-    }
-    throw err;
-  }
-}

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { safeVariableGrads } from '../backend/wasm-kernels';
+import { safeVariableGrads } from '@proj/trainer';
 
 let storeCounter = 0;
 
