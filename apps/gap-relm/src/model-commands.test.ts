@@ -29,6 +29,10 @@ describe('gap-relm train', () => {
     expect(config.hidden_size).toBe(32);
     const vocab = await readFile(join(run, 'final', 'vocab.txt'), 'utf8');
     expect(vocab.split('\n').slice(0, 5)).toEqual(['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]']);
+    // Characters errors can bring in are in the vocabulary even when the clean text lacks them
+    // (the corpus has no comma; 吗 is in the confusion sets, not in these 160 sentences).
+    expect(sentences.join('')).not.toContain('吗');
+    expect(vocab.split('\n')).toEqual(expect.arrayContaining(['，', '吗']));
     const dev = (await readFile(join(run, 'data', 'dev.jsonl'), 'utf8')).trim().split('\n');
     expect(dev).toHaveLength(20);
     for (const stage of ['infiller_pretrain', 'planner_train', 'joint_finetune']) {

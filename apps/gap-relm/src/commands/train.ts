@@ -25,6 +25,17 @@ export interface TrainCommandOptions extends SynthInputFlags {
   [flag: string]: unknown;
 }
 
+/** Full-width punctuation a from-scratch vocabulary always has (the bundled corpus has no comma at all). */
+const VOCAB_PUNCTUATION = '，。、；：？！“”‘’（）《》…—·';
+
+/** vocab.txt text: characters of `sentences` seen at least `minFreq` times, plus every character of `always`. */
+function fromScratchVocabulary(sentences: readonly string[], always: readonly string[], minFreq: number): string {
+  const tokens = buildCharVocab(sentences, { minFreq }).toText().trimEnd().split('\n');
+  const known = new Set(tokens);
+  for (const token of buildCharVocab(always).toText().trimEnd().split('\n')) if (!known.has(token)) tokens.push(token);
+  return `${tokens.join('\n')}\n`;
+}
+
 function parseStages(value: string): StageName[] {
   const stages = value.split(',').map((s) => s.trim()).filter(Boolean);
   for (const stage of stages) {
@@ -79,12 +90,20 @@ export async function runTrain(options: TrainCommandOptions, io: CliIO) {
   }
   const dev = await staticExamples(devFile);
 
-  // Training data, and the sentences a from-scratch vocabulary is built from.
+  // Training data, and the text a from-scratch vocabulary is built from: every character the
+  // model can meet in training. A character outside the vocabulary is [UNK], and if only errors
+  // brought [UNK]s (a confusable character the clean corpus lacks) the planner would learn
+  // "[UNK] = error" and rewrite every rare character at test time.
   let sentences: string[] = [];
+  const vocabText: string[] = [VOCAB_PUNCTUATION];
   let train;
   if (options.trainFile !== undefined) {
     train = await staticExamples(requireFile(options.trainFile, '--train-file'));
-    for (let i = 0; i < train.length; i++) sentences.push((await train.get(i, 0)).target);
+    for (let i = 0; i < train.length; i++) {
+      const example = await train.get(i, 0);
+      sentences.push(example.target);
+      vocabText.push(example.source);
+    }
   } else {
     requireFile(options.cleanFile, '--clean-file');
     const held = new Set<string>();
@@ -93,14 +112,16 @@ export async function runTrain(options: TrainCommandOptions, io: CliIO) {
     for await (const { text } of clean) if (!held.has(text)) sentences.push(text);
     log(io, `train: ${sentences.length} clean sentences (${held.size} held out for dev), fresh errors every epoch`);
     const confusion = await ConfusionSet.fromFiles(confusionFilesFrom(options));
+    for (const [char, confusables] of confusion.entries()) vocabText.push(char + confusables.join(''));
     train = onlineExamples(sentences, new ErrorGenerator(parseSynthConfig(synth), confusion), synth.seed);
   }
 
-  // From scratch, the vocabulary is the training sentences' characters (a normal vocab.txt).
+  // From scratch the vocabulary is a normal vocab.txt; --vocab-min-freq applies to the sentences,
+  // and the confusion characters and punctuation are always in.
   const model =
     modelConfig.init_from !== null
       ? await GapRelm.fromPretrained({ ...modelConfig, init_from: requireFile(modelConfig.init_from, '--init-from') }, synth.seed)
-      : GapRelm.create(modelConfig, BertTokenizer.fromVocabText(buildCharVocab(sentences, { minFreq: options.vocabMinFreq }).toText()), synth.seed);
+      : GapRelm.create(modelConfig, BertTokenizer.fromVocabText(fromScratchVocabulary(sentences, vocabText, options.vocabMinFreq)), synth.seed);
   sentences = [];
   log(io, model.describe());
 
