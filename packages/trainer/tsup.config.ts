@@ -1,13 +1,6 @@
-import { defineConfig } from 'tsup';
+import { libraryConfig } from '../../tsup.shared';
 
-export default defineConfig({
-  entry: ['src/index.ts'],
-  format: ['esm', 'cjs'],
-  dts: true,
-  clean: true,
-  sourcemap: true,
-  shims: true,
-  target: 'node20',
+export default libraryConfig([], {
   // tfjs-core ships its gradient registrations only as extensionless ES modules, which Node cannot
   // load from node_modules; bundle them. They share the engine and registries with the installed
   // tfjs-core through tfjs's global namespace, so there is still one engine.
