@@ -66,6 +66,11 @@ describe('train: learning', () => {
     expect(log.text()).toMatch(/train: test\/mlp\n {2}model {4}mlp 4→8→3 \(tanh\)/);
     expect(log.text()).toContain('backend  cpu');
     expect(log.text()).toContain('48 examples, 6 micro-batches of 8 per epoch');
+    // The run dir keeps a log: the banner, every metrics record, the closing line.
+    const fileLog = readFileSync(join(dir, 'train.log'), 'utf8');
+    expect(fileLog).toMatch(/^\d{4}-\d\d-\d\dT[\d:.]+Z train: test\/mlp\n/);
+    expect(fileLog.match(/ dev \{"step"/g)).toHaveLength(6);
+    expect(fileLog).toMatch(/train: completed at step 36\/36/);
     task.dispose();
   });
 });
@@ -214,7 +219,7 @@ describe('train: checkpoints', () => {
     const dir = runDir('ckpt');
     const result = await train({ epochs: 4, batch_size: 8, lr: 0.05, ema_decay: 0.8, save_total_limit: 2, output_dir: dir }, task, quiet);
     const names = readdirSync(dir).sort();
-    expect(names).toEqual(['best', 'checkpoint-18', 'checkpoint-24', 'config.json', 'loss.svg', 'metrics.jsonl', 'tensorboard']);
+    expect(names).toEqual(['best', 'checkpoint-18', 'checkpoint-24', 'config.json', 'loss.svg', 'metrics.jsonl', 'tensorboard', 'train.log']);
     expect(result.last_checkpoint).toBe(join(dir, 'checkpoint-24'));
     expect(readdirSync(join(dir, 'checkpoint-24')).sort()).toEqual(['ema.safetensors', 'model.safetensors', 'optimizer.safetensors', 'trainer_state.json']);
     const state = JSON.parse(readFileSync(join(dir, 'checkpoint-18', 'trainer_state.json'), 'utf8'));

@@ -1,3 +1,4 @@
+import { createWriteStream, type WriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -60,7 +61,12 @@ export async function train<B>(configInput: TrainConfigInput, task: TrainTask<B>
   const runDir = config.output_dir;
   const hash = configHash(config);
   const logStream = options.log === undefined ? process.stderr : options.log;
-  const say = (line: string) => logStream?.write(`${line}\n`);
+  // Log lines also go to <output_dir>/train.log (appended, so a resumed run continues it).
+  let logFile: WriteStream | null = null;
+  const say = (line: string) => {
+    logStream?.write(`${line}\n`);
+    logFile?.write(`${new Date().toISOString()} ${line}\n`);
+  };
 
   // 2) parameters: the trainable subset gets gradients, weight decay and EMA; the rest is frozen
   const allParams = task.params();
@@ -126,6 +132,7 @@ export async function train<B>(configInput: TrainConfigInput, task: TrainTask<B>
       );
     }
     await mkdir(runDir, { recursive: true });
+    logFile = createWriteStream(join(runDir, 'train.log'), { flags: 'a' });
     await writeFileAtomic(join(runDir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
     const metricsLog = await MetricsLog.open(join(runDir, 'metrics.jsonl'), resumedFrom ? { resumeAtStep: state.global_step } : {});
     events = TfEventsWriter.open(join(runDir, 'tensorboard'), { wallTime: options.wallTime });
@@ -149,6 +156,7 @@ export async function train<B>(configInput: TrainConfigInput, task: TrainTask<B>
     const history: MetricsRecord[] = [];
     const record = async (r: MetricsRecord) => {
       history.push(r);
+      logFile?.write(`${new Date().toISOString()} ${r.split} ${JSON.stringify(r)}\n`);
       await metricsLog.append(r);
       events!.scalars(r.step, Object.fromEntries(Object.entries(r).filter(([k, v]) => typeof v === 'number' && k !== 'step' && k !== 'epoch').map(([k, v]) => [`${r.split}/${k}`, v as number])));
       options.onLog?.(r);
@@ -302,6 +310,8 @@ export async function train<B>(configInput: TrainConfigInput, task: TrainTask<B>
     ema?.dispose();
     optimizer.dispose();
     events?.close();
+    const file = logFile as WriteStream | null;
+    if (file) await new Promise<void>((done) => file.end(done));
   }
 }
 
