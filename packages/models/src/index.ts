@@ -93,3 +93,18 @@ export {
   type ScheduledSamplingStats,
 } from './gap-relm/tasks';
 export { trainGapRelm, type TrainGapRelmOptions, type TrainGapRelmResult } from './gap-relm/train-gap-relm';
+
+// ONNX export (GraphOps IR → ModelProto, opset 17, dynamic batch / sequence; no protobuf dependency)
+export {
+  exportBertForMaskedLMToOnnx,
+  bertForMaskedLMToOnnx,
+  recordBertForMaskedLM,
+  exportGapRelmToOnnx,
+  gapRelmToOnnx,
+  recordGapRelmPlanner,
+  recordGapRelmInfiller,
+  type OnnxExportOptions,
+} from './onnx/export';
+export { graphToOnnx, parseDim, OnnxDataType, OnnxAttributeType, type GraphToOnnxOptions } from './onnx/serialize';
+export { readOnnxModel, readFields, type OnnxModel, type OnnxGraph, type OnnxNode, type OnnxTensor, type OnnxAttribute, type OnnxValueInfo, type ProtoField } from './onnx/read';
+export { ProtoWriter, WireType } from './onnx/protobuf-writer';

@@ -1,0 +1,96 @@
+import { writeFileAtomic } from '@proj/core';
+import { join } from 'node:path';
+import type { BertForMaskedLM } from '../bert/model';
+import type { GapRelm } from '../gap-relm/gap-relm';
+import { GraphOps, type Graph } from '../ops/graph-ops';
+import type { ParameterStore } from '../ops/parameter-store';
+import { graphToOnnx } from './serialize';
+
+export interface OnnxExportOptions {
+  /** Default-domain opset (>= 17). */
+  opset?: number;
+}
+
+/** Batch and sequence stay dynamic in every exported model. */
+const BATCH = 'batch';
+const SEQ = 'seq';
+
+function recordInputs(g: GraphOps) {
+  return {
+    inputIds: g.input('input_ids', 'int32', [BATCH, SEQ]),
+    attentionMask: g.input('attention_mask', 'int32', [BATCH, SEQ]),
+    tokenTypeIds: g.input('token_type_ids', 'int32', [BATCH, SEQ]),
+  };
+}
+
+/** Parameter values of the initializers a graph uses, read once from the store (async: tfjs data()). */
+async function parameterValues(graph: Graph, store: ParameterStore): Promise<Map<string, Float32Array>> {
+  const values = new Map<string, Float32Array>();
+  for (const init of graph.initializers) if (init.kind === 'parameter') values.set(init.name, await store.toFloat32(init.name));
+  return values;
+}
+
+async function serialize(graph: Graph, store: ParameterStore, graphName: string, options: OnnxExportOptions): Promise<Uint8Array> {
+  const values = await parameterValues(graph, store);
+  return graphToOnnx(graph, {
+    opset: options.opset,
+    graphName,
+    parameters: (name) => {
+      const v = values.get(name);
+      if (v === undefined) throw new Error(`${graphName}: no value for parameter '${name}'`);
+      return v;
+    },
+  });
+}
+
+/** The recorded BertForMaskedLM graph: int ids [batch, seq] → `logits` [batch, seq, vocab] (as HF's ONNX export). */
+export function recordBertForMaskedLM(model: BertForMaskedLM): Graph {
+  const g = new GraphOps(model.params);
+  const out = model.forward(g, recordInputs(g), { fullLogits: true });
+  g.output(out.fullLogits!, 'logits');
+  return g.toGraph();
+}
+
+/** BertForMaskedLM as ONNX bytes (inputs `input_ids`, `attention_mask`, `token_type_ids` int64; output `logits`). */
+export async function bertForMaskedLMToOnnx(model: BertForMaskedLM, options: OnnxExportOptions = {}): Promise<Uint8Array> {
+  return serialize(recordBertForMaskedLM(model), model.params, 'bert_for_masked_lm', options);
+}
+
+/** Writes BertForMaskedLM to `path` as ONNX, atomically. Returns the bytes written. */
+export async function exportBertForMaskedLMToOnnx(model: BertForMaskedLM, path: string, options: OnnxExportOptions = {}): Promise<Uint8Array> {
+  const bytes = await bertForMaskedLMToOnnx(model, options);
+  await writeFileAtomic(path, bytes);
+  return bytes;
+}
+
+/** The Gap-ReLM planner graph: ids [batch, seq] → `op_logits` [batch, slots, 3], `insert_logits` [batch, slots, K + 1]. */
+export function recordGapRelmPlanner(model: GapRelm): Graph {
+  const g = new GraphOps(model.store);
+  const { opLogits, insertLogits } = model.planner(g, recordInputs(g));
+  g.output(opLogits, 'op_logits');
+  g.output(insertLogits, 'insert_logits');
+  return g.toGraph();
+}
+
+/** The Gap-ReLM infiller graph: ids [batch, seq] + `mask_positions` [masks] (flat b · seq + i) → `logits` [masks, vocab]. */
+export function recordGapRelmInfiller(model: GapRelm): Graph {
+  const g = new GraphOps(model.store);
+  const inputs = recordInputs(g);
+  g.output(model.infiller(g, inputs, g.input('mask_positions', 'int32', ['masks'])), 'logits');
+  return g.toGraph();
+}
+
+export async function gapRelmToOnnx(model: GapRelm, options: OnnxExportOptions = {}): Promise<{ planner: Uint8Array; infiller: Uint8Array }> {
+  return {
+    planner: await serialize(recordGapRelmPlanner(model), model.store, 'gap_relm_planner', options),
+    infiller: await serialize(recordGapRelmInfiller(model), model.store, 'gap_relm_infiller', options),
+  };
+}
+
+/** Writes `planner.onnx` and `infiller.onnx` into `dir`, each atomically. Returns the bytes written. */
+export async function exportGapRelmToOnnx(model: GapRelm, dir: string, options: OnnxExportOptions = {}): Promise<{ planner: Uint8Array; infiller: Uint8Array }> {
+  const bytes = await gapRelmToOnnx(model, options);
+  await writeFileAtomic(join(dir, 'planner.onnx'), bytes.planner);
+  await writeFileAtomic(join(dir, 'infiller.onnx'), bytes.infiller);
+  return bytes;
+}
