@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Consumer smoke test: pack every publishable package and the app, install the tarballs into a
+# fresh project outside the workspace (third-party deps from the registry), and use them there
+# exactly as a user would: consumer.mjs (ESM), consumer.cjs (CJS) and the gap-relm binary.
+# Catches what unit tests inside the workspace cannot: a file missing from `files`, a wrong
+# `exports` path, a runtime dependency that only resolves through the workspace root.
+# ONNX loading (onnxruntime-node) is not checked yet; it comes with a later issue.
+#
+# Usage, from the repository root after `npx nx run-many -t build`: tools/smoke/run.sh
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+root=$PWD
+start=$SECONDS
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/proj-smoke.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+mkdir "$work/tarballs" "$work/app"
+
+# Every workspace that is not private: the 7 libraries and the app.
+workspaces=()
+for pkg in packages/*/package.json apps/*/package.json; do
+  if node -e 'process.exit(require(process.argv[1]).private ? 1 : 0)' "$root/$pkg"; then
+    workspaces+=(--workspace "$(dirname "$pkg")")
+  fi
+done
+for ws in packages/*/ apps/*/; do
+  [ -d "$ws/dist" ] || { echo "smoke: $ws has no dist/; build first (npx nx run-many -t build)" >&2; exit 1; }
+done
+npm pack "${workspaces[@]}" --pack-destination "$work/tarballs" --silent >/dev/null
+tarballs=("$work"/tarballs/*.tgz)
+echo "ok: packed ${#tarballs[@]} packages"
+[ "${#tarballs[@]}" -eq 8 ] || { echo "smoke: expected 8 tarballs, got ${#tarballs[@]}" >&2; exit 1; }
+
+cd "$work/app"
+npm init -y >/dev/null
+npm pkg set type=module >/dev/null
+# All tarballs at once, so @proj/* dependencies resolve to the tarballs and never to the registry.
+npm_config_onnxruntime_node_install=skip ONNXRUNTIME_NODE_INSTALL=skip \
+  npm install --no-audit --no-fund --loglevel=error "${tarballs[@]}"
+echo "ok: npm install of the tarballs ($((SECONDS - start)) s so far)"
+
+cp "$root/tools/smoke/consumer.mjs" "$root/tools/smoke/consumer.cjs" .
+node consumer.mjs
+node consumer.cjs
+
+# The app: its bin, and the data it bundles.
+npx --no-install gap-relm --help >help.txt
+grep -q 'compile' help.txt || { echo "smoke: gap-relm --help does not list compile" >&2; exit 1; }
+echo "ok: gap-relm --help"
+npx --no-install gap-relm compile --input node_modules/@proj/gap-relm/data/sighan/sighan15-test.txt \
+  --output out.jsonl --no-progress >compile.log
+lines=$(wc -l <out.jsonl)
+[ "$lines" -eq 1100 ] || { echo "smoke: gap-relm compile wrote $lines lines, expected 1100" >&2; cat compile.log >&2; exit 1; }
+echo "ok: gap-relm compile of the bundled SIGHAN 2015 test set (1100 records)"
+
+echo "smoke: all checks passed in $((SECONDS - start)) s"
