@@ -65,6 +65,39 @@ describe('gap-relm predict / tune', () => {
     for (const r of records) expect(Array.isArray(r.edits)).toBe(true);
   });
 
+  it('--engine onnx exports <model>/onnx/ on first use and writes the same corrections and edits as --engine tfjs', async () => {
+    const input = join(run, 'engines.txt');
+    await writeFile(input, ['我朋唷打算去法国', '他门来了', ...sentences.slice(0, 18)].join('\n'));
+    const low = ['--delete-threshold', '0.3', '--replace-threshold', '0.3', '--insert-threshold', '0.3'];
+    const outputs: Record<string, { text: string; edits: { source: string; corrected: string; edits: { confidence: number }[] }[] }> = {};
+    for (const engine of ['tfjs', 'onnx']) {
+      const output = join(run, `engine-${engine}.txt`);
+      const edits = join(run, `engine-${engine}.jsonl`);
+      const { code, stderr } = await cli('predict', '--model', join(run, 'final'), '--input', input, '--output', output, '--edits', edits, '--engine', engine, '--providers', 'cuda,cpu', '--backend', 'cpu', '--no-progress', ...low);
+      expect(code, stderr).toBe(0);
+      if (engine === 'onnx') {
+        expect(stderr).toContain(`onnx: exported ${join(run, 'final', 'onnx')}/`);
+        expect(stderr).toMatch(/onnx: provider cuda failed \(.+\); trying cpu/);
+        expect(stderr).toMatch(/engine: onnx \(provider cpu, \d+ threads\)/);
+      } else expect(stderr).toContain('engine: tfjs (backend cpu)');
+      outputs[engine] = { text: await readFile(output, 'utf8'), edits: (await readFile(edits, 'utf8')).trim().split('\n').map((l) => JSON.parse(l)) };
+    }
+    const { tfjs, onnx } = outputs;
+    expect(onnx.text).toBe(tfjs.text);
+    expect(tfjs.edits).toHaveLength(20);
+    expect(tfjs.edits.filter((r) => r.edits.length > 0).length).toBeGreaterThan(0);
+    // Same edits; confidences are float arithmetic of two engines, equal to ~1e-7.
+    const decisions = (rs: typeof tfjs.edits) => rs.map((r) => ({ ...r, edits: r.edits.map((e) => ({ ...e, confidence: 0 })) }));
+    expect(decisions(onnx.edits)).toEqual(decisions(tfjs.edits));
+    tfjs.edits.forEach((r, i) => r.edits.forEach((e, j) => expect(Math.abs(e.confidence - onnx.edits[i].edits[j].confidence)).toBeLessThan(1e-5)));
+    // A second run reuses the export.
+    const again = await cli('predict', '--model', join(run, 'final'), '--text', '他门来了', '--engine', 'onnx', '--providers', 'cpu', '--threads', '1', '--backend', 'cpu', '--no-progress', ...low);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).not.toContain('onnx: exported');
+    expect(again.stderr).toContain('engine: onnx (provider cpu, 1 threads)');
+    expect(again.stdout).toBe(onnx.text.split('\n')[1] + '\n');
+  });
+
   it('with every threshold at 1 nothing changes; --text prints to stdout', async () => {
     const { code, stdout } = await cli('predict', '--model', join(run, 'final'), '--text', '我朋唷打算去法国', '他门来了', '--delete-threshold', '1', '--replace-threshold', '1', '--insert-threshold', '1', '--backend', 'cpu', '--no-progress');
     expect(code).toBe(0);

@@ -108,3 +108,7 @@ export {
 export { graphToOnnx, parseDim, OnnxDataType, OnnxAttributeType, type GraphToOnnxOptions } from './onnx/serialize';
 export { readOnnxModel, readFields, type OnnxModel, type OnnxGraph, type OnnxNode, type OnnxTensor, type OnnxAttribute, type OnnxValueInfo, type ProtoField } from './onnx/read';
 export { ProtoWriter, WireType } from './onnx/protobuf-writer';
+
+// ONNX Runtime (onnxruntime-node sessions with provider fallback; Gap-ReLM decoding on them)
+export { createOnnxSession, DEFAULT_EXECUTION_PROVIDERS, type OnnxSession, type OnnxSessionOptions } from './onnx-runtime/session';
+export { OnnxGapRelm, exportGapRelmOnnx, gapRelmOnnxDir, GAP_RELM_ONNX_DIR } from './onnx-runtime/gap-relm-onnx';

@@ -1,7 +1,9 @@
 import { AtomicFileWriter, Progress, SkipCounter } from '@proj/core';
-import { GapRelm, initBackend } from '@proj/models';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { GapRelm, OnnxGapRelm, exportGapRelmOnnx, gapRelmOnnxDir, initBackend } from '@proj/models';
 import type { GapRelmDecodeConfig } from '@proj/sampling';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { type CliIO, CliError, log, requireFile } from '../cli-io';
 import { decodeConfigFrom } from '../decode-config';
 import { parseIntFlag } from '../flags';
@@ -16,6 +18,12 @@ export interface PredictCommandOptions {
   edits?: string;
   thresholds?: string;
   backend: 'auto' | 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
+  /** Default tfjs: runs the model on --backend; onnx runs `<model>/onnx/` on onnxruntime-node (exported on first use). */
+  engine?: 'tfjs' | 'onnx';
+  /** onnxruntime execution providers, tried in order (onnx engine only; default cuda, cpu). */
+  providers?: string[];
+  /** onnxruntime threads per op (onnx engine; default: the core count). */
+  threads?: number;
   chunk: number;
   progress: boolean;
   /** Decoding settings (see decodeConfigFrom: defaults, then --thresholds, then typed flags). */
@@ -37,9 +45,25 @@ export async function runPredict(options: PredictCommandOptions, io: CliIO) {
     texts = (await readPairLines(options.input, skips)).map((pair) => pair?.source ?? '');
   } else throw new CliError('give --input <file> or --text <sentence...>');
 
+  // tfjs also serves the onnx engine: it reads the model directory and exports it on first use.
   const backend = await initBackend({ backend: options.backend });
   log(io, `backend: ${backend.name} (${backend.detail})`);
-  const model = await GapRelm.load(options.model);
+  let model: { correct: GapRelm['correct'] };
+  let release = async () => {};
+  if (options.engine === 'onnx') {
+    if (!existsSync(join(gapRelmOnnxDir(options.model), 'planner.onnx')) || !existsSync(join(gapRelmOnnxDir(options.model), 'infiller.onnx'))) {
+      log(io, `onnx: exported ${await exportGapRelmOnnx(options.model)}/ (planner.onnx, infiller.onnx) on first use`);
+    }
+    const onnx = await OnnxGapRelm.load(options.model, { executionProviders: options.providers, intraOpNumThreads: options.threads, log: (line) => log(io, line) });
+    log(io, `engine: onnx (provider ${onnx.provider}, ${onnx.intraOpNumThreads} threads)`);
+    model = onnx;
+    release = () => onnx.release();
+  } else {
+    const tfjs = await GapRelm.load(options.model);
+    log(io, `engine: tfjs (backend ${backend.name})`);
+    model = tfjs;
+    release = async () => tfjs.dispose();
+  }
   log(io, `model: ${options.model}`);
 
   const out = options.output === undefined ? null : await AtomicFileWriter.open(options.output);
@@ -63,6 +87,8 @@ export async function runPredict(options: PredictCommandOptions, io: CliIO) {
     await out?.abort();
     await edits?.abort();
     throw error;
+  } finally {
+    await release();
   }
   progress.finish();
   if (skips.count > 0) log(io, `predict: ${skips.summary()} (written uncorrected)`);
@@ -81,7 +107,10 @@ export function registerPredict(program: Command, io: CliIO): void {
     .option('--edits <file>', 'also write JSONL {source, corrected, edits:[{position, from, to, kind, confidence}]}')
     .option('--thresholds <file>', 'decision thresholds from `gap-relm tune` (flags given here override them)')
     .option('--chunk <n>', 'sentences per progress step', parseIntFlag('--chunk', 1), 256)
-    .option('--no-progress', 'no progress line on stderr');
+    .option('--no-progress', 'no progress line on stderr')
+    .addOption(new Option('--engine <name>', 'tfjs, or onnx: onnxruntime-node on <model>/onnx/ (exported there on first use)').choices(['tfjs', 'onnx']).default('tfjs'))
+    .option('--providers <list>', 'onnx engine: execution providers tried in order, comma-separated', (v: string) => v.split(',').map((p) => p.trim()).filter((p) => p !== ''), ['cuda', 'cpu'])
+    .option('--threads <n>', 'onnx engine: threads per op (default: the core count)', parseIntFlag('--threads', 1));
   addBackendOption(command);
   addDecodeOptions(command);
   command.action(async (opts: Omit<PredictCommandOptions, 'decode'>, cmd: Command) => {

@@ -1,0 +1,111 @@
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { GapRelmDecodeConfig, InfillerBatch } from '@proj/sampling';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { initBackend } from '../backend/init-backend';
+import { GapRelm } from '../gap-relm/gap-relm';
+import { charTokenizer, corpusSentences, TINY } from '../gap-relm/testing';
+import { exportGapRelmOnnx, OnnxGapRelm } from './gap-relm-onnx';
+
+// Random weights and low thresholds: near-uniform planner probabilities pass 0.3, so the decode
+// makes REPLACE, DELETE and insert decisions and the infiller fills them (checked below).
+const LOW: Partial<GapRelmDecodeConfig> = { deleteThreshold: 0.3, replaceThreshold: 0.3, insertThreshold: 0.3 };
+const TOL = 1e-4;
+
+let dir: string;
+let sentences: string[];
+let tfjs: GapRelm;
+let onnx: OnnxGapRelm;
+
+/** Largest |a - b| over two arrays; -Infinity must sit at the same places in both. */
+function maxDiff(a: Float32Array, b: Float32Array): number {
+  expect(a.length).toBe(b.length);
+  let worst = 0;
+  for (let i = 0; i < a.length; i++) {
+    if (!Number.isFinite(a[i]) || !Number.isFinite(b[i])) expect([i, b[i]]).toEqual([i, a[i]]);
+    else worst = Math.max(worst, Math.abs(a[i] - b[i]));
+  }
+  return worst;
+}
+
+beforeAll(async () => {
+  await initBackend({ backend: 'cpu' });
+  dir = await mkdtemp(join(tmpdir(), 'gap-relm-onnx-'));
+  sentences = corpusSentences(24, 6, 16);
+  const model = GapRelm.create(TINY, charTokenizer(sentences), 11);
+  await model.save(dir);
+  model.dispose();
+  await expect(OnnxGapRelm.load(dir)).rejects.toThrow(`OnnxGapRelm.load: ${join(dir, 'onnx', 'planner.onnx')} is missing; create ${join(dir, 'onnx')}/ with exportGapRelmOnnx('${dir}')`);
+  expect(await exportGapRelmOnnx(dir)).toBe(join(dir, 'onnx'));
+  expect(existsSync(join(dir, 'onnx', 'infiller.onnx'))).toBe(true);
+  tfjs = await GapRelm.load(dir);
+  onnx = await OnnxGapRelm.load(dir, { executionProviders: ['cpu'] });
+}, 60_000);
+
+afterAll(async () => {
+  tfjs?.dispose();
+  await onnx?.release();
+  await rm(dir, { recursive: true, force: true });
+});
+
+const short = () => sentences.filter((s) => [...s].length <= 8);
+const long = () => sentences.filter((s) => [...s].length >= 14);
+
+describe('OnnxGapRelm (parity with the tfjs GapRelm)', () => {
+  it('runs on the cpu provider with the requested threads', () => {
+    expect(onnx.provider).toBe('cpu');
+    expect(onnx.intraOpNumThreads).toBeGreaterThanOrEqual(1);
+  });
+
+  it.each([
+    ['short', 1],
+    ['short', 3],
+    ['long', 1],
+    ['long', 3],
+  ] as const)('planner logits match within 1e-4 (%s sentences, batch %i)', async (which, batch) => {
+    const texts = (which === 'short' ? short() : long()).slice(0, batch);
+    expect(texts).toHaveLength(batch);
+    const sourceTokens = texts.map((t) => [...t]);
+    const a = await tfjs.plannerSource().plan({ sourceTokens });
+    const b = await onnx.plannerSource().plan({ sourceTokens });
+    for (let i = 0; i < batch; i++) {
+      expect(a.opLogits[i]).toHaveLength((sourceTokens[i].length + 1) * 3);
+      expect(maxDiff(a.opLogits[i], b.opLogits[i])).toBeLessThan(TOL);
+      expect(maxDiff(a.insertLogits[i], b.insertLogits[i])).toBeLessThan(TOL);
+    }
+  });
+
+  it.each([
+    ['short', 1],
+    ['short', 3],
+    ['long', 1],
+    ['long', 3],
+  ] as const)('infiller logits match within 1e-4 (%s sentences, batch %i)', async (which, batch) => {
+    const texts = (which === 'short' ? short() : long()).slice(0, batch);
+    // Templates: each source with its 2nd token masked and a [MASK] inserted after its 4th.
+    const sourceTokens = texts.map((t) => [...t]);
+    const templates = sourceTokens.map((s) => [s[0], '[MASK]', s[2], s[3], '[MASK]', ...s.slice(4)]);
+    const input: InfillerBatch = { sourceTokens, templates, maskPositions: templates.map(() => [1, 4]) };
+    const a = await tfjs.infillerSource().fill(input);
+    const b = await onnx.infillerSource().fill(input);
+    for (let i = 0; i < batch; i++) {
+      expect(a.logits[i]).toHaveLength(2 * tfjs.bertConfig.vocabSize);
+      expect(maxDiff(a.logits[i], b.logits[i])).toBeLessThan(TOL);
+    }
+  });
+
+  it('correct() gives identical corrections and edits (confidences within 1e-5) on 24 sentences, with every edit kind', async () => {
+    expect(sentences).toHaveLength(24);
+    const a = await tfjs.correct(sentences, LOW);
+    const b = await onnx.correct(sentences, LOW);
+    // Decisions are identical; confidences are float arithmetic of two engines (equal to ~1e-7).
+    const decisions = (cs: typeof a) => cs.map((c) => ({ ...c, edits: c.edits.map((e) => ({ ...e, confidence: 0 })) }));
+    expect(decisions(b)).toEqual(decisions(a));
+    a.forEach((c, i) => c.edits.forEach((e, j) => expect(Math.abs(e.confidence - b[i].edits[j].confidence)).toBeLessThan(1e-5)));
+    const kinds = new Set(a.flatMap((c) => c.edits.map((e) => e.kind)));
+    expect([...kinds].sort()).toEqual(['delete', 'insert', 'replace']);
+    expect(a.filter((c) => c.corrected !== c.source).length).toBeGreaterThan(10);
+  });
+});

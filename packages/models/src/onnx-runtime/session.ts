@@ -1,0 +1,57 @@
+import { availableParallelism } from 'node:os';
+import * as ort from 'onnxruntime-node';
+
+export interface OnnxSessionOptions {
+  /** Providers to try in order; the first that creates a session runs it. */
+  executionProviders?: readonly string[];
+  /** Threads of one op; onnxruntime-node's own default behaved like one thread here. */
+  intraOpNumThreads?: number;
+  /** One line per fallback and one for the provider that runs (default: none). */
+  log?: (line: string) => void;
+}
+
+export interface OnnxSession {
+  session: ort.InferenceSession;
+  /** The provider the session runs on. */
+  provider: string;
+  intraOpNumThreads: number;
+}
+
+export const DEFAULT_EXECUTION_PROVIDERS: readonly string[] = ['cuda', 'cpu'];
+
+/** First line of an error message (onnxruntime's can be long). */
+function reason(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).split('\n')[0];
+}
+
+/**
+ * An onnxruntime-node session on the first execution provider of `executionProviders` that
+ * works. onnxruntime-node 1.30 does not fall back by itself (['cuda', 'cpu'] throws "Failed to
+ * load shared library" when the CUDA binaries are absent), so each provider is tried alone.
+ * A provider onnxruntime-node does not know is an error, not a fallback: it is a typo.
+ */
+export async function createOnnxSession(path: string | Uint8Array, options: OnnxSessionOptions = {}): Promise<OnnxSession> {
+  const providers = options.executionProviders ?? DEFAULT_EXECUTION_PROVIDERS;
+  const threads = options.intraOpNumThreads ?? availableParallelism();
+  const log = options.log ?? (() => {});
+  const where = typeof path === 'string' ? path : `<${path.length} bytes>`;
+  if (providers.length === 0) throw new RangeError('createOnnxSession: executionProviders is empty; give at least one, e.g. ["cpu"]');
+  if (!(Number.isInteger(threads) && threads >= 1)) throw new RangeError(`createOnnxSession: intraOpNumThreads must be an integer >= 1, got ${threads}`);
+  const known = ort.listSupportedBackends().map((b) => b.name);
+  for (const p of providers) {
+    if (!known.includes(p)) throw new RangeError(`createOnnxSession: unknown execution provider ${JSON.stringify(p)} in executionProviders [${providers.join(', ')}]; onnxruntime-node knows ${known.join(', ')}`);
+  }
+  const failures: string[] = [];
+  for (const [i, provider] of providers.entries()) {
+    try {
+      const session = await ort.InferenceSession.create(path as string, { executionProviders: [provider], intraOpNumThreads: threads });
+      log(`onnx: ${where} runs on provider ${provider} (${threads} threads)`);
+      return { session, provider, intraOpNumThreads: threads };
+    } catch (error) {
+      failures.push(`${provider}: ${reason(error)}`);
+      const next = providers[i + 1];
+      log(`onnx: provider ${provider} failed (${reason(error)})` + (next === undefined ? '' : `; trying ${next}`));
+    }
+  }
+  throw new Error(`createOnnxSession: no execution provider could run ${where}: ${failures.join('; ')}`);
+}
