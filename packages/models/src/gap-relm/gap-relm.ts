@@ -206,29 +206,40 @@ export class GapRelm {
 
   plannerSource(): PlannerLogitsSource {
     const ops = new TfOps(this.store);
+    return this.plannerSourceOver(async (x) => {
+      const [opT, insT] = tf.tidy(() => {
+        const out = this.planner(ops, GapRelm.tensors(x));
+        return [out.opLogits, out.insertLogits];
+      });
+      const [op, ins] = (await Promise.all([opT.data(), insT.data()])) as Float32Array[];
+      const slots = opT.shape[1] as number;
+      tf.dispose([opT, insT]);
+      return { op, ins, slots };
+    });
+  }
+
+  /**
+   * The planner logits source over any engine (tfjs here, onnxruntime in OnnxGapRelm): `run` maps
+   * the padded inputs to op logits [B, slots, 3] and insert logits [B, slots, K + 1], row-major.
+   * Input building and the rows past the planner's window are shared, so engines agree exactly.
+   */
+  plannerSourceOver(run: (x: PaddedInputs) => Promise<{ op: Float32Array; ins: Float32Array; slots: number }>): PlannerLogitsSource {
     const k1 = this.config.max_insert_k + 1;
     return {
       plan: async ({ sourceTokens }) => {
         if (sourceTokens.length === 0) return { opLogits: [], insertLogits: [] };
         const sources = sourceTokens.map((t) => this.ids.ids(t.slice(0, this.maxPlannerTokens)));
-        const x = this.plannerInputs(sources);
-        const [opT, insT] = tf.tidy(() => {
-          const out = this.planner(ops, GapRelm.tensors(x));
-          return [out.opLogits, out.insertLogits];
-        });
-        const [op, ins] = (await Promise.all([opT.data(), insT.data()])) as Float32Array[];
-        tf.dispose([opT, insT]);
-        const slots = opT.shape[1] as number;
-        const rows = (data: Float32Array, width: number, b: number, n: number, read: number, keep: number[]) => {
+        const { op, ins, slots } = await run(this.plannerInputs(sources));
+        const rows = (data: Float32Array, width: number, b: number, n: number, read: number) => {
           const out = new Float32Array((n + 1) * width);
           out.set(data.subarray(b * slots * width, (b * slots + read + 1) * width));
-          // Past the planner's window: certain KEEP, certain 0 insertions.
-          for (let r = read + 1; r <= n; r++) for (let c = 0; c < width; c++) out[r * width + c] = keep.includes(c) ? 0 : -Infinity;
+          // Past the planner's window: certain KEEP (column 0), certain 0 insertions (column 0).
+          for (let r = read + 1; r <= n; r++) for (let c = 0; c < width; c++) out[r * width + c] = c === 0 ? 0 : -Infinity;
           return out;
         };
         return {
-          opLogits: sourceTokens.map((t, b) => rows(op, 3, b, t.length, sources[b].length, [0])),
-          insertLogits: sourceTokens.map((t, b) => rows(ins, k1, b, t.length, sources[b].length, [0])),
+          opLogits: sourceTokens.map((t, b) => rows(op, 3, b, t.length, sources[b].length)),
+          insertLogits: sourceTokens.map((t, b) => rows(ins, k1, b, t.length, sources[b].length)),
         };
       },
     };
@@ -241,6 +252,20 @@ export class GapRelm {
    */
   infillerSource(): InfillerLogitsSource {
     const ops = new TfOps(this.store);
+    return this.infillerSourceOver(async (x) => {
+      const logitsT = tf.tidy(() => this.infiller(ops, GapRelm.tensors(x), tf.tensor1d(x.positions, 'int32')));
+      const data = (await logitsT.data()) as Float32Array;
+      logitsT.dispose();
+      return data;
+    });
+  }
+
+  /**
+   * The infiller logits source over any engine: `run` maps the padded inputs (with `positions`,
+   * the flat mask indices) to logits [masks, vocab], row-major. Windowing, unfillable columns and
+   * the split per sentence are shared, so engines agree exactly.
+   */
+  infillerSourceOver(run: (x: InfillerInputs) => Promise<Float32Array>): InfillerLogitsSource {
     const V = this.bertConfig.vocabSize;
     const vocab = Array.from({ length: V }, (_, i) => (i < this.tokenizer.vocab.size ? this.tokenizer.vocab.tokenOf(i) : `[unused-column-${i}]`));
     const fillable = new Uint8Array(V);
@@ -257,9 +282,7 @@ export class GapRelm {
           items.map((w) => w.masks),
         );
         if (x.positions.length === 0) return { logits: templates.map(() => new Float32Array(0)) };
-        const logitsT = tf.tidy(() => this.infiller(ops, GapRelm.tensors(x), tf.tensor1d(x.positions, 'int32')));
-        const data = (await logitsT.data()) as Float32Array;
-        logitsT.dispose();
+        const data = await run(x);
         for (let i = 0; i < data.length; i++) if (fillable[i % V] === 0) data[i] = -Infinity;
         const out: Float32Array[] = [];
         let row = 0;
@@ -293,11 +316,16 @@ export class GapRelm {
 
   /** Corrects `texts` with `correct()` of @proj/sampling over this model's planner and infiller. */
   async correct(texts: string[], decode: Partial<GapRelmDecodeConfig> = {}): Promise<Correction[]> {
+    return this.correctWith(this.plannerSource(), this.infillerSource(), texts, decode);
+  }
+
+  /** `correct()` over given sources (any engine), with this model's ablations applied to decoding. */
+  async correctWith(planner: PlannerLogitsSource, infiller: InfillerLogitsSource, texts: string[], decode: Partial<GapRelmDecodeConfig> = {}): Promise<Correction[]> {
     const config: Partial<GapRelmDecodeConfig> = { ...decode };
     // The ablations trained no such edits, so decoding must not make them either.
     if (this.config.no_insert) config.noInsert = true;
     if (this.config.no_delete) config.noDelete = true;
-    return correct(texts, { planner: this.plannerSource(), infiller: this.infillerSource(), config });
+    return correct(texts, { planner, infiller, config });
   }
 
   /** Whether a source of n tokens fits the planner (used by tests and data checks). */

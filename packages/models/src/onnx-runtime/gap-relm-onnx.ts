@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { correct, type Correction, type GapRelmDecodeConfig, type InfillerLogitsSource, type PlannerLogitsSource } from '@proj/sampling';
+import type { Correction, GapRelmDecodeConfig, InfillerLogitsSource, PlannerLogitsSource } from '@proj/sampling';
 import { GapRelm } from '../gap-relm/gap-relm';
 import type { PaddedInputs } from '../gap-relm/inputs';
 import { exportGapRelmToOnnx } from '../onnx/export';
@@ -52,9 +52,10 @@ function float32Output(outputs: ort.InferenceSession.OnnxValueMapType, name: str
  * Gap-ReLM decoding on onnxruntime-node: the planner and infiller graphs exported by
  * `exportGapRelmOnnx`, each in one session created at load and reused for every batch.
  *
- * Inputs are built by the model's own GapRelm (same tokenizer, ids, prompts, padding, attention
- * masks and infiller windows as the tfjs sources), so both engines see identical inputs. That
- * GapRelm's weights are freed right after loading: only its input building is used.
+ * The logits sources are GapRelm's own (`plannerSourceOver` / `infillerSourceOver`: tokenizer,
+ * ids, prompts, padding, attention masks, infiller windows, unfillable columns) with onnxruntime
+ * as the engine, so both engines see identical inputs. That GapRelm's weights are freed right
+ * after loading: only its input building is used.
  */
 export class OnnxGapRelm {
   private constructor(
@@ -87,73 +88,27 @@ export class OnnxGapRelm {
     return new OnnxGapRelm(model, planner.session, infiller.session, planner.provider, planner.intraOpNumThreads);
   }
 
-  /** Same contract as `GapRelm.plannerSource()`. */
+  /** Same contract and inputs as `GapRelm.plannerSource()`; only the engine differs. */
   plannerSource(): PlannerLogitsSource {
-    const m = this.shape;
-    const k1 = m.config.max_insert_k + 1;
-    return {
-      plan: async ({ sourceTokens }) => {
-        if (sourceTokens.length === 0) return { opLogits: [], insertLogits: [] };
-        const sources = sourceTokens.map((t) => m.ids.ids(t.slice(0, m.maxPlannerTokens)));
-        const outputs = await this.planner.run(idFeeds(m.plannerInputs(sources)));
-        const op = float32Output(outputs, 'op_logits', 'OnnxGapRelm.plannerSource');
-        const ins = float32Output(outputs, 'insert_logits', 'OnnxGapRelm.plannerSource');
-        const slots = op.dims[1];
-        // As GapRelm.plannerSource: rows 0..read from the model, then certain KEEP / 0 insertions.
-        const rows = (data: Float32Array, width: number, b: number, n: number, read: number) => {
-          const out = new Float32Array((n + 1) * width);
-          out.set(data.subarray(b * slots * width, (b * slots + read + 1) * width));
-          for (let r = read + 1; r <= n; r++) for (let c = 0; c < width; c++) out[r * width + c] = c === 0 ? 0 : -Infinity;
-          return out;
-        };
-        return {
-          opLogits: sourceTokens.map((t, b) => rows(op.data, 3, b, t.length, sources[b].length)),
-          insertLogits: sourceTokens.map((t, b) => rows(ins.data, k1, b, t.length, sources[b].length)),
-        };
-      },
-    };
+    return this.shape.plannerSourceOver(async (x) => {
+      const outputs = await this.planner.run(idFeeds(x));
+      const op = float32Output(outputs, 'op_logits', 'OnnxGapRelm.plannerSource');
+      const ins = float32Output(outputs, 'insert_logits', 'OnnxGapRelm.plannerSource');
+      return { op: op.data, ins: ins.data, slots: op.dims[1] };
+    });
   }
 
-  /** Same contract as `GapRelm.infillerSource()` (one-code-point columns only). */
+  /** Same contract and inputs as `GapRelm.infillerSource()`; only the engine differs. */
   infillerSource(): InfillerLogitsSource {
-    const m = this.shape;
-    const V = m.bertConfig.vocabSize;
-    const vocab = Array.from({ length: V }, (_, i) => (i < m.tokenizer.vocab.size ? m.tokenizer.vocab.tokenOf(i) : `[unused-column-${i}]`));
-    const fillable = new Uint8Array(V);
-    fillable.set(m.ids.fillable());
-    // GapRelm's windowing is private; it is input building, shared on purpose so both engines cut alike.
-    const windows = (source: readonly string[], template: readonly string[], masks: readonly number[]) => m['windows'](source, template, masks);
-    return {
-      vocab,
-      fill: async ({ sourceTokens, templates, maskPositions }) => {
-        if (templates.length === 0) return { logits: [] };
-        const items = templates.flatMap((template, b) => windows(sourceTokens[b], template, maskPositions[b]));
-        const x = m.infillerInputs(
-          items.map((w) => m.ids.ids(w.source)),
-          items.map((w) => m.ids.ids(w.template)),
-          items.map((w) => w.masks),
-        );
-        if (x.positions.length === 0) return { logits: templates.map(() => new Float32Array(0)) };
-        const outputs = await this.infiller.run({ ...idFeeds(x), mask_positions: int64(x.positions, [x.positions.length]) });
-        const data = float32Output(outputs, 'logits', 'OnnxGapRelm.infillerSource').data;
-        for (let i = 0; i < data.length; i++) if (fillable[i % V] === 0) data[i] = -Infinity;
-        const out: Float32Array[] = [];
-        let row = 0;
-        for (const masks of maskPositions) {
-          out.push(data.slice(row * V, (row + masks.length) * V));
-          row += masks.length;
-        }
-        return { logits: out };
-      },
-    };
+    return this.shape.infillerSourceOver(async (x) => {
+      const outputs = await this.infiller.run({ ...idFeeds(x), mask_positions: int64(x.positions, [x.positions.length]) });
+      return float32Output(outputs, 'logits', 'OnnxGapRelm.infillerSource').data;
+    });
   }
 
   /** Corrects `texts` with `correct()` of @proj/sampling, as `GapRelm.correct` does. */
   async correct(texts: string[], decode: Partial<GapRelmDecodeConfig> = {}): Promise<Correction[]> {
-    const config: Partial<GapRelmDecodeConfig> = { ...decode };
-    if (this.shape.config.no_insert) config.noInsert = true;
-    if (this.shape.config.no_delete) config.noDelete = true;
-    return correct(texts, { planner: this.plannerSource(), infiller: this.infillerSource(), config });
+    return this.shape.correctWith(this.plannerSource(), this.infillerSource(), texts, decode);
   }
 
   async release(): Promise<void> {
