@@ -39,7 +39,7 @@ npm_config_onnxruntime_node_install=skip ONNXRUNTIME_NODE_INSTALL=skip \
   npm install --no-audit --no-fund --loglevel=error "${tarballs[@]}"
 echo "ok: npm install of the tarballs ($((SECONDS - start)) s so far)"
 
-cp "$root/tools/smoke/consumer.mjs" "$root/tools/smoke/consumer.cjs" .
+cp "$root/tools/smoke/checks.cjs" "$root/tools/smoke/consumer.mjs" "$root/tools/smoke/consumer.cjs" .
 node consumer.mjs
 node consumer.cjs
 
