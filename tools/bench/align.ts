@@ -7,18 +7,13 @@ import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildExample, compile } from '@proj/align';
+import { intFlag } from './int-flag';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const sighan = join(root, 'apps/gap-relm/data/sighan/sighan15-test.txt');
 const reference = join(root, 'tools/reference/align_dp.py');
 
-function flag(name: string, fallback: number): number {
-  const at = process.argv.indexOf(`--${name}`);
-  if (at < 0) return fallback;
-  const value = Number(process.argv[at + 1]);
-  if (!Number.isInteger(value) || value < 1) throw new RangeError(`bench/align: --${name} must be a positive integer, got ${process.argv[at + 1]}`);
-  return value;
-}
+const flag = (flagName: string, fallback: number) => intFlag('align', flagName, fallback);
 
 const totalPairs = flag('pairs', 50_000);
 const threads = flag('threads', availableParallelism());

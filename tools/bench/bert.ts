@@ -6,14 +6,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import { cpus, totalmem } from 'node:os';
 import { Rng } from '@proj/core';
 import { BertForMaskedLM, TfOps, initBackend, resolveBertConfig, setMatMulGradient, type MatMulGradient } from '@proj/models';
+import { intFlag } from './int-flag';
 
-function flag(name: string, fallback: number): number {
-  const at = process.argv.indexOf(`--${name}`);
-  if (at < 0) return fallback;
-  const value = Number(process.argv[at + 1]);
-  if (!Number.isInteger(value) || value < 1) throw new RangeError(`bench/bert: --${name} must be a positive integer, got ${process.argv[at + 1]}`);
-  return value;
-}
+const flag = (flagName: string, fallback: number) => intFlag('bert', flagName, fallback);
 
 const batch = flag('batch', 16);
 const len = flag('len', 64);

@@ -25,19 +25,14 @@ import {
 } from '@proj/models';
 import { correct, type Correction, type InfillerLogitsSource, type PlannerLogitsSource } from '@proj/sampling';
 import { train, type TrainTask } from '@proj/trainer';
+import { intFlag } from './int-flag';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const data = (path: string) => join(root, 'apps/gap-relm/data', path);
 const python = join(root, 'tools/reference/.venv/bin/python');
 const reference = join(root, 'tools/reference/gap_relm_torch.py');
 
-function flag(name: string, fallback: number): number {
-  const at = process.argv.indexOf(`--${name}`);
-  if (at < 0) return fallback;
-  const value = Number(process.argv[at + 1]);
-  if (!Number.isInteger(value) || value < 1) throw new RangeError(`bench/gap-relm: --${name} must be a positive integer, got ${process.argv[at + 1]}`);
-  return value;
-}
+const flag = (flagName: string, fallback: number) => intFlag('gap-relm', flagName, fallback);
 
 const steps = flag('steps', 10);
 const warmup = flag('warmup', 3);
