@@ -24,3 +24,7 @@ export {
 // Long-running work
 export { Progress, formatDuration, type ProgressOptions } from './progress';
 export { mapInWorkers, serveWorkerTasks, resolveWorkerScript, defaultThreadCount, type WorkerScript } from './worker-pool';
+
+// Serving: dynamic micro-batching and latency percentiles
+export { MicroBatcher, type MicroBatcherOptions, type MicroBatcherStats } from './micro-batcher';
+export { LatencyStats, type LatencySummary } from './latency-stats';
