@@ -79,7 +79,8 @@ export { initPromptEncoder, promptEmbeddings, type PromptEncoderKind } from './g
 export { plannerForward, initPlannerHeads, NUM_PLANNER_OPS, type PlannerOutput } from './gap-relm/planner';
 export { infillerForward, infillerHead } from './gap-relm/infiller';
 export { plannerInputs, infillerInputs, type SpecialIds, type PaddedInputs, type InfillerInputs } from './gap-relm/inputs';
-export { GapRelm, GAP_RELM_CONFIG_FILE, type GapRelmRole } from './gap-relm/gap-relm';
+export { GapRelm, type GapRelmRole } from './gap-relm/gap-relm';
+export { GapRelmCodec, readSavedGapRelm, GAP_RELM_CONFIG_FILE, type EncoderInputSpec, type SavedGapRelm } from './gap-relm/codec';
 export { staticExamples, onlineExamples, positiveExample, type ExampleSource } from './gap-relm/example-source';
 export {
   createStageTask,
@@ -111,4 +112,5 @@ export { ProtoWriter, WireType } from './onnx/protobuf-writer';
 
 // ONNX Runtime (onnxruntime-node sessions with provider fallback; Gap-ReLM decoding on them)
 export { createOnnxSession, DEFAULT_EXECUTION_PROVIDERS, type OnnxSession, type OnnxSessionOptions } from './onnx-runtime/session';
-export { OnnxGapRelm, exportGapRelmOnnx, gapRelmOnnxDir, GAP_RELM_ONNX_DIR } from './onnx-runtime/gap-relm-onnx';
+export { OnnxGapRelm, exportGapRelmOnnx, gapRelmOnnxDir, GAP_RELM_ONNX_DIR, type OnnxGapRelmOptions } from './onnx-runtime/gap-relm-onnx';
+export { OnnxMaskedLM, OPTIMUM_MODEL_FILE, type FillMaskCandidate } from './onnx-runtime/masked-lm-onnx';

@@ -1,10 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { readFile } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Rng, readSafetensors, safetensorsToFloat32, writeFileAtomic, writeSafetensors, type SafetensorsTensor } from '@proj/core';
-import { correct, type Correction, type GapRelmDecodeConfig, type InfillerLogitsSource, type PlannerLogitsSource } from '@proj/sampling';
-import { bertConfigToJson, parseBertConfig, resolveBertConfig, type BertConfig } from '../bert/config';
+import type { Correction, GapRelmDecodeConfig, InfillerLogitsSource, PlannerLogitsSource } from '@proj/sampling';
+import { bertConfigToJson, resolveBertConfig, type BertConfig } from '../bert/config';
 import { BertForMaskedLM, BertModel } from '../bert/model';
 import { loadBertCheckpoint, loadBertForMaskedLM } from '../bert/weights';
 import { initConstant } from '../layers/init';
@@ -14,19 +12,18 @@ import type { Ops } from '../ops/ops';
 import { ParameterStore } from '../ops/parameter-store';
 import { TfOps } from '../ops/tf-ops';
 import { BertTokenizer } from '../tokenizers/bert-tokenizer';
+import { GAP_RELM_CONFIG_FILE, GapRelmCodec, readSavedGapRelm } from './codec';
 import { parseGapRelmConfig, promptCount, type GapRelmConfig, type GapRelmConfigInput } from './config';
 import { INFILLER, infillerForward } from './infiller';
-import { infillerInputs, plannerInputs, type InfillerInputs, type PaddedInputs, type SpecialIds } from './inputs';
+import type { InfillerInputs, PaddedInputs, SpecialIds } from './inputs';
 import { PLANNER, initPlannerHeads, plannerForward, type PlannerOutput } from './planner';
 import { initPromptEncoder, promptEmbeddings } from './prompt-encoder';
-import { CodePointIds, infillerLength, plannerLength, type LengthBudget } from './tokens';
+import type { CodePointIds, LengthBudget } from './tokens';
 
 /** Prefix of prompt-encoder parameters inside a GapRelm. */
 export const PROMPT = 'prompt.';
 /** Name of prompt-encoder tensors in the saved checkpoints. */
 const PROMPT_CKPT = 'prompt_encoder.';
-
-export const GAP_RELM_CONFIG_FILE = 'gap_relm_config.json';
 
 export type GapRelmRole = 'planner' | 'infiller';
 
@@ -46,6 +43,8 @@ function adopt(to: ParameterStore, from: ParameterStore, rename: (name: string) 
  * `prompt.` so a trainer stage can freeze either by name; each saves under Hugging Face names.
  */
 export class GapRelm {
+  /** Text ↔ model inputs and raw logits ↔ decoding sources, shared with the onnxruntime engine. */
+  readonly codec: GapRelmCodec;
   readonly ids: CodePointIds;
   readonly special: SpecialIds;
   readonly budget: LengthBudget;
@@ -57,13 +56,8 @@ export class GapRelm {
     readonly bertConfig: BertConfig,
     readonly store: ParameterStore,
   ) {
-    if (tokenizer.vocab.size > bertConfig.vocabSize) {
-      throw new RangeError(`GapRelm: the tokenizer has ${tokenizer.vocab.size} tokens but the encoder's vocab_size is ${bertConfig.vocabSize}`);
-    }
-    this.ids = new CodePointIds(tokenizer);
-    const prompts = promptCount(config);
-    this.special = { cls: tokenizer.clsId, sep: tokenizer.sepId, pad: tokenizer.padId, firstPrompt: bertConfig.vocabSize, prompts };
-    this.budget = { maxPositions: bertConfig.maxPositionEmbeddings, prompts, withSource: config.infiller_input === 'source_and_template' };
+    this.codec = GapRelmCodec.forModel(config, tokenizer, bertConfig);
+    ({ ids: this.ids, special: this.special, budget: this.budget } = this.codec.planner);
   }
 
   /** Random init (seeded) of a model trained from scratch; `tokenizer` fixes the vocabulary. */
@@ -189,11 +183,11 @@ export class GapRelm {
   }
 
   plannerInputs(sources: readonly (readonly number[])[]): PaddedInputs {
-    return plannerInputs(sources, this.special);
+    return this.codec.plannerInputs(sources);
   }
 
   infillerInputs(sources: readonly (readonly number[])[], templates: readonly (readonly number[])[], maskPositions: readonly (readonly number[])[]): InfillerInputs {
-    return infillerInputs(sources, templates, maskPositions, this.budget.withSource, this.special);
+    return this.codec.infillerInputs(sources, templates, maskPositions);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -201,12 +195,12 @@ export class GapRelm {
 
   /** Longest source the planner reads; later tokens are always KEEP with no insertion. */
   get maxPlannerTokens(): number {
-    return this.budget.maxPositions - this.budget.prompts - 2;
+    return this.codec.maxPlannerTokens;
   }
 
   plannerSource(): PlannerLogitsSource {
     const ops = new TfOps(this.store);
-    return this.plannerSourceOver(async (x) => {
+    return this.codec.plannerSource(async (x) => {
       const [opT, insT] = tf.tidy(() => {
         const out = this.planner(ops, GapRelm.tensors(x));
         return [out.opLogits, out.insertLogits];
@@ -218,41 +212,9 @@ export class GapRelm {
     });
   }
 
-  /**
-   * The planner logits source over any engine (tfjs here, onnxruntime in OnnxGapRelm): `run` maps
-   * the padded inputs to op logits [B, slots, 3] and insert logits [B, slots, K + 1], row-major.
-   * Input building and the rows past the planner's window are shared, so engines agree exactly.
-   */
-  plannerSourceOver(run: (x: PaddedInputs) => Promise<{ op: Float32Array; ins: Float32Array; slots: number }>): PlannerLogitsSource {
-    const k1 = this.config.max_insert_k + 1;
-    return {
-      plan: async ({ sourceTokens }) => {
-        if (sourceTokens.length === 0) return { opLogits: [], insertLogits: [] };
-        const sources = sourceTokens.map((t) => this.ids.ids(t.slice(0, this.maxPlannerTokens)));
-        const { op, ins, slots } = await run(this.plannerInputs(sources));
-        const rows = (data: Float32Array, width: number, b: number, n: number, read: number) => {
-          const out = new Float32Array((n + 1) * width);
-          out.set(data.subarray(b * slots * width, (b * slots + read + 1) * width));
-          // Past the planner's window: certain KEEP (column 0), certain 0 insertions (column 0).
-          for (let r = read + 1; r <= n; r++) for (let c = 0; c < width; c++) out[r * width + c] = c === 0 ? 0 : -Infinity;
-          return out;
-        };
-        return {
-          opLogits: sourceTokens.map((t, b) => rows(op, 3, b, t.length, sources[b].length)),
-          insertLogits: sourceTokens.map((t, b) => rows(ins, k1, b, t.length, sources[b].length)),
-        };
-      },
-    };
-  }
-
-  /**
-   * Vocabulary by logit column (padded with placeholders if the checkpoint's table is larger than
-   * vocab.txt). Columns that are not one code point ("##x", "[UNK]", words) get -Infinity logits:
-   * a fill is one code point, like every other token the decoder assembles.
-   */
   infillerSource(): InfillerLogitsSource {
     const ops = new TfOps(this.store);
-    return this.infillerSourceOver(async (x) => {
+    return this.codec.infillerSource(async (x) => {
       const logitsT = tf.tidy(() => this.infiller(ops, GapRelm.tensors(x), tf.tensor1d(x.positions, 'int32')));
       const data = (await logitsT.data()) as Float32Array;
       logitsT.dispose();
@@ -260,77 +222,14 @@ export class GapRelm {
     });
   }
 
-  /**
-   * The infiller logits source over any engine: `run` maps the padded inputs (with `positions`,
-   * the flat mask indices) to logits [masks, vocab], row-major. Windowing, unfillable columns and
-   * the split per sentence are shared, so engines agree exactly.
-   */
-  infillerSourceOver(run: (x: InfillerInputs) => Promise<Float32Array>): InfillerLogitsSource {
-    const V = this.bertConfig.vocabSize;
-    const vocab = Array.from({ length: V }, (_, i) => (i < this.tokenizer.vocab.size ? this.tokenizer.vocab.tokenOf(i) : `[unused-column-${i}]`));
-    const fillable = new Uint8Array(V);
-    fillable.set(this.ids.fillable());
-    return {
-      vocab,
-      fill: async ({ sourceTokens, templates, maskPositions }) => {
-        if (templates.length === 0) return { logits: [] };
-        // One or more model inputs per sentence, in mask order (see `windows`).
-        const items = templates.flatMap((template, b) => this.windows(sourceTokens[b], template, maskPositions[b]));
-        const x = this.infillerInputs(
-          items.map((w) => this.ids.ids(w.source)),
-          items.map((w) => this.ids.ids(w.template)),
-          items.map((w) => w.masks),
-        );
-        if (x.positions.length === 0) return { logits: templates.map(() => new Float32Array(0)) };
-        const data = await run(x);
-        for (let i = 0; i < data.length; i++) if (fillable[i % V] === 0) data[i] = -Infinity;
-        const out: Float32Array[] = [];
-        let row = 0;
-        for (const masks of maskPositions) {
-          out.push(data.slice(row * V, (row + masks.length) * V));
-          row += masks.length;
-        }
-        return { logits: out };
-      },
-    };
-  }
-
-  /**
-   * Cuts a decode-time (source, template) pair to the model's length. Normally it fits as is.
-   * Otherwise the source gives way first (cut from the end); a template that alone is too long
-   * (a planner inserting many masks into a long sentence) is split into consecutive windows that
-   * are filled template-only, each mask with its own window's context. Masks stay in order.
-   */
-  private windows(source: readonly string[], template: readonly string[], masks: readonly number[]): { source: readonly string[]; template: readonly string[]; masks: number[] }[] {
-    const n = this.budget.withSource ? source.length : 0;
-    if (infillerLength(n, template.length, this.budget) <= this.budget.maxPositions) return [{ source, template, masks: masks.slice() }];
-    const room = this.budget.maxPositions - this.budget.prompts - (this.budget.withSource ? 3 : 2);
-    if (template.length <= room) return [{ source: source.slice(0, room - template.length), template, masks: masks.slice() }];
-    const out: { source: readonly string[]; template: readonly string[]; masks: number[] }[] = [];
-    for (let start = 0; start < template.length; start += room) {
-      const inWindow = masks.filter((p) => p >= start && p < start + room).map((p) => p - start);
-      if (inWindow.length > 0) out.push({ source: [], template: template.slice(start, start + room), masks: inWindow });
-    }
-    return out;
-  }
-
   /** Corrects `texts` with `correct()` of @proj/sampling over this model's planner and infiller. */
   async correct(texts: string[], decode: Partial<GapRelmDecodeConfig> = {}): Promise<Correction[]> {
-    return this.correctWith(this.plannerSource(), this.infillerSource(), texts, decode);
-  }
-
-  /** `correct()` over given sources (any engine), with this model's ablations applied to decoding. */
-  async correctWith(planner: PlannerLogitsSource, infiller: InfillerLogitsSource, texts: string[], decode: Partial<GapRelmDecodeConfig> = {}): Promise<Correction[]> {
-    const config: Partial<GapRelmDecodeConfig> = { ...decode };
-    // The ablations trained no such edits, so decoding must not make them either.
-    if (this.config.no_insert) config.noInsert = true;
-    if (this.config.no_delete) config.noDelete = true;
-    return correct(texts, { planner, infiller, config });
+    return this.codec.correct(this.plannerSource(), this.infillerSource(), texts, decode);
   }
 
   /** Whether a source of n tokens fits the planner (used by tests and data checks). */
   fitsPlanner(n: number): boolean {
-    return plannerLength(n, this.budget) <= this.budget.maxPositions;
+    return this.codec.fitsPlanner(n);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -386,12 +285,7 @@ export class GapRelm {
 
   /** A model saved by `save()`. */
   static async load(dir: string): Promise<GapRelm> {
-    const configPath = join(dir, GAP_RELM_CONFIG_FILE);
-    if (!existsSync(configPath)) throw new Error(`GapRelm.load: ${dir} has no ${GAP_RELM_CONFIG_FILE} (not a saved Gap-ReLM, or an incomplete save)`);
-    const config = parseGapRelmConfig(JSON.parse(await readFile(configPath, 'utf8')), configPath);
-    const tokenizer = await BertTokenizer.fromDirectory(dir);
-    const plannerConfigPath = join(dir, 'planner', 'config.json');
-    const bertFile = parseBertConfig(JSON.parse(await readFile(plannerConfigPath, 'utf8')), plannerConfigPath);
+    const { config, tokenizer, bertConfig: bertFile } = await readSavedGapRelm(dir, 'GapRelm.load');
     const bert: BertConfig = { ...bertFile, hiddenDropoutProb: config.dropout, attentionProbsDropoutProb: config.dropout };
     // Same shapes as saved, then the saved values.
     const store = new ParameterStore();

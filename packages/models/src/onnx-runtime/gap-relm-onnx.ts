@@ -4,9 +4,12 @@ import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { Correction, GapRelmDecodeConfig, InfillerLogitsSource, PlannerLogitsSource } from '@proj/sampling';
 import { GapRelm } from '../gap-relm/gap-relm';
-import type { PaddedInputs } from '../gap-relm/inputs';
+import { GapRelmCodec } from '../gap-relm/codec';
+import type { InfillerInputs } from '../gap-relm/inputs';
 import { exportGapRelmToOnnx } from '../onnx/export';
+import { OnnxMaskedLM } from './masked-lm-onnx';
 import { createOnnxSession, type OnnxSessionOptions } from './session';
+import { float32Output, idFeeds, int64 } from './tensors';
 
 /** Sub-directory of a Gap-ReLM model directory that holds planner.onnx and infiller.onnx. */
 export const GAP_RELM_ONNX_DIR = 'onnx';
@@ -32,37 +35,34 @@ export async function exportGapRelmOnnx(modelDir: string): Promise<string> {
   return out;
 }
 
-/** int32 ids → the int64 tensor the exported graphs take. */
-function int64(values: Int32Array, dims: number[]): ort.Tensor {
-  return new ort.Tensor('int64', BigInt64Array.from(values, (v) => BigInt(v)), dims);
+export interface OnnxGapRelmOptions extends OnnxSessionOptions {
+  /**
+   * An infiller from elsewhere: a directory with a Hugging Face BERT masked LM exported to ONNX in
+   * optimum's layout (model.onnx, config.json, tokenizer files), used instead of
+   * `<dir>/onnx/infiller.onnx`. It reads the same source/template input with its own tokenizer
+   * and no P-tuning prompts.
+   */
+  infiller?: string;
 }
 
-function idFeeds(x: PaddedInputs): Record<string, ort.Tensor> {
-  const dims = [x.batch, x.length];
-  return { input_ids: int64(x.inputIds, dims), attention_mask: int64(x.attentionMask, dims), token_type_ids: int64(x.tokenTypeIds, dims) };
-}
-
-function float32Output(outputs: ort.InferenceSession.OnnxValueMapType, name: string, where: string): { data: Float32Array; dims: readonly number[] } {
-  const t = outputs[name] as ort.Tensor | undefined;
-  if (t === undefined || t.type !== 'float32') throw new Error(`${where}: the session returned no float32 output '${name}'`);
-  return { data: t.data as Float32Array, dims: t.dims };
-}
+/** Run function of an infiller engine: padded inputs with mask positions → logits [masks, vocab]. */
+type InfillerRun = (x: InfillerInputs) => Promise<Float32Array>;
 
 /**
  * Gap-ReLM decoding on onnxruntime-node: the planner and infiller graphs exported by
  * `exportGapRelmOnnx`, each in one session created at load and reused for every batch.
  *
- * The logits sources are GapRelm's own (`plannerSourceOver` / `infillerSourceOver`: tokenizer,
- * ids, prompts, padding, attention masks, infiller windows, unfillable columns) with onnxruntime
- * as the engine, so both engines see identical inputs. That GapRelm's weights are freed right
- * after loading: only its input building is used.
+ * Inputs are built by the model's `GapRelmCodec` (tokenizer, ids, prompts, padding, attention
+ * masks, infiller windows, unfillable columns), the same code the tfjs engine uses, so both see
+ * identical inputs. Loading reads only config and tokenizer files besides the .onnx graphs: no
+ * tfjs backend and no safetensors weights are needed to serve.
  */
 export class OnnxGapRelm {
   private constructor(
-    /** Input building only; its weights are disposed. */
-    private readonly shape: GapRelm,
+    readonly codec: GapRelmCodec,
     readonly planner: ort.InferenceSession,
-    readonly infiller: ort.InferenceSession,
+    private readonly runInfiller: InfillerRun,
+    private readonly releaseInfiller: () => Promise<void>,
     /** The execution provider the sessions run on. */
     readonly provider: string,
     readonly intraOpNumThreads: number,
@@ -70,27 +70,43 @@ export class OnnxGapRelm {
 
   /**
    * A model directory written by `GapRelm.save` plus `<dir>/onnx/` from `exportGapRelmOnnx`
-   * (`gap-relm predict --engine onnx` writes it on first use). Needs a tfjs backend to read the
-   * tokenizer and config the same way GapRelm does.
+   * (`gap-relm predict --engine onnx` writes it on first use), or with `options.infiller` an
+   * external optimum-layout masked LM as the infiller.
    */
-  static async load(dir: string, options: OnnxSessionOptions = {}): Promise<OnnxGapRelm> {
+  static async load(dir: string, options: OnnxGapRelmOptions = {}): Promise<OnnxGapRelm> {
     const onnxDir = gapRelmOnnxDir(dir);
-    for (const file of ['planner.onnx', 'infiller.onnx']) {
+    const needed = options.infiller === undefined ? ['planner.onnx', 'infiller.onnx'] : ['planner.onnx'];
+    for (const file of needed) {
       if (!existsSync(join(onnxDir, file))) {
         throw new Error(`OnnxGapRelm.load: ${join(onnxDir, file)} is missing; create ${onnxDir}/ with exportGapRelmOnnx('${dir}') or run \`gap-relm predict --engine onnx --model ${dir}\`, which exports it first`);
       }
     }
-    const model = await GapRelm.load(dir);
-    model.dispose();
+    let codec = await GapRelmCodec.fromDirectory(dir);
     const planner = await createOnnxSession(join(onnxDir, 'planner.onnx'), options);
     // The infiller goes straight to the provider the planner settled on (no second fallback round).
-    const infiller = await createOnnxSession(join(onnxDir, 'infiller.onnx'), { ...options, executionProviders: [planner.provider], intraOpNumThreads: planner.intraOpNumThreads });
-    return new OnnxGapRelm(model, planner.session, infiller.session, planner.provider, planner.intraOpNumThreads);
+    const same = { ...options, executionProviders: [planner.provider], intraOpNumThreads: planner.intraOpNumThreads };
+    try {
+      if (options.infiller !== undefined) {
+        const mlm = await OnnxMaskedLM.load(options.infiller, same);
+        codec = codec.withInfiller(mlm.tokenizer, mlm.config);
+        options.log?.(`onnx: infiller ${options.infiller} (optimum layout, vocab ${mlm.config.vocabSize}, no P-tuning prompts)`);
+        return new OnnxGapRelm(codec, planner.session, (x) => mlm.logitsAt(x, x.positions), () => mlm.release(), planner.provider, planner.intraOpNumThreads);
+      }
+      const infiller = (await createOnnxSession(join(onnxDir, 'infiller.onnx'), same)).session;
+      const run: InfillerRun = async (x) => {
+        const outputs = await infiller.run({ ...idFeeds(x), mask_positions: int64(x.positions, [x.positions.length]) });
+        return float32Output(outputs, 'logits', 'OnnxGapRelm.infillerSource').data;
+      };
+      return new OnnxGapRelm(codec, planner.session, run, () => infiller.release(), planner.provider, planner.intraOpNumThreads);
+    } catch (error) {
+      await planner.session.release();
+      throw error;
+    }
   }
 
   /** Same contract and inputs as `GapRelm.plannerSource()`; only the engine differs. */
   plannerSource(): PlannerLogitsSource {
-    return this.shape.plannerSourceOver(async (x) => {
+    return this.codec.plannerSource(async (x) => {
       const outputs = await this.planner.run(idFeeds(x));
       const op = float32Output(outputs, 'op_logits', 'OnnxGapRelm.plannerSource');
       const ins = float32Output(outputs, 'insert_logits', 'OnnxGapRelm.plannerSource');
@@ -100,19 +116,16 @@ export class OnnxGapRelm {
 
   /** Same contract and inputs as `GapRelm.infillerSource()`; only the engine differs. */
   infillerSource(): InfillerLogitsSource {
-    return this.shape.infillerSourceOver(async (x) => {
-      const outputs = await this.infiller.run({ ...idFeeds(x), mask_positions: int64(x.positions, [x.positions.length]) });
-      return float32Output(outputs, 'logits', 'OnnxGapRelm.infillerSource').data;
-    });
+    return this.codec.infillerSource(this.runInfiller);
   }
 
   /** Corrects `texts` with `correct()` of @proj/sampling, as `GapRelm.correct` does. */
   async correct(texts: string[], decode: Partial<GapRelmDecodeConfig> = {}): Promise<Correction[]> {
-    return this.shape.correctWith(this.plannerSource(), this.infillerSource(), texts, decode);
+    return this.codec.correct(this.plannerSource(), this.infillerSource(), texts, decode);
   }
 
   async release(): Promise<void> {
     await this.planner.release();
-    await this.infiller.release();
+    await this.releaseInfiller();
   }
 }

@@ -1,0 +1,200 @@
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { correct, type Correction, type GapRelmDecodeConfig, type InfillerLogitsSource, type PlannerLogitsSource } from '@proj/sampling';
+import { parseBertConfig, type BertConfig } from '../bert/config';
+import { BertTokenizer } from '../tokenizers/bert-tokenizer';
+import { parseGapRelmConfig, promptCount, type GapRelmConfig } from './config';
+import { infillerInputs, plannerInputs, type InfillerInputs, type PaddedInputs, type SpecialIds } from './inputs';
+import { CodePointIds, infillerLength, plannerLength, type LengthBudget } from './tokens';
+
+export const GAP_RELM_CONFIG_FILE = 'gap_relm_config.json';
+
+/** How one encoder reads text: ids per code point, its special ids, how long its input may be. */
+export interface EncoderInputSpec {
+  tokenizer: BertTokenizer;
+  ids: CodePointIds;
+  special: SpecialIds;
+  budget: LengthBudget;
+  /** Rows of the word-embedding table = logit columns of an MLM head (>= the tokenizer's size). */
+  vocabSize: number;
+}
+
+function encoderInputSpec(tokenizer: BertTokenizer, bert: BertConfig, prompts: number, withSource: boolean): EncoderInputSpec {
+  if (tokenizer.vocab.size > bert.vocabSize) throw new RangeError(`GapRelmCodec: the tokenizer has ${tokenizer.vocab.size} tokens but the encoder's vocab_size is ${bert.vocabSize}`);
+  return {
+    tokenizer,
+    ids: new CodePointIds(tokenizer),
+    special: { cls: tokenizer.clsId, sep: tokenizer.sepId, pad: tokenizer.padId, firstPrompt: bert.vocabSize, prompts },
+    budget: { maxPositions: bert.maxPositionEmbeddings, prompts, withSource },
+    vocabSize: bert.vocabSize,
+  };
+}
+
+/** What a directory written by `GapRelm.save` says about the model, read without weights. */
+export interface SavedGapRelm {
+  config: GapRelmConfig;
+  tokenizer: BertTokenizer;
+  /** The encoders' config.json (dropout as saved). */
+  bertConfig: BertConfig;
+}
+
+/** Reads gap_relm_config.json, the tokenizer and planner/config.json of a saved Gap-ReLM. */
+export async function readSavedGapRelm(dir: string, caller: string): Promise<SavedGapRelm> {
+  const configPath = join(dir, GAP_RELM_CONFIG_FILE);
+  if (!existsSync(configPath)) throw new Error(`${caller}: ${dir} has no ${GAP_RELM_CONFIG_FILE} (not a saved Gap-ReLM, or an incomplete save)`);
+  const config = parseGapRelmConfig(JSON.parse(await readFile(configPath, 'utf8')), configPath);
+  const tokenizer = await BertTokenizer.fromDirectory(dir);
+  const plannerConfigPath = join(dir, 'planner', 'config.json');
+  const bertConfig = parseBertConfig(JSON.parse(await readFile(plannerConfigPath, 'utf8')), plannerConfigPath);
+  return { config, tokenizer, bertConfig };
+}
+
+/**
+ * Everything between text and a Gap-ReLM's encoders that does not depend on the engine: ids per
+ * code point, padded planner / infiller inputs, cutting to the models' lengths, and turning raw
+ * logits back into the sources @proj/sampling decodes. tfjs (GapRelm) and onnxruntime
+ * (OnnxGapRelm) both go through it, so the two engines see identical inputs. No tfjs here: an
+ * ONNX server builds its inputs from the config and tokenizer files alone.
+ *
+ * The planner and infiller normally share one tokenizer and input layout; `withInfiller` swaps
+ * in another masked LM's (an external BERT exported to ONNX), which gets no P-tuning prompts.
+ */
+export class GapRelmCodec {
+  private constructor(
+    readonly config: GapRelmConfig,
+    readonly planner: EncoderInputSpec,
+    readonly infiller: EncoderInputSpec,
+  ) {}
+
+  /** Both roles read text the same way: the model's tokenizer and encoder config. */
+  static forModel(config: GapRelmConfig, tokenizer: BertTokenizer, bert: BertConfig): GapRelmCodec {
+    const spec = encoderInputSpec(tokenizer, bert, promptCount(config), config.infiller_input === 'source_and_template');
+    return new GapRelmCodec(config, spec, spec);
+  }
+
+  /** The codec of a directory written by `GapRelm.save` (config and tokenizer files only). */
+  static async fromDirectory(dir: string): Promise<GapRelmCodec> {
+    const saved = await readSavedGapRelm(dir, 'GapRelmCodec.fromDirectory');
+    return GapRelmCodec.forModel(saved.config, saved.tokenizer, saved.bertConfig);
+  }
+
+  /**
+   * This codec with the infiller replaced by another BERT masked LM (its tokenizer and config):
+   * its own [CLS]/[SEP]/[PAD] ids and length, the same source/template layout, no prompts (a
+   * standard MLM has no prompt embeddings).
+   */
+  withInfiller(tokenizer: BertTokenizer, bert: BertConfig): GapRelmCodec {
+    return new GapRelmCodec(this.config, this.planner, encoderInputSpec(tokenizer, bert, 0, this.infiller.budget.withSource));
+  }
+
+  /** Longest source the planner reads; later tokens are always KEEP with no insertion. */
+  get maxPlannerTokens(): number {
+    return this.planner.budget.maxPositions - this.planner.budget.prompts - 2;
+  }
+
+  /** Whether a source of n tokens fits the planner. */
+  fitsPlanner(n: number): boolean {
+    return plannerLength(n, this.planner.budget) <= this.planner.budget.maxPositions;
+  }
+
+  plannerInputs(sources: readonly (readonly number[])[]): PaddedInputs {
+    return plannerInputs(sources, this.planner.special);
+  }
+
+  infillerInputs(sources: readonly (readonly number[])[], templates: readonly (readonly number[])[], maskPositions: readonly (readonly number[])[]): InfillerInputs {
+    return infillerInputs(sources, templates, maskPositions, this.infiller.budget.withSource, this.infiller.special);
+  }
+
+  /**
+   * The planner logits source over any engine: `run` maps the padded inputs to op logits
+   * [B, slots, 3] and insert logits [B, slots, K + 1], row-major. Rows past the planner's window
+   * are certain KEEP with no insertion.
+   */
+  plannerSource(run: (x: PaddedInputs) => Promise<{ op: Float32Array; ins: Float32Array; slots: number }>): PlannerLogitsSource {
+    const k1 = this.config.max_insert_k + 1;
+    return {
+      plan: async ({ sourceTokens }) => {
+        if (sourceTokens.length === 0) return { opLogits: [], insertLogits: [] };
+        const sources = sourceTokens.map((t) => this.planner.ids.ids(t.slice(0, this.maxPlannerTokens)));
+        const { op, ins, slots } = await run(this.plannerInputs(sources));
+        const rows = (data: Float32Array, width: number, b: number, n: number, read: number) => {
+          const out = new Float32Array((n + 1) * width);
+          out.set(data.subarray(b * slots * width, (b * slots + read + 1) * width));
+          // Past the planner's window: certain KEEP (column 0), certain 0 insertions (column 0).
+          for (let r = read + 1; r <= n; r++) for (let c = 0; c < width; c++) out[r * width + c] = c === 0 ? 0 : -Infinity;
+          return out;
+        };
+        return {
+          opLogits: sourceTokens.map((t, b) => rows(op, 3, b, t.length, sources[b].length)),
+          insertLogits: sourceTokens.map((t, b) => rows(ins, k1, b, t.length, sources[b].length)),
+        };
+      },
+    };
+  }
+
+  /**
+   * The infiller logits source over any engine: `run` maps the padded inputs (with `positions`,
+   * the flat mask indices) to logits [masks, vocab], row-major. The vocabulary is listed by logit
+   * column (placeholders past vocab.txt); columns that are not one code point ("##x", "[UNK]",
+   * words) get -Infinity: a fill is one code point, like every token the decoder assembles.
+   */
+  infillerSource(run: (x: InfillerInputs) => Promise<Float32Array>): InfillerLogitsSource {
+    const { tokenizer, ids, vocabSize: V } = this.infiller;
+    const vocab = Array.from({ length: V }, (_, i) => (i < tokenizer.vocab.size ? tokenizer.vocab.tokenOf(i) : `[unused-column-${i}]`));
+    const fillable = new Uint8Array(V);
+    fillable.set(ids.fillable());
+    return {
+      vocab,
+      fill: async ({ sourceTokens, templates, maskPositions }) => {
+        if (templates.length === 0) return { logits: [] };
+        // One or more model inputs per sentence, in mask order (see `windows`).
+        const items = templates.flatMap((template, b) => this.windows(sourceTokens[b], template, maskPositions[b]));
+        const x = this.infillerInputs(
+          items.map((w) => ids.ids(w.source)),
+          items.map((w) => ids.ids(w.template)),
+          items.map((w) => w.masks),
+        );
+        if (x.positions.length === 0) return { logits: templates.map(() => new Float32Array(0)) };
+        const data = await run(x);
+        for (let i = 0; i < data.length; i++) if (fillable[i % V] === 0) data[i] = -Infinity;
+        const out: Float32Array[] = [];
+        let row = 0;
+        for (const masks of maskPositions) {
+          out.push(data.slice(row * V, (row + masks.length) * V));
+          row += masks.length;
+        }
+        return { logits: out };
+      },
+    };
+  }
+
+  /**
+   * Cuts a decode-time (source, template) pair to the infiller's length. Normally it fits as is.
+   * Otherwise the source gives way first (cut from the end); a template that alone is too long
+   * (a planner inserting many masks into a long sentence) is split into consecutive windows that
+   * are filled template-only, each mask with its own window's context. Masks stay in order.
+   */
+  private windows(source: readonly string[], template: readonly string[], masks: readonly number[]): { source: readonly string[]; template: readonly string[]; masks: number[] }[] {
+    const budget = this.infiller.budget;
+    const n = budget.withSource ? source.length : 0;
+    if (infillerLength(n, template.length, budget) <= budget.maxPositions) return [{ source, template, masks: masks.slice() }];
+    const room = budget.maxPositions - budget.prompts - (budget.withSource ? 3 : 2);
+    if (template.length <= room) return [{ source: source.slice(0, room - template.length), template, masks: masks.slice() }];
+    const out: { source: readonly string[]; template: readonly string[]; masks: number[] }[] = [];
+    for (let start = 0; start < template.length; start += room) {
+      const inWindow = masks.filter((p) => p >= start && p < start + room).map((p) => p - start);
+      if (inWindow.length > 0) out.push({ source: [], template: template.slice(start, start + room), masks: inWindow });
+    }
+    return out;
+  }
+
+  /** `correct()` of @proj/sampling over given sources, with the model's ablations applied to decoding. */
+  async correct(planner: PlannerLogitsSource, infiller: InfillerLogitsSource, texts: string[], decode: Partial<GapRelmDecodeConfig> = {}): Promise<Correction[]> {
+    const config: Partial<GapRelmDecodeConfig> = { ...decode };
+    // The ablations trained no such edits, so decoding must not make them either.
+    if (this.config.no_insert) config.noInsert = true;
+    if (this.config.no_delete) config.noDelete = true;
+    return correct(texts, { planner, infiller, config });
+  }
+}
