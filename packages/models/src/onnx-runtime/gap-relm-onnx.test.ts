@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { GapRelmDecodeConfig, InfillerBatch } from '@proj/sampling';
@@ -107,5 +107,21 @@ describe('OnnxGapRelm (parity with the tfjs GapRelm)', () => {
     const kinds = new Set(a.flatMap((c) => c.edits.map((e) => e.kind)));
     expect([...kinds].sort()).toEqual(['delete', 'insert', 'replace']);
     expect(a.filter((c) => c.corrected !== c.source).length).toBeGreaterThan(10);
+  });
+
+  it('serves from the .onnx graphs, config and tokenizer alone (no safetensors weights needed)', async () => {
+    const bare = await mkdtemp(join(tmpdir(), 'gap-relm-onnx-bare-'));
+    try {
+      await cp(dir, bare, { recursive: true, filter: (src) => !src.endsWith('.safetensors') });
+      expect(existsSync(join(bare, 'planner', 'model.safetensors'))).toBe(false);
+      const served = await OnnxGapRelm.load(bare, { executionProviders: ['cpu'] });
+      try {
+        expect(await served.correct(sentences.slice(0, 6), LOW)).toEqual(await onnx.correct(sentences.slice(0, 6), LOW));
+      } finally {
+        await served.release();
+      }
+    } finally {
+      await rm(bare, { recursive: true, force: true });
+    }
   });
 });
