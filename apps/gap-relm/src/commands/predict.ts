@@ -1,29 +1,19 @@
 import { AtomicFileWriter, Progress, SkipCounter } from '@proj/core';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { GapRelm, OnnxGapRelm, exportGapRelmOnnx, gapRelmOnnxDir, initBackend } from '@proj/models';
 import type { GapRelmDecodeConfig } from '@proj/sampling';
-import { Option, type Command } from 'commander';
+import type { Command } from 'commander';
 import { type CliIO, CliError, log, requireFile } from '../cli-io';
 import { decodeConfigFrom } from '../decode-config';
 import { parseIntFlag } from '../flags';
-import { addBackendOption, addDecodeOptions } from '../model-flags';
+import { type CorrectorOptions, addCorrectorOptions, loadCorrector } from '../load-corrector';
 import { readPairLines } from '../pairs-file';
 
-export interface PredictCommandOptions {
-  model: string;
+/** `engine` defaults to tfjs here. */
+export interface PredictCommandOptions extends CorrectorOptions {
   input?: string;
   text?: string[];
   output?: string;
   edits?: string;
   thresholds?: string;
-  backend: 'auto' | 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
-  /** Default tfjs: runs the model on --backend; onnx runs `<model>/onnx/` on onnxruntime-node (exported on first use). */
-  engine?: 'tfjs' | 'onnx';
-  /** onnxruntime execution providers, tried in order (onnx engine only; default cuda, cpu). */
-  providers?: string[];
-  /** onnxruntime threads per op (onnx engine; default: the core count). */
-  threads?: number;
   chunk: number;
   progress: boolean;
   /** Decoding settings (see decodeConfigFrom: defaults, then --thresholds, then typed flags). */
@@ -45,26 +35,7 @@ export async function runPredict(options: PredictCommandOptions, io: CliIO) {
     texts = (await readPairLines(options.input, skips)).map((pair) => pair?.source ?? '');
   } else throw new CliError('give --input <file> or --text <sentence...>');
 
-  // tfjs also serves the onnx engine: it reads the model directory and exports it on first use.
-  const backend = await initBackend({ backend: options.backend });
-  log(io, `backend: ${backend.name} (${backend.detail})`);
-  let model: { correct: GapRelm['correct'] };
-  let release = async () => {};
-  if (options.engine === 'onnx') {
-    if (!existsSync(join(gapRelmOnnxDir(options.model), 'planner.onnx')) || !existsSync(join(gapRelmOnnxDir(options.model), 'infiller.onnx'))) {
-      log(io, `onnx: exported ${await exportGapRelmOnnx(options.model)}/ (planner.onnx, infiller.onnx) on first use`);
-    }
-    const onnx = await OnnxGapRelm.load(options.model, { executionProviders: options.providers, intraOpNumThreads: options.threads, log: (line) => log(io, line) });
-    log(io, `engine: onnx (provider ${onnx.provider}, ${onnx.intraOpNumThreads} threads)`);
-    model = onnx;
-    release = () => onnx.release();
-  } else {
-    const tfjs = await GapRelm.load(options.model);
-    log(io, `engine: tfjs (backend ${backend.name})`);
-    model = tfjs;
-    release = async () => tfjs.dispose();
-  }
-  log(io, `model: ${options.model}`);
+  const model = await loadCorrector(options, io);
 
   const out = options.output === undefined ? null : await AtomicFileWriter.open(options.output);
   const edits = options.edits === undefined ? null : await AtomicFileWriter.open(options.edits);
@@ -88,7 +59,7 @@ export async function runPredict(options: PredictCommandOptions, io: CliIO) {
     await edits?.abort();
     throw error;
   } finally {
-    await release();
+    await model.release();
   }
   progress.finish();
   if (skips.count > 0) log(io, `predict: ${skips.summary()} (written uncorrected)`);
@@ -105,14 +76,9 @@ export function registerPredict(program: Command, io: CliIO): void {
     .option('--text <sentence...>', 'sentences given on the command line')
     .option('--output <file>', 'write corrections here instead of stdout')
     .option('--edits <file>', 'also write JSONL {source, corrected, edits:[{position, from, to, kind, confidence}]}')
-    .option('--thresholds <file>', 'decision thresholds from `gap-relm tune` (flags given here override them)')
     .option('--chunk <n>', 'sentences per progress step', parseIntFlag('--chunk', 1), 256)
-    .option('--no-progress', 'no progress line on stderr')
-    .addOption(new Option('--engine <name>', 'tfjs, or onnx: onnxruntime-node on <model>/onnx/ (exported there on first use)').choices(['tfjs', 'onnx']).default('tfjs'))
-    .option('--providers <list>', 'onnx engine: execution providers tried in order, comma-separated', (v: string) => v.split(',').map((p) => p.trim()).filter((p) => p !== ''), ['cuda', 'cpu'])
-    .option('--threads <n>', 'onnx engine: threads per op (default: the core count)', parseIntFlag('--threads', 1));
-  addBackendOption(command);
-  addDecodeOptions(command);
+    .option('--no-progress', 'no progress line on stderr');
+  addCorrectorOptions(command, 'tfjs');
   command.action(async (opts: Omit<PredictCommandOptions, 'decode'>, cmd: Command) => {
     await runPredict({ ...opts, decode: await decodeConfigFrom(cmd, opts.thresholds) }, io);
   });
