@@ -7,6 +7,7 @@ import { registerDemo } from './commands/demo';
 import { registerEval } from './commands/eval';
 import { registerFrozenDev } from './commands/frozen-dev';
 import { registerPredict } from './commands/predict';
+import { registerServe } from './commands/serve';
 import { registerSynth } from './commands/synth';
 import { registerTrain } from './commands/train';
 import { registerTune } from './commands/tune';
@@ -35,6 +36,7 @@ export function buildProgram(io: CliIO): Command {
   registerTrain(program, io, report);
   registerPredict(program, io);
   registerTune(program, io);
+  registerServe(program, io);
   for (const command of program.commands) command.exitOverride().configureOutput(program.configureOutput());
   return program;
 }

@@ -1,0 +1,171 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { MicroBatcher } from '@proj/core';
+import type { Correction, GapRelmDecodeConfig } from '@proj/sampling';
+import { type CliIO, CliError, log } from '../cli-io';
+import type { Corrector } from '../load-corrector';
+import { ApiError } from './api-error';
+import { parseCorrectRequest } from './parse-request';
+import { readBody } from './read-body';
+import type { ServeConfig } from './serve-config';
+import { type MetricsSnapshot, ServerMetrics } from './server-metrics';
+
+export interface ServeOptions extends ServeConfig {
+  /** Decoding settings of every batch (requests cannot override them). */
+  decode: Partial<GapRelmDecodeConfig>;
+}
+
+/** A running server. */
+export interface ServeHandle {
+  /** `http://HOST:PORT` with the port actually bound. */
+  url: string;
+  port: number;
+  metrics(): MetricsSnapshot;
+  /**
+   * Graceful shutdown (also what SIGINT / SIGTERM do in `gap-relm serve`): stop accepting, answer
+   * the requests in flight, close the connections, release the model. Idempotent.
+   */
+  close(reason?: string): Promise<void>;
+}
+
+type Route = 'correct' | 'healthz' | 'metrics';
+const ROUTES: Record<string, { method: string; route: Route }> = {
+  '/v1/correct': { method: 'POST', route: 'correct' },
+  '/healthz': { method: 'GET', route: 'healthz' },
+  '/metrics': { method: 'GET', route: 'metrics' },
+};
+
+/** Only the documented fields, in a fixed order, whatever else a Correction may carry. */
+function correctionJson(c: Correction) {
+  return {
+    source: c.source,
+    corrected: c.corrected,
+    edits: c.edits.map((e) => ({ position: e.position, from: e.from, to: e.to, kind: e.kind, confidence: e.confidence })),
+  };
+}
+
+/**
+ * Serves `corrector` over HTTP/JSON until `close()`: POST /v1/correct, GET /healthz, GET /metrics
+ * (see docs/serving.md). The texts of concurrent requests share model calls through a
+ * MicroBatcher. Logs go to `io.stderr`; once listening it logs `serve: listening on <url>`.
+ */
+export async function startServer(corrector: Corrector, options: ServeOptions, io: CliIO): Promise<ServeHandle> {
+  const metrics = new ServerMetrics();
+  const batcher = new MicroBatcher<string, Correction>({
+    maxBatchItems: options.maxBatchTexts,
+    maxWaitMs: options.maxWaitMs,
+    run: async (texts) => {
+      try {
+        return await corrector.correct(texts, options.decode);
+      } catch (error) {
+        log(io, `serve: a batch of ${texts.length} texts failed: ${(error as Error)?.stack ?? String(error)}`);
+        throw error;
+      }
+    },
+  });
+  let draining = false;
+  let inFlight = 0;
+  const idleWaiters: (() => void)[] = [];
+  const snapshot = () => metrics.snapshot(batcher.stats(), batcher.queueDepth, inFlight);
+
+  const send = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
+    if (res.headersSent || res.destroyed) return;
+    const text = JSON.stringify(body);
+    // While draining, no connection is kept alive for another request.
+    if (draining) headers.connection = 'close';
+    res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': String(Buffer.byteLength(text)), ...headers });
+    res.end(text);
+  };
+
+  async function correct(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (draining) throw new ApiError(503, 'draining', 'the server is shutting down');
+    const texts = parseCorrectRequest(await readBody(req, options.maxBodyBytes), options);
+    let results: Correction[];
+    try {
+      results = await batcher.submit(texts);
+    } catch (error) {
+      throw new ApiError(500, 'model_error', `the model failed on a batch holding this request's texts: ${(error as Error)?.message ?? String(error)}`);
+    }
+    metrics.textsCorrected += texts.length;
+    send(res, 200, { results: results.map(correctionJson) });
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const started = performance.now();
+    const path = (req.url ?? '/').split('?')[0];
+    inFlight++;
+    // A write to a connection the client already closed must not throw out of the server.
+    res.on('error', () => {});
+    res.on('close', () => {
+      metrics.countAnswer(res.writableFinished ? res.statusCode : 'aborted');
+      if (res.writableFinished && res.statusCode === 200 && path === '/v1/correct') metrics.latency.record(performance.now() - started);
+      if (--inFlight === 0) for (const resolve of idleWaiters.splice(0)) resolve();
+    });
+    try {
+      const route = Object.hasOwn(ROUTES, path) ? ROUTES[path] : undefined;
+      if (route === undefined) throw new ApiError(404, 'not_found', `no such path: ${path}; the paths are POST /v1/correct, GET /healthz, GET /metrics`);
+      if (req.method !== route.method) {
+        res.setHeader('allow', route.method);
+        throw new ApiError(405, 'method_not_allowed', `${path} takes ${route.method}, got ${req.method}`);
+      }
+      if (route.route === 'correct') await correct(req, res);
+      else if (route.route === 'metrics') send(res, 200, snapshot());
+      else if (draining) send(res, 503, { status: 'draining' });
+      else send(res, 200, { status: 'ok', ...corrector.info });
+    } catch (error) {
+      if (error instanceof ApiError) {
+        // The rest of a refused body is dropped unparsed, so the connection cannot carry another request.
+        send(res, error.status, error.body(), error.code === 'body_too_large' ? { connection: 'close' } : {});
+      } else {
+        log(io, `serve: ${req.method} ${req.url} failed: ${(error as Error)?.stack ?? String(error)}`);
+        send(res, 500, new ApiError(500, 'internal_error', 'the server failed on this request (see its log)').body());
+      }
+    }
+  }
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((error) => log(io, `serve: ${req.method} ${req.url}: ${(error as Error)?.stack ?? String(error)}`));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (error: NodeJS.ErrnoException) => {
+      const flag = error.code === 'EADDRINUSE' || error.code === 'EACCES' ? `--port ${options.port}` : `--host ${options.host}`;
+      reject(new CliError(`serve: cannot listen on ${options.host}:${options.port} (${flag}): ${error.code ?? error.message}`));
+    });
+    server.listen(options.port, options.host, () => resolve());
+  });
+  server.on('error', (error) => log(io, `serve: server error: ${error.message}`));
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`;
+  log(io, `serve: listening on ${url}`);
+
+  let closing: Promise<void> | undefined;
+  async function shutdown(reason: string): Promise<void> {
+    // 1. Stop accepting: no new connections; requests on open ones get 503 and `connection: close`.
+    draining = true;
+    log(io, `serve: ${reason}: shutting down; no new connections, ${inFlight} requests in flight`);
+    const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeIdleConnections();
+    const grace = setTimeout(() => {
+      log(io, `serve: connections still open after ${options.shutdownGraceMs} ms; closing them`);
+      server.closeAllConnections();
+    }, options.shutdownGraceMs);
+    // 2. Answer the requests in flight (their batches run as usual), then let the batcher finish.
+    if (inFlight > 0) await new Promise<void>((resolve) => idleWaiters.push(resolve));
+    await batcher.close();
+    log(io, 'serve: requests in flight answered');
+    // 3. Wait for the connections to close (each closes after its last answer).
+    await serverClosed;
+    clearTimeout(grace);
+    log(io, 'serve: connections closed');
+    // 4. Release the model.
+    await corrector.release();
+    log(io, 'serve: model released; stopped');
+  }
+
+  return {
+    url,
+    port,
+    metrics: snapshot,
+    close: (reason = 'close()') => (closing ??= shutdown(reason)),
+  };
+}
