@@ -3,17 +3,22 @@
 // scripts and wasm binaries by their own paths), so both module systems run every check.
 'use strict';
 const assert = require('node:assert/strict');
-const { mkdtempSync, readFileSync, rmSync, writeFileSync } = require('node:fs');
+const { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } = require('node:fs');
+const { createRequire } = require('node:module');
 const { tmpdir } = require('node:os');
-const { join } = require('node:path');
+const { dirname, join } = require('node:path');
 
-/** `pkgs`: the public modules { core, dataSynth, align, metrics, models }; `kind`: 'esm' | 'cjs'. */
-async function runChecks(pkgs, kind) {
+/**
+ * `pkgs`: the public modules { core, dataSynth, align, metrics, models }; `kind`: 'esm' | 'cjs';
+ * `keepModelAt`: if given, the tiny saved Gap-ReLM is copied there (without its onnx/) for run.sh
+ * to run through the gap-relm binary.
+ */
+async function runChecks(pkgs, kind, keepModelAt) {
   const { Rng } = pkgs.core;
   const { ConfusionSet, ErrorGenerator, synthesizeFile } = pkgs.dataSynth;
   const { buildExample } = pkgs.align;
   const { corpusBleu, cscMetrics } = pkgs.metrics;
-  const { BertTokenizer, GapRelm, buildCharVocab, initBackend } = pkgs.models;
+  const { BertTokenizer, GapRelm, OnnxGapRelm, buildCharVocab, exportGapRelmOnnx, initBackend } = pkgs.models;
   const ok = (what) => console.log(`ok: [${kind}] ${what}`);
   const work = mkdtempSync(join(tmpdir(), `smoke-${kind}-`));
   try {
@@ -73,13 +78,42 @@ async function runChecks(pkgs, kind) {
     }, tokenizer, 1);
     const dir = join(work, 'gap-relm');
     await model.save(dir);
+    if (keepModelAt !== undefined) cpSync(dir, keepModelAt, { recursive: true });
     const loaded = await GapRelm.load(dir);
     ok('GapRelm.create + save + GapRelm.load');
-    const [c] = await loaded.correct(['我们今天去公园散布。']);
+    const sentence = '我们今天去公园散布。';
+    const [c] = await loaded.correct([sentence]);
     assert.equal(typeof c.corrected, 'string', 'GapRelm.correct: no corrected text');
     ok(`GapRelm.correct (untrained: ${c.corrected})`);
     model.dispose();
     loaded.dispose();
+
+    // ONNX on onnxruntime-node, as @proj/models resolves it. The install skipped its postinstall
+    // (ONNXRUNTIME_NODE_INSTALL=skip: no CUDA download), so the CPU binding that ships in its
+    // tarball must load, and asking for ['cuda', 'cpu'] must fall back to cpu and say why.
+    const ortDir = dirname(createRequire(require.resolve('@proj/models')).resolve('onnxruntime-node/package.json'));
+    const ortVersion = JSON.parse(readFileSync(join(ortDir, 'package.json'), 'utf8')).version;
+    const bindingDir = join(ortDir, 'bin', 'napi-v6', process.platform, process.arch);
+    assert.ok(existsSync(join(bindingDir, 'onnxruntime_binding.node')), `onnxruntime-node ${ortVersion}: no CPU binding in ${bindingDir}`);
+    assert.ok(!existsSync(join(bindingDir, 'libonnxruntime_providers_cuda.so')), `onnxruntime-node ${ortVersion}: the CUDA provider was downloaded although ONNXRUNTIME_NODE_INSTALL=skip`);
+    const onnxDir = await exportGapRelmOnnx(dir);
+    for (const file of ['planner.onnx', 'infiller.onnx']) assert.ok(existsSync(join(onnxDir, file)), `exportGapRelmOnnx: no ${file} in ${onnxDir}`);
+    ok(`exportGapRelmOnnx (${onnxDir.slice(work.length + 1)}/planner.onnx, infiller.onnx)`);
+    const lines = [];
+    const onnx = await OnnxGapRelm.load(dir, { executionProviders: ['cuda', 'cpu'], log: (line) => lines.push(line) });
+    try {
+      assert.equal(onnx.provider, 'cpu', `OnnxGapRelm.load: runs on ${onnx.provider}, expected cpu (log: ${lines.join(' | ')})`);
+      const fallback = lines.find((line) => /provider cuda failed \(.+\); trying cpu/.test(line));
+      assert.ok(fallback !== undefined, `OnnxGapRelm.load: no logged fallback from cuda to cpu (log: ${lines.join(' | ')})`);
+      ok(`onnxruntime-node ${ortVersion} CPU binding loads; OnnxGapRelm.load ['cuda', 'cpu'] runs on cpu, logged: ${fallback}`);
+      const [viaOnnx] = await onnx.correct([sentence]);
+      assert.equal(viaOnnx.corrected, c.corrected, `OnnxGapRelm.correct: ${viaOnnx.corrected} differs from the tfjs GapRelm's ${c.corrected}`);
+      const decisions = (r) => r.edits.map(({ position, from, to, kind }) => ({ position, from, to, kind }));
+      assert.deepEqual(decisions(viaOnnx), decisions(c), 'OnnxGapRelm.correct: edits differ from the tfjs GapRelm');
+      ok(`OnnxGapRelm.correct equals GapRelm.correct (${c.edits.length} edits)`);
+    } finally {
+      await onnx.release();
+    }
   } finally {
     rmSync(work, { recursive: true, force: true });
   }

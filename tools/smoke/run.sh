@@ -4,7 +4,10 @@
 # exactly as a user would: consumer.mjs (ESM), consumer.cjs (CJS) and the gap-relm binary.
 # Catches what unit tests inside the workspace cannot: a file missing from `files`, a wrong
 # `exports` path, a runtime dependency that only resolves through the workspace root.
-# ONNX loading (onnxruntime-node) is not checked yet; it comes with a later issue.
+# ONNX too: onnxruntime-node is installed with its postinstall skipped (no CUDA download), so its
+# CPU binding must load from the tarball; both consumers export the tiny Gap-ReLM to ONNX, run it
+# with providers ['cuda', 'cpu'] (must fall back to cpu) and must correct as tfjs does, and so must
+# `gap-relm predict --engine onnx`.
 #
 # Usage, from the repository root after `npx nx run-many -t build`: tools/smoke/run.sh
 set -euo pipefail
@@ -40,7 +43,7 @@ npm_config_onnxruntime_node_install=skip ONNXRUNTIME_NODE_INSTALL=skip \
 echo "ok: npm install of the tarballs ($((SECONDS - start)) s so far)"
 
 cp "$root/tools/smoke/checks.cjs" "$root/tools/smoke/consumer.mjs" "$root/tools/smoke/consumer.cjs" .
-node consumer.mjs
+node consumer.mjs model   # also leaves its tiny saved Gap-ReLM in model/ for the binary below
 node consumer.cjs
 
 # The app: its bin, and the data it bundles.
@@ -52,5 +55,18 @@ npx --no-install gap-relm compile --input node_modules/@proj/gap-relm/data/sigha
 lines=$(wc -l <out.jsonl)
 [ "$lines" -eq 1100 ] || { echo "smoke: gap-relm compile wrote $lines lines, expected 1100" >&2; cat compile.log >&2; exit 1; }
 echo "ok: gap-relm compile of the bundled SIGHAN 2015 test set (1100 records)"
+
+# The app on ONNX: `predict --engine onnx` exports model/onnx/ on first use, falls back from cuda
+# to cpu (the CUDA provider was never downloaded) and must write what `--engine tfjs` writes.
+sentence='我们今天去公园散布。'
+npx --no-install gap-relm predict --model model --text "$sentence" --no-progress >tfjs.txt 2>tfjs.log \
+  || { echo "smoke: gap-relm predict --engine tfjs failed" >&2; cat tfjs.log >&2; exit 1; }
+npx --no-install gap-relm predict --model model --text "$sentence" --engine onnx --providers cuda,cpu --no-progress >onnx.txt 2>onnx.log \
+  || { echo "smoke: gap-relm predict --engine onnx failed" >&2; cat onnx.log >&2; exit 1; }
+for want in 'onnx: exported' 'onnx: provider cuda failed' 'engine: onnx (provider cpu'; do
+  grep -qF "$want" onnx.log || { echo "smoke: gap-relm predict --engine onnx did not log '$want'" >&2; cat onnx.log >&2; exit 1; }
+done
+cmp -s tfjs.txt onnx.txt || { echo "smoke: predict --engine onnx wrote '$(cat onnx.txt)', --engine tfjs '$(cat tfjs.txt)'" >&2; exit 1; }
+echo "ok: gap-relm predict --engine onnx (exported on first use, cuda → cpu) = --engine tfjs: $(cat onnx.txt)"
 
 echo "smoke: all checks passed in $((SECONDS - start)) s"
