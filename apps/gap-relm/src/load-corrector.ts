@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { GapRelm, OnnxGapRelm, exportGapRelmOnnx, gapRelmOnnxDir, initBackend } from '@proj/models';
+import { GapRelm, OPTIMUM_MODEL_FILE, OnnxGapRelm, exportGapRelmOnnx, gapRelmOnnxDir, initBackend } from '@proj/models';
 import { Option, type Command } from 'commander';
-import { type CliIO, log, requireFile } from './cli-io';
+import { CliError, type CliIO, log, requireFile } from './cli-io';
 import { parseIntFlag } from './flags';
 import { type BACKENDS, addBackendOption, addDecodeOptions } from './model-flags';
 
@@ -19,10 +19,12 @@ export interface CorrectorOptions {
   providers?: string[];
   /** onnxruntime threads per op (onnx engine; default: the core count). */
   threads?: number;
+  /** onnx engine: an optimum-layout BERT masked-LM export used as the infiller instead of `<model>/onnx/infiller.onnx`. */
+  infillerOnnx?: string;
 }
 
 /** What runs the model, as `/healthz` reports it. */
-export type CorrectorInfo = { engine: 'onnx'; provider: string; model: string } | { engine: 'tfjs'; backend: string; model: string };
+export type CorrectorInfo = { engine: 'onnx'; provider: string; model: string; infiller?: string } | { engine: 'tfjs'; backend: string; model: string };
 
 /** A loaded model behind one interface, whichever engine runs it. */
 export interface Corrector {
@@ -39,16 +41,22 @@ export interface Corrector {
  */
 export async function loadCorrector(options: CorrectorOptions, io: CliIO): Promise<Corrector> {
   requireFile(options.model, '--model');
+  if (options.infillerOnnx !== undefined) {
+    if (options.engine !== 'onnx') throw new CliError('--infiller-onnx needs --engine onnx');
+    requireFile(join(options.infillerOnnx, OPTIMUM_MODEL_FILE), '--infiller-onnx');
+  }
   const backend = await initBackend({ backend: options.backend });
   log(io, `backend: ${backend.name} (${backend.detail})`);
   let corrector: Corrector;
   if (options.engine === 'onnx') {
-    if (!existsSync(join(gapRelmOnnxDir(options.model), 'planner.onnx')) || !existsSync(join(gapRelmOnnxDir(options.model), 'infiller.onnx'))) {
+    const needed = options.infillerOnnx === undefined ? ['planner.onnx', 'infiller.onnx'] : ['planner.onnx'];
+    if (needed.some((file) => !existsSync(join(gapRelmOnnxDir(options.model), file)))) {
       log(io, `onnx: exported ${await exportGapRelmOnnx(options.model)}/ (planner.onnx, infiller.onnx) on first use`);
     }
-    const onnx = await OnnxGapRelm.load(options.model, { executionProviders: options.providers, intraOpNumThreads: options.threads, log: (line) => log(io, line) });
+    const onnx = await OnnxGapRelm.load(options.model, { executionProviders: options.providers, intraOpNumThreads: options.threads, infiller: options.infillerOnnx, log: (line) => log(io, line) });
     log(io, `engine: onnx (provider ${onnx.provider}, ${onnx.intraOpNumThreads} threads)`);
-    corrector = { correct: (texts, decode) => onnx.correct(texts, decode), release: () => onnx.release(), info: { engine: 'onnx', provider: onnx.provider, model: options.model } };
+    const info: CorrectorInfo = { engine: 'onnx', provider: onnx.provider, model: options.model, ...(options.infillerOnnx === undefined ? {} : { infiller: options.infillerOnnx }) };
+    corrector = { correct: (texts, decode) => onnx.correct(texts, decode), release: () => onnx.release(), info };
   } else {
     const tfjs = await GapRelm.load(options.model);
     log(io, `engine: tfjs (backend ${backend.name})`);
@@ -67,7 +75,8 @@ export function addCorrectorOptions(command: Command, defaultEngine: Engine): Co
     .option('--thresholds <file>', 'decision thresholds from `gap-relm tune` (flags given here override them)')
     .addOption(new Option('--engine <name>', 'tfjs, or onnx: onnxruntime-node on <model>/onnx/ (exported there on first use)').choices([...ENGINES]).default(defaultEngine))
     .option('--providers <list>', 'onnx engine: execution providers tried in order, comma-separated', (v: string) => v.split(',').map((p) => p.trim()).filter((p) => p !== ''), ['cuda', 'cpu'])
-    .option('--threads <n>', 'onnx engine: threads per op (default: the core count)', parseIntFlag('--threads', 1));
+    .option('--threads <n>', 'onnx engine: threads per op (default: the core count)', parseIntFlag('--threads', 1))
+    .option('--infiller-onnx <dir>', 'onnx engine: infiller from a Hugging Face BERT masked LM exported to ONNX (optimum layout: model.onnx, config.json, tokenizer files) instead of <model>/onnx/infiller.onnx');
   addBackendOption(command);
   return addDecodeOptions(command);
 }

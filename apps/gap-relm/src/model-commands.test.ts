@@ -1,6 +1,7 @@
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { exportBertForMaskedLMToOnnx, initBackend, loadBertForMaskedLM } from '@proj/models';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { bundled } from './bundled-data';
 import { cli } from './cli-harness';
@@ -96,6 +97,31 @@ describe('gap-relm predict / tune', () => {
     expect(again.stderr).not.toContain('onnx: exported');
     expect(again.stderr).toContain('engine: onnx (provider cpu, 1 threads)');
     expect(again.stdout).toBe(onnx.text.split('\n')[1] + '\n');
+  });
+
+  it('--infiller-onnx runs an optimum-layout masked LM as the infiller; it needs --engine onnx and a model.onnx', async () => {
+    // An optimum-layout directory (logits at every position, config.json, tokenizer files): this
+    // model's own infiller, exported by exportBertForMaskedLMToOnnx.
+    const mlm = join(run, 'infiller-optimum');
+    await mkdir(mlm, { recursive: true });
+    await initBackend({ backend: 'cpu' });
+    const { model } = await loadBertForMaskedLM(join(run, 'final', 'infiller'));
+    await exportBertForMaskedLMToOnnx(model, join(mlm, 'model.onnx'));
+    model.dispose();
+    await cp(join(run, 'final', 'infiller', 'config.json'), join(mlm, 'config.json'));
+    for (const file of ['vocab.txt', 'tokenizer_config.json', 'special_tokens_map.json']) await cp(join(run, 'final', file), join(mlm, file));
+    const low = ['--delete-threshold', '0.3', '--replace-threshold', '0.3', '--insert-threshold', '0.3'];
+    const texts = ['他门来了', '我朋唷打算去法国'];
+    const { code, stdout, stderr } = await cli('predict', '--model', join(run, 'final'), '--text', ...texts, '--engine', 'onnx', '--infiller-onnx', mlm, '--providers', 'cpu', '--backend', 'cpu', '--no-progress', ...low);
+    expect(code, stderr).toBe(0);
+    expect(stderr).toContain(`onnx: infiller ${mlm} (optimum layout, vocab `);
+    expect(stdout.trimEnd().split('\n')).toHaveLength(texts.length);
+    const tfjs = await cli('predict', '--model', join(run, 'final'), '--text', texts[0], '--infiller-onnx', mlm, '--backend', 'cpu');
+    expect(tfjs.code).toBe(2);
+    expect(tfjs.stderr).toContain('--infiller-onnx needs --engine onnx');
+    const missing = await cli('predict', '--model', join(run, 'final'), '--text', texts[0], '--engine', 'onnx', '--infiller-onnx', run, '--backend', 'cpu');
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain(`--infiller-onnx: file not found: ${join(run, 'model.onnx')}`);
   });
 
   it('with every threshold at 1 nothing changes; --text prints to stdout', async () => {
