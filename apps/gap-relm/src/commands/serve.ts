@@ -58,7 +58,7 @@ export function registerServe(program: Command, io: CliIO): void {
     .option('--max-body-bytes <n>', 'largest request body (413 body_too_large)', parseIntFlag('--max-body-bytes', 1), d.maxBodyBytes)
     .option('--max-texts <n>', 'most texts per request (422 too_many_texts)', parseIntFlag('--max-texts', 1), d.maxTexts)
     .option('--max-chars <n>', 'most characters (code points) per text (422 text_too_long)', parseIntFlag('--max-chars', 1), d.maxChars)
-    .option('--shutdown-grace-ms <n>', 'on SIGINT / SIGTERM, cut connections still open this long after the last answer', parseIntFlag('--shutdown-grace-ms', 0), d.shutdownGraceMs);
+    .option('--shutdown-grace-ms <n>', 'on SIGINT / SIGTERM, cut the requests and connections still open this long after it', parseIntFlag('--shutdown-grace-ms', 0), d.shutdownGraceMs);
   addCorrectorOptions(command, 'onnx');
   command.action(async (opts: Omit<ServeCommandOptions, 'decode'>, cmd: Command) => {
     const handle = await runServe({ ...opts, decode: await decodeConfigFrom(cmd, opts.thresholds) }, io);

@@ -18,5 +18,5 @@ export const DEFAULT_SERVE_CONFIG: Readonly<ServeConfig> = Object.freeze({
   maxBodyBytes: 1024 * 1024, // request body; reading stops at the limit (413)
   maxTexts: 64, // texts per request (422)
   maxChars: 512, // code points per text (422)
-  shutdownGraceMs: 10_000, // on shutdown, connections still open this long after the last answer are cut
+  shutdownGraceMs: 10_000, // on shutdown, requests and connections still open this long after it began are cut
 });

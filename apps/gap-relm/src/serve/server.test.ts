@@ -10,7 +10,7 @@ import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { BertTokenizer, GapRelm, buildCharVocab, initBackend } from '@proj/models';
 import type { Correction, GapRelmDecodeConfig } from '@proj/sampling';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { bundled } from '../bundled-data';
 import { cli } from '../cli-harness';
 import type { CliIO } from '../cli-io';
@@ -256,6 +256,20 @@ describe('gap-relm serve: model errors and shutdown', () => {
     ]);
     await handle.close(); // idempotent
     expect(fake.released).toBe(1);
+  });
+
+  it('a client that never finishes its body does not hold the shutdown past --shutdown-grace-ms', async () => {
+    const fake = fakeCorrector();
+    const { io, stderr } = captureIO();
+    const handle = await startServer(fake.corrector, fakeOptions({ shutdownGraceMs: 100 }), io);
+    const socket = connect(handle.port, '127.0.0.1');
+    const socketClosed = new Promise((resolve) => socket.on('close', resolve));
+    socket.write('POST /v1/correct HTTP/1.1\r\nHost: test\r\nContent-Length: 100\r\n\r\n{"texts": [');
+    await vi.waitFor(() => expect(handle.metrics().inFlight).toBe(1));
+    await handle.close('test');
+    await socketClosed;
+    expect(fake.released).toBe(1);
+    expect(stderr.text).toContain('serve: requests or connections still open 100 ms after the shutdown began; cutting them');
   });
 
   it('a port in use is one clear error', async () => {

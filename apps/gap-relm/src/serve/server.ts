@@ -146,14 +146,15 @@ export async function startServer(corrector: Corrector, options: ServeOptions, i
     const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeIdleConnections();
     const grace = setTimeout(() => {
-      log(io, `serve: connections still open after ${options.shutdownGraceMs} ms; closing them`);
+      log(io, `serve: requests or connections still open ${options.shutdownGraceMs} ms after the shutdown began; cutting them`);
       server.closeAllConnections();
     }, options.shutdownGraceMs);
     // 2. Answer the requests in flight (their batches run as usual), then let the batcher finish.
     if (inFlight > 0) await new Promise<void>((resolve) => idleWaiters.push(resolve));
     await batcher.close();
     log(io, 'serve: requests in flight answered');
-    // 3. Wait for the connections to close (each closes after its last answer).
+    // 3. Wait for the connections to close (each closes after its last answer). The grace timer
+    //    bounds steps 2 and 3 (a client that never finishes its body must not hold the shutdown).
     await serverClosed;
     clearTimeout(grace);
     log(io, 'serve: connections closed');
