@@ -95,7 +95,7 @@ export {
 } from './gap-relm/tasks';
 export { trainGapRelm, type TrainGapRelmOptions, type TrainGapRelmResult } from './gap-relm/train-gap-relm';
 
-// ONNX export (GraphOps IR → ModelProto, opset 17, dynamic batch / sequence; no protobuf dependency)
+// ONNX export (GraphOps IR → ModelProto, opset 17, dynamic batch / sequence; protobufjs on the vendored official onnx.proto)
 export {
   exportBertForMaskedLMToOnnx,
   bertForMaskedLMToOnnx,
@@ -107,8 +107,7 @@ export {
   type OnnxExportOptions,
 } from './onnx/export';
 export { graphToOnnx, parseDim, OnnxDataType, OnnxAttributeType, type GraphToOnnxOptions } from './onnx/serialize';
-export { readOnnxModel, readFields, type OnnxModel, type OnnxGraph, type OnnxNode, type OnnxTensor, type OnnxAttribute, type OnnxValueInfo, type ProtoField } from './onnx/read';
-export { ProtoWriter, WireType } from './onnx/protobuf-writer';
+export { readOnnxModel, type OnnxModel, type OnnxGraph, type OnnxNode, type OnnxTensor, type OnnxAttribute, type OnnxValueInfo } from './onnx/read';
 
 // ONNX Runtime (onnxruntime-node sessions with provider fallback; Gap-ReLM decoding on them)
 export { createOnnxSession, DEFAULT_EXECUTION_PROVIDERS, type OnnxSession, type OnnxSessionOptions } from './onnx-runtime/session';

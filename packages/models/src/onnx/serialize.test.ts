@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { GraphOps, type GraphValue } from '../ops/graph-ops';
+import { GraphOps, type Graph, type GraphValue } from '../ops/graph-ops';
 import { readOnnxModel, type OnnxModel, type OnnxNode } from './read';
 import { graphToOnnx, OnnxAttributeType, OnnxDataType, parseDim, type GraphToOnnxOptions } from './serialize';
 
@@ -218,6 +218,14 @@ describe('graphToOnnx: errors name the function, the argument and the value', ()
     [{ parameters: () => new Float32Array(3) }, "graphToOnnx: parameter 'w' [4,3] needs 12 values, got 3"],
   ] as const)('%j', (options, message) => {
     expect(() => graphToOnnx(graph, { parameters: values, ...options } as GraphToOnnxOptions)).toThrow(message);
+  });
+
+  it('an int attribute or dim beyond 2^53 (protobufjs would round it silently)', () => {
+    const x: GraphValue = { name: 'x', dtype: 'float32', shape: [2 ** 60] };
+    const big: Graph = { inputs: [x], outputs: [{ ...x, name: 'y' }], initializers: [], valueInfo: [], nodes: [{ op: 'Concat', name: 'c', inputs: ['x'], outputs: ['y'], attrs: { axis: 2 ** 60 } }] };
+    expect(() => graphToOnnx(big, { parameters: values })).toThrow("graphToOnnx: attribute 'axis' must be a safe integer, got 1152921504606847000");
+    big.nodes[0].attrs.axis = 0;
+    expect(() => graphToOnnx(big, { parameters: values })).toThrow("graphToOnnx: dim of 'x' must be a safe integer, got 1152921504606847000");
   });
 
   it('a dim no input declares', () => {

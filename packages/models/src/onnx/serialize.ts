@@ -1,11 +1,18 @@
 import type { DType, Dim } from '../ops/ops';
 import type { AttrValue, Graph, GraphValue } from '../ops/graph-ops';
-import { ProtoWriter } from './protobuf-writer';
+import { encodeModelProto } from './model-proto';
+import { AttributeProto_AttributeType, TensorProto_DataType, type AttributeProto, type ModelProto, type TensorShapeProto_Dimension, type ValueInfoProto } from './onnx-schema';
 
 /** TensorProto.DataType values used here. */
-export const OnnxDataType = { FLOAT: 1, INT32: 6, INT64: 7, BOOL: 9 } as const;
+export const OnnxDataType = { FLOAT: TensorProto_DataType.FLOAT, INT32: TensorProto_DataType.INT32, INT64: TensorProto_DataType.INT64, BOOL: TensorProto_DataType.BOOL } as const;
 /** AttributeProto.AttributeType values used here. */
-export const OnnxAttributeType = { FLOAT: 1, INT: 2, STRING: 3, FLOATS: 6, INTS: 7 } as const;
+export const OnnxAttributeType = {
+  FLOAT: AttributeProto_AttributeType.FLOAT,
+  INT: AttributeProto_AttributeType.INT,
+  STRING: AttributeProto_AttributeType.STRING,
+  FLOATS: AttributeProto_AttributeType.FLOATS,
+  INTS: AttributeProto_AttributeType.INTS,
+} as const;
 
 const INT64_MAX = (1n << 63n) - 1n;
 
@@ -308,67 +315,44 @@ export function graphToOnnx(graph: Graph, options: GraphToOnnxOptions): Uint8Arr
   return writeModel({ opset, producerName, graphName, nodes, inits, inputs, outputs, valueInfo });
 }
 
-function writeValueInfo(w: ProtoWriter, v: ValueOut): void {
-  w.string(1, v.name);
-  // type (TypeProto) → tensor_type (1) → elem_type (1), shape (2) → dim (1)
-  w.message(2, (t) =>
-    t.message(1, (tt) => {
-      tt.varint(1, v.dataType);
-      tt.message(2, (s) => {
-        for (const d of v.shape) {
-          s.message(1, (dim) => {
-            if (typeof d === 'number') dim.varint(1, d);
-            else if (d !== '?') dim.string(2, d);
-          });
-        }
-      });
-    }),
-  );
+/** A number for an int64 field; protobufjs would silently truncate a fraction or round past 2^53. */
+function int64(value: number, what: string): number {
+  if (!Number.isSafeInteger(value)) throw new RangeError(`graphToOnnx: ${what} must be a safe integer, got ${value}`);
+  return value;
+}
+
+function valueInfoProto(v: ValueOut): ValueInfoProto {
+  // A scalar still gets an (empty) shape: no shape would mean unknown rank. '?' is a Dimension with neither field.
+  const dim = v.shape.map((d): TensorShapeProto_Dimension => (typeof d === 'number' ? { dim_value: int64(d, `dim of '${v.name}'`) } : d === '?' ? {} : { dim_param: d }));
+  return { name: v.name, type: { tensor_type: { elem_type: v.dataType, shape: { dim } } } };
+}
+
+function attributeProto(a: OnnxAttr): AttributeProto {
+  const p: AttributeProto = { name: a.name, type: a.type };
+  if (a.type === OnnxAttributeType.FLOAT) p.f = a.value as number;
+  else if (a.type === OnnxAttributeType.INT) p.i = int64(a.value as number, `attribute '${a.name}'`);
+  else if (a.type === OnnxAttributeType.STRING) p.s = new TextEncoder().encode(a.value as string);
+  else if (a.type === OnnxAttributeType.FLOATS) p.floats = a.value as number[];
+  else p.ints = (a.value as number[]).map((x) => int64(x, `attribute '${a.name}'`));
+  return p;
 }
 
 function writeModel(m: { opset: number; producerName: string; graphName: string; nodes: OnnxNodeOut[]; inits: OnnxInit[]; inputs: ValueOut[]; outputs: ValueOut[]; valueInfo: ValueOut[] }): Uint8Array {
-  const w = new ProtoWriter();
-  // ModelProto: ir_version 1, producer_name 2, graph 7, opset_import 8. IR 8 goes with opsets up to 18.
-  w.varint(1, m.opset <= 18 ? 8 : m.opset <= 20 ? 9 : 10);
-  w.string(2, m.producerName);
-  w.message(7, (g) => {
-    // GraphProto: node 1, name 2, initializer 5, input 11, output 12, value_info 13.
-    for (const n of m.nodes) {
-      g.message(1, (nw) => {
-        // NodeProto: input 1, output 2, name 3, op_type 4, attribute 5.
-        for (const i of n.inputs) nw.string(1, i);
-        for (const o of n.outputs) nw.string(2, o);
-        nw.string(3, n.name);
-        nw.string(4, n.op);
-        for (const a of n.attrs) {
-          nw.message(5, (aw) => {
-            // AttributeProto: name 1, f 2, i 3, s 4, floats 7, ints 8, type 20.
-            aw.string(1, a.name);
-            if (a.type === OnnxAttributeType.FLOAT) aw.float(2, a.value as number);
-            else if (a.type === OnnxAttributeType.INT) aw.varint(3, a.value as number);
-            else if (a.type === OnnxAttributeType.STRING) aw.string(4, a.value as string);
-            else if (a.type === OnnxAttributeType.FLOATS) aw.packedFloats(7, a.value as number[]);
-            else aw.packedVarints(8, a.value as number[]);
-            aw.varint(20, a.type);
-          });
-        }
-      });
-    }
-    g.string(2, m.graphName);
-    for (const t of m.inits) {
-      g.message(5, (tw) => {
-        // TensorProto: dims 1, data_type 2, name 8, raw_data 9 (little-endian).
-        tw.packedVarints(1, t.dims);
-        tw.varint(2, t.dataType);
-        tw.string(8, t.name);
-        tw.bytes(9, t.raw);
-      });
-    }
-    for (const v of m.inputs) g.message(11, (vw) => writeValueInfo(vw, v));
-    for (const v of m.outputs) g.message(12, (vw) => writeValueInfo(vw, v));
-    for (const v of m.valueInfo) g.message(13, (vw) => writeValueInfo(vw, v));
-  });
-  // OperatorSetIdProto: domain 1 (empty = default), version 2.
-  w.message(8, (o) => o.varint(2, m.opset));
-  return w.finish();
+  const model: ModelProto = {
+    // IR 8 goes with opsets up to 18, 9 with 19-20, 10 after.
+    ir_version: m.opset <= 18 ? 8 : m.opset <= 20 ? 9 : 10,
+    producer_name: m.producerName,
+    graph: {
+      node: m.nodes.map((n) => ({ input: n.inputs, output: n.outputs, name: n.name, op_type: n.op, attribute: n.attrs.map(attributeProto) })),
+      name: m.graphName,
+      // Tensors as little-endian raw_data.
+      initializer: m.inits.map((t) => ({ dims: t.dims.map((d) => int64(d, `dim of initializer '${t.name}'`)), data_type: t.dataType, name: t.name, raw_data: t.raw })),
+      input: m.inputs.map(valueInfoProto),
+      output: m.outputs.map(valueInfoProto),
+      value_info: m.valueInfo.map(valueInfoProto),
+    },
+    // The default domain ('') is left unset.
+    opset_import: [{ version: m.opset }],
+  };
+  return encodeModelProto(model);
 }
