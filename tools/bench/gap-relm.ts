@@ -5,7 +5,6 @@
 // Run from the repo root: npx tsx tools/bench/gap-relm.ts [--steps 10] [--warmup 3] [--cpu-steps 2]
 //   [--sentences 1100] [--latency-sentences 300] [--cpu-sentences 64] [--cpu-latency-sentences 16]
 import * as tf from '@tensorflow/tfjs-core';
-import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from 'node:os';
@@ -21,16 +20,15 @@ import {
   onlineExamples,
   type ExampleSource,
   type GapRelmBatch,
-  type PaddedInputs,
 } from '@proj/models';
 import { correct, type Correction, type InfillerLogitsSource, type PlannerLogitsSource } from '@proj/sampling';
 import { train, type TrainTask } from '@proj/trainer';
+import { REFERENCE_PYTHON, infillerInputsSpec, inputsSpec as spec, runGapRelmTorch, type InputsSpec, type TorchRun } from './gap-relm-torch';
+import { goldPlanner } from './gold-planner';
 import { intFlag } from './int-flag';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const data = (path: string) => join(root, 'apps/gap-relm/data', path);
-const python = join(root, 'tools/reference/.venv/bin/python');
-const reference = join(root, 'tools/reference/gap_relm_torch.py');
 
 const flag = (flagName: string, fallback: number) => intFlag('gap-relm', flagName, fallback);
 
@@ -51,22 +49,6 @@ const cpuLatency = flag('cpu-latency-sentences', 16);
 const DEMO = { hidden_size: 128, num_hidden_layers: 2, num_attention_heads: 4, intermediate_size: 256, batch_size: 32, lr: 0.003 } as const;
 const modelConfig = { hidden_size: DEMO.hidden_size, num_hidden_layers: DEMO.num_hidden_layers, num_attention_heads: DEMO.num_attention_heads, intermediate_size: DEMO.intermediate_size, ss_end: 0 };
 const SEED = 42;
-
-// ---- what the PyTorch baseline is fed: padded inputs as flat arrays ----
-
-interface InputsSpec {
-  batch: number;
-  length: number;
-  ids: number[];
-  mask: number[];
-  types: number[];
-  positions?: number[];
-  gold?: number[];
-  op_targets?: number[];
-  insert_targets?: number[];
-}
-
-const spec = (x: PaddedInputs): InputsSpec => ({ batch: x.batch, length: x.length, ids: Array.from(x.inputIds), mask: Array.from(x.attentionMask), types: Array.from(x.tokenTypeIds) });
 
 /** A training batch as the task's loss sees it: planner inputs + targets, infiller inputs + gold fills. */
 function trainBatchSpec(model: GapRelm, b: GapRelmBatch): { tokens: number; planner: InputsSpec; infiller: InputsSpec | null } {
@@ -160,38 +142,9 @@ function recorder(model: GapRelm, planner: PlannerLogitsSource, infiller: Infill
       vocab: infiller.vocab,
       fill: async (batch) => {
         const x = model.infillerInputs(batch.sourceTokens.map(ids), batch.templates.map(ids), batch.maskPositions);
-        log[log.length - 1].infiller = { ...spec(x), positions: Array.from(x.positions) };
+        log[log.length - 1].infiller = infillerInputsSpec(x);
         return infiller.fill(batch);
       },
-    },
-  };
-}
-
-/**
- * A planner that runs the real planner (its cost) but answers with the gold plan: REPLACE where
- * the SIGHAN-15 target differs, KEEP elsewhere, no insertions. So the infiller fills what a model
- * that found every error would send it, and correct() does its full work.
- */
-function goldPlanner(model: GapRelm, targets: Map<string, string>): PlannerLogitsSource {
-  const real = model.plannerSource();
-  const k1 = model.config.max_insert_k + 1;
-  const sure = 30;
-  return {
-    plan: async (batch) => {
-      await real.plan(batch);
-      const opLogits = batch.sourceTokens.map((tokens) => {
-        const target = Array.from(targets.get(tokens.join('')) ?? '');
-        const logits = new Float32Array((tokens.length + 1) * 3);
-        logits[0] = sure;
-        tokens.forEach((t, i) => (logits[(i + 1) * 3 + (target.length === tokens.length && target[i] !== t ? 2 : 0)] = sure));
-        return logits;
-      });
-      const insertLogits = batch.sourceTokens.map((tokens) => {
-        const logits = new Float32Array((tokens.length + 1) * k1);
-        for (let s = 0; s <= tokens.length; s++) logits[s * k1] = sure;
-        return logits;
-      });
-      return { opLogits, insertLogits };
     },
   };
 }
@@ -241,7 +194,7 @@ async function measurePrediction(model: GapRelm, sources: string[], targets: Map
       // Untimed replay through the same decode with recording sources, for the PyTorch baseline.
       await correct(texts, { ...recorder(model, model.plannerSource(), model.infillerSource(), calls), config: { batchSize } });
     } else {
-      const gold = recorder(model, goldPlanner(model, targets), model.infillerSource(), calls);
+      const gold = recorder(model, goldPlanner(model.plannerSource(), model.config.max_insert_k, targets), model.infillerSource(), calls);
       timed = await timeCorrect(texts, batchSize, (t) => correct(t, { ...gold, config: { batchSize } }));
     }
     const masks = calls.reduce((s, c) => s + (c.infiller?.positions?.length ?? 0), 0);
@@ -261,13 +214,7 @@ async function measurePrediction(model: GapRelm, sources: string[], targets: Map
 
 // ---- the PyTorch baseline ----
 
-interface TorchResult {
-  torch: string;
-  transformers: string;
-  python: string;
-  threads: number;
-  attn_implementation: string;
-  params: number;
+interface TorchResult extends TorchRun {
   train: { steps: number; passes: number; seconds: number; tokens: number; tokens_per_s: number; step_ms: number; tokens_per_s_range: [number, number] };
   infer: { name: string; sentences: number; seconds: number; sentences_per_s: number; p50_ms?: number; p99_ms?: number }[];
 }
@@ -311,7 +258,7 @@ async function main(): Promise<void> {
     // PyTorch on the batches the wasm run used.
     let torch: TorchResult | null = null;
     let torchNote: string;
-    if (!existsSync(python)) torchNote = 'PyTorch baseline skipped: tools/reference/.venv missing';
+    if (!existsSync(REFERENCE_PYTHON)) torchNote = 'PyTorch baseline skipped: tools/reference/.venv missing';
     else {
       const specFile = join(work, 'torch-spec.json');
       await writeFile(
@@ -324,11 +271,10 @@ async function main(): Promise<void> {
         }),
       );
       try {
-        const out = execFileSync(python, [reference, specFile, '--threads', '2'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 26 });
-        torch = JSON.parse(out.trim().split('\n').pop()!) as TorchResult;
+        torch = runGapRelmTorch<TorchResult>(REFERENCE_PYTHON, specFile, ['--threads', '2']);
         torchNote = `baseline: PyTorch ${torch.torch} + transformers ${torch.transformers} (Python ${torch.python}), CPU, ${torch.threads} threads, attention ${torch.attn_implementation}, ${torch.params.toLocaleString('en')} params: tools/reference/gap_relm_torch.py on the batches the wasm run used, median of ${torch.train.passes} passes (train ${torch.train.tokens_per_s_range.map((x) => Math.round(x).toLocaleString('en')).join('–')} tok/s over the passes)`;
       } catch (error) {
-        torchNote = `PyTorch baseline failed: ${((error as { stderr?: string }).stderr || (error as Error).message).trim().split('\n').pop()}`;
+        torchNote = `PyTorch baseline failed: ${(error as Error).message}`;
       }
     }
 

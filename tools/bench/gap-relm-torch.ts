@@ -1,0 +1,52 @@
+// The TS side of tools/reference/gap_relm_torch.py, the PyTorch baseline of the Gap-ReLM
+// benchmarks: the padded inputs it is fed and how it is run.
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { InfillerInputs, PaddedInputs } from '@proj/models';
+
+const script = fileURLToPath(new URL('../reference/gap_relm_torch.py', import.meta.url));
+
+/** The reference venv's Python (may be missing: the benchmarks then skip PyTorch). */
+export const REFERENCE_PYTHON = fileURLToPath(new URL('../reference/.venv/bin/python', import.meta.url));
+
+/** Padded inputs as flat arrays plus [batch, length], with training targets where a step needs them. */
+export interface InputsSpec {
+  batch: number;
+  length: number;
+  ids: number[];
+  mask: number[];
+  types: number[];
+  /** Infiller: flat mask positions b * length + i. */
+  positions?: number[];
+  gold?: number[];
+  op_targets?: number[];
+  insert_targets?: number[];
+}
+
+export const inputsSpec = (x: PaddedInputs): InputsSpec => ({ batch: x.batch, length: x.length, ids: Array.from(x.inputIds), mask: Array.from(x.attentionMask), types: Array.from(x.tokenTypeIds) });
+
+export const infillerInputsSpec = (x: InfillerInputs): InputsSpec => ({ ...inputsSpec(x), positions: Array.from(x.positions) });
+
+/** What every gap_relm_torch.py result starts with. */
+export interface TorchRun {
+  torch: string;
+  transformers: string;
+  python: string;
+  threads: number;
+  attn_implementation: string;
+  params: number;
+}
+
+/**
+ * Runs gap_relm_torch.py on the JSON spec in `specFile` with `args` and returns its JSON line.
+ * A failure throws with the script's last stderr line (its exception).
+ */
+export function runGapRelmTorch<T extends TorchRun>(python: string, specFile: string, args: string[]): T {
+  try {
+    const out = execFileSync(python, [script, specFile, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 26 });
+    return JSON.parse(out.trim().split('\n').pop()!) as T;
+  } catch (error) {
+    throw new Error(((error as { stderr?: string }).stderr || (error as Error).message).trim().split('\n').pop());
+  }
+}
+
