@@ -6,6 +6,7 @@ import { parseBertConfig, type BertConfig } from '../bert/config';
 import { BertTokenizer } from '../tokenizers/bert-tokenizer';
 import { parseGapRelmConfig, promptCount, type GapRelmConfig } from './config';
 import { infillerInputs, plannerInputs, type InfillerInputs, type PaddedInputs, type SpecialIds } from './inputs';
+import { groupByLength } from './length-groups';
 import { CodePointIds, infillerLength, plannerLength, type LengthBudget } from './tokens';
 
 export const GAP_RELM_CONFIG_FILE = 'gap_relm_config.json';
@@ -109,7 +110,9 @@ export class GapRelmCodec {
   /**
    * The planner logits source over any engine: `run` maps the padded inputs to op logits
    * [B, slots, 3] and insert logits [B, slots, K + 1], row-major. Rows past the planner's window
-   * are certain KEEP with no insertion.
+   * are certain KEEP with no insertion. A batch of sentences of very different lengths runs as
+   * several calls of similar lengths (`groupByLength`), so short sentences are not padded to the
+   * longest one.
    */
   plannerSource(run: (x: PaddedInputs) => Promise<{ op: Float32Array; ins: Float32Array; slots: number }>): PlannerLogitsSource {
     const k1 = this.config.max_insert_k + 1;
@@ -117,18 +120,23 @@ export class GapRelmCodec {
       plan: async ({ sourceTokens }) => {
         if (sourceTokens.length === 0) return { opLogits: [], insertLogits: [] };
         const sources = sourceTokens.map((t) => this.planner.ids.ids(t.slice(0, this.maxPlannerTokens)));
-        const { op, ins, slots } = await run(this.plannerInputs(sources));
-        const rows = (data: Float32Array, width: number, b: number, n: number, read: number) => {
-          const out = new Float32Array((n + 1) * width);
-          out.set(data.subarray(b * slots * width, (b * slots + read + 1) * width));
-          // Past the planner's window: certain KEEP (column 0), certain 0 insertions (column 0).
-          for (let r = read + 1; r <= n; r++) for (let c = 0; c < width; c++) out[r * width + c] = c === 0 ? 0 : -Infinity;
-          return out;
-        };
-        return {
-          opLogits: sourceTokens.map((t, b) => rows(op, 3, b, t.length, sources[b].length)),
-          insertLogits: sourceTokens.map((t, b) => rows(ins, k1, b, t.length, sources[b].length)),
-        };
+        const opLogits: Float32Array[] = new Array(sources.length);
+        const insertLogits: Float32Array[] = new Array(sources.length);
+        for (const group of groupByLength(sources.map((s) => s.length))) {
+          const { op, ins, slots } = await run(this.plannerInputs(group.map((i) => sources[i])));
+          const rows = (data: Float32Array, width: number, b: number, n: number, read: number) => {
+            const out = new Float32Array((n + 1) * width);
+            out.set(data.subarray(b * slots * width, (b * slots + read + 1) * width));
+            // Past the planner's window: certain KEEP (column 0), certain 0 insertions (column 0).
+            for (let r = read + 1; r <= n; r++) for (let c = 0; c < width; c++) out[r * width + c] = c === 0 ? 0 : -Infinity;
+            return out;
+          };
+          group.forEach((i, b) => {
+            opLogits[i] = rows(op, 3, b, sourceTokens[i].length, sources[i].length);
+            insertLogits[i] = rows(ins, k1, b, sourceTokens[i].length, sources[i].length);
+          });
+        }
+        return { opLogits, insertLogits };
       },
     };
   }
@@ -138,6 +146,7 @@ export class GapRelmCodec {
    * the flat mask indices) to logits [masks, vocab], row-major. The vocabulary is listed by logit
    * column (placeholders past vocab.txt); columns that are not one code point ("##x", "[UNK]",
    * words) get -Infinity: a fill is one code point, like every token the decoder assembles.
+   * Sentences without masks cost no model call; the rest run in groups of similar lengths.
    */
   infillerSource(run: (x: InfillerInputs) => Promise<Float32Array>): InfillerLogitsSource {
     const { tokenizer, ids, vocabSize: V } = this.infiller;
@@ -149,20 +158,37 @@ export class GapRelmCodec {
       fill: async ({ sourceTokens, templates, maskPositions }) => {
         if (templates.length === 0) return { logits: [] };
         // One or more model inputs per sentence, in mask order (see `windows`).
-        const items = templates.flatMap((template, b) => this.windows(sourceTokens[b], template, maskPositions[b]));
-        const x = this.infillerInputs(
-          items.map((w) => ids.ids(w.source)),
-          items.map((w) => ids.ids(w.template)),
-          items.map((w) => w.masks),
-        );
-        if (x.positions.length === 0) return { logits: templates.map(() => new Float32Array(0)) };
-        const data = await run(x);
-        for (let i = 0; i < data.length; i++) if (fillable[i % V] === 0) data[i] = -Infinity;
+        const items = templates
+          .flatMap((template, b) => this.windows(sourceTokens[b], template, maskPositions[b]))
+          .filter((w) => w.masks.length > 0)
+          .map((w) => ({ source: ids.ids(w.source), template: ids.ids(w.template), masks: w.masks }));
+        // Logits [masks, V] of each item, then of each sentence (its items are consecutive).
+        const itemLogits: Float32Array[] = new Array(items.length);
+        const withSource = this.infiller.budget.withSource;
+        for (const group of groupByLength(items.map((w) => w.template.length + (withSource ? w.source.length + 1 : 0)))) {
+          const x = this.infillerInputs(
+            group.map((i) => items[i].source),
+            group.map((i) => items[i].template),
+            group.map((i) => items[i].masks),
+          );
+          const data = await run(x);
+          let row = 0;
+          for (const i of group) {
+            const masks = items[i].masks.length;
+            itemLogits[i] = data.subarray(row * V, (row + masks) * V);
+            row += masks;
+          }
+        }
         const out: Float32Array[] = [];
-        let row = 0;
+        let item = 0;
         for (const masks of maskPositions) {
-          out.push(data.slice(row * V, (row + masks.length) * V));
-          row += masks.length;
+          const logits = new Float32Array(masks.length * V);
+          for (let filled = 0; filled < masks.length; item++) {
+            logits.set(itemLogits[item], filled * V);
+            filled += itemLogits[item].length / V;
+          }
+          for (let i = 0; i < logits.length; i++) if (fillable[i % V] === 0) logits[i] = -Infinity;
+          out.push(logits);
         }
         return { logits: out };
       },
