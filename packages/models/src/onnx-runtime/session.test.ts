@@ -32,11 +32,20 @@ describe('createOnnxSession', () => {
     expect(provider).toBe('cpu');
     expect(intraOpNumThreads).toBe(availableParallelism());
     expect(lines).toHaveLength(2);
-    expect(lines[0]).toMatch(/^onnx: provider cuda failed \(.*shared library.*\); trying cpu$/);
+    // On Linux the missing provider library is found before a native attempt; elsewhere onnxruntime says it.
+    expect(lines[0]).toMatch(
+      process.platform === 'linux'
+        ? /^onnx: provider cuda failed \(libonnxruntime_providers_shared\.so is not installed in .*onnxruntime-node\/bin\/napi-v6\/linux\/\w+ \(.*see docs\/onnx\.md, GPU deployment\)\); trying cpu$/
+        : /^onnx: provider cuda failed \(.*shared library.*\); trying cpu$/,
+    );
     expect(lines[1]).toBe(`onnx: ${planner} runs on provider cpu (${availableParallelism()} threads)`);
     expect(session.inputNames).toEqual(['input_ids', 'attention_mask', 'token_type_ids']);
     expect(session.outputNames).toEqual(['op_logits', 'insert_logits']);
     await session.release();
+  });
+
+  it('with cuda alone there is no fallback: the error says why cuda cannot run', async () => {
+    await expect(createOnnxSession(planner, { executionProviders: ['cuda'] })).rejects.toThrow(/^createOnnxSession: no execution provider could run .*planner\.onnx: cuda: .*(not installed|shared library)/);
   });
 
   it('passes intraOpNumThreads and runs the graph', async () => {

@@ -1,4 +1,7 @@
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
+import { dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 
 export interface OnnxSessionOptions {
@@ -32,6 +35,20 @@ function reason(error: unknown): string {
 }
 
 /**
+ * Why the CUDA provider cannot load, known without trying it, or null. On Linux onnxruntime-node's
+ * installer downloads the provider libraries beside its binding; when that step was skipped, a
+ * native attempt fails anyway and prints an error line we cannot silence, so say why instead.
+ */
+function missingCudaLibrary(): string | null {
+  if (process.platform !== 'linux') return null;
+  const binding = join(dirname(createRequire(import.meta.url).resolve('onnxruntime-node/package.json')), 'bin', 'napi-v6', 'linux', process.arch);
+  for (const file of ['libonnxruntime_providers_shared.so', 'libonnxruntime_providers_cuda.so']) {
+    if (!existsSync(join(binding, file))) return `${file} is not installed in ${binding} (onnxruntime-node's install step was skipped or could not download it; see docs/onnx.md, GPU deployment)`;
+  }
+  return null;
+}
+
+/**
  * An onnxruntime-node session on the first execution provider of `executionProviders` that
  * works. onnxruntime-node 1.30 does not fall back by itself (['cuda', 'cpu'] throws "Failed to
  * load shared library" when the CUDA binaries are absent), so each provider is tried alone.
@@ -50,6 +67,13 @@ export async function createOnnxSession(path: string | Uint8Array, options: Onnx
   }
   const failures: string[] = [];
   for (const [i, provider] of providers.entries()) {
+    const next = providers[i + 1];
+    const missing = provider === 'cuda' ? missingCudaLibrary() : null;
+    if (missing !== null) {
+      failures.push(`${provider}: ${missing}`);
+      log(`onnx: provider ${provider} failed (${missing})` + (next === undefined ? '' : `; trying ${next}`));
+      continue;
+    }
     try {
       const session = await ort.InferenceSession.create(path as string, {
         executionProviders: [provider],
@@ -60,7 +84,6 @@ export async function createOnnxSession(path: string | Uint8Array, options: Onnx
       return { session, provider, intraOpNumThreads: threads };
     } catch (error) {
       failures.push(`${provider}: ${reason(error)}`);
-      const next = providers[i + 1];
       log(`onnx: provider ${provider} failed (${reason(error)})` + (next === undefined ? '' : `; trying ${next}`));
     }
   }
