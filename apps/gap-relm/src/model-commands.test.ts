@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -146,5 +147,29 @@ describe('gap-relm predict / tune', () => {
     const { code, stderr } = await cli('predict', '--model', join(run, 'nope'), '--text', '你好');
     expect(code).toBe(2);
     expect(stderr.trim()).toBe(`gap-relm: --model: file not found: ${join(run, 'nope')}`);
+  });
+});
+
+describe('gap-relm export', () => {
+  it('writes <model>/onnx/ and a weights-free serving directory that predict --engine onnx runs with the same corrections', async () => {
+    const out = join(run, 'serving');
+    const { code, stdout, stderr } = await cli('export', '--model', join(run, 'final'), '--output', out, '--backend', 'cpu');
+    expect(code, stderr).toBe(0);
+    const result = JSON.parse(stdout);
+    expect(result.onnxDir).toBe(join(run, 'final', 'onnx'));
+    expect(result.bytes['planner.onnx']).toBeGreaterThan(10_000);
+    expect(result.servingFiles).toEqual(expect.arrayContaining(['onnx/planner.onnx', 'onnx/infiller.onnx', 'gap_relm_config.json', 'vocab.txt']));
+    expect(stderr).toContain(`export: serving directory ${out}/`);
+    expect(existsSync(join(out, 'planner', 'model.safetensors'))).toBe(false);
+    const texts = ['他门来了', '我朋唷打算去法国', '下个星期，我跟我朋唷打算去法国玩儿。'];
+    const flags = ['--text', ...texts, '--engine', 'onnx', '--providers', 'cpu', '--backend', 'cpu', '--no-progress', '--delete-threshold', '0.3', '--replace-threshold', '0.3', '--insert-threshold', '0.3'];
+    const full = await cli('predict', '--model', join(run, 'final'), ...flags);
+    const served = await cli('predict', '--model', out, ...flags);
+    expect(served.code, served.stderr).toBe(0);
+    expect(served.stderr).not.toContain('onnx: exported');
+    expect(served.stdout).toBe(full.stdout);
+    const missing = await cli('export', '--model', run, '--backend', 'cpu');
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain(`--model: file not found: ${join(run, 'gap_relm_config.json')}`);
   });
 });

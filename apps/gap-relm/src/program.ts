@@ -5,6 +5,7 @@ import { registerAlign } from './commands/align';
 import { registerCompile } from './commands/compile';
 import { registerDemo } from './commands/demo';
 import { registerEval } from './commands/eval';
+import { registerExport } from './commands/export';
 import { registerFrozenDev } from './commands/frozen-dev';
 import { registerPredict } from './commands/predict';
 import { registerServe } from './commands/serve';
@@ -36,6 +37,7 @@ export function buildProgram(io: CliIO): Command {
   registerTrain(program, io, report);
   registerPredict(program, io);
   registerTune(program, io);
+  registerExport(program, io);
   registerServe(program, io);
   for (const command of program.commands) command.exitOverride().configureOutput(program.configureOutput());
   return program;

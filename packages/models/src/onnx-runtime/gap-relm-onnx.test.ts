@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { cp, mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { GapRelmDecodeConfig, InfillerBatch } from '@proj/sampling';
@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../backend/init-backend';
 import { GapRelm } from '../gap-relm/gap-relm';
 import { charTokenizer, corpusSentences, TINY } from '../gap-relm/testing';
-import { exportGapRelmOnnx, OnnxGapRelm } from './gap-relm-onnx';
+import { exportGapRelmOnnx, OnnxGapRelm, writeGapRelmServingDir } from './gap-relm-onnx';
 
 // Random weights and low thresholds: near-uniform planner probabilities pass 0.3, so the decode
 // makes REPLACE, DELETE and insert decisions and the infiller fills them (checked below).
@@ -109,10 +109,11 @@ describe('OnnxGapRelm (parity with the tfjs GapRelm)', () => {
     expect(a.filter((c) => c.corrected !== c.source).length).toBeGreaterThan(10);
   });
 
-  it('serves from the .onnx graphs, config and tokenizer alone (no safetensors weights needed)', async () => {
+  it('writeGapRelmServingDir: a weights-free directory (graphs, configs, tokenizer) serves the same corrections', async () => {
     const bare = await mkdtemp(join(tmpdir(), 'gap-relm-onnx-bare-'));
     try {
-      await cp(dir, bare, { recursive: true, filter: (src) => !src.endsWith('.safetensors') });
+      const files = await writeGapRelmServingDir(dir, bare);
+      expect(files).toEqual(['vocab.txt', 'tokenizer_config.json', 'special_tokens_map.json', 'planner/config.json', 'infiller/config.json', 'onnx/planner.onnx', 'onnx/infiller.onnx', 'gap_relm_config.json']);
       expect(existsSync(join(bare, 'planner', 'model.safetensors'))).toBe(false);
       const served = await OnnxGapRelm.load(bare, { executionProviders: ['cpu'] });
       try {
@@ -120,6 +121,9 @@ describe('OnnxGapRelm (parity with the tfjs GapRelm)', () => {
       } finally {
         await served.release();
       }
+      await expect(writeGapRelmServingDir(bare, join(bare, 'again'))).resolves.toHaveLength(files.length);
+      await rm(join(bare, 'onnx'), { recursive: true });
+      await expect(writeGapRelmServingDir(bare, join(bare, 'x'))).rejects.toThrow(`writeGapRelmServingDir: ${bare} lacks onnx/planner.onnx, onnx/infiller.onnx; export it first with exportGapRelmOnnx('${bare}')`);
     } finally {
       await rm(bare, { recursive: true, force: true });
     }

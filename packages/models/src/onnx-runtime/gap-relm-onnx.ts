@@ -1,10 +1,11 @@
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { Correction, GapRelmDecodeConfig, InfillerLogitsSource, PlannerLogitsSource } from '@proj/sampling';
 import { GapRelm } from '../gap-relm/gap-relm';
-import { GapRelmCodec } from '../gap-relm/codec';
+import { writeFileAtomic } from '@proj/core';
+import { GAP_RELM_CONFIG_FILE, GapRelmCodec } from '../gap-relm/codec';
 import type { InfillerInputs } from '../gap-relm/inputs';
 import { exportGapRelmToOnnx } from '../onnx/export';
 import { OnnxMaskedLM } from './masked-lm-onnx';
@@ -33,6 +34,34 @@ export async function exportGapRelmOnnx(modelDir: string): Promise<string> {
     model.dispose();
   }
   return out;
+}
+
+/**
+ * What `OnnxGapRelm.load` reads from a model directory: the ONNX graphs, the Gap-ReLM and encoder
+ * configs and the tokenizer files. No weights: a directory of just these serves.
+ */
+export const GAP_RELM_SERVING_FILES: readonly string[] = [
+  GAP_RELM_CONFIG_FILE,
+  'planner/config.json',
+  'infiller/config.json',
+  `${GAP_RELM_ONNX_DIR}/planner.onnx`,
+  `${GAP_RELM_ONNX_DIR}/infiller.onnx`,
+];
+/** Tokenizer files copied when present (a saved model has vocab.txt and the two configs). */
+const TOKENIZER_FILES = ['vocab.txt', 'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json'];
+
+/**
+ * Copies what serving needs from `modelDir` (which must hold `onnx/`, see `exportGapRelmOnnx`)
+ * to `outDir`: a weights-free directory `OnnxGapRelm.load` and `gap-relm serve` run from, e.g.
+ * to ship to a serving machine. Each file is written atomically; the Gap-ReLM config last, so a
+ * directory that has it is complete. Returns the relative paths written.
+ */
+export async function writeGapRelmServingDir(modelDir: string, outDir: string): Promise<string[]> {
+  const missing = GAP_RELM_SERVING_FILES.filter((file) => !existsSync(join(modelDir, file)));
+  if (missing.length > 0) throw new Error(`writeGapRelmServingDir: ${modelDir} lacks ${missing.join(', ')}` + (missing.some((f) => f.startsWith(GAP_RELM_ONNX_DIR)) ? `; export it first with exportGapRelmOnnx('${modelDir}')` : ''));
+  const files = [...TOKENIZER_FILES.filter((file) => existsSync(join(modelDir, file))), ...GAP_RELM_SERVING_FILES.filter((f) => f !== GAP_RELM_CONFIG_FILE), GAP_RELM_CONFIG_FILE];
+  for (const file of files) await writeFileAtomic(join(outDir, file), await readFile(join(modelDir, file)));
+  return files;
 }
 
 export interface OnnxGapRelmOptions extends OnnxSessionOptions {
