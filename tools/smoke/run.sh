@@ -7,7 +7,7 @@
 # ONNX too: onnxruntime-node is installed with its postinstall skipped (no CUDA download), so its
 # CPU binding must load from the tarball; both consumers export the tiny Gap-ReLM to ONNX, run it
 # with providers ['cuda', 'cpu'] (must fall back to cpu) and must correct as tfjs does, and so must
-# `gap-relm predict --engine onnx`.
+# `gap-relm predict --engine onnx`, also from the weights-free directory `gap-relm export --output` writes.
 #
 # Usage, from the repository root after `npx nx run-many -t build`: tools/smoke/run.sh
 set -euo pipefail
@@ -68,5 +68,14 @@ for want in 'onnx: exported' 'onnx: provider cuda failed' 'engine: onnx (provide
 done
 cmp -s tfjs.txt onnx.txt || { echo "smoke: predict --engine onnx wrote '$(cat onnx.txt)', --engine tfjs '$(cat tfjs.txt)'" >&2; exit 1; }
 echo "ok: gap-relm predict --engine onnx (exported on first use, cuda → cpu) = --engine tfjs: $(cat onnx.txt)"
+
+# `export --output` writes a weights-free serving directory; predict runs from it alone.
+npx --no-install gap-relm export --model model --output serving --backend cpu >export.json 2>export.log \
+  || { echo "smoke: gap-relm export failed" >&2; cat export.log >&2; exit 1; }
+[ ! -e serving/planner/model.safetensors ] || { echo "smoke: gap-relm export --output copied weights" >&2; exit 1; }
+npx --no-install gap-relm predict --model serving --text "$sentence" --engine onnx --providers cpu --no-progress >serving.txt 2>serving.log \
+  || { echo "smoke: gap-relm predict from the serving directory failed" >&2; cat serving.log >&2; exit 1; }
+cmp -s tfjs.txt serving.txt || { echo "smoke: predict from the serving directory wrote '$(cat serving.txt)', --engine tfjs '$(cat tfjs.txt)'" >&2; exit 1; }
+echo "ok: gap-relm export --output (weights-free serving directory) = --engine tfjs"
 
 echo "smoke: all checks passed in $((SECONDS - start)) s"
