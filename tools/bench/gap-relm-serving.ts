@@ -27,11 +27,11 @@ import {
   exportGapRelmOnnx,
   gapRelmOnnxDir,
   initBackend,
-  type InfillerInputs,
-  type PaddedInputs,
+  type InfillerRun,
+  type PlannerRun,
 } from '@proj/models';
-import { correct, type Correction, type GapRelmDecodeConfig, type InfillerBatch, type InfillerLogitsSource, type PlannerLogitsSource } from '@proj/sampling';
-import { REFERENCE_PYTHON, infillerInputsSpec, inputsSpec, runGapRelmTorch, type TorchRun } from './gap-relm-torch';
+import { correct, type Correction, type GapRelmDecodeConfig, type InfillerLogitsSource, type PlannerLogitsSource } from '@proj/sampling';
+import { REFERENCE_PYTHON, infillerInputsSpec, inputsSpec, recordedBatchSpec, recordingSources, runGapRelmTorch, type RecordedBatch, type Sources, type TorchRun } from './gap-relm-torch';
 import { goldPlanner } from './gold-planner';
 import { intFlag } from './int-flag';
 
@@ -77,11 +77,14 @@ type Engine = (texts: string[], batchSize: number, batch: number) => Promise<Cor
 /** The decode config at a batch size, with the model's ablations as `correct()` of the engines applies them. */
 const decodeConfig = (model: GapRelm, batchSize: number): Partial<GapRelmDecodeConfig> => ({ batchSize, noInsert: model.config.no_insert, noDelete: model.config.no_delete });
 
+/** Under --plan gold the planner still runs, then its decisions are replaced by the gold edits. */
+const withPlan = (model: GapRelm, targets: ReadonlyMap<string, string>) => (planner: PlannerLogitsSource): PlannerLogitsSource =>
+  plan === 'gold' ? goldPlanner(planner, model.config.max_insert_k, targets) : planner;
+
+const planned = (sources: Sources, model: GapRelm, targets: ReadonlyMap<string, string>): Sources => ({ ...sources, planner: withPlan(model, targets)(sources.planner) });
+
 /** The planner and infiller `correct()` decodes: the engine's own, or its planner under the gold plan. */
-function sourcesOf(m: Corrector, model: GapRelm, targets: ReadonlyMap<string, string>): { planner: PlannerLogitsSource; infiller: InfillerLogitsSource } {
-  const planner = m.plannerSource();
-  return { planner: plan === 'gold' ? goldPlanner(planner, model.config.max_insert_k, targets) : planner, infiller: m.infillerSource() };
-}
+const sourcesOf = (m: Corrector, model: GapRelm, targets: ReadonlyMap<string, string>): Sources => planned({ planner: m.plannerSource(), infiller: m.infillerSource() }, model, targets);
 
 /** An engine's correction: `m.correct()` itself under the model's plan, `correct()` over `sourcesOf` under the gold plan. */
 function engineOf(m: Corrector, model: GapRelm, targets: ReadonlyMap<string, string>): Engine {
@@ -92,71 +95,37 @@ function engineOf(m: Corrector, model: GapRelm, targets: ReadonlyMap<string, str
 
 // ---- what the decode sent to the model, recorded once per batch size ----
 
-/** One `correct()` batch: the padded inputs of each model call and the logits the decode got back. */
-interface DecodeBatch {
-  tokens: string[][];
-  planner: PaddedInputs;
-  plan: Awaited<ReturnType<PlannerLogitsSource['plan']>>;
-  fills: { inputs: InfillerInputs; logits: Float32Array[] }[];
-}
+/** The decode's sources over given engine calls (through the model's codec), planned as `sourcesOf`. */
+const sourcesOver = (model: GapRelm, plannerRun: PlannerRun, infillerRun: InfillerRun, targets: ReadonlyMap<string, string>): Sources =>
+  planned({ planner: model.codec.plannerSource(plannerRun), infiller: model.codec.infillerSource(infillerRun) }, model, targets);
 
-/** The padded inputs the model builds for a planner call (sources cut to the planner's window). */
-const plannerInputsOf = (model: GapRelm, sourceTokens: readonly (readonly string[])[]) => model.plannerInputs(sourceTokens.map((t) => model.ids.ids(t.slice(0, model.maxPlannerTokens))));
-
-/** The padded inputs the model builds for an infiller call (one input per sentence: no windowing). */
-const infillerInputsOf = (model: GapRelm, batch: InfillerBatch) =>
-  model.infillerInputs(batch.sourceTokens.map((t) => model.ids.ids(t)), batch.templates.map((t) => model.ids.ids(t)), batch.maskPositions);
+/** Under the chosen plan, the tfjs engine's calls recorded per decode batch (see `RecordedBatch`). */
+const recording = (model: GapRelm, targets: ReadonlyMap<string, string>, log: RecordedBatch[]): Sources => recordingSources(model, log, withPlan(model, targets));
 
 /**
- * `planner` and `infiller`, recording each call with the padded inputs the model built for it,
- * rebuilt with the model's own input functions (the PyTorch parity check confirms they match).
+ * `correct()` with no engine: the model's codec builds every input (the cost every engine pays)
+ * and the engine calls hand back the outputs recorded for batch `batch`. Timing it gives what
+ * `correct()` does besides the engine: tokenizing, input building, grouping, softmax, plan
+ * decoding, templates, assembly.
  */
-function recording(model: GapRelm, planner: PlannerLogitsSource, infiller: InfillerLogitsSource, log: DecodeBatch[]): { planner: PlannerLogitsSource; infiller: InfillerLogitsSource } {
-  return {
-    planner: {
-      plan: async (batch) => {
-        const plan = await planner.plan(batch);
-        log.push({ tokens: batch.sourceTokens.map((t) => [...t]), planner: plannerInputsOf(model, batch.sourceTokens), plan, fills: [] });
-        return plan;
-      },
+function replaying(model: GapRelm, targets: ReadonlyMap<string, string>, log: RecordedBatch[]): Engine {
+  let current: RecordedBatch;
+  let p = 0;
+  let f = 0;
+  const sources = sourcesOver(
+    model,
+    async () => {
+      const { op, ins, slots } = current.planners[p++].output;
+      return { op: op.slice(), ins: ins.slice(), slots };
     },
-    infiller: {
-      vocab: infiller.vocab,
-      fill: async (batch) => {
-        const filled = await infiller.fill(batch);
-        const inputs = infillerInputsOf(model, batch);
-        if (inputs.positions.length > 0) log[log.length - 1].fills.push({ inputs, logits: filled.logits });
-        return filled;
-      },
-    },
-  };
-}
-
-/**
- * `correct()` with no engine: sources that build the model's inputs (the cost every engine pays)
- * and hand back the logits recorded for batch `batch`. Timing it gives what `correct()` does
- * besides the engine: tokenizing, input building, softmax, plan decoding, templates, assembly.
- */
-function replaying(model: GapRelm, vocab: InfillerLogitsSource['vocab'], log: DecodeBatch[]): Engine {
-  let current: DecodeBatch;
-  let fill = 0;
-  const planner: PlannerLogitsSource = {
-    plan: async ({ sourceTokens }) => {
-      plannerInputsOf(model, sourceTokens);
-      return { opLogits: current.plan.opLogits.map((r) => r.slice()), insertLogits: current.plan.insertLogits.map((r) => r.slice()) };
-    },
-  };
-  const infiller: InfillerLogitsSource = {
-    vocab,
-    fill: async (batch) => {
-      if (infillerInputsOf(model, batch).positions.length === 0) return { logits: batch.templates.map(() => new Float32Array(0)) };
-      return { logits: current.fills[fill++].logits.map((r) => r.slice()) };
-    },
-  };
+    async () => current.infillers[f++].output.slice(),
+    targets,
+  );
   return (texts, batchSize, batch) => {
     current = log[batch];
-    fill = 0;
-    return correct(texts, { planner, infiller, config: decodeConfig(model, batchSize) });
+    p = 0;
+    f = 0;
+    return correct(texts, { ...sources, config: decodeConfig(model, batchSize) });
   };
 }
 
@@ -215,38 +184,35 @@ interface TorchResult extends TorchRun {
 }
 
 /**
- * For the PyTorch parity check: the tfjs model's own planner logits (not the gold plan) and the
- * first infiller rows (up to 8; -Infinity → null) of the first batch-32 call that filled masks.
+ * For the PyTorch parity check: the raw outputs of the first planner call of the batch-32 run and
+ * the first rows (up to 8) of its first infiller call, with their inputs.
  */
-async function checkSpec(model: GapRelm, log: DecodeBatch[]): Promise<object> {
-  const d = log.find((b) => b.fills.length > 0) ?? log[0];
-  const own = await model.plannerSource().plan({ sourceTokens: d.tokens });
-  const fill = d.fills[0];
-  const rows = fill ? fill.logits.flatMap((l) => Array.from(l)).slice(0, 8 * model.bertConfig.vocabSize) : [];
+function checkSpec(model: GapRelm, log: RecordedBatch[]): object {
+  const d = log.find((b) => b.infillers.length > 0) ?? log[0];
+  const { inputs, output } = d.planners[0];
+  const rowsOf = (data: Float32Array, width: number) => Array.from({ length: inputs.batch }, (_, b) => Array.from(data.subarray(b * output.slots * width, (b + 1) * output.slots * width)));
+  const fill = d.infillers[0];
   return {
-    planner: inputsSpec(d.planner),
-    op: own.opLogits.map((r) => Array.from(r)),
-    insert: own.insertLogits.map((r) => Array.from(r)),
+    planner: inputsSpec(inputs),
+    op: rowsOf(output.op, 3),
+    insert: rowsOf(output.ins, model.config.max_insert_k + 1),
     infiller: fill ? infillerInputsSpec(fill.inputs) : null,
-    fill: rows.map((v) => (Number.isFinite(v) ? v : null)),
+    fill: fill ? Array.from(fill.output.subarray(0, 8 * model.bertConfig.vocabSize)) : [],
   };
 }
 
-async function runTorch(model: GapRelm, modelDir: string, work: string, logs: Map<number, DecodeBatch[]>): Promise<{ result: TorchResult | null; note: string }> {
+async function runTorch(model: GapRelm, modelDir: string, work: string, logs: Map<number, RecordedBatch[]>): Promise<{ result: TorchResult | null; note: string }> {
   if (!existsSync(python)) return { result: null, note: `PyTorch column skipped: no Python at ${python} (create tools/reference/.venv as tools/reference/README.md says, or pass --python)` };
-  // The decode windows an infiller input longer than the model; the recorded inputs are not windowed.
-  const tooLong = [...logs.values()].flat().filter((d) => d.fills.some((f) => f.inputs.length > model.bertConfig.maxPositionEmbeddings)).length;
-  if (tooLong > 0) return { result: null, note: `PyTorch column skipped: ${tooLong} decode batches had infiller inputs longer than the model's ${model.bertConfig.maxPositionEmbeddings} positions (windowed by the engines, not by this recording)` };
   const specFile = join(work, 'torch-spec.json');
   await writeFile(
     specFile,
     JSON.stringify({
-      check: await checkSpec(model, logs.get(32)!),
+      check: checkSpec(model, logs.get(32)!),
       infer: BATCH_SIZES.map((bs) => ({
         name: `batch ${bs}`,
         batch_size: bs,
         warmup,
-        batches: logs.get(bs)!.map((d) => ({ sentences: d.tokens.length, planner: inputsSpec(d.planner), infillers: d.fills.map((f) => infillerInputsSpec(f.inputs)) })),
+        batches: logs.get(bs)!.map(recordedBatchSpec),
       })),
     }),
   );
@@ -274,7 +240,7 @@ function table(timed: Map<number, Map<string, Pass>>, torch: TorchResult | null,
   for (const [i, bs] of BATCH_SIZES.entries()) {
     const m = timed.get(bs)!;
     // Parts (decode alone, PyTorch forwards alone) get no ratio: only end-to-end rows compare.
-    const rows = [...m].map(([name, p]) => ({ name: name === names.decode ? 'decode only, recorded logits (no engine)' : name, part: name === names.decode, seconds: p.seconds, batchMs: p.batchMs }));
+    const rows = [...m].map(([name, p]) => ({ name: name === names.decode ? 'decode only, recorded engine outputs (no engine)' : name, part: name === names.decode, seconds: p.seconds, batchMs: p.batchMs }));
     const t = torch?.infer[i];
     if (t) {
       const decode = m.get(names.decode)!;
@@ -321,11 +287,10 @@ async function main(): Promise<void> {
     const texts = pairs.slice(0, sentenceCount).map((f) => f[1]);
 
     // Untimed: what the decode sends to the model at each batch size (tfjs engine), for PyTorch and the replay.
-    const logs = new Map<number, DecodeBatch[]>();
+    const logs = new Map<number, RecordedBatch[]>();
     for (const bs of BATCH_SIZES) {
-      const log: DecodeBatch[] = [];
-      const sources = sourcesOf(model, model, targets);
-      const recorded = recording(model, sources.planner, sources.infiller, log);
+      const log: RecordedBatch[] = [];
+      const recorded = recording(model, targets, log);
       for (const batch of chunks(texts, bs)) await correct(batch, { ...recorded, config: decodeConfig(model, bs) });
       logs.set(bs, log);
     }
@@ -336,7 +301,7 @@ async function main(): Promise<void> {
       const engines = new Map<string, Engine>([
         [names.tfjs, engineOf(model, model, targets)],
         [names.onnx, engineOf(onnx, model, targets)],
-        [names.decode, replaying(model, model.infillerSource().vocab, logs.get(bs)!)],
+        [names.decode, replaying(model, targets, logs.get(bs)!)],
       ]);
       timed.set(bs, await measure(engines, texts, bs));
     }
@@ -347,7 +312,7 @@ async function main(): Promise<void> {
 
     // ---- report ----
     const la = (l: number[]) => l.map((x) => x.toFixed(2)).join(', ');
-    const masks = logs.get(1)!.reduce((s, d) => s + d.fills.reduce((m, f) => m + f.inputs.positions.length, 0), 0) / texts.length;
+    const masks = logs.get(1)!.reduce((s, d) => s + d.infillers.reduce((m, c) => m + c.inputs.positions.length, 0), 0) / texts.length;
     console.log(`command: npx tsx tools/bench/${BENCH}.ts${process.argv.slice(2).map((a) => ` ${a}`).join('')}`);
     console.log(
       `machine: ${cpus()[0]?.model ?? 'unknown cpu'}, ${availableParallelism()} cores, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, node ${process.version}, ` +
@@ -363,8 +328,8 @@ async function main(): Promise<void> {
     );
     console.log(torch.note);
     console.log(
-      '  PyTorch times the model forwards only (planner, each infiller call, a softmax over each output) on the padded inputs the TS decode built; ' +
-        '"decode only" is the TS correct() with the recorded logits handed back instead of an engine (tokenizing, input building, softmax, plan decoding, templates, edits); ' +
+      '  PyTorch times the model forwards only (each planner and infiller call, a softmax over each output) on the padded inputs the TS decode gave its engine (length groups, windows); ' +
+        '"decode only" is the TS correct() with the recorded engine outputs handed back instead of an engine (tokenizing, input building, grouping, softmax, plan decoding, templates, edits); ' +
         '"PyTorch forwards + decode" adds the two batch by batch: what a PyTorch engine under the TS decode would take, model-call overhead aside.',
     );
     console.log('');

@@ -21,9 +21,9 @@ import {
   type ExampleSource,
   type GapRelmBatch,
 } from '@proj/models';
-import { correct, type Correction, type InfillerLogitsSource, type PlannerLogitsSource } from '@proj/sampling';
+import { correct, type Correction } from '@proj/sampling';
 import { train, type TrainTask } from '@proj/trainer';
-import { REFERENCE_PYTHON, infillerInputsSpec, inputsSpec as spec, runGapRelmTorch, type InputsSpec, type TorchRun } from './gap-relm-torch';
+import { REFERENCE_PYTHON, inputsSpec as spec, recordedBatchSpec, recordingSources, runGapRelmTorch, type InputsSpec, type RecordedBatch, type TorchRun } from './gap-relm-torch';
 import { goldPlanner } from './gold-planner';
 import { intFlag } from './int-flag';
 
@@ -122,33 +122,6 @@ async function measureTraining(model: GapRelm, examples: ExampleSource, warmupSt
 
 // ---- prediction: correct() over SIGHAN-15 test sources ----
 
-interface InferBatch {
-  sentences: number;
-  planner: InputsSpec;
-  infiller: InputsSpec | null;
-}
-
-/** Wraps a model's sources to record every planner / infiller call as the padded inputs the model saw. */
-function recorder(model: GapRelm, planner: PlannerLogitsSource, infiller: InfillerLogitsSource, log: InferBatch[]): { planner: PlannerLogitsSource; infiller: InfillerLogitsSource } {
-  const ids = (tokens: readonly string[]) => model.ids.ids(tokens);
-  return {
-    planner: {
-      plan: async (batch) => {
-        log.push({ sentences: batch.sourceTokens.length, planner: spec(model.plannerInputs(batch.sourceTokens.map((t) => ids(t.slice(0, model.maxPlannerTokens))))), infiller: null });
-        return planner.plan(batch);
-      },
-    },
-    infiller: {
-      vocab: infiller.vocab,
-      fill: async (batch) => {
-        const x = model.infillerInputs(batch.sourceTokens.map(ids), batch.templates.map(ids), batch.maskPositions);
-        log[log.length - 1].infiller = infillerInputsSpec(x);
-        return infiller.fill(batch);
-      },
-    },
-  };
-}
-
 interface PredictMeasure {
   name: string;
   batchSize: number;
@@ -158,7 +131,7 @@ interface PredictMeasure {
   /** Masks the infiller filled per sentence. */
   masks: number;
   edits: number;
-  calls: InferBatch[];
+  calls: RecordedBatch[];
 }
 
 /** Times `run` over `texts`: one call at batch size 32, or one call per sentence at batch size 1 (latencies). */
@@ -187,17 +160,17 @@ async function measurePrediction(model: GapRelm, sources: string[], targets: Map
     ['correct(), gold plan', 32, sources.slice(0, sample)],
     ['correct(), gold plan', 1, sources.slice(0, latencySample)],
   ] as const) {
-    const calls: InferBatch[] = [];
+    const calls: RecordedBatch[] = [];
     let timed: Awaited<ReturnType<typeof timeCorrect>>;
     if (kind === 'correct()') {
       timed = await timeCorrect(texts, batchSize, (t) => model.correct(t, { batchSize }));
       // Untimed replay through the same decode with recording sources, for the PyTorch baseline.
-      await correct(texts, { ...recorder(model, model.plannerSource(), model.infillerSource(), calls), config: { batchSize } });
+      await correct(texts, { ...recordingSources(model, calls), config: { batchSize } });
     } else {
-      const gold = recorder(model, goldPlanner(model.plannerSource(), model.config.max_insert_k, targets), model.infillerSource(), calls);
+      const gold = recordingSources(model, calls, (planner) => goldPlanner(planner, model.config.max_insert_k, targets));
       timed = await timeCorrect(texts, batchSize, (t) => correct(t, { ...gold, config: { batchSize } }));
     }
-    const masks = calls.reduce((s, c) => s + (c.infiller?.positions?.length ?? 0), 0);
+    const masks = calls.reduce((s, c) => s + c.infillers.reduce((m, f) => m + f.inputs.positions.length, 0), 0);
     rows.push({
       name: kind,
       batchSize,
@@ -267,7 +240,7 @@ async function main(): Promise<void> {
           seed: SEED,
           model: { ...modelConfig, vocab_size: tokenizer.vocab.size, max_position_embeddings: model.bertConfig.maxPositionEmbeddings, max_insert_k: model.config.max_insert_k, prompt_length: model.special.prompts, dropout: model.config.dropout },
           train: { warmup, lr: DEMO.lr, weight_decay: 0.01, max_grad_norm: 1, batches: wasmTrain.batches.map((b) => trainBatchSpec(model, b)) },
-          infer: wasmPredict.map((r) => ({ name: `${r.name} b${r.batchSize}`, batch_size: r.batchSize, warmup: 3, batches: r.calls })),
+          infer: wasmPredict.map((r) => ({ name: `${r.name} b${r.batchSize}`, batch_size: r.batchSize, warmup: 3, batches: r.calls.map(recordedBatchSpec) })),
         }),
       );
       try {

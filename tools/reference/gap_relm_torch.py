@@ -193,6 +193,13 @@ def train(model: GapRelm, spec: dict, repeats: int) -> dict:
     }
 
 
+def plans(batch: dict) -> list[dict]:
+    """The planner calls of one decode batch: a list ("planners", one per length group), or one ("planner")."""
+    if "planners" in batch:
+        return [tensors(p) for p in batch["planners"]]
+    return [tensors(batch["planner"])]
+
+
 def infills(batch: dict) -> list[dict]:
     """The infiller calls of one decode batch: a list ("infillers"), or one call or null ("infiller")."""
     if "infillers" in batch:
@@ -203,11 +210,12 @@ def infills(batch: dict) -> list[dict]:
 @torch.inference_mode()
 def infer(model: GapRelm, run: dict, repeats: int) -> dict:
     model.eval()
-    batches = [(tensors(b["planner"]), infills(b), b["sentences"]) for b in run["batches"]]
+    batches = [(plans(b), infills(b), b["sentences"]) for b in run["batches"]]
 
-    def forward(p: dict, fs: list[dict]) -> None:
-        op, ins = model.plan(p)
-        op.softmax(-1), ins.softmax(-1)
+    def forward(ps: list[dict], fs: list[dict]) -> None:
+        for p in ps:
+            op, ins = model.plan(p)
+            op.softmax(-1), ins.softmax(-1)
         for f in fs:
             model.fill(f).softmax(-1)
 

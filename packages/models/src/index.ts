@@ -80,7 +80,8 @@ export { plannerForward, initPlannerHeads, NUM_PLANNER_OPS, type PlannerOutput }
 export { infillerForward, infillerHead } from './gap-relm/infiller';
 export { plannerInputs, infillerInputs, type SpecialIds, type PaddedInputs, type InfillerInputs } from './gap-relm/inputs';
 export { GapRelm, type GapRelmRole } from './gap-relm/gap-relm';
-export { GapRelmCodec, readSavedGapRelm, GAP_RELM_CONFIG_FILE, type EncoderInputSpec, type SavedGapRelm } from './gap-relm/codec';
+export { GapRelmCodec, readSavedGapRelm, GAP_RELM_CONFIG_FILE, type EncoderInputSpec, type SavedGapRelm, type PlannerRun, type InfillerRun } from './gap-relm/codec';
+export { groupByLength, MAX_PADDING_WASTE } from './gap-relm/length-groups';
 export { staticExamples, onlineExamples, positiveExample, type ExampleSource } from './gap-relm/example-source';
 export {
   createStageTask,

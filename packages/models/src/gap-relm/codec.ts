@@ -32,6 +32,12 @@ function encoderInputSpec(tokenizer: BertTokenizer, bert: BertConfig, prompts: n
   };
 }
 
+/** An engine's planner call: padded inputs → op logits [B, slots, 3], insert logits [B, slots, K + 1]. */
+export type PlannerRun = (x: PaddedInputs) => Promise<{ op: Float32Array; ins: Float32Array; slots: number }>;
+
+/** An engine's infiller call: padded inputs with flat mask positions → logits [masks, vocab]. */
+export type InfillerRun = (x: InfillerInputs) => Promise<Float32Array>;
+
 /** What a directory written by `GapRelm.save` says about the model, read without weights. */
 export interface SavedGapRelm {
   config: GapRelmConfig;
@@ -114,7 +120,7 @@ export class GapRelmCodec {
    * several calls of similar lengths (`groupByLength`), so short sentences are not padded to the
    * longest one.
    */
-  plannerSource(run: (x: PaddedInputs) => Promise<{ op: Float32Array; ins: Float32Array; slots: number }>): PlannerLogitsSource {
+  plannerSource(run: PlannerRun): PlannerLogitsSource {
     const k1 = this.config.max_insert_k + 1;
     return {
       plan: async ({ sourceTokens }) => {
@@ -148,7 +154,7 @@ export class GapRelmCodec {
    * words) get -Infinity: a fill is one code point, like every token the decoder assembles.
    * Sentences without masks cost no model call; the rest run in groups of similar lengths.
    */
-  infillerSource(run: (x: InfillerInputs) => Promise<Float32Array>): InfillerLogitsSource {
+  infillerSource(run: InfillerRun): InfillerLogitsSource {
     const { tokenizer, ids, vocabSize: V } = this.infiller;
     const vocab = Array.from({ length: V }, (_, i) => (i < tokenizer.vocab.size ? tokenizer.vocab.tokenOf(i) : `[unused-column-${i}]`));
     const fillable = new Uint8Array(V);

@@ -12,7 +12,7 @@ import type { Ops } from '../ops/ops';
 import { ParameterStore } from '../ops/parameter-store';
 import { TfOps } from '../ops/tf-ops';
 import { BertTokenizer } from '../tokenizers/bert-tokenizer';
-import { GAP_RELM_CONFIG_FILE, GapRelmCodec, readSavedGapRelm } from './codec';
+import { GAP_RELM_CONFIG_FILE, GapRelmCodec, readSavedGapRelm, type InfillerRun, type PlannerRun } from './codec';
 import { parseGapRelmConfig, promptCount, type GapRelmConfig, type GapRelmConfigInput } from './config';
 import { INFILLER, infillerForward } from './infiller';
 import type { InfillerInputs, PaddedInputs, SpecialIds } from './inputs';
@@ -198,9 +198,10 @@ export class GapRelm {
     return this.codec.maxPlannerTokens;
   }
 
-  plannerSource(): PlannerLogitsSource {
+  /** The tfjs planner engine: one call on padded inputs (what `plannerSource` runs, by length group). */
+  plannerRun(): PlannerRun {
     const ops = new TfOps(this.store);
-    return this.codec.plannerSource(async (x) => {
+    return async (x) => {
       const [opT, insT] = tf.tidy(() => {
         const out = this.planner(ops, GapRelm.tensors(x));
         return [out.opLogits, out.insertLogits];
@@ -209,17 +210,26 @@ export class GapRelm {
       const slots = opT.shape[1] as number;
       tf.dispose([opT, insT]);
       return { op, ins, slots };
-    });
+    };
   }
 
-  infillerSource(): InfillerLogitsSource {
+  /** The tfjs infiller engine: one call on padded inputs with mask positions. */
+  infillerRun(): InfillerRun {
     const ops = new TfOps(this.store);
-    return this.codec.infillerSource(async (x) => {
+    return async (x) => {
       const logitsT = tf.tidy(() => this.infiller(ops, GapRelm.tensors(x), tf.tensor1d(x.positions, 'int32')));
       const data = (await logitsT.data()) as Float32Array;
       logitsT.dispose();
       return data;
-    });
+    };
+  }
+
+  plannerSource(): PlannerLogitsSource {
+    return this.codec.plannerSource(this.plannerRun());
+  }
+
+  infillerSource(): InfillerLogitsSource {
+    return this.codec.infillerSource(this.infillerRun());
   }
 
   /** Corrects `texts` with `correct()` of @proj/sampling over this model's planner and infiller. */

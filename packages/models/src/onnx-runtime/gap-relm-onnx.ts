@@ -5,8 +5,7 @@ import * as ort from 'onnxruntime-node';
 import type { Correction, GapRelmDecodeConfig, InfillerLogitsSource, PlannerLogitsSource } from '@proj/sampling';
 import { GapRelm } from '../gap-relm/gap-relm';
 import { writeFileAtomic } from '@proj/core';
-import { GAP_RELM_CONFIG_FILE, GapRelmCodec } from '../gap-relm/codec';
-import type { InfillerInputs } from '../gap-relm/inputs';
+import { GAP_RELM_CONFIG_FILE, GapRelmCodec, type InfillerRun, type PlannerRun } from '../gap-relm/codec';
 import { exportGapRelmToOnnx } from '../onnx/export';
 import { OnnxMaskedLM } from './masked-lm-onnx';
 import { createOnnxSession, type OnnxSessionOptions } from './session';
@@ -74,9 +73,6 @@ export interface OnnxGapRelmOptions extends OnnxSessionOptions {
   infiller?: string;
 }
 
-/** Run function of an infiller engine: padded inputs with mask positions → logits [masks, vocab]. */
-type InfillerRun = (x: InfillerInputs) => Promise<Float32Array>;
-
 /**
  * Gap-ReLM decoding on onnxruntime-node: the planner and infiller graphs exported by
  * `exportGapRelmOnnx`, each in one session created at load and reused for every batch.
@@ -124,7 +120,7 @@ export class OnnxGapRelm {
       const infiller = (await createOnnxSession(join(onnxDir, 'infiller.onnx'), same)).session;
       const run: InfillerRun = async (x) => {
         const outputs = await infiller.run({ ...idFeeds(x), mask_positions: int64(x.positions, [x.positions.length]) });
-        return float32Output(outputs, 'logits', 'OnnxGapRelm.infillerSource').data;
+        return float32Output(outputs, 'logits', 'OnnxGapRelm.infillerRun').data;
       };
       return new OnnxGapRelm(codec, planner.session, run, () => infiller.release(), planner.provider, planner.intraOpNumThreads);
     } catch (error) {
@@ -133,14 +129,24 @@ export class OnnxGapRelm {
     }
   }
 
+  /** The onnxruntime planner engine: one session run on padded inputs. */
+  plannerRun(): PlannerRun {
+    return async (x) => {
+      const outputs = await this.planner.run(idFeeds(x));
+      const op = float32Output(outputs, 'op_logits', 'OnnxGapRelm.plannerRun');
+      const ins = float32Output(outputs, 'insert_logits', 'OnnxGapRelm.plannerRun');
+      return { op: op.data, ins: ins.data, slots: op.dims[1] };
+    };
+  }
+
+  /** The onnxruntime infiller engine (our infiller.onnx, or an optimum-layout masked LM). */
+  infillerRun(): InfillerRun {
+    return this.runInfiller;
+  }
+
   /** Same contract and inputs as `GapRelm.plannerSource()`; only the engine differs. */
   plannerSource(): PlannerLogitsSource {
-    return this.codec.plannerSource(async (x) => {
-      const outputs = await this.planner.run(idFeeds(x));
-      const op = float32Output(outputs, 'op_logits', 'OnnxGapRelm.plannerSource');
-      const ins = float32Output(outputs, 'insert_logits', 'OnnxGapRelm.plannerSource');
-      return { op: op.data, ins: ins.data, slots: op.dims[1] };
-    });
+    return this.codec.plannerSource(this.plannerRun());
   }
 
   /** Same contract and inputs as `GapRelm.infillerSource()`; only the engine differs. */
