@@ -137,6 +137,35 @@ describe('OnnxMaskedLM on an optimum-layout export made by PyTorch', () => {
   });
 });
 
+describe('OnnxMaskedLM on a genuine optimum-cli export (tools/reference/optimum_fixture.sh)', () => {
+  const GENUINE = join(FIXTURES, 'tiny-bert-optimum');
+  let genuine: OnnxMaskedLM;
+
+  beforeAll(async () => {
+    genuine = await OnnxMaskedLM.load(GENUINE, { executionProviders: ['cpu'] });
+  });
+
+  afterAll(async () => {
+    await genuine?.release();
+  });
+
+  it('reads optimum\'s inputs, outputs, config and tokenizer files', () => {
+    expect(genuine.session.inputNames).toEqual(['input_ids', 'attention_mask', 'token_type_ids']);
+    expect(genuine.session.outputNames).toEqual(['logits']);
+    expect(genuine.config.vocabSize).toBe(mlm.config.vocabSize);
+    for (const text of expected.texts as string[]) expect(genuine.tokenizer.encode(text).input_ids).toEqual(mlm.tokenizer.encode(text).input_ids);
+  });
+
+  it.each([
+    { lengths: [1], seed: 4 },
+    { lengths: [6, 23, 2], seed: 5 },
+  ])('agrees with the tfjs BertForMaskedLM within 1e-4: $lengths', async ({ lengths, seed }) => {
+    const x = randomBatch(lengths, genuine.tokenizer.vocab.size, seed);
+    const V = genuine.config.vocabSize;
+    expect(maxAbsDiff(await genuine.logits(x), tfjsLogits(x), (i) => x.attentionMask[Math.floor(i / V)] === 1)).toBeLessThan(TOL);
+  });
+});
+
 describe('OnnxGapRelm with an external optimum-layout infiller', () => {
   // Both encoders start from the tiny BERT, without prompts, so the infiller the model holds is
   // exactly the one PyTorch exported: corrections through the external file equal tfjs's.
