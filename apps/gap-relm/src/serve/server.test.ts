@@ -134,6 +134,27 @@ describe('gap-relm serve: answers', () => {
     expect(after.latencyMs.p50).toBeGreaterThan(0);
     expect(after.requests.byStatus['200']).toBeGreaterThanOrEqual(asks.length);
     expect(after.queueDepth).toBe(0);
+    expect(after.latencyMs.sum).toBeGreaterThan(0);
+  });
+
+  it('GET /metrics answers Prometheus text to a scraper (Accept: text/plain), JSON otherwise', async () => {
+    // Before the scrape, which is counted once answered.
+    const json = server.metrics();
+    const scraped = await new Promise<{ status: number; type?: string; text: string }>((resolve, reject) => {
+      const req = request(new URL('/metrics', server.url), { headers: { accept: 'application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5,*/*;q=0.1' }, agent: false }, (res) => {
+        const parts: Buffer[] = [];
+        res.on('data', (c: Buffer) => parts.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, type: res.headers['content-type'], text: Buffer.concat(parts).toString('utf8') }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    expect(scraped.status).toBe(200);
+    expect(scraped.type).toBe('text/plain; version=0.0.4; charset=utf-8');
+    expect(scraped.text).toContain(`gap_relm_requests_total{status="200"} ${json.requests.byStatus['200']}\n`);
+    expect(scraped.text).toContain(`gap_relm_batch_size_bucket{le="+Inf"} ${json.batches.count}\n`);
+    expect(scraped.text).toMatch(/gap_relm_request_latency_ms\{quantile="0\.99"\} [\d.]+\n/);
+    expect((await call(server.url, 'GET', '/metrics')).json.requests.byStatus['200']).toBe(json.requests.byStatus['200'] + 1);
   });
 });
 

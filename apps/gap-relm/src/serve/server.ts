@@ -8,7 +8,10 @@ import { ApiError } from './api-error';
 import { parseCorrectRequest } from './parse-request';
 import { readBody } from './read-body';
 import type { ServeConfig } from './serve-config';
-import { type MetricsSnapshot, ServerMetrics } from './server-metrics';
+import { type MetricsSnapshot, ServerMetrics, prometheusText } from './server-metrics';
+
+/** Prometheus' text exposition format. */
+const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
 export interface ServeOptions extends ServeConfig {
   /** Decoding settings of every batch (requests cannot override them). */
@@ -68,14 +71,14 @@ export async function startServer(corrector: Corrector, options: ServeOptions, i
   const idleWaiters: (() => void)[] = [];
   const snapshot = () => metrics.snapshot(batcher.stats(), batcher.queueDepth, inFlight);
 
-  const send = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
+  const sendText = (res: ServerResponse, status: number, text: string, contentType: string, headers: Record<string, string> = {}) => {
     if (res.headersSent || res.destroyed) return;
-    const text = JSON.stringify(body);
     // While draining, no connection is kept alive for another request.
     if (draining) headers.connection = 'close';
-    res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': String(Buffer.byteLength(text)), ...headers });
+    res.writeHead(status, { 'content-type': contentType, 'content-length': String(Buffer.byteLength(text)), ...headers });
     res.end(text);
   };
+  const send = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => sendText(res, status, JSON.stringify(body), 'application/json; charset=utf-8', headers);
 
   async function correct(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (draining) throw new ApiError(503, 'draining', 'the server is shutting down');
@@ -98,7 +101,7 @@ export async function startServer(corrector: Corrector, options: ServeOptions, i
     res.on('error', () => {});
     res.on('close', () => {
       metrics.countAnswer(res.writableFinished ? res.statusCode : 'aborted');
-      if (res.writableFinished && res.statusCode === 200 && path === '/v1/correct') metrics.latency.record(performance.now() - started);
+      if (res.writableFinished && res.statusCode === 200 && path === '/v1/correct') metrics.recordLatency(performance.now() - started);
       if (--inFlight === 0) for (const resolve of idleWaiters.splice(0)) resolve();
     });
     try {
@@ -109,6 +112,7 @@ export async function startServer(corrector: Corrector, options: ServeOptions, i
         throw new ApiError(405, 'method_not_allowed', `${path} takes ${route.method}, got ${req.method}`);
       }
       if (route.route === 'correct') await correct(req, res);
+      else if (route.route === 'metrics' && /text\/plain|openmetrics/.test(req.headers.accept ?? '')) sendText(res, 200, prometheusText(snapshot()), PROMETHEUS_CONTENT_TYPE);
       else if (route.route === 'metrics') send(res, 200, snapshot());
       else if (draining) send(res, 503, { status: 'draining' });
       else send(res, 200, { status: 'ok', ...corrector.info });
