@@ -1,4 +1,5 @@
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -195,5 +196,14 @@ describe('gap-relm demo', () => {
     expect(stdout).toContain('93210 examples');
     expect(stdout).toContain('1100 SIGHAN-15 records, 0 rejected');
     expect(stdout).toMatch(/sighan15-test\s+1100\s+49\.3%/);
+  });
+
+  it('refuses, before any work, to train over an earlier run unless --fresh', async () => {
+    const out = await tempDir();
+    await mkdir(join(out, 'model', 'infiller_pretrain'), { recursive: true });
+    const refused = await cli('demo', '--output-dir', out, '--no-progress');
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain(`demo: ${join(out, 'model')} holds an earlier demo run; pass --fresh to replace it, or another --output-dir`);
+    expect(existsSync(join(out, 'train.jsonl'))).toBe(false);
   });
 });

@@ -1,4 +1,5 @@
-import { readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { readFile, rm } from 'node:fs/promises';
 import { readLines, writeFileAtomic } from '@proj/core';
 import type { CscMetrics } from '@proj/metrics';
 import { join } from 'node:path';
@@ -6,7 +7,7 @@ import { PlannerOp, type PrecomputedExample } from '@proj/align';
 import { defaultSynthConfig } from '@proj/data-synth';
 import type { Command } from 'commander';
 import { bundled } from '../bundled-data';
-import type { CliIO } from '../cli-io';
+import { CliError, type CliIO, log } from '../cli-io';
 import { parseIntFlag } from '../flags';
 import { TRAIN_DECODE_EXCLUDE, addBackendOption, decodeFields, modelFields, trainFields } from '../model-flags';
 import { defaultFlagValues } from '../schema-flags';
@@ -27,6 +28,8 @@ export interface DemoCommandOptions {
   train: boolean;
   trainSteps: string;
   backend: 'auto' | 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
+  /** Replace the model of an earlier demo run in outputDir instead of refusing to start. */
+  fresh?: boolean;
 }
 
 /**
@@ -115,6 +118,14 @@ function formatStatsTable(rows: Record<string, LabelStats>): string {
  */
 export async function runDemo(options: DemoCommandOptions, io: CliIO) {
   const started = performance.now();
+  // The trainer never overwrites checkpoints of another run, so an earlier demo's model would stop
+  // this one after the data steps: decide before doing any work.
+  const modelDir = join(options.outputDir, 'model');
+  if (options.train && existsSync(modelDir)) {
+    if (!options.fresh) throw new CliError(`demo: ${modelDir} holds an earlier demo run; pass --fresh to replace it, or another --output-dir`);
+    await rm(modelDir, { recursive: true, force: true });
+    log(io, `demo: --fresh: removed the earlier run's ${modelDir}`);
+  }
   const common = {
     cleanFile: bundled.corpus,
     cleanFileFormat: 'txt' as const,
@@ -166,7 +177,7 @@ export async function runDemo(options: DemoCommandOptions, io: CliIO) {
         stages: STAGES.join(','),
         stageMaxSteps: options.trainSteps,
         backend: options.backend,
-        outputDir: join(options.outputDir, 'model'),
+        outputDir: modelDir,
       },
       io,
     );
@@ -231,6 +242,7 @@ export function registerDemo(program: Command, io: CliIO): void {
     .option('--output-dir <dir>', 'where outputs go', 'runs/demo')
     .option('--dev-samples <n>', 'sentences in the frozen dev set (held out of training)', parseIntFlag('--dev-samples', 1), 500)
     .option('--no-train', 'data steps only: no training, no scores')
+    .option('--fresh', 'replace the model of an earlier demo run in --output-dir (default: refuse to start)')
     .option('--train-steps <list>', 'optimizer steps for infiller_pretrain, planner_train, joint_finetune', '500,200,200')
     .option('--threads <n>', 'worker threads (default: all cores)', parseIntFlag('--threads', 1))
     .option('--no-progress', 'no progress line on stderr');
