@@ -1,0 +1,55 @@
+/**
+ * Deterministic denoisers for tests (not exported from the package). Logits are
+ * log-probabilities, so the confidence decoding sees is the table's probability (renormalised
+ * after [MASK] and padding are ruled out, which keeps the order).
+ */
+import type { DenoiserBatch, DenoiserLogitsSource } from './logits-source';
+
+export const MASK = 1;
+export const PAD = 0;
+
+/** A copy of what the source was given, for assertions. */
+export type RecordedCall = Omit<DenoiserBatch, 'tokens'> & { tokens: Int32Array };
+
+/**
+ * Favours `targets[b][i]` at row b, position i with probability `confidence(i, b)`; the rest of
+ * the vocabulary shares what is left. Ignores the context and the condition.
+ */
+export function targetSource(targets: readonly (readonly number[])[], vocabSize: number, confidence: (position: number, row: number) => number = () => 0.9) {
+  const calls: RecordedCall[] = [];
+  const source: DenoiserLogitsSource = {
+    vocabSize,
+    maskId: MASK,
+    padId: PAD,
+    async denoise(batch) {
+      calls.push({ ...batch, tokens: batch.tokens.slice() });
+      const out = new Float32Array(batch.batch * batch.length * vocabSize);
+      for (let b = 0; b < batch.batch; b++) {
+        for (let i = 0; i < batch.length; i++) {
+          const p = confidence(i, b);
+          const offset = (b * batch.length + i) * vocabSize;
+          out.fill(Math.log((1 - p) / (vocabSize - 1)), offset, offset + vocabSize);
+          if (i < targets[b].length) out[offset + targets[b][i]] = Math.log(p);
+        }
+      }
+      return out;
+    },
+  };
+  return { source, calls };
+}
+
+/** Every position gets `cond` (conditional pass) or `uncond` (null condition) as its logit row. */
+export function twoPassSource(cond: readonly number[], uncond: readonly number[]) {
+  const calls: RecordedCall[] = [];
+  const source: DenoiserLogitsSource = {
+    vocabSize: cond.length,
+    maskId: MASK,
+    padId: PAD,
+    async denoise(batch) {
+      calls.push({ ...batch, tokens: batch.tokens.slice() });
+      const row = batch.conditional ? cond : uncond;
+      return Float32Array.from({ length: batch.batch * batch.length * row.length }, (_, k) => row[k % row.length]);
+    },
+  };
+  return { source, calls };
+}

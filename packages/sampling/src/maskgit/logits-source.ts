@@ -1,0 +1,39 @@
+/**
+ * What a denoiser (SGDD's bidirectional decoder, or any masked-token model) must implement for
+ * MaskGIT decoding. A tfjs model wraps `tf.tensor2d(tokens, [batch, length], 'int32')` and
+ * returns `await logits.data()`; an onnxruntime session wraps `new ort.Tensor('int32', tokens,
+ * [batch, length])` and returns the output tensor's `data`. Decoding sees plain typed arrays only.
+ */
+
+/** One model call: every row of the batch at the current step. */
+export interface DenoiserBatch {
+  /** Rows in the batch (B). */
+  batch: number;
+  /** Row stride (L): the longest row's length. */
+  length: number;
+  /** `[B, L]` row-major: `maskId` where still masked, `padId` beyond a row's length. */
+  tokens: Int32Array;
+  /** Real length of each row (B entries); positions at or beyond it are padding, for the attention mask. */
+  lengths: Int32Array;
+  /** Step index, 0-based; with `steps`, gives the timestep / noise level the model conditions on. */
+  step: number;
+  steps: number;
+  /** Fraction of each row's decodable positions still masked at this step (`[B]`), for models conditioned on the noise level. */
+  maskedFraction: Float64Array;
+  /**
+   * `true`: condition on each row's sentence vector (the source knows which row is which
+   * sentence). `false`: the null-condition pass of classifier-free guidance.
+   */
+  conditional: boolean;
+}
+
+export interface DenoiserLogitsSource {
+  /** Logit columns (V). */
+  readonly vocabSize: number;
+  /** Token id of `[MASK]`; never emitted. */
+  readonly maskId: number;
+  /** Token id written beyond a row's length; never emitted. */
+  readonly padId: number;
+  /** `[B, L, V]` row-major logits. Only masked positions within a row's length are read. */
+  denoise(batch: DenoiserBatch): Promise<Float32Array>;
+}
