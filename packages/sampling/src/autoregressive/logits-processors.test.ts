@@ -104,10 +104,13 @@ describe('applyMinP', () => {
 describe('processLogits', () => {
   const base = { ...DEFAULT_GENERATION_CONFIG };
 
-  it('penalises raw logits before the temperature (transformers order)', () => {
-    // The penalty acts first: token 0 (4 → 2) falls below token 1 (3), so top-1 keeps token 1; temperature 0.5 doubles it.
+  it('penalises and bans on raw logits, before the top-k filter (transformers order)', () => {
+    // The penalty acts first: token 0 (4 → 2) falls below token 1 (3), so top-1 keeps token 1 (filtering first would keep 0).
     const r = processLogits(row([4, 3, -1]), [0], { ...base, doSample: true, repetitionPenalty: 2, topK: 1, temperature: 0.5 });
     expect(Array.from(r)).toEqual([-Infinity, 6, -Infinity]);
+    // The ban acts first too: 0 after 0 is banned, top-1 then keeps 1 (banning after top-1 would leave nothing).
+    const b = processLogits(row([4, 3, -1]), [0, 0], { ...base, doSample: true, noRepeatNgramSize: 2, topK: 1 });
+    expect(Array.from(b)).toEqual([-Infinity, 3, -Infinity]);
   });
 
   it('greedy skips the warpers but not the penalty or the n-gram ban', () => {
