@@ -35,6 +35,14 @@ describe('sampleToken', () => {
     expect(sampleToken(logits, fixed(u))).toBe(id);
   });
 
+  it.each([
+    [0.25, 1], // exactly on a boundary: the interval of token i is [cdf(i - 1), cdf(i)), half-open
+    [0.5, 2],
+    [0.2499, 0],
+  ])('uniform row, u = %d → %d', (u, id) => {
+    expect(sampleToken(Float32Array.from([0, 0, 0, 0]), fixed(u))).toBe(id);
+  });
+
   it('empirical frequencies match the softmax over many seeded draws', () => {
     const row = Float32Array.from([1.2, -0.3, 0.4, 2.0, -Infinity, 0]);
     const probs = softmaxRows(row, row.length);
