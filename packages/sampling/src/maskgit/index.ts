@@ -27,5 +27,5 @@ export {
   type MaskGitDecodeOptions,
   type MaskGitResult,
   type MaskGitStep,
-  type RandomSource,
 } from './maskgit';
+// `RandomSource` ({ float(): number }) is the one the autoregressive barrel exports.

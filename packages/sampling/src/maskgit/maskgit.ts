@@ -1,13 +1,9 @@
+import { greedyToken, sampleToken, type RandomSource } from '../autoregressive/sampler';
 import { softmaxRows } from '../softmax';
 import { denoiseWithGuidance } from './cfg';
 import { resolveMaskGitConfig, type MaskGitConfig } from './config';
 import type { DenoiserLogitsSource } from './logits-source';
 import { maskedCountAfterStep } from './schedule';
-
-/** Uniform floats in [0, 1); the seeded `Rng` of @proj/core fits. */
-export interface RandomSource {
-  float(): number;
-}
 
 export interface MaskGitDecodeOptions {
   /** Rows B, all of length `length`. Not needed with `lengths` (if given, it must match). */
@@ -93,18 +89,6 @@ function resolveRngs(rng: MaskGitDecodeOptions['rng'], rows: number, needed: boo
   return new Array<RandomSource | undefined>(rows).fill(rng as RandomSource | undefined);
 }
 
-/** Index drawn from probabilities `p` with a uniform `u`. */
-function sampleIndex(p: Float64Array, u: number): number {
-  let rest = u;
-  for (let v = 0; v < p.length; v++) {
-    rest -= p[v];
-    if (rest < 0) return v;
-  }
-  // Float remainder: the last token with positive probability.
-  for (let v = p.length - 1; v >= 0; v--) if (p[v] > 0) return v;
-  return p.length - 1;
-}
-
 /**
  * The candidate token for one masked position and its log-probability under the guided
  * (untempered) distribution. `[MASK]` and padding are never candidates. Argmax ties go to the lower id.
@@ -119,13 +103,7 @@ function predict(logits: Float32Array, offset: number, source: DenoiserLogitsSou
   });
   if (row.every((x) => x === -Infinity)) throw new RangeError(`${FN}: logits at ${where} give no token but [MASK] and padding a finite score`);
   const probs = softmaxRows(row, V, FN, `logits at ${where}`);
-  let token = 0;
-  if (temperature === 0) {
-    for (let v = 1; v < V; v++) if (row[v] > row[token]) token = v;
-  } else {
-    const p = temperature === 1 ? probs : softmaxRows(row.map((x) => x / temperature), V, FN, `logits / temperature at ${where}`);
-    token = sampleIndex(p, rng!.float());
-  }
+  const token = temperature === 0 ? greedyToken(row, FN) : sampleToken(temperature === 1 ? row : row.map((x) => x / temperature), rng!, FN);
   return { token, logProb: Math.log(probs[token]) };
 }
 
