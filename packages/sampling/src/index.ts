@@ -44,3 +44,9 @@ export {
   type TuneRow,
   type TuneResult,
 } from './gap-relm/tune';
+
+// Autoregressive sampling (causal LMs): logits processors, samplers, generate / streamGenerate
+export * from './autoregressive';
+
+// MaskGIT decoding with classifier-free guidance (discrete diffusion, SGDD)
+export * from './maskgit';

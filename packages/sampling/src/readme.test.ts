@@ -5,22 +5,27 @@ import { format } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { afterAll, expect, it, vi } from 'vitest';
 
-// The README's example must run as written and print what its comments say.
+// Each README example must run as written (importing '@proj/sampling') and print what its
+// `console.log(...); // output` comments say.
 const readme = readFileSync(fileURLToPath(new URL('../README.md', import.meta.url)), 'utf8');
-const example = /## Example[\s\S]*?```ts\n([\s\S]*?)```/.exec(readme)?.[1];
 const dir = mkdtempSync(join(tmpdir(), 'sampling-readme-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-it('README example runs and prints its commented outputs', async () => {
+it.each([
+  { heading: 'Example', file: 'gap-relm.ts' },
+  { heading: 'Autoregressive sampling', file: 'autoregressive.ts' },
+  { heading: 'MaskGIT with classifier-free guidance', file: 'maskgit.ts' },
+])('README "## $heading" example runs and prints its commented outputs', async ({ heading, file }) => {
+  const example = new RegExp(`## ${heading}\\n[\\s\\S]*?\`\`\`ts\\n([\\s\\S]*?)\`\`\``).exec(readme)?.[1];
   expect(example).toBeDefined();
   const expected = [...example!.matchAll(/console\.log\(.*\); \/\/ (.*)$/gm)].map((m) => m[1]);
-  expect(expected.length).toBeGreaterThanOrEqual(4);
-  const file = join(dir, 'example.ts');
-  writeFileSync(file, example!);
+  expect(expected.length).toBeGreaterThanOrEqual(3);
+  const path = join(dir, file);
+  writeFileSync(path, example!);
   const printed: string[] = [];
   const spy = vi.spyOn(console, 'log').mockImplementation((...args: unknown[]) => void printed.push(format(...args)));
   try {
-    await import(/* @vite-ignore */ file);
+    await import(/* @vite-ignore */ path);
   } finally {
     spy.mockRestore();
   }

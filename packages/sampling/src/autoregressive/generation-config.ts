@@ -1,4 +1,4 @@
-import { checkBoolean, checkCount, checkUnit } from '../gap-relm/config';
+import { checkBoolean, checkCount, checkPositive, checkUnit, mergeConfig } from '../config-checks';
 
 /**
  * Autoregressive decoding settings (transformers' `GenerationConfig`, camelCased). With
@@ -42,14 +42,6 @@ export const DEFAULT_GENERATION_CONFIG: Readonly<GenerationConfig> = Object.free
   padTokenId: null, // fall back to the first EOS id
 });
 
-const KEYS = Object.keys(DEFAULT_GENERATION_CONFIG) as (keyof GenerationConfig)[];
-
-function checkPositive(fn: string, name: string, value: unknown): void {
-  if (typeof value !== 'number' || !(value > 0 && value < Infinity)) {
-    throw new RangeError(`${fn}: ${name} must be a finite number > 0, got ${String(value)}`);
-  }
-}
-
 function checkTokenId(fn: string, name: string, value: unknown): void {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
     throw new RangeError(`${fn}: ${name} must be a token id (an integer >= 0), got ${JSON.stringify(value)}`);
@@ -62,16 +54,7 @@ function checkTokenId(fn: string, name: string, value: unknown): void {
  * cannot silently fall back to the default.
  */
 export function resolveGenerationConfig(config: Partial<GenerationConfig> = {}, fn = 'resolveGenerationConfig'): GenerationConfig {
-  if (config === null || typeof config !== 'object') {
-    throw new TypeError(`${fn}: config must be an object, got ${String(config)}`);
-  }
-  for (const key of Object.keys(config)) {
-    if (!(KEYS as string[]).includes(key)) {
-      throw new RangeError(`${fn}: unknown config key "${key}" (known: ${KEYS.join(', ')})`);
-    }
-  }
-  const defined = Object.fromEntries(Object.entries(config).filter(([, v]) => v !== undefined));
-  const c: GenerationConfig = { ...DEFAULT_GENERATION_CONFIG, ...defined };
+  const c = mergeConfig(DEFAULT_GENERATION_CONFIG, config, fn);
   checkCount(fn, 'maxNewTokens', c.maxNewTokens, 0, false);
   checkBoolean(fn, 'doSample', c.doSample);
   checkPositive(fn, 'temperature', c.temperature);

@@ -1,3 +1,5 @@
+import { checkBoolean, checkCount, checkUnit, mergeConfig } from '../config-checks';
+
 /** BERT special tokens an infiller vocabulary usually contains; a fill is never one of these. */
 export const DEFAULT_SPECIAL_TOKENS: readonly string[] = Object.freeze(['[UNK]', '[PAD]', '[CLS]', '[SEP]', '[MASK]']);
 
@@ -42,25 +44,8 @@ export const DEFAULT_GAP_RELM_DECODE_CONFIG: Readonly<GapRelmDecodeConfig> = Obj
   batchSize: 32,
 });
 
-const KEYS = Object.keys(DEFAULT_GAP_RELM_DECODE_CONFIG) as (keyof GapRelmDecodeConfig)[];
-
-/** Shared boundary checks (also used by `decodePlan` and `fillTemplates`, which take parts of the config). */
-export function checkUnit(fn: string, name: string, value: unknown): void {
-  if (typeof value !== 'number' || !(value >= 0 && value <= 1)) {
-    throw new RangeError(`${fn}: ${name} must be in [0, 1], got ${String(value)}`);
-  }
-}
-
-export function checkCount(fn: string, name: string, value: unknown, min: number, allowInfinity: boolean): void {
-  const ok = typeof value === 'number' && value >= min && (Number.isInteger(value) || (allowInfinity && value === Infinity));
-  if (!ok) {
-    throw new RangeError(`${fn}: ${name} must be an integer >= ${min}${allowInfinity ? ' or Infinity' : ''}, got ${String(value)}`);
-  }
-}
-
-export function checkBoolean(fn: string, name: string, value: unknown): void {
-  if (typeof value !== 'boolean') throw new TypeError(`${fn}: ${name} must be a boolean, got ${String(value)}`);
-}
+// Boundary checks also used by `decodePlan` and `fillTemplates`, which take parts of the config.
+export { checkBoolean, checkCount, checkUnit };
 
 /**
  * Fills in defaults and validates. `fn` names the caller in errors
@@ -68,16 +53,7 @@ export function checkBoolean(fn: string, name: string, value: unknown): void {
  * (`deleteTreshold`) cannot silently fall back to the default.
  */
 export function resolveGapRelmDecodeConfig(config: Partial<GapRelmDecodeConfig> = {}, fn = 'resolveGapRelmDecodeConfig'): GapRelmDecodeConfig {
-  if (config === null || typeof config !== 'object') {
-    throw new TypeError(`${fn}: config must be an object, got ${String(config)}`);
-  }
-  for (const key of Object.keys(config)) {
-    if (!(KEYS as string[]).includes(key)) {
-      throw new RangeError(`${fn}: unknown config key "${key}" (known: ${KEYS.join(', ')})`);
-    }
-  }
-  const defined = Object.fromEntries(Object.entries(config).filter(([, v]) => v !== undefined));
-  const c: GapRelmDecodeConfig = { ...DEFAULT_GAP_RELM_DECODE_CONFIG, ...defined };
+  const c = mergeConfig(DEFAULT_GAP_RELM_DECODE_CONFIG, config, fn);
   checkUnit(fn, 'deleteThreshold', c.deleteThreshold);
   checkUnit(fn, 'replaceThreshold', c.replaceThreshold);
   checkUnit(fn, 'insertThreshold', c.insertThreshold);

@@ -1,4 +1,4 @@
-import { checkCount } from '../gap-relm/config';
+import { checkCount, checkNonNegative, mergeConfig } from '../config-checks';
 import { MASK_SCHEDULES, type MaskScheduleName } from './schedule';
 
 /** MaskGIT decoding settings (Chang et al. 2022), with classifier-free guidance. */
@@ -29,25 +29,13 @@ export const DEFAULT_MASKGIT_CONFIG: Readonly<MaskGitConfig> = Object.freeze({
   choiceTemperature: 4.5, // MaskGIT's default confidence noise
 });
 
-const KEYS = Object.keys(DEFAULT_MASKGIT_CONFIG);
-
-function checkNonNegative(fn: string, name: string, value: unknown): void {
-  if (typeof value !== 'number' || !(value >= 0 && value < Infinity)) {
-    throw new RangeError(`${fn}: ${name} must be a finite number >= 0, got ${String(value)}`);
-  }
-}
-
 /**
  * Fills in defaults and validates; errors name `fn` and the field
  * (`maskGitDecode: guidanceScale must be a finite number >= 0, got -1`). Unknown keys are errors,
  * so a typo cannot silently fall back to a default.
  */
 export function resolveMaskGitConfig(config: Partial<MaskGitConfig> = {}, fn = 'resolveMaskGitConfig'): MaskGitConfig {
-  if (config === null || typeof config !== 'object') throw new TypeError(`${fn}: config must be an object, got ${String(config)}`);
-  const unknown = Object.keys(config).find((key) => !KEYS.includes(key));
-  if (unknown !== undefined) throw new RangeError(`${fn}: unknown config key "${unknown}" (known: ${KEYS.join(', ')})`);
-  const defined = Object.fromEntries(Object.entries(config).filter(([, v]) => v !== undefined));
-  const c: MaskGitConfig = { ...DEFAULT_MASKGIT_CONFIG, ...defined };
+  const c = mergeConfig(DEFAULT_MASKGIT_CONFIG, config, fn);
   checkCount(fn, 'steps', c.steps, 1, false);
   if (!Object.hasOwn(MASK_SCHEDULES, c.schedule)) {
     throw new RangeError(`${fn}: schedule must be one of ${Object.keys(MASK_SCHEDULES).join(', ')}, got ${String(c.schedule)}`);
