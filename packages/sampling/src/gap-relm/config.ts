@@ -1,4 +1,5 @@
-import { checkBoolean, checkCount, checkUnit, mergeConfig } from '../config-checks';
+import { checkCount, checkUnit, mergeConfig } from '../config-checks';
+import { checkPlanThresholds } from './plan';
 
 /** BERT special tokens an infiller vocabulary usually contains; a fill is never one of these. */
 export const DEFAULT_SPECIAL_TOKENS: readonly string[] = Object.freeze(['[UNK]', '[PAD]', '[CLS]', '[SEP]', '[MASK]']);
@@ -44,9 +45,6 @@ export const DEFAULT_GAP_RELM_DECODE_CONFIG: Readonly<GapRelmDecodeConfig> = Obj
   batchSize: 32,
 });
 
-// Boundary checks also used by `decodePlan` and `fillTemplates`, which take parts of the config.
-export { checkBoolean, checkCount, checkUnit };
-
 /**
  * Fills in defaults and validates. `fn` names the caller in errors
  * (`correct: deleteThreshold must be in [0, 1], got 1.5`). Unknown keys are errors, so a typo
@@ -54,12 +52,7 @@ export { checkBoolean, checkCount, checkUnit };
  */
 export function resolveGapRelmDecodeConfig(config: Partial<GapRelmDecodeConfig> = {}, fn = 'resolveGapRelmDecodeConfig'): GapRelmDecodeConfig {
   const c = mergeConfig(DEFAULT_GAP_RELM_DECODE_CONFIG, config, fn);
-  checkUnit(fn, 'deleteThreshold', c.deleteThreshold);
-  checkUnit(fn, 'replaceThreshold', c.replaceThreshold);
-  checkUnit(fn, 'insertThreshold', c.insertThreshold);
-  checkCount(fn, 'maxInsertsPerSentence', c.maxInsertsPerSentence, 0, true);
-  checkBoolean(fn, 'noInsert', c.noInsert);
-  checkBoolean(fn, 'noDelete', c.noDelete);
+  checkPlanThresholds(fn, c);
   checkCount(fn, 'refinementRounds', c.refinementRounds, 0, false);
   checkUnit(fn, 'refinementFraction', c.refinementFraction);
   if (!Array.isArray(c.specialTokens) || c.specialTokens.some((t) => typeof t !== 'string')) {

@@ -1,5 +1,6 @@
 import { MASK_TOKEN } from '@proj/align';
-import { DEFAULT_GAP_RELM_DECODE_CONFIG, checkCount, checkUnit, type GapRelmDecodeConfig } from './config';
+import { checkCount, checkUnit } from '../config-checks';
+import { DEFAULT_GAP_RELM_DECODE_CONFIG, type GapRelmDecodeConfig } from './config';
 import type { InfillerLogitsSource } from './logits-source';
 
 /** One template to fill. */

@@ -1,6 +1,7 @@
 import { PlannerOp } from '@proj/align';
 import { softmaxRows } from '../softmax';
-import { checkBoolean, checkCount, checkUnit, type GapRelmDecodeConfig } from './config';
+import { checkBoolean, checkCount, checkUnit } from '../config-checks';
+import type { GapRelmDecodeConfig } from './config';
 
 /** Number of planner ops (KEEP, DELETE, REPLACE): the width of an `opLogits` row. */
 export const PLANNER_OPS = 3;
@@ -62,6 +63,16 @@ export function plannerProbabilities(
   };
 }
 
+/** Validates the plan-decision part of a decode config; `fn` names the caller in errors. */
+export function checkPlanThresholds(fn: string, t: PlanThresholds): void {
+  checkUnit(fn, 'deleteThreshold', t.deleteThreshold);
+  checkUnit(fn, 'replaceThreshold', t.replaceThreshold);
+  checkUnit(fn, 'insertThreshold', t.insertThreshold);
+  checkCount(fn, 'maxInsertsPerSentence', t.maxInsertsPerSentence, 0, true);
+  checkBoolean(fn, 'noInsert', t.noInsert);
+  checkBoolean(fn, 'noDelete', t.noDelete);
+}
+
 /**
  * Turns planner probabilities into labels:
  *
@@ -80,12 +91,7 @@ export function plannerProbabilities(
  */
 export function decodePlan(probs: PlannerProbabilities, thresholds: PlanThresholds): SentencePlan {
   const fn = 'decodePlan';
-  checkUnit(fn, 'deleteThreshold', thresholds.deleteThreshold);
-  checkUnit(fn, 'replaceThreshold', thresholds.replaceThreshold);
-  checkUnit(fn, 'insertThreshold', thresholds.insertThreshold);
-  checkCount(fn, 'maxInsertsPerSentence', thresholds.maxInsertsPerSentence, 0, true);
-  checkBoolean(fn, 'noInsert', thresholds.noInsert);
-  checkBoolean(fn, 'noDelete', thresholds.noDelete);
+  checkPlanThresholds(fn, thresholds);
   const { tokens, maxInsertK: K, op, insert } = probs;
   const slots = tokens + 1;
   const width = K + 1;
