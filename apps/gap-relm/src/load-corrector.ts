@@ -1,6 +1,5 @@
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { GapRelm, OPTIMUM_MODEL_FILE, OnnxGapRelm, exportGapRelmOnnx, gapRelmOnnxDir, initBackend } from '@proj/models';
+import { GapRelm, OPTIMUM_MODEL_FILE, OnnxGapRelm, exportGapRelmOnnx, initBackend, missingGapRelmOnnx } from '@proj/models';
 import { Option, type Command } from 'commander';
 import { CliError, type CliIO, log, requireFile } from './cli-io';
 import { parseIntFlag } from './flags';
@@ -49,8 +48,7 @@ export async function loadCorrector(options: CorrectorOptions, io: CliIO): Promi
   log(io, `backend: ${backend.name} (${backend.detail})`);
   let corrector: Corrector;
   if (options.engine === 'onnx') {
-    const needed = options.infillerOnnx === undefined ? ['planner.onnx', 'infiller.onnx'] : ['planner.onnx'];
-    if (needed.some((file) => !existsSync(join(gapRelmOnnxDir(options.model), file)))) {
+    if (missingGapRelmOnnx(options.model, options.infillerOnnx).length > 0) {
       log(io, `onnx: exported ${await exportGapRelmOnnx(options.model)}/ (planner.onnx, infiller.onnx) on first use`);
     }
     const onnx = await OnnxGapRelm.load(options.model, { executionProviders: options.providers, intraOpNumThreads: options.threads, infiller: options.infillerOnnx, log: (line) => log(io, line) });

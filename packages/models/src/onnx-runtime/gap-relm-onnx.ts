@@ -20,6 +20,15 @@ export function gapRelmOnnxDir(modelDir: string): string {
 }
 
 /**
+ * The graphs `OnnxGapRelm.load(modelDir, { infiller })` needs that `<modelDir>/onnx/` lacks (full
+ * paths): planner.onnx, and infiller.onnx unless an external infiller is given. Empty = loadable.
+ */
+export function missingGapRelmOnnx(modelDir: string, infiller?: string): string[] {
+  const files = infiller === undefined ? ['planner.onnx', 'infiller.onnx'] : ['planner.onnx'];
+  return files.map((file) => join(gapRelmOnnxDir(modelDir), file)).filter((path) => !existsSync(path));
+}
+
+/**
  * Loads the model in `modelDir` with tfjs (a tfjs backend must be initialised) and writes
  * `<modelDir>/onnx/{planner,infiller}.onnx`. Returns that directory.
  */
@@ -100,11 +109,9 @@ export class OnnxGapRelm {
    */
   static async load(dir: string, options: OnnxGapRelmOptions = {}): Promise<OnnxGapRelm> {
     const onnxDir = gapRelmOnnxDir(dir);
-    const needed = options.infiller === undefined ? ['planner.onnx', 'infiller.onnx'] : ['planner.onnx'];
-    for (const file of needed) {
-      if (!existsSync(join(onnxDir, file))) {
-        throw new Error(`OnnxGapRelm.load: ${join(onnxDir, file)} is missing; create ${onnxDir}/ with exportGapRelmOnnx('${dir}') or run \`gap-relm predict --engine onnx --model ${dir}\`, which exports it first`);
-      }
+    const [missing] = missingGapRelmOnnx(dir, options.infiller);
+    if (missing !== undefined) {
+      throw new Error(`OnnxGapRelm.load: ${missing} is missing; create ${onnxDir}/ with exportGapRelmOnnx('${dir}') or run \`gap-relm predict --engine onnx --model ${dir}\`, which exports it first`);
     }
     let codec = await GapRelmCodec.fromDirectory(dir);
     const planner = await createOnnxSession(join(onnxDir, 'planner.onnx'), options);
