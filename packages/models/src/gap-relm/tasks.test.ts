@@ -222,6 +222,27 @@ describe('stage tasks', () => {
     }
   });
 
+  it('infiller_pretrain on batches without any [MASK] (aux off) trains as zero-loss steps instead of throwing', async () => {
+    // Clean copies only: no example has a [MASK], so no batch has an infill term (issue 12, item 1).
+    const clean = onlineExamples(sentences.slice(0, 24), new ErrorGenerator({ p_corrupt: 0, seed: 7 }, CONFUSION), 3);
+    expect((await clean.get(0, 0)).mask_positions).toEqual([]);
+    const model = GapRelm.create({ ...TINY, aux_mlm_weight: 0 }, tokenizer, 6);
+    try {
+      const task = createStageTask('infiller_pretrain', model, { train: clean });
+      const batch = await task.batch([0, 1, 2, 3], ctx());
+      const { value, grads } = model.store.grads(() => task.loss(batch, ctx()));
+      expect(value.dataSync()[0]).toBe(0);
+      expect(grads.size).toBeGreaterThan(0);
+      for (const g of grads.values()) expect(g.dataSync().every((v) => v === 0)).toBe(true);
+      tf.dispose([value, ...grads.values()]);
+      const result = await train({ epochs: 1, batch_size: 8, log_every_steps: 1, seed: 1, output_dir: join(dir, 'no-mask') }, task, { log: null });
+      expect(result).toMatchObject({ stopped: 'completed', global_step: 3 });
+      expect(result.history.filter((r) => r.split === 'train').map((r) => r.loss)).toEqual([0, 0, 0]);
+    } finally {
+      model.dispose();
+    }
+  });
+
   it('planner_train freezes the infiller; infiller_pretrain freezes the planner', () => {
     const model = GapRelm.create({ ...TINY, share_prompts: false }, tokenizer, 3);
     try {

@@ -171,6 +171,13 @@ export function createStageTask(stage: StageName, model: GapRelm, options: Stage
     return terms;
   };
   const combine = (t: ReturnType<GapRelmTask['lossTerms']>): tf.Scalar => {
+    // A batch with no term (infiller_pretrain on examples without [MASK], aux off) is a zero-loss
+    // step: 0 · Σ weights keeps a path to the trainable weights, so their gradients are zeros
+    // rather than variableGrads throwing "no path".
+    if (!t.planner && !t.infill && !t.aux) {
+      const weights = [...model.params()].filter(([name]) => trainable(name)).map(([, v]) => tf.sum(v) as tf.Scalar);
+      return tf.mul(weights.reduce((a, b) => tf.add(a, b)), 0) as tf.Scalar;
+    }
     let loss: tf.Scalar = tf.scalar(0);
     if (t.planner) loss = tf.add(loss, t.planner);
     if (t.infill) loss = tf.add(loss, stage === 'joint_finetune' ? tf.mul(t.infill, cfg.infill_weight) : t.infill);
