@@ -4,6 +4,7 @@ import { BertTokenizer, GapRelm, buildCharVocab, initBackend, onlineExamples, pa
 import { parseTrainConfig } from '@proj/trainer';
 import type { Command } from 'commander';
 import { type CliIO, CliError, log, requireFile } from '../cli-io';
+import { checkDecodeConfig } from '../decode-config';
 import { parseIntFlag } from '../flags';
 import { TRAIN_DECODE_EXCLUDE, addBackendOption, addDecodeOptions, decodeFields, modelFields, trainFields } from '../model-flags';
 import { addSchemaOptions, validated, valuesFromOptions } from '../schema-flags';
@@ -66,6 +67,7 @@ export async function runTrain(options: TrainCommandOptions, io: CliIO) {
   const modelConfig = validated(mFields, () => parseGapRelmConfig({ ...valuesFromOptions(options, mFields), max_insert_k: synth.max_insert_k }, 'gap-relm train'));
   const trainConfig = validated(tFields, () => parseTrainConfig({ ...valuesFromOptions(options, tFields), seed: synth.seed, output_dir: options.outputDir }));
   const decode = valuesFromOptions(options, decodeFields(TRAIN_DECODE_EXCLUDE));
+  checkDecodeConfig(decode);
   const stages = parseStages(options.stages);
   const stageOverrides = parseStageMaxSteps(options.stageMaxSteps, stages);
 
