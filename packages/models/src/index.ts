@@ -28,6 +28,7 @@ export {
   type AttentionNames,
   type AttentionOptions,
 } from './layers/attention';
+export { applyRope, ropeAngles, ropeTables, DEFAULT_ROPE_THETA, type RopeAngles, type RopeOptions } from './layers/rope';
 export { postLnBlock, preLnBlock, initBlock, BERT_BLOCK_NAMES, type BlockNames, type BlockConfig, type BlockOptions } from './layers/transformer-block';
 export { lstmCell, lstm, biLstm, initLstmDirection, initBiLstm } from './layers/lstm';
 

@@ -81,6 +81,43 @@ describe('multiHeadAttention', () => {
   });
 });
 
+describe('cross-attention (keyValue)', () => {
+  const KV = 6;
+  const cross = prefixed('x.', BERT_ATTENTION_NAMES);
+  beforeAll(() => initAttention(store, cross, H, 0.5, new Rng(7), KV));
+  const rng = new Rng(8);
+  const x = [0, 1].map(() => [...Array(3)].map(() => [...Array(H)].map(() => rng.normal())));
+  const memory = [0, 1].map(() => [...Array(4)].map(() => [...Array(KV)].map(() => rng.normal())));
+  const run = (mem: number[][][], mask?: number[][]) =>
+    tf.tidy(() => {
+      const bias = mask ? paddingMaskBias(ops, tf.tensor2d(mask, undefined, 'int32')) : undefined;
+      return multiHeadAttention(ops, tf.tensor3d(x), cross, { numHeads: HEADS, keyValue: tf.tensor3d(mem), bias }).arraySync() as number[][][];
+    });
+
+  it('queries of width H attend to keys of another width and length; masked memory slots are ignored', () => {
+    const mask = [[1, 1, 0, 0], [1, 1, 1, 1]];
+    const a = run(memory, mask);
+    expect([a.length, a[0].length, a[0][0].length]).toEqual([2, 3, H]);
+    const changed = memory.map((m) => m.map((r) => [...r]));
+    changed[0][3] = changed[0][3].map((v) => v - 7);
+    const b = run(changed, mask);
+    a.forEach((s, i) => s.forEach((row, j) => row.forEach((v, k) => expect(b[i][j][k]).toBeCloseTo(v, 5))));
+  });
+
+  it('one memory slot: every query gets W_o (W_v m + b_v) + b_o', async () => {
+    const one = memory.map((m) => [m[0]]);
+    const got = run(one);
+    const w = async (n: string, rows: number, cols: number) => tf.tensor(await store.toFloat32(`${n}.weight`), [rows, cols]).arraySync() as number[][];
+    const bias = async (n: string) => Array.from(await store.toFloat32(`${n}.bias`));
+    const [wv, bv, wo, bo] = [await w(cross.value, H, KV), await bias(cross.value), await w(cross.output, H, H), await bias(cross.output)];
+    for (let b = 0; b < 2; b++) {
+      const v = wv.map((row, o) => row.reduce((s, wi, i) => s + wi * one[b][0][i], bv[o]));
+      const want = wo.map((row, o) => row.reduce((s, wi, i) => s + wi * v[i], bo[o]));
+      for (const q of got[b]) q.forEach((val, k) => expect(val).toBeCloseTo(want[k], 4));
+    }
+  });
+});
+
 describe('transformer blocks', () => {
   const cfg = { hidden: H, intermediate: 16, numHeads: HEADS, eps: 1e-12 };
   it('pre-LN and post-LN differ, keep the shape, and pass gradients to every block parameter', () => {

@@ -2,6 +2,7 @@ import type { Rng } from '@proj/core';
 import type { Dim, Ops } from '../ops/ops';
 import type { ParameterStore } from '../ops/parameter-store';
 import { initLinear, linear } from './linear';
+import { applyRope, type RopeAngles } from './rope';
 
 /** Parameter prefixes of one attention block; BERT's are the default. */
 export interface AttentionNames {
@@ -60,6 +61,8 @@ export interface AttentionOptions<T> {
   bias?: T;
   /** Keys/values come from here (cross-attention); defaults to the query input (self-attention). */
   keyValue?: T;
+  /** Rotary position angles (`ropeAngles`) applied to queries and keys; for self-attention. */
+  rope?: RopeAngles<T>;
   dropout?: { rate: number; rng: Rng };
 }
 
@@ -78,8 +81,14 @@ export function multiHeadAttention<T>(ops: Ops<T>, x: T, names: AttentionNames, 
   }
   const headDim = hidden / numHeads;
   const split = (t: T, len: Dim, perm: number[]) => ops.transpose(ops.reshape(t, [b, len, numHeads, headDim]), perm);
-  const q = split(linear(ops, x, names.query), lq, [0, 2, 1, 3]); // [B, h, Lq, d]
-  const kT = split(linear(ops, kvInput, names.key), lk, [0, 2, 3, 1]); // [B, h, d, Lk]
+  const rope = options.rope;
+  let q = split(linear(ops, x, names.query), lq, [0, 2, 1, 3]); // [B, h, Lq, d]
+  let kT: T; // [B, h, d, Lk]
+  if (rope === undefined) kT = split(linear(ops, kvInput, names.key), lk, [0, 2, 3, 1]);
+  else {
+    q = applyRope(ops, q, rope);
+    kT = ops.transpose(applyRope(ops, split(linear(ops, kvInput, names.key), lk, [0, 2, 1, 3]), rope), [0, 1, 3, 2]);
+  }
   const v = split(linear(ops, kvInput, names.value), lk, [0, 2, 1, 3]); // [B, h, Lk, d]
   let scores = ops.mul(ops.matMul(q, kT), ops.scalar(1 / Math.sqrt(headDim)));
   if (bias !== undefined) scores = ops.add(scores, bias);

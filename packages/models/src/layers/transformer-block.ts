@@ -4,6 +4,7 @@ import type { ParameterStore } from '../ops/parameter-store';
 import { type AttentionNames, BERT_ATTENTION_NAMES, initAttention, multiHeadAttention, prefixed } from './attention';
 import { initLayerNorm, layerNorm } from './layer-norm';
 import { initLinear, linear } from './linear';
+import type { RopeAngles } from './rope';
 
 /** Parameter prefixes of one transformer block (relative to the layer prefix). */
 export interface BlockNames {
@@ -35,6 +36,8 @@ export interface BlockConfig {
 export interface BlockOptions<T> {
   /** Additive attention bias (padding and/or causal), broadcastable to [B, heads, L, L]. */
   bias?: T;
+  /** Rotary position angles for the self-attention (`ropeAngles`); omit for learned positions. */
+  rope?: RopeAngles<T>;
   /** Hidden dropout and attention dropout while training; omit for inference. */
   dropout?: { hidden: number; attention: number; rng: Rng };
 }
@@ -55,6 +58,7 @@ function attend<T>(ops: Ops<T>, x: T, prefix: string, cfg: BlockConfig, options:
   return multiHeadAttention(ops, x, prefixed(prefix, names.attention), {
     numHeads: cfg.numHeads,
     bias: options.bias,
+    rope: options.rope,
     dropout: options.dropout ? { rate: options.dropout.attention, rng: options.dropout.rng } : undefined,
   });
 }
