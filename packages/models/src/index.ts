@@ -73,6 +73,11 @@ export { buildCharVocab, DEFAULT_SPECIAL_TOKENS, type BuildCharVocabOptions } fr
 export { decodeWordPieces } from './tokenizers/decode-wordpieces';
 export { truncateLongestFirst } from './tokenizers/truncate-longest-first';
 
+// Byte-level BPE tokenizers from a Hugging Face tokenizer.json (minimind, GPT-2 style), run by the
+// Rust library's Node binding; chat templates rendered by @huggingface/jinja
+export { BpeTokenizer, type BpeSpecialTokens, type BpeEncodeOptions, type BpeDecodeOptions } from './tokenizers/bpe-tokenizer';
+export { ChatTemplate, type ChatMessage, type ChatTemplateOptions } from './tokenizers/chat-template';
+
 // Gap-ReLM (planner tags + [MASK] template + BERT infiller; trained in stages with @proj/trainer)
 export { GapRelmConfigSchema, defaultGapRelmConfig, parseGapRelmConfig, type GapRelmConfig, type GapRelmConfigInput } from './gap-relm/config';
 export { CodePointIds, encodeExample, type EncodedExample, type LengthBudget } from './gap-relm/tokens';
