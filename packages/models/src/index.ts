@@ -44,6 +44,7 @@ export {
   type MaskedLMOptions,
 } from './bert/model';
 export { loadBertCheckpoint, loadBertForMaskedLM, saveBertCheckpoint, type BertLoadReport } from './bert/weights';
+export { importBertOnnx, importBertOnnxToDirectory, ONNX_IMPORT_FILE, type OnnxBertImport, type OnnxImportResult, type PlacedWeight } from './bert/onnx-import';
 
 // Tokenizers (Hugging Face BERT WordPiece, fast-tokenizer parity; offsets in code points)
 export {
