@@ -101,7 +101,7 @@ export {
   type GapRelmBatch,
   type ScheduledSamplingStats,
 } from './gap-relm/tasks';
-export { trainGapRelm, type TrainGapRelmOptions, type TrainGapRelmResult } from './gap-relm/train-gap-relm';
+export { trainGapRelm, resolveGapRelmResume, type GapRelmResumePoint, type TrainGapRelmOptions, type TrainGapRelmResult } from './gap-relm/train-gap-relm';
 
 // ONNX export (GraphOps IR → ModelProto, opset 17, dynamic batch / sequence; protobufjs on the vendored official onnx.proto)
 export {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useCpuBackend } from '../test/mlp-task';
-import { listCheckpoints, loadCheckpoint, pruneCheckpoints, readTrainerState, resolveCheckpoint, saveBest, saveCheckpoint, type TrainerState } from './checkpoint';
+import { listCheckpoints, loadCheckpoint, pruneCheckpoints, readTrainerState, removeStaleDirs, resolveCheckpoint, saveBest, saveCheckpoint, type TrainerState } from './checkpoint';
 import { createAdamW } from './optimizers/adamw';
 
 const tmp = mkdtempSync(join(tmpdir(), 'trainer-ckpt-'));
@@ -44,6 +44,18 @@ describe('checkpoints', () => {
     await expect(resolveCheckpoint(join(tmp, 'nothing'))).rejects.toThrow(/resolveCheckpoint: no checkpoint-<step>\/ in/);
     optimizer.dispose();
     p.dispose();
+  });
+
+  it('removeStaleDirs clears what a kill left: temp and half-deleted dirs go, a version moved aside comes back when its dir is gone', async () => {
+    const run = join(tmp, 'stale');
+    for (const name of ['checkpoint-4', 'checkpoint-6.tmp-123-0', 'checkpoint-2.deleting-123-1', 'best.old-123-2', 'final.tmp-77', 'checkpoint-4.old-5-3', 'notes.tmp']) {
+      mkdirSync(join(run, name), { recursive: true });
+    }
+    writeFileSync(join(run, 'best.old-123-2', 'trainer_state.json'), '{}');
+    expect((await removeStaleDirs(run)).sort()).toEqual(['best.old-123-2', 'checkpoint-2.deleting-123-1', 'checkpoint-4.old-5-3', 'checkpoint-6.tmp-123-0', 'final.tmp-77']);
+    expect(readdirSync(run).sort()).toEqual(['best', 'checkpoint-4', 'notes.tmp']);
+    expect(existsSync(join(run, 'best', 'trainer_state.json'))).toBe(true);
+    expect(await removeStaleDirs(join(tmp, 'no-such-run'))).toEqual([]);
   });
 
   it('writes atomically: a failure while writing leaves the previous checkpoint intact and no temp dir', async () => {

@@ -116,7 +116,41 @@ export async function listCheckpoints(runDir: string): Promise<Array<{ step: num
 export async function pruneCheckpoints(runDir: string, keep: number): Promise<void> {
   if (keep <= 0) return;
   const all = await listCheckpoints(runDir);
-  for (const { path } of all.slice(0, Math.max(0, all.length - keep))) await rm(path, { recursive: true, force: true });
+  for (const { path } of all.slice(0, Math.max(0, all.length - keep))) {
+    // Renamed out of the checkpoint-<step> namespace first: a kill during the delete leaves a
+    // `.deleting-` dir that removeStaleDirs clears, never a half-deleted checkpoint-<step>/.
+    const doomed = `${path}.deleting-${process.pid}-${tempCounter++}`;
+    await rename(path, doomed);
+    await rm(doomed, { recursive: true, force: true });
+  }
+}
+
+const STALE_RE = /^(.+)\.(tmp|old|deleting)-\d+(?:-\d+)?$/;
+
+/**
+ * Clears what a killed run left in `dir` from atomic directory writes and pruning:
+ * `<name>.tmp-<pid>[-n]` (a write not yet renamed into place) and `<name>.deleting-…` are removed;
+ * `<name>.old-…` (the previous version, moved aside just before the new one is renamed in) is put
+ * back when `<name>` is missing (killed between the two renames), else removed. Returns the
+ * names it handled. Call it only when no other process writes into `dir`.
+ */
+export async function removeStaleDirs(dir: string): Promise<string[]> {
+  const names = await readdir(dir).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return [] as string[];
+    throw error;
+  });
+  const handled: string[] = [];
+  for (const name of names) {
+    const m = STALE_RE.exec(name);
+    if (m === null) continue;
+    const path = join(dir, name);
+    if (m[2] === 'old' && !names.includes(m[1])) {
+      await rename(path, join(dir, m[1]));
+      names.push(m[1]);
+    } else await rm(path, { recursive: true, force: true });
+    handled.push(name);
+  }
+  return handled;
 }
 
 /** Reads trainer_state.json, restoring the ±Infinity sentinels written as null. */

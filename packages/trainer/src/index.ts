@@ -26,6 +26,7 @@ export {
   loadCheckpoint,
   listCheckpoints,
   pruneCheckpoints,
+  removeStaleDirs,
   readTrainerState,
   resolveCheckpoint,
   type TrainerState,

@@ -32,7 +32,17 @@ describe('MetricsLog', () => {
   it('a missing file reads as empty; a bad line is named by file and line', async () => {
     expect(await readMetricsLog(join(tmp, 'missing.jsonl'))).toEqual([]);
     const path = join(tmp, 'bad.jsonl');
-    writeFileSync(path, '{"step":1}\n\n{oops\n');
+    writeFileSync(path, '{"step":1}\n\n{oops\n{"step":2}\n');
     await expect(readMetricsLog(path)).rejects.toThrow(/readMetricsLog: .*bad\.jsonl:3: /);
+  });
+
+  it('a torn last line (an append cut by a kill or power loss) is dropped, and a resume continues past it', async () => {
+    const path = join(tmp, 'torn', 'metrics.jsonl');
+    const log = await MetricsLog.open(path);
+    for (const step of [1, 2]) await log.append({ step, epoch: 0, split: 'train', loss: 1 });
+    writeFileSync(path, `${readFileSync(path, 'utf8')}{"step":3,"ep\0\0`);
+    expect((await readMetricsLog(path)).map((r) => r.step)).toEqual([1, 2]);
+    await MetricsLog.open(path, { resumeAtStep: 2 });
+    expect(readFileSync(path, 'utf8')).toBe('{"step":1,"epoch":0,"split":"train","loss":1}\n{"step":2,"epoch":0,"split":"train","loss":1}\n');
   });
 });

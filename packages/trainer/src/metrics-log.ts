@@ -31,7 +31,11 @@ export class MetricsLog {
   }
 }
 
-/** All records of a metrics.jsonl; a missing file reads as empty, a bad line names file:line. */
+/**
+ * All records of a metrics.jsonl; a missing file reads as empty, a bad line names file:line. A bad
+ * last line is an append cut short (a kill or power loss mid-write) and is dropped, so it never
+ * blocks a resume.
+ */
 export async function readMetricsLog(path: string): Promise<MetricsRecord[]> {
   let text: string;
   try {
@@ -40,15 +44,16 @@ export async function readMetricsLog(path: string): Promise<MetricsRecord[]> {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw error;
   }
-  return text
+  const lines = text
     .split('\n')
     .map((line, i) => [line, i + 1] as const)
-    .filter(([line]) => line.trim() !== '')
-    .map(([line, n]) => {
-      try {
-        return JSON.parse(line) as MetricsRecord;
-      } catch (error) {
-        throw new SyntaxError(`readMetricsLog: ${path}:${n}: ${(error as Error).message}`);
-      }
-    });
+    .filter(([line]) => line.replace(/\0/g, '').trim() !== '');
+  return lines.flatMap(([line, n], i) => {
+    try {
+      return [JSON.parse(line) as MetricsRecord];
+    } catch (error) {
+      if (i === lines.length - 1) return [];
+      throw new SyntaxError(`readMetricsLog: ${path}:${n}: ${(error as Error).message}`);
+    }
+  });
 }

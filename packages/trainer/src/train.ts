@@ -3,7 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { Progress, Rng, writeFileAtomic, type RngState } from '@proj/core';
-import { listCheckpoints, loadCheckpoint, readTrainerState, resolveCheckpoint, saveBest, saveCheckpoint, type TrainerState } from './checkpoint';
+import { listCheckpoints, loadCheckpoint, readTrainerState, removeStaleDirs, resolveCheckpoint, saveBest, saveCheckpoint, type TrainerState } from './checkpoint';
 import { clipByGlobalNorm } from './clip-grad-norm';
 import { configHash, parseTrainConfig, type TrainConfig, type TrainConfigInput } from './config';
 import { initialEarlyStopping, updateEarlyStopping } from './early-stopping';
@@ -108,6 +108,9 @@ export async function train<B>(configInput: TrainConfigInput, task: TrainTask<B>
       task: task.name,
     };
     let resumedFrom: string | null = null;
+    // What a killed run left half-written or half-deleted in the run dir goes before anything is listed.
+    const stale = await removeStaleDirs(runDir);
+    if (stale.length > 0) say(`train: cleared ${stale.join(', ')} left in ${runDir} by an interrupted run`);
     if (options.resumeFrom !== undefined) {
       resumedFrom = await resolveCheckpoint(options.resumeFrom);
       // Check the recipe before touching the task's weights.
@@ -167,7 +170,8 @@ export async function train<B>(configInput: TrainConfigInput, task: TrainTask<B>
 
     // 7) the loop
     let stopped: TrainResult['stopped'] = 'completed';
-    let lastCheckpoint: string | null = null;
+    // A run resumed at its last step trains nothing more: its checkpoint is still the last one.
+    let lastCheckpoint: string | null = resumedFrom;
     let lastEvalStep = -1;
     let window = { steps: 0, loss: 0, tokens: 0, startedAt: performance.now() };
     const rng = new Rng(state.rng as unknown as RngState);

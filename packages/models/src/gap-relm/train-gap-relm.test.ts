@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { appendFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfusionSet, ErrorGenerator } from '@proj/data-synth';
@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../backend/init-backend';
 import { onlineExamples } from './example-source';
 import { GapRelm } from './gap-relm';
-import { trainGapRelm } from './train-gap-relm';
+import { resolveGapRelmResume, trainGapRelm, type TrainGapRelmOptions } from './train-gap-relm';
 import { charTokenizer, corpusSentences } from './testing';
 
 // Replacement errors on three frequent characters, each by a character clean text never has.
@@ -111,6 +111,70 @@ describe('trainGapRelm', () => {
       model.dispose();
     }
   }, 120_000);
+
+  describe('resume after kills', () => {
+    const sentences = corpusSentences(2000, 6, 14).filter((s) => /[的是一]/u.test(s)).slice(0, 32);
+    const tokenizer = charTokenizer(sentences, CONFUSION);
+    const data = onlineExamples(sentences, generator, 4);
+    const trainConfig = { batch_size: 8, lr: 3e-3, save_every_steps: 2, log_every_steps: 1, seed: 5 };
+    const stageOverrides = { infiller_pretrain: { max_steps: 2 }, planner_train: { max_steps: 4 } };
+    /** One trainGapRelm call on a fresh model (same seed, so the same recipe each time). */
+    const run = async (outputDir: string, extra: Partial<TrainGapRelmOptions> = {}) => {
+      const model = GapRelm.create({ ...MODEL, ptuning: 'none' }, tokenizer, 6);
+      try {
+        return await trainGapRelm({ model, train: data, trainConfig, stageOverrides, outputDir, stages: ['infiller_pretrain', 'planner_train'], log: null, ...extra });
+      } finally {
+        model.dispose();
+      }
+    };
+
+    it('a kill between a stage\'s last checkpoint and its marker, then a second kill, still resumes; stale temp dirs and a torn metrics line do not block it', async () => {
+      const out = join(dir, 'killed');
+      await run(out);
+      // Kill 1: after infiller_pretrain's last checkpoint, before its gap_relm_stage.json.
+      await rm(join(out, 'infiller_pretrain', 'gap_relm_stage.json'));
+      await rm(join(out, 'planner_train'), { recursive: true });
+      await rm(join(out, 'final'), { recursive: true });
+      // ...with a half-written checkpoint and model dir, a checkpoint half-way through pruning, and a torn last metrics line.
+      await mkdir(join(out, 'infiller_pretrain', 'checkpoint-3.tmp-99999-0'));
+      await mkdir(join(out, 'infiller_pretrain', 'checkpoint-1.deleting-99999-1'));
+      await mkdir(join(out, 'final.tmp-99999'));
+      await appendFile(join(out, 'infiller_pretrain', 'metrics.jsonl'), '{"step":3,"epo');
+      // The resume finishes that stage (nothing left to train), then kill 2 before planner_train.
+      const first = await run(out, { resumeFrom: out, stages: ['infiller_pretrain'] });
+      expect(first.stages[0].result.global_step).toBe(2);
+      expect(first.stages[0].result.last_checkpoint).toBe(join(out, 'infiller_pretrain', 'checkpoint-2'));
+      expect(existsSync(join(out, 'infiller_pretrain', 'checkpoint-3.tmp-99999-0'))).toBe(false);
+      expect(existsSync(join(out, 'infiller_pretrain', 'checkpoint-1.deleting-99999-1'))).toBe(false);
+      expect(existsSync(join(out, 'final.tmp-99999'))).toBe(false);
+      const marker = JSON.parse(await readFile(join(out, 'infiller_pretrain', 'gap_relm_stage.json'), 'utf8'));
+      expect(marker.last_checkpoint).toBe(join(out, 'infiller_pretrain', 'checkpoint-2'));
+      // A marker an older version wrote with last_checkpoint null is read from the stage's checkpoints.
+      await writeFile(join(out, 'infiller_pretrain', 'gap_relm_stage.json'), JSON.stringify({ ...marker, last_checkpoint: null }));
+      const second = await run(out, { resumeFrom: out });
+      expect(second.stages.map((s) => [s.name, s.result.global_step])).toEqual([['infiller_pretrain', 2], ['planner_train', 4]]);
+      expect(existsSync(join(second.finalDir, 'gap_relm_config.json'))).toBe(true);
+    }, 120_000);
+
+    it('resumeFrom takes a run dir, a stage dir or a checkpoint dir; a missing or foreign path is an error', async () => {
+      const out = join(dir, 'points');
+      const full = await run(out);
+      expect(resolveGapRelmResume(out)).toEqual({ runDir: out });
+      expect(resolveGapRelmResume(join(out, 'planner_train'))).toEqual({ runDir: out });
+      const checkpoint = join(out, 'planner_train', 'checkpoint-2');
+      expect(resolveGapRelmResume(checkpoint)).toEqual({ runDir: out, stage: 'planner_train', checkpoint });
+      expect(() => resolveGapRelmResume(join(dir, 'nope'))).toThrow(`resolveGapRelmResume: ${join(dir, 'nope')} does not exist`);
+      expect(() => resolveGapRelmResume(dir)).toThrow(/is neither a Gap-ReLM training run/);
+      // From checkpoint-2 of planner_train into a new dir: infiller_pretrain is loaded, planner_train continues at step 2.
+      const lines: string[] = [];
+      const log = { write: (s: string) => lines.push(s) } as unknown as NodeJS.WritableStream;
+      const resumed = await run(join(dir, 'from-checkpoint'), { resumeFrom: checkpoint, log });
+      expect(lines.join('')).toContain(`trainGapRelm: planner_train (resuming from ${checkpoint})`);
+      expect(resumed.stages[1].result.history.filter((r) => r.split === 'train').map((r) => r.step)).toEqual([3, 4]);
+      expect(resumed.stages[1].result.history.map((r) => r.loss)).toEqual(full.stages[1].result.history.filter((r) => r.step > 2).map((r) => r.loss));
+      await expect(run(join(dir, 'x'), { resumeFrom: join(dir, 'nope') })).rejects.toThrow('does not exist');
+    }, 120_000);
+  });
 
   it('refuses unknown stages and stage overrides, naming them', async () => {
     const tokenizer = charTokenizer(['一是的']);

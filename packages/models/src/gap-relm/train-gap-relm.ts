@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
 import { readFile, rename, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { writeFileAtomic } from '@proj/core';
 import type { GapRelmDecodeConfig } from '@proj/sampling';
-import { listCheckpoints, parseTrainConfig, train, type TrainConfigInput, type TrainResult } from '@proj/trainer';
+import { listCheckpoints, parseTrainConfig, removeStaleDirs, train, type TrainConfigInput, type TrainResult } from '@proj/trainer';
 import type { ExampleSource } from './example-source';
 import type { GapRelm } from './gap-relm';
 import { STAGES, createStageTask, type StageName } from './tasks';
@@ -29,6 +29,8 @@ export interface TrainGapRelmOptions {
   /**
    * An earlier trainGapRelm output dir: stages it finished are skipped (their final weights are
    * loaded), the first unfinished stage continues from its newest checkpoint, later ones run fresh.
+   * Or one of its `<stage>/checkpoint-<step>` dirs: the stages before are loaded, that stage
+   * continues from that checkpoint. See resolveGapRelmResume.
    */
   resumeFrom?: string;
 }
@@ -44,6 +46,43 @@ export interface TrainGapRelmResult {
 const STAGE_DONE = 'gap_relm_stage.json';
 /** Written into best/: the F1 it scored, so a resumed run only replaces it with a better one. */
 const BEST_INFO = 'gap_relm_best.json';
+
+/** Where a resume starts: the earlier run dir and, for a checkpoint dir, its stage and checkpoint. */
+export interface GapRelmResumePoint {
+  runDir: string;
+  stage?: StageName;
+  checkpoint?: string;
+}
+
+/**
+ * Resolves `resumeFrom`: a trainGapRelm output dir (one holding a stage dir), one of its stage
+ * dirs, or a `<stage>/checkpoint-<step>` dir. A missing path or any other dir is an error, never a
+ * silent fresh start.
+ */
+export function resolveGapRelmResume(path: string): GapRelmResumePoint {
+  const fn = 'resolveGapRelmResume';
+  if (!existsSync(path)) throw new RangeError(`${fn}: ${path} does not exist`);
+  const name = basename(path);
+  const parent = basename(dirname(path));
+  if (/^checkpoint-\d+$/.test(name) && STAGES.includes(parent as StageName)) {
+    if (!existsSync(join(path, 'trainer_state.json'))) throw new RangeError(`${fn}: ${path} is not a complete checkpoint (no trainer_state.json)`);
+    return { runDir: dirname(dirname(path)), stage: parent as StageName, checkpoint: path };
+  }
+  if (STAGES.includes(name as StageName)) return { runDir: dirname(path) };
+  if (STAGES.some((stage) => existsSync(join(path, stage)))) return { runDir: path };
+  throw new RangeError(`${fn}: ${path} is neither a Gap-ReLM training run (a dir holding ${STAGES.join(', ')}) nor a <stage>/checkpoint-<step> dir of one`);
+}
+
+/**
+ * The checkpoint a finished stage's marker stands for: the one it names when that is complete,
+ * else the stage's newest (a stage resumed at its last step, or a marker whose checkpoint was
+ * pruned, names none or a missing one).
+ */
+async function finishedStageCheckpoint(stageDir: string, named: string | null): Promise<string | null> {
+  if (named !== null && existsSync(join(named, 'trainer_state.json'))) return named;
+  const all = await listCheckpoints(stageDir);
+  return all.length > 0 ? all[all.length - 1].path : null;
+}
 
 /** Saves into a temp dir and renames it into place, so `dir` is always a complete model. */
 async function saveModelDir(model: GapRelm, dir: string, extra?: { file: string; json: unknown }): Promise<void> {
@@ -88,12 +127,18 @@ export async function trainGapRelm(options: TrainGapRelmOptions): Promise<TrainG
   // The best dev F1 so far (carried over from best/ on resume, so it is only ever improved on).
   const bestDir = join(outputDir, 'best');
   let best = -Infinity;
-  const bestInfo = join(options.resumeFrom ?? outputDir, 'best', BEST_INFO);
-  if (options.resumeFrom !== undefined && existsSync(bestInfo)) best = (JSON.parse(await readFile(bestInfo, 'utf8')) as { f1: number }).f1;
+  const resumePoint = options.resumeFrom === undefined ? null : resolveGapRelmResume(options.resumeFrom);
+  if (resumePoint?.stage !== undefined && !stages.includes(resumePoint.stage)) {
+    throw new RangeError(`trainGapRelm: resumeFrom ${resumePoint.checkpoint} is a ${resumePoint.stage} checkpoint, but stages are ${stages.join(', ')}`);
+  }
+  // best/ and final/ written half-way by a killed run (temp dirs, a version moved aside).
+  await removeStaleDirs(outputDir);
+  const bestInfo = join(resumePoint?.runDir ?? outputDir, 'best', BEST_INFO);
+  if (resumePoint !== null && existsSync(bestInfo)) best = (JSON.parse(await readFile(bestInfo, 'utf8')) as { f1: number }).f1;
   let evaluated = best > -Infinity;
 
   const results: TrainGapRelmResult['stages'] = [];
-  let resuming = options.resumeFrom !== undefined;
+  let resuming = resumePoint !== null;
   for (const stage of stages) {
     const stageDir = join(outputDir, stage);
     const config: TrainConfigInput = { ...options.trainConfig, ...options.stageOverrides?.[stage], output_dir: stageDir };
@@ -101,17 +146,23 @@ export async function trainGapRelm(options: TrainGapRelmOptions): Promise<TrainG
     // Resume: a finished stage is skipped (its last weights loaded); the first unfinished one continues.
     let resumeFrom: string | undefined;
     if (resuming) {
-      const earlier = join(options.resumeFrom as string, stage);
+      const point = resumePoint as GapRelmResumePoint;
+      const earlier = join(point.runDir, stage);
       const done = join(earlier, STAGE_DONE);
-      if (existsSync(done)) {
+      if (point.stage !== stage && existsSync(done)) {
         const result = JSON.parse(await readFile(done, 'utf8')) as TrainResult;
-        if (result.last_checkpoint === null) throw new Error(`trainGapRelm: ${done} names no last checkpoint to resume from`);
-        await model.loadWeights(result.last_checkpoint);
-        say(`trainGapRelm: ${stage} already finished in ${earlier} (step ${result.global_step}); weights loaded from ${result.last_checkpoint}`);
-        results.push({ name: stage, result });
+        const checkpoint = await finishedStageCheckpoint(earlier, result.last_checkpoint);
+        if (checkpoint === null) throw new Error(`trainGapRelm: ${done} marks ${stage} finished but ${earlier} holds no checkpoint-<step>/ to load`);
+        await model.loadWeights(checkpoint);
+        say(`trainGapRelm: ${stage} already finished in ${earlier} (step ${result.global_step}); weights loaded from ${checkpoint}`);
+        results.push({ name: stage, result: { ...result, last_checkpoint: checkpoint } });
         continue;
       }
-      if ((await listCheckpoints(earlier)).length > 0) resumeFrom = earlier;
+      if (point.stage !== undefined && point.stage !== stage) {
+        throw new Error(`trainGapRelm: cannot resume from ${point.checkpoint}: the earlier stage ${stage} did not finish in ${earlier}`);
+      }
+      if (point.checkpoint !== undefined) resumeFrom = point.checkpoint;
+      else if ((await listCheckpoints(earlier)).length > 0) resumeFrom = earlier;
       resuming = false;
     }
 
