@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { readCleanSentences, ConfusionSet, ErrorGenerator, generateFrozenDev, parseSynthConfig } from '@proj/data-synth';
-import { BertTokenizer, GapRelm, buildCharVocab, initBackend, onlineExamples, parseGapRelmConfig, staticExamples, trainGapRelm } from '@proj/models';
+import { BertTokenizer, GapRelm, buildCharVocab, initBackend, onlineExamples, parseGapRelmConfig, resolveGapRelmResume, staticExamples, trainGapRelm } from '@proj/models';
 import { parseTrainConfig } from '@proj/trainer';
 import type { Command } from 'commander';
 import { type CliIO, CliError, log, requireFile } from '../cli-io';
@@ -70,6 +70,15 @@ export async function runTrain(options: TrainCommandOptions, io: CliIO) {
   checkDecodeConfig(decode);
   const stages = parseStages(options.stages);
   const stageOverrides = parseStageMaxSteps(options.stageMaxSteps, stages);
+  if (options.resumeFrom !== undefined) {
+    // Checked before any work: a wrong path must never mean a silent fresh start.
+    requireFile(options.resumeFrom, '--resume-from');
+    try {
+      resolveGapRelmResume(options.resumeFrom);
+    } catch (error) {
+      throw new CliError(`--resume-from: ${(error as Error).message.replace(/^resolveGapRelmResume: /, '')}`);
+    }
+  }
 
   const backend = await initBackend({ backend: options.backend });
   log(io, `backend: ${backend.name} (${backend.detail})`);
@@ -160,7 +169,7 @@ export function registerTrain(program: Command, io: CliIO, report: (result: unkn
     .option('--vocab-min-freq <n>', 'from scratch: characters seen fewer times are [UNK]', parseIntFlag('--vocab-min-freq', 1), 1)
     .option('--stages <list>', `comma-separated, in order: ${STAGES.join(', ')}`, STAGES.join(','))
     .option('--stage-max-steps <list>', 'optimizer steps per stage, comma-separated in --stages order (0 = all epochs); overrides --max-steps')
-    .option('--resume-from <dir>', 'continue from a checkpoint directory (same global step and loss curve)');
+    .option('--resume-from <dir>', 'continue an earlier run (its --output-dir: finished stages are skipped) or one of its <stage>/checkpoint-<step> directories (same global step and loss curve)');
   addBackendOption(command);
   addSynthInputOptions(command, 'runs/gap-relm');
   addSynthConfigOptions(command);
