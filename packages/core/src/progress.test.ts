@@ -18,4 +18,10 @@ describe('Progress', () => {
     expect(chunks.length).toBe(3);
     expect(last).toMatch(/^synth {2}4\/4 {2}100\.0% {2}[\d.,]+ sent\/s {2}elapsed 0:0\d$/);
   });
+
+  it('adds the extra fields after the rate', () => {
+    const progress = new Progress({ label: 'prepare', unit: 'docs', enabled: false, extra: (seconds) => `tokens ${seconds >= 0 ? 'ok' : 'bad'}` });
+    progress.tick(3);
+    expect(progress.finish()).toMatch(/^prepare {2}3 {2}[\d.,]+ docs\/s {2}tokens ok {2}elapsed 0:0\d$/);
+  });
 });

@@ -13,6 +13,8 @@ export interface ProgressOptions {
   enabled?: boolean;
   /** Minimum time between redraws; defaults to 100 ms on a TTY and 5 s elsewhere. */
   intervalMs?: number;
+  /** More fields after the rate (e.g. a second rate, or an ETA from bytes read), given the elapsed seconds. */
+  extra?: (elapsedSeconds: number) => string;
 }
 
 export function formatDuration(seconds: number): string {
@@ -72,6 +74,8 @@ export class Progress {
     const parts = [label, total === undefined ? `${this.done.toLocaleString('en')}` : `${this.done.toLocaleString('en')}/${total.toLocaleString('en')}`];
     if (total !== undefined && total > 0) parts.push(`${((100 * this.done) / total).toFixed(1)}%`);
     parts.push(`${rate >= 100 ? Math.round(rate).toLocaleString('en') : rate.toFixed(1)} ${unit}/s`);
+    const extra = this.options.extra?.(elapsed);
+    if (extra) parts.push(extra);
     if (total !== undefined && this.done < total && rate > 0) parts.push(`ETA ${formatDuration((total - this.done) / rate)}`);
     else parts.push(`elapsed ${formatDuration(elapsed)}`);
     return parts.join('  ');
