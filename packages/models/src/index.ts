@@ -103,6 +103,15 @@ export {
 } from './gap-relm/tasks';
 export { trainGapRelm, resolveGapRelmResume, type GapRelmResumePoint, type TrainGapRelmOptions, type TrainGapRelmResult } from './gap-relm/train-gap-relm';
 
+// SGDD: semantic-guided discrete diffusion (cosine schedule, forward process, decoder on Ops, MaskGIT source)
+export { SgddConfigSchema, parseSgddConfig, defaultSgddConfig, SMALL_SGDD_CONFIG, type SgddConfig, type SgddConfigInput } from './sgdd/config';
+export { cosineAlphaBar, alphaBarTable, maskProbability, timestepForMaskedFraction } from './sgdd/schedule';
+export { maskTokens, sampleTimesteps, sampleConditions, type NoisedTokens, type ForwardProcessOptions } from './sgdd/forward-process';
+export { sinusoidalTimestepTable } from './sgdd/timestep-embedding';
+export { meanPool, encodeSentences } from './sgdd/semantic';
+export { SgddModel, sgddParameterShapes, SGDD_BLOCK_NAMES, SGDD_WORD_EMBEDDINGS, type SgddInputs, type SgddForwardOptions, type SgddHostBatch } from './sgdd/model';
+export { makeSgddBatch } from './sgdd/batch';
+
 // ONNX export (GraphOps IR → ModelProto, opset 17, dynamic batch / sequence; protobufjs on the vendored official onnx.proto)
 export {
   exportBertForMaskedLMToOnnx,
@@ -112,6 +121,9 @@ export {
   gapRelmToOnnx,
   recordGapRelmPlanner,
   recordGapRelmInfiller,
+  exportSgddDecoderToOnnx,
+  sgddDecoderToOnnx,
+  recordSgddDecoder,
   type OnnxExportOptions,
 } from './onnx/export';
 export { graphToOnnx, parseDim, OnnxDataType, OnnxAttributeType, type GraphToOnnxOptions } from './onnx/serialize';

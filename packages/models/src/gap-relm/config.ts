@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { configError } from '../config-issues';
 
 const positiveInt = z.number().int('must be an integer').min(1, 'must be >= 1');
 const nonNegative = z.number().min(0, 'must be >= 0').refine(Number.isFinite, 'must be finite');
@@ -51,14 +52,7 @@ export type GapRelmConfigInput = z.input<typeof GapRelmConfigSchema>;
 export function parseGapRelmConfig(input: unknown = {}, caller = 'parseGapRelmConfig'): GapRelmConfig {
   const result = GapRelmConfigSchema.safeParse(input ?? {}, { reportInput: true });
   if (result.success) return result.data;
-  const problems = result.error.issues.map((issue) => {
-    if (issue.code === 'custom') return issue.message;
-    if (issue.code === 'unrecognized_keys') return `${issue.message} (known fields: ${Object.keys(GapRelmConfigSchema.shape).join(', ')})`;
-    const field = issue.path.join('.') || '(config)';
-    const got = 'input' in issue ? `, got ${JSON.stringify(issue.input) ?? String(issue.input)}` : '';
-    return `${field}: ${issue.message}${got}`;
-  });
-  throw new RangeError(`${caller}: invalid Gap-ReLM config: ${problems.join('; ')}`);
+  throw configError(caller, 'Gap-ReLM', result.error, Object.keys(GapRelmConfigSchema.shape));
 }
 
 /** Every field at its default. */

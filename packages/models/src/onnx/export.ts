@@ -2,6 +2,7 @@ import { writeFileAtomic } from '@proj/core';
 import { join } from 'node:path';
 import type { BertForMaskedLM } from '../bert/model';
 import type { GapRelm } from '../gap-relm/gap-relm';
+import type { SgddModel } from '../sgdd/model';
 import { GraphOps, type Graph } from '../ops/graph-ops';
 import type { ParameterStore } from '../ops/parameter-store';
 import { graphToOnnx } from './serialize';
@@ -92,5 +93,38 @@ export async function exportGapRelmToOnnx(model: GapRelm, dir: string, options: 
   const bytes = await gapRelmToOnnx(model, options);
   await writeFileAtomic(join(dir, 'planner.onnx'), bytes.planner);
   await writeFileAtomic(join(dir, 'infiller.onnx'), bytes.infiller);
+  return bytes;
+}
+
+/**
+ * The SGDD decoder graph: `input_ids`, `attention_mask` [batch, seq], `timesteps` [batch] (int64 in
+ * ONNX), `semantic` [batch, semantic_size], `condition` [batch] (1 = semantic vector, 0 = null
+ * vector) → `logits` [batch, seq, vocab]. Both guidance passes run the one graph.
+ */
+export function recordSgddDecoder(model: SgddModel): Graph {
+  const g = new GraphOps(model.params);
+  const { fullLogits } = model.forward(
+    g,
+    {
+      inputIds: g.input('input_ids', 'int32', [BATCH, SEQ]),
+      attentionMask: g.input('attention_mask', 'int32', [BATCH, SEQ]),
+      timesteps: g.input('timesteps', 'int32', [BATCH]),
+      semantic: g.input('semantic', 'float32', [BATCH, model.config.semantic_size]),
+      condition: g.input('condition', 'float32', [BATCH]),
+    },
+    { fullLogits: true },
+  );
+  g.output(fullLogits!, 'logits');
+  return g.toGraph();
+}
+
+export async function sgddDecoderToOnnx(model: SgddModel, options: OnnxExportOptions = {}): Promise<Uint8Array> {
+  return serialize(recordSgddDecoder(model), model.params, 'sgdd_decoder', options);
+}
+
+/** Writes the SGDD decoder to `path` as ONNX, atomically. Returns the bytes written. */
+export async function exportSgddDecoderToOnnx(model: SgddModel, path: string, options: OnnxExportOptions = {}): Promise<Uint8Array> {
+  const bytes = await sgddDecoderToOnnx(model, options);
+  await writeFileAtomic(path, bytes);
   return bytes;
 }

@@ -1,0 +1,202 @@
+import * as tf from '@tensorflow/tfjs-core';
+import * as ort from 'onnxruntime-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Rng } from '@proj/core';
+import { initBackend } from '../backend/init-backend';
+import { resolveBertConfig } from '../bert/config';
+import { BertModel } from '../bert/model';
+import { recordSgddDecoder, sgddDecoderToOnnx } from '../onnx/export';
+import { TfOps } from '../ops/tf-ops';
+import { makeSgddBatch } from './batch';
+import { defaultSgddConfig, parseSgddConfig, type SgddConfig } from './config';
+import { SgddModel, sgddParameterShapes, SGDD_WORD_EMBEDDINGS, type SgddHostBatch } from './model';
+import { encodeSentences, meanPool } from './semantic';
+import { TINY_SGDD, toyVectors, toyRows, trainSteps } from './testing';
+
+let model: SgddModel;
+let ops: TfOps;
+const config: SgddConfig = parseSgddConfig(TINY_SGDD);
+
+beforeAll(async () => {
+  await initBackend({ backend: 'cpu' });
+  model = SgddModel.random(config, new Rng(1));
+  ops = new TfOps(model.params);
+});
+afterAll(() => model.dispose());
+
+const count = (shapes: Map<string, number[]>) => [...shapes.values()].reduce((s, shape) => s + shape.reduce((a, b) => a * b, 1), 0);
+
+describe('SGDD config and parameters', () => {
+  it('the full-size design: 6 layers, 512 wide, 8 heads, FFN 2048, 64 tokens, 1,000 steps', () => {
+    const { hidden_size, num_hidden_layers, num_attention_heads, intermediate_size, max_length, num_timesteps, vocab_size, uncond_prob } = defaultSgddConfig;
+    expect({ hidden_size, num_hidden_layers, num_attention_heads, intermediate_size, max_length, num_timesteps, vocab_size, uncond_prob }).toEqual({
+      hidden_size: 512, num_hidden_layers: 6, num_attention_heads: 8, intermediate_size: 2048, max_length: 64, num_timesteps: 1000, vocab_size: 21128, uncond_prob: 0.1,
+    });
+  });
+
+  it('parameter count: 36.85M with the 21,128-token Chinese vocabulary; 51.9M with RoBERTa-base (vocab 50,265, 768-d vector), the original design', () => {
+    // Per layer: cross- and self-attention 2 x 4 x (512² + 512), FFN 2 x 512 x 2048 + 2048 + 512, 3 LayerNorms: 4,204,032.
+    // Plus tied embeddings V x 512, timestep MLP 2 x (512² + 512), projection E x 512 + 512, null vector, final LayerNorm, output bias V.
+    expect(count(sgddParameterShapes(defaultSgddConfig))).toBe(21128 * 512 + 525312 + 262656 + 512 + 6 * 4204032 + 1024 + 21128);
+    expect(count(sgddParameterShapes(defaultSgddConfig))).toBe(36852360);
+    expect(count(sgddParameterShapes(parseSgddConfig({ vocab_size: 50265, semantic_size: 768 })))).toBe(51930713);
+  });
+
+  it('random() creates exactly those tensors, with the [PAD] embedding row zero', async () => {
+    const shapes = sgddParameterShapes(config);
+    expect(model.params.names().sort()).toEqual([...shapes.keys()].sort());
+    for (const [name, shape] of shapes) expect(model.params.shape(name), name).toEqual(shape);
+    expect(model.params.count()).toBe(count(shapes));
+    const emb = await model.params.toFloat32(SGDD_WORD_EMBEDDINGS);
+    expect(emb.slice(0, config.hidden_size).every((v) => v === 0)).toBe(true);
+  });
+
+  it('config errors name the field and value', () => {
+    expect(() => parseSgddConfig({ hidden_size: 100, num_attention_heads: 8 })).toThrow(/hidden_size must be divisible by num_attention_heads \(8\), got 100/);
+    expect(() => parseSgddConfig({ hiden_size: 10 })).toThrow(/parseSgddConfig: invalid SGDD config: .*hiden_size.*known fields: vocab_size/);
+    expect(() => parseSgddConfig({ mask_token_id: 30000 })).toThrow(/mask_token_id must be < vocab_size \(21128\), got 30000/);
+    expect(() => parseSgddConfig({ dropout: 1 })).toThrow(/dropout: must be < 1, got 1/);
+  });
+});
+
+describe('semantic side', () => {
+  it('meanPool averages non-padding positions only', () => {
+    const hidden = [[[1, 2], [3, 4], [100, 100]], [[5, 6], [7, 8], [9, 10]]];
+    const got = tf.tidy(() => meanPool(ops, tf.tensor3d(hidden), tf.tensor2d([[1, 1, 0], [1, 1, 1]], undefined, 'int32')).arraySync());
+    expect(got).toEqual([[2, 3], [7, 8]]);
+  });
+
+  it('encodeSentences pools a frozen BERT; the decoder embeddings copy its word embeddings', async () => {
+    const bertConfig = resolveBertConfig({ vocabSize: config.vocab_size, hiddenSize: config.hidden_size, numHiddenLayers: 1, numAttentionHeads: 2, intermediateSize: 32, maxPositionEmbeddings: 16 });
+    const encoder = BertModel.random(bertConfig, new Rng(2), { pooler: false });
+    const encOps = new TfOps(encoder.params);
+    const ids = tf.tensor2d([[2, 3, 4, 0], [5, 6, 7, 8]], undefined, 'int32');
+    const mask = tf.tensor2d([[1, 1, 1, 0], [1, 1, 1, 1]], undefined, 'int32');
+    const pooled = tf.tidy(() => encodeSentences(encOps, encoder, { inputIds: ids, attentionMask: mask }).arraySync()) as number[][];
+    const hidden = tf.tidy(() => encoder.forward(encOps, { inputIds: ids, attentionMask: mask }).lastHiddenState.arraySync()) as number[][][];
+    pooled[0].forEach((v, j) => expect(v).toBeCloseTo((hidden[0][0][j] + hidden[0][1][j] + hidden[0][2][j]) / 3, 5));
+    const m = SgddModel.random(config, new Rng(3));
+    m.initTokenEmbeddingsFrom(encoder);
+    expect(await m.params.toFloat32(SGDD_WORD_EMBEDDINGS)).toEqual(await encoder.params.toFloat32('embeddings.word_embeddings.weight'));
+    const wide = BertModel.random(resolveBertConfig({ ...bertConfig, hiddenSize: 32 }), new Rng(4), { pooler: false });
+    expect(() => m.initTokenEmbeddingsFrom(wide)).toThrow(/encoder word embeddings are \[20,32\], the decoder needs \[20,16\]/);
+    tf.dispose([ids, mask]);
+    [encoder, wide, m].forEach((x) => x.dispose());
+  });
+});
+
+/** Full logits [B, L, V] of the eval-mode decoder on a host batch. */
+function logitsOf(m: SgddModel, b: Pick<SgddHostBatch, 'batch' | 'length' | 'inputIds' | 'attentionMask' | 'timesteps' | 'semantic' | 'condition'>): number[][][] {
+  const o = new TfOps(m.params);
+  return tf.tidy(() => {
+    const { fullLogits } = m.forward(
+      o,
+      {
+        inputIds: tf.tensor2d(b.inputIds, [b.batch, b.length], 'int32'),
+        attentionMask: tf.tensor2d(b.attentionMask, [b.batch, b.length], 'int32'),
+        timesteps: tf.tensor1d(b.timesteps, 'int32'),
+        semantic: tf.tensor2d(b.semantic, [b.batch, m.config.semantic_size]),
+        condition: tf.tensor1d(b.condition),
+      },
+      { fullLogits: true },
+    );
+    return fullLogits!.arraySync() as number[][][];
+  });
+}
+
+describe('SgddModel.forward', () => {
+  const rng = new Rng(5);
+  const E = TINY_SGDD.semantic_size;
+  const base = {
+    batch: 2,
+    length: 5,
+    inputIds: Int32Array.from([2, 1, 4, 1, 6, 7, 1, 9, 0, 0]),
+    attentionMask: Int32Array.from([1, 1, 1, 1, 1, 1, 1, 1, 0, 0]),
+    timesteps: Int32Array.from([30, 70]),
+    semantic: Float32Array.from({ length: 2 * E }, () => rng.normal()),
+    condition: Float32Array.from([1, 0]),
+  };
+  const maxDiff = (a: number[][][], b: number[][][], rows: [number, number][]) => Math.max(...rows.map(([bi, i]) => Math.max(...a[bi][i].map((v, k) => Math.abs(v - b[bi][i][k])))));
+
+  it('is bidirectional, ignores padding, and a null-condition row ignores its semantic vector', () => {
+    const ref = logitsOf(model, base);
+    expect([ref.length, ref[0].length, ref[0][0].length]).toEqual([2, 5, config.vocab_size]);
+    // Changing the last token changes position 0's logits (no causal mask).
+    const later = logitsOf(model, { ...base, inputIds: Int32Array.from([2, 1, 4, 1, 11, 7, 1, 9, 0, 0]) });
+    expect(maxDiff(ref, later, [[0, 0]])).toBeGreaterThan(1e-4);
+    // A padded token changes nothing within the row's length.
+    const padded = logitsOf(model, { ...base, inputIds: Int32Array.from([2, 1, 4, 1, 6, 7, 1, 9, 5, 3]) });
+    expect(maxDiff(ref, padded, [[1, 0], [1, 1], [1, 2]])).toBeLessThan(1e-5);
+    // Row 1 is unconditional: its semantic vector does not matter; row 0's does.
+    const semantic = base.semantic.map((v) => v + 1);
+    const moved = logitsOf(model, { ...base, semantic });
+    expect(maxDiff(ref, moved, [[1, 0], [1, 1], [1, 2]])).toBeLessThan(1e-5);
+    expect(maxDiff(ref, moved, [[0, 0]])).toBeGreaterThan(1e-4);
+    // And the timestep matters.
+    expect(maxDiff(ref, logitsOf(model, { ...base, timesteps: Int32Array.from([90, 70]) }), [[0, 1]])).toBeGreaterThan(1e-4);
+  });
+
+  it('logits at positions are the rows of the full logits', () => {
+    const ref = logitsOf(model, base);
+    const got = tf.tidy(() => {
+      const { logits } = model.forward(
+        ops,
+        {
+          inputIds: tf.tensor2d(base.inputIds, [2, 5], 'int32'),
+          attentionMask: tf.tensor2d(base.attentionMask, [2, 5], 'int32'),
+          timesteps: tf.tensor1d(base.timesteps, 'int32'),
+          semantic: tf.tensor2d(base.semantic, [2, E]),
+          condition: tf.tensor1d(base.condition),
+        },
+        { positions: tf.tensor1d([1, 3, 6], 'int32') },
+      );
+      return logits!.arraySync() as number[][];
+    });
+    [[0, 1], [0, 3], [1, 1]].forEach(([b, i], n) => got[n].forEach((v, k) => expect(v).toBeCloseTo(ref[b][i][k], 5)));
+  });
+
+  it('GraphOps records it; the ONNX decoder on onnxruntime equals the TfOps forward within 1e-4', async () => {
+    const graph = recordSgddDecoder(model);
+    expect(graph.inputs.map((i) => [i.name, i.shape])).toEqual([
+      ['input_ids', ['batch', 'seq']],
+      ['attention_mask', ['batch', 'seq']],
+      ['timesteps', ['batch']],
+      ['semantic', ['batch', E]],
+      ['condition', ['batch']],
+    ]);
+    expect(graph.outputs[0].shape).toEqual(['batch', 'seq', config.vocab_size]);
+    const session = await ort.InferenceSession.create(await sgddDecoderToOnnx(model));
+    for (const b of [base, { ...base, batch: 1, length: 3, inputIds: Int32Array.from([1, 1, 1]), attentionMask: Int32Array.from([1, 1, 1]), timesteps: Int32Array.from([100]), semantic: base.semantic.slice(0, E), condition: Float32Array.from([1]) }]) {
+      const i64 = (v: Int32Array, dims: number[]) => new ort.Tensor('int64', BigInt64Array.from(v, BigInt), dims);
+      const out = await session.run({
+        input_ids: i64(b.inputIds, [b.batch, b.length]),
+        attention_mask: i64(b.attentionMask, [b.batch, b.length]),
+        timesteps: i64(b.timesteps, [b.batch]),
+        semantic: new ort.Tensor('float32', b.semantic, [b.batch, E]),
+        condition: new ort.Tensor('float32', b.condition, [b.batch]),
+      });
+      const want = logitsOf(model, b).flat(2);
+      const got = out.logits.data as Float32Array;
+      expect(got.length).toBe(want.length);
+      expect(Math.max(...want.map((w, k) => Math.abs(w - got[k])))).toBeLessThan(1e-4);
+    }
+    await session.release();
+  });
+});
+
+describe('SGDD training', () => {
+  it('a few Adam steps on a toy reconstruction set lower the masked-token loss', async () => {
+    const m = SgddModel.random(config, new Rng(6));
+    const rows = toyRows(8, new Rng(7));
+    const vectors = toyVectors(rows.length, new Rng(8));
+    // Fixed evaluation batches (eval mode: no dropout, same draws before and after).
+    const evalBatches = [0, 1, 2, 3].map((s) => makeSgddBatch(rows, vectors, { ...config, uncond_prob: 0 }, new Rng(100 + s)));
+    const evalLoss = () => evalBatches.reduce((s, b) => s + tf.tidy(() => (m.batchLoss(new TfOps(m.params), b) as tf.Scalar).dataSync()[0]), 0) / evalBatches.length;
+    const before = evalLoss();
+    const losses = trainSteps(m, rows, vectors, { steps: 80, learningRate: 1e-2, seed: 9 });
+    const after = evalLoss();
+    expect(losses.every(Number.isFinite)).toBe(true);
+    expect(after).toBeLessThan(0.75 * before);
+    m.dispose();
+  });
+});

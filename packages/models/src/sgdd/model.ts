@@ -1,0 +1,217 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { Rng } from '@proj/core';
+import type { BertModel } from '../bert/model';
+import { initAttention, multiHeadAttention, paddingMaskBias, prefixed, type AttentionNames } from '../layers/attention';
+import { embedding, initEmbedding } from '../layers/embedding';
+import { initConstant, initNormal } from '../layers/init';
+import { initLayerNorm, layerNorm } from '../layers/layer-norm';
+import { initLinear, linear } from '../layers/linear';
+import { ropeAngles } from '../layers/rope';
+import { initBlock, preLnBlock, type BlockConfig, type BlockNames } from '../layers/transformer-block';
+import type { Ops } from '../ops/ops';
+import { ParameterStore } from '../ops/parameter-store';
+import type { SgddConfig } from './config';
+import { sinusoidalTimestepTable } from './timestep-embedding';
+
+/**
+ * Decoder inputs. Shapes: ids and mask [B, L]; timesteps [B] int32 in [0, T]; semantic [B, E]
+ * (the frozen encoder's pooled vectors); condition [B] float32, 1 = use the semantic vector,
+ * 0 = the learned null vector (classifier-free guidance).
+ */
+export interface SgddInputs<T> {
+  inputIds: T;
+  attentionMask: T;
+  timesteps: T;
+  semantic: T;
+  condition: T;
+}
+
+export interface SgddForwardOptions<T> {
+  /** Flat indices b · L + i where logits are wanted ([N]): `logits` [N, V]. The loss needs only masked positions. */
+  positions?: T;
+  /** Also return `fullLogits` [B, L, V] (decoding, export). */
+  fullLogits?: boolean;
+  /** Training mode: dropout on, masks from this seeded RNG. */
+  training?: { rng: Rng };
+}
+
+/** A noised batch on the host (see `maskTokens`), ready for `SgddModel.batchLoss`. */
+export interface SgddHostBatch {
+  batch: number;
+  length: number;
+  inputIds: Int32Array;
+  attentionMask: Int32Array;
+  timesteps: Int32Array;
+  /** [B, E] row-major. */
+  semantic: Float32Array;
+  condition: Float32Array;
+  positions: Int32Array;
+  targets: Int32Array;
+}
+
+export const SGDD_WORD_EMBEDDINGS = 'embeddings.word_embeddings.weight';
+
+/** Self-attention + FFN names inside `layers.N.` (a pre-LN block of layers/transformer-block.ts). */
+export const SGDD_BLOCK_NAMES: BlockNames = {
+  attention: { query: 'self_attention.query', key: 'self_attention.key', value: 'self_attention.value', output: 'self_attention.output' },
+  attentionNorm: 'self_attention_norm',
+  intermediate: 'ffn.intermediate',
+  output: 'ffn.output',
+  outputNorm: 'ffn_norm',
+};
+
+const CROSS_ATTENTION_NAMES: AttentionNames = {
+  query: 'cross_attention.query',
+  key: 'cross_attention.key',
+  value: 'cross_attention.value',
+  output: 'cross_attention.output',
+};
+const CROSS_NORM = 'cross_attention_norm';
+
+const blockConfig = (c: SgddConfig): BlockConfig => ({ hidden: c.hidden_size, intermediate: c.intermediate_size, numHeads: c.num_attention_heads, eps: c.layer_norm_eps });
+
+/** Every trainable tensor of the decoder by name, with its shape (the parameter count is their sum). */
+export function sgddParameterShapes(c: SgddConfig): Map<string, number[]> {
+  const [H, F, V] = [c.hidden_size, c.intermediate_size, c.vocab_size];
+  const shapes = new Map<string, number[]>();
+  const lin = (name: string, inF: number, outF: number) => shapes.set(`${name}.weight`, [outF, inF]).set(`${name}.bias`, [outF]);
+  const ln = (name: string) => shapes.set(`${name}.weight`, [H]).set(`${name}.bias`, [H]);
+  const attention = (names: AttentionNames) => [names.query, names.key, names.value, names.output].forEach((n) => lin(n, H, H));
+  shapes.set(SGDD_WORD_EMBEDDINGS, [V, H]);
+  lin('time_embedding.linear_1', H, H);
+  lin('time_embedding.linear_2', H, H);
+  lin('semantic_projection', c.semantic_size, H);
+  shapes.set('null_semantic', [H]);
+  for (let i = 0; i < c.num_hidden_layers; i++) {
+    const p = `layers.${i}.`;
+    attention(prefixed(p, CROSS_ATTENTION_NAMES));
+    ln(p + CROSS_NORM);
+    attention(prefixed(p, SGDD_BLOCK_NAMES.attention));
+    ln(p + SGDD_BLOCK_NAMES.attentionNorm);
+    lin(p + SGDD_BLOCK_NAMES.intermediate, H, F);
+    lin(p + SGDD_BLOCK_NAMES.output, F, H);
+    ln(p + SGDD_BLOCK_NAMES.outputNorm);
+  }
+  ln('final_norm');
+  shapes.set('output_bias', [V]);
+  return shapes;
+}
+
+/**
+ * The SGDD diffusion decoder, written once against `Ops`: token embeddings (tied to the output
+ * projection) + an MLP of the sinusoidal timestep embedding; then per layer (pre-LN)
+ * cross-attention from the tokens to the projected semantic vector (or the null vector),
+ * bidirectional self-attention with RoPE and padding mask, GELU FFN; a final LayerNorm and the
+ * tied output projection.
+ */
+export class SgddModel {
+  constructor(
+    readonly config: SgddConfig,
+    readonly params: ParameterStore,
+  ) {}
+
+  /** Normal(0, initializer_range) weights, zero biases, LayerNorm (1, 0); zero [PAD] embedding. */
+  static random(config: SgddConfig, rng: Rng): SgddModel {
+    const c = config;
+    const [H, std] = [c.hidden_size, c.initializer_range];
+    const store = new ParameterStore();
+    initEmbedding(store, 'embeddings.word_embeddings', c.vocab_size, H, std, rng, c.pad_token_id);
+    initLinear(store, 'time_embedding.linear_1', H, H, std, rng);
+    initLinear(store, 'time_embedding.linear_2', H, H, std, rng);
+    initLinear(store, 'semantic_projection', c.semantic_size, H, std, rng);
+    initNormal(store, 'null_semantic', [H], std, rng);
+    for (let i = 0; i < c.num_hidden_layers; i++) {
+      const p = `layers.${i}.`;
+      initAttention(store, prefixed(p, CROSS_ATTENTION_NAMES), H, std, rng);
+      initLayerNorm(store, p + CROSS_NORM, H);
+      initBlock(store, p, blockConfig(c), std, rng, SGDD_BLOCK_NAMES);
+    }
+    initLayerNorm(store, 'final_norm', H);
+    initConstant(store, 'output_bias', [c.vocab_size], 0);
+    return new SgddModel(config, store);
+  }
+
+  /**
+   * Copies the encoder's word embeddings into the decoder's (tied) token embeddings: same
+   * tokenizer, so the same rows; the widths must match (bge-small-zh: 512 = hidden_size).
+   */
+  initTokenEmbeddingsFrom(encoder: BertModel): void {
+    const source = encoder.params.get(`${encoder.prefix}embeddings.word_embeddings.weight`);
+    const want = [this.config.vocab_size, this.config.hidden_size];
+    if (source.shape[0] !== want[0] || source.shape[1] !== want[1]) {
+      throw new RangeError(`SgddModel.initTokenEmbeddingsFrom: encoder word embeddings are [${source.shape}], the decoder needs [${want}] (vocab_size, hidden_size)`);
+    }
+    this.params.get(SGDD_WORD_EMBEDDINGS).assign(tf.clone(source));
+  }
+
+  /** [B, E] semantic vectors and [B] condition flags -> the cross-attention memory [B, 1, H]. */
+  condition<T>(ops: Ops<T>, semantic: T, condition: T): T {
+    const [b] = ops.shape(semantic);
+    const keep = ops.reshape(condition, [b, 1]);
+    const projected = linear(ops, semantic, 'semantic_projection');
+    const mixed = ops.add(ops.mul(projected, keep), ops.mul(ops.param('null_semantic'), ops.sub(ops.scalar(1), keep)));
+    return ops.reshape(mixed, [b, 1, this.config.hidden_size]);
+  }
+
+  /** Hidden states [B, L, H] after the final LayerNorm. */
+  hidden<T>(ops: Ops<T>, inputs: SgddInputs<T>, options: { training?: { rng: Rng } } = {}): T {
+    const c = this.config;
+    const [b, len] = ops.shape(inputs.inputIds);
+    if (typeof len === 'number' && len > c.max_length) throw new RangeError(`SgddModel.forward: input length ${len} exceeds max_length ${c.max_length}`);
+    const dropout = options.training ? { hidden: c.dropout, attention: c.dropout, rng: options.training.rng } : undefined;
+    const drop = (x: T) => (dropout ? ops.dropout(x, dropout.hidden, dropout.rng) : x);
+
+    // 1. Tokens + timestep: MLP(sinusoid(t)) added to every position.
+    const table = ops.constant(sinusoidalTimestepTable(c.num_timesteps, c.hidden_size), [c.num_timesteps + 1, c.hidden_size]);
+    const time = linear(ops, ops.gelu(linear(ops, ops.gather(table, inputs.timesteps), 'time_embedding.linear_1')), 'time_embedding.linear_2');
+    let h = drop(ops.add(embedding(ops, inputs.inputIds, 'embeddings.word_embeddings'), ops.reshape(time, [b, 1, c.hidden_size])));
+
+    // 2. Layers: cross-attention to the condition, then self-attention (RoPE, no causal mask) + FFN.
+    const memory = this.condition(ops, inputs.semantic, inputs.condition);
+    const bias = paddingMaskBias(ops, inputs.attentionMask);
+    const rope = ropeAngles(ops, len, c.hidden_size / c.num_attention_heads, { maxPositions: c.max_length, theta: c.rope_theta });
+    for (let i = 0; i < c.num_hidden_layers; i++) {
+      const p = `layers.${i}.`;
+      const cross = multiHeadAttention(ops, layerNorm(ops, h, p + CROSS_NORM, c.layer_norm_eps), prefixed(p, CROSS_ATTENTION_NAMES), {
+        numHeads: c.num_attention_heads,
+        keyValue: memory,
+      });
+      h = preLnBlock(ops, ops.add(h, drop(cross)), p, blockConfig(c), { bias, rope, dropout }, SGDD_BLOCK_NAMES);
+    }
+    return layerNorm(ops, h, 'final_norm', c.layer_norm_eps);
+  }
+
+  /** hidden [N, H] -> logits [N, V] through the tied token embeddings. */
+  outputLogits<T>(ops: Ops<T>, hidden: T): T {
+    return ops.add(ops.matMul(hidden, ops.transpose(ops.param(SGDD_WORD_EMBEDDINGS), [1, 0])), ops.param('output_bias'));
+  }
+
+  forward<T>(ops: Ops<T>, inputs: SgddInputs<T>, options: SgddForwardOptions<T> = {}): { logits?: T; fullLogits?: T } {
+    const h = this.hidden(ops, inputs, options);
+    const [b, len, hidden] = ops.shape(h);
+    const flat = ops.reshape(h, [-1, hidden]);
+    const out: { logits?: T; fullLogits?: T } = {};
+    if (options.positions !== undefined) out.logits = this.outputLogits(ops, ops.gather(flat, options.positions));
+    if (options.fullLogits) out.fullLogits = ops.reshape(this.outputLogits(ops, flat), [b, len, this.config.vocab_size]);
+    return out;
+  }
+
+  /** Mean cross-entropy over the masked positions of a host batch (the diffusion loss). */
+  batchLoss<T>(ops: Ops<T>, batch: SgddHostBatch, options: { training?: { rng: Rng } } = {}): T {
+    const { batch: B, length: L } = batch;
+    if (batch.positions.length === 0) throw new RangeError('SgddModel.batchLoss: the batch has no masked position');
+    const inputs: SgddInputs<T> = {
+      inputIds: ops.constant(batch.inputIds, [B, L], 'int32'),
+      attentionMask: ops.constant(batch.attentionMask, [B, L], 'int32'),
+      timesteps: ops.constant(batch.timesteps, [B], 'int32'),
+      semantic: ops.constant(batch.semantic, [B, this.config.semantic_size]),
+      condition: ops.constant(batch.condition, [B]),
+    };
+    const { logits } = this.forward(ops, inputs, { positions: ops.constant(batch.positions, [batch.positions.length], 'int32'), training: options.training });
+    return ops.crossEntropy(logits as T, ops.constant(batch.targets, [batch.targets.length], 'int32'));
+  }
+
+  dispose(): void {
+    this.params.dispose();
+  }
+}
