@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 
 /** Where a command writes: results to `stdout`, logs and progress to `stderr`. */
 export interface CliIO {
@@ -24,4 +25,20 @@ export function log(io: CliIO, message: string): void {
 export function requireFile(path: string, flag: string): string {
   if (!existsSync(path)) throw new CliError(`${flag}: file not found: ${path}`);
   return path;
+}
+
+/**
+ * Refuses two flags naming the same file (`--output X --rejects X`, `--input X --output X`): one
+ * write would replace the other's, or the input, and the command would still exit 0. Unset flags
+ * are ignored.
+ */
+export function requireDistinctPaths(paths: Record<string, string | undefined>): void {
+  const seen = new Map<string, string>();
+  for (const [flag, path] of Object.entries(paths)) {
+    if (path === undefined) continue;
+    const key = resolve(path);
+    const other = seen.get(key);
+    if (other !== undefined) throw new CliError(`${other} and ${flag} name the same file (${path}); give them different paths`);
+    seen.set(key, flag);
+  }
 }

@@ -1,6 +1,6 @@
-import { COMPILE_FORMATS, type CompileFormat, DEFAULT_MAX_INSERT_K, type MultiTargetPolicy, compile } from '@proj/align';
+import { COMPILE_FORMATS, type CompileFormat, DEFAULT_MAX_INSERT_K, type MultiTargetPolicy, compile, explainFormat } from '@proj/align';
 import { Option, type Command } from 'commander';
-import { type CliIO, log, requireFile } from '../cli-io';
+import { type CliIO, CliError, log, requireDistinctPaths, requireFile } from '../cli-io';
 import { parseIntFlag } from '../flags';
 
 export interface CompileCommandOptions {
@@ -18,10 +18,20 @@ export interface CompileCommandOptions {
 export async function runCompile(options: CompileCommandOptions, io: CliIO) {
   requireFile(options.input, '--input');
   if (options.truth !== undefined) requireFile(options.truth, '--truth');
+  requireDistinctPaths({ '--input': options.input, '--truth': options.truth, '--output': options.output, 'the rejects file': `${options.output}.rejects.jsonl` });
+  let format = options.format;
+  if (format === 'auto') {
+    // Said before compiling: a wrong guess shows up as rejects, so the user must see what was chosen and why.
+    const detected = await explainFormat(options.input).catch((error: Error) => {
+      throw new CliError(`--format auto: ${error.message.replace(/^detectFormat: /, '')}`);
+    });
+    format = detected.format;
+    log(io, `compile: --format auto chose ${format}: ${detected.reason}`);
+  }
   const summary = await compile({
     input: options.input,
     output: options.output,
-    format: options.format,
+    format,
     truth: options.truth,
     multiTarget: options.multiTarget,
     maxInsertK: options.maxInsertK,

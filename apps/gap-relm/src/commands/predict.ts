@@ -1,7 +1,7 @@
 import { AtomicFileWriter, Progress, SkipCounter } from '@proj/core';
 import type { GapRelmDecodeConfig } from '@proj/sampling';
 import type { Command } from 'commander';
-import { type CliIO, CliError, log, requireFile } from '../cli-io';
+import { type CliIO, CliError, log, requireDistinctPaths, requireFile } from '../cli-io';
 import { decodeConfigFrom } from '../decode-config';
 import { parseIntFlag } from '../flags';
 import { type CorrectorOptions, addCorrectorOptions, loadCorrector } from '../load-corrector';
@@ -26,6 +26,7 @@ export interface PredictCommandOptions extends CorrectorOptions {
  */
 export async function runPredict(options: PredictCommandOptions, io: CliIO) {
   requireFile(options.model, '--model');
+  requireDistinctPaths({ '--input': options.input, '--output': options.output, '--edits': options.edits });
   const skips = new SkipCounter();
   let texts: string[];
   if (options.text !== undefined && options.text.length > 0) texts = options.text;

@@ -2,7 +2,7 @@ import { SkipCounter, writeFileAtomic } from '@proj/core';
 import { GapRelm, initBackend } from '@proj/models';
 import { DEFAULT_TUNE_GRID, type GapRelmDecodeConfig, type TuneMetric, tuneThresholds } from '@proj/sampling';
 import { Option, type Command } from 'commander';
-import { type CliIO, CliError, log, requireFile } from '../cli-io';
+import { type CliIO, CliError, log, requireDistinctPaths, requireFile } from '../cli-io';
 import { decodeConfigFrom } from '../decode-config';
 import { parseIntFlag, parseNumberFlag } from '../flags';
 import { addBackendOption, addDecodeOptions } from '../model-flags';
@@ -31,6 +31,7 @@ function parseGrid(value: string): number[] {
 export async function runTune(options: TuneCommandOptions, io: CliIO) {
   requireFile(options.model, '--model');
   requireFile(options.dev, '--dev');
+  requireDistinctPaths({ '--dev': options.dev, '--output': options.output });
   const skips = new SkipCounter();
   const pairs = (await readPairLines(options.dev, skips)).flatMap((p) => (p !== null && p.target !== undefined ? [{ source: p.source, target: p.target }] : []));
   if (pairs.length === 0) throw new CliError(`--dev: ${options.dev} has no source/target pairs`);

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fillTemplate } from '../template';
 import type { PrecomputedExample } from '../types';
 import { compile, type CompileOptions } from './compile';
-import { detectFormat } from './detect-format';
+import { detectFormat, explainFormat } from './detect-format';
 
 const fixture = (name: string) => fileURLToPath(new URL(`../../test/fixtures/${name}`, import.meta.url));
 const bundledSighan15 = fileURLToPath(new URL('../../../../apps/gap-relm/data/sighan/sighan15-test.txt', import.meta.url));
@@ -101,6 +101,14 @@ describe('compile: formats and policies', () => {
     const unnamedMucgec = await tempFile('dev.txt', '1\t他去学校。\t他去了学校。\n2\t好\t好\n');
     expect(await detectFormat(unnamedMucgec)).toBe('mucgec');
     await expect(detectFormat(await tempFile('empty.txt', '\n\n'))).rejects.toThrow(/detectFormat: .*empty.txt has no non-blank line/);
+  });
+
+  it('a few malformed lines do not switch a TSV to another format; the reason is given', async () => {
+    const pairs = Array.from({ length: 20 }, (_, i) => `我朋唷${i}\t我朋友${i}`);
+    const tsv = await tempFile('mostly-pairs.tsv', [...pairs.slice(0, 5), 'a\tb\tc\td', ...pairs.slice(5)].join('\n'));
+    expect(await explainFormat(tsv)).toEqual({ format: 'tsv', reason: '20 of the first 21 non-blank lines are source<TAB>target' });
+    expect((await explainFormat(fixture('mucgec-dev.txt'))).reason).toBe('the file name contains "mucgec"');
+    await expect(detectFormat(await tempFile('prose.txt', '今天天气很好。\n我们去公园。\n'))).rejects.toThrow(/prose\.txt: none of the first 2 non-blank lines has a tab; pass format/);
   });
 
   it('auto-detects when format is omitted', async () => {
