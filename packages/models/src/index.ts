@@ -85,6 +85,25 @@ export { truncateLongestFirst } from './tokenizers/truncate-longest-first';
 export { BpeTokenizer, type BpeSpecialTokens, type BpeEncodeOptions, type BpeDecodeOptions } from './tokenizers/bpe-tokenizer';
 export { ChatTemplate, type ChatMessage, type ChatTemplateOptions } from './tokenizers/chat-template';
 
+// Causal LM data: corpus files → clean documents → packed token file + index + stats (resumable)
+export {
+  prepareLmData,
+  PrepareError,
+  type PrepareLmDataOptions,
+  type PrepareLmDataResult,
+  type PrepareHooks,
+  type PreparedStats,
+} from './causal-lm/prepare-data';
+export { cleanDocument, type CorpusFormat, type DocumentReject, type DocumentResult } from './causal-lm/clean-document';
+export {
+  PackedTokens,
+  PACKED_FILES,
+  tokenDTypeFor,
+  bytesPerToken,
+  type PackedStats,
+  type TokenDType,
+} from './causal-lm/packed-tokens';
+
 // Gap-ReLM (planner tags + [MASK] template + BERT infiller; trained in stages with @proj/trainer)
 export { GapRelmConfigSchema, defaultGapRelmConfig, parseGapRelmConfig, type GapRelmConfig, type GapRelmConfigInput } from './gap-relm/config';
 export { CodePointIds, encodeExample, type EncodedExample, type LengthBudget } from './gap-relm/tokens';
