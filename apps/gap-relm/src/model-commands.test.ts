@@ -67,6 +67,26 @@ describe('gap-relm predict / tune', () => {
     for (const r of records) expect(Array.isArray(r.edits)).toBe(true);
   });
 
+  it('one line out per line in: blank stays blank, a line fitting no form comes back unchanged, counted; --decode-batch-size works', async () => {
+    const input = join(run, 'ragged.txt');
+    const lines = ['我朋唷打算去法国', '', '他门来了', 'a\tb\tc\td', '   ', '今天天气很好', '', '1\t他门来了\t他们来了', '{"source":"你好"}', '', '我们去公园', '好'];
+    await writeFile(input, `${lines.join('\n')}\n`);
+    const output = join(run, 'ragged.out');
+    const edits = join(run, 'ragged.edits.jsonl');
+    const { code, stdout, stderr } = await cli('predict', '--model', join(run, 'final'), '--input', input, '--output', output, '--edits', edits, '--chunk', '5', '--decode-batch-size', '2', '--backend', 'cpu', '--no-progress');
+    expect(code, stderr).toBe(0);
+    expect(stdout).toBe('');
+    const out = (await readFile(output, 'utf8')).split('\n');
+    expect(out).toHaveLength(lines.length + 1);
+    [1, 4, 6, 9].forEach((i) => expect(out[i]).toBe(lines[i]));
+    expect(out[3]).toBe('a\tb\tc\td');
+    expect((await readFile(edits, 'utf8')).trim().split('\n')).toHaveLength(lines.length);
+    expect(stderr).toContain(`predict: written unchanged: ${input}:4: expected text`);
+    expect(stderr).toContain('predict: 12 lines in and out: 7 corrected');
+    expect(stderr).toContain(', 4 blank, 1 unreadable written unchanged');
+    expect(stderr).toContain('predict: thresholds delete 0.5, insert 0.5, replace 0.5');
+  });
+
   it('--engine onnx exports <model>/onnx/ on first use and writes the same corrections and edits as --engine tfjs', async () => {
     const input = join(run, 'engines.txt');
     await writeFile(input, ['我朋唷打算去法国', '他门来了', ...sentences.slice(0, 18)].join('\n'));
