@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { GraphOps, type Graph, type GraphValue } from '../ops/graph-ops';
+import { GraphOps, parametersAsInputs, type Graph, type GraphValue } from '../ops/graph-ops';
 import { readOnnxModel, type OnnxModel, type OnnxNode } from './read';
 import { graphToOnnx, OnnxAttributeType, OnnxDataType, parseDim, type GraphToOnnxOptions } from './serialize';
 
@@ -203,6 +203,54 @@ describe('graphToOnnx: ops whose ONNX form differs from the IR', () => {
     expect(producer(m, 'out')!.opType).toBe('Identity');
     expect(nodesOf(m, 'Relu')[0].inputs).toEqual(['hidden']);
     expect([m.graph.name, m.producerName]).toEqual(['g1', 'me']);
+  });
+});
+
+describe('graphToOnnx: the training IR (int64, several outputs, parameters as inputs)', () => {
+  it('int64 inputs stay int64 (no Cast); int64 constants are raw little-endian int64', () => {
+    const g = new GraphOps(shapes);
+    const idx = g.input('idx', 'int64', ['n', 1]);
+    const x = g.input('x', 'float32', [5, 3]);
+    const zeros = g.zerosLike(x);
+    g.output(g.gatherElements(g.scatterNDAdd(zeros, idx, g.input('u', 'float32', ['n', 3])), g.int64Constant([2, 0, 1, 4, 3, 3], [2, 3]), 0), 'y');
+    const m = readOnnxModel(graphToOnnx(g.toGraph(), { parameters: values }));
+    expect(m.graph.inputs[0]).toEqual({ name: 'idx', elemType: OnnxDataType.INT64, dims: ['n', 1] });
+    expect(nodesOf(m, 'Cast')).toEqual([]);
+    const gatherIdx = nodesOf(m, 'GatherElements')[0].inputs[1];
+    expect(int64s(m, gatherIdx)).toEqual([2n, 0n, 1n, 4n, 3n, 3n]);
+    expect(m.graph.initializers.find((i) => i.name === gatherIdx)!.dims).toEqual([2, 3]);
+    expect(nodesOf(m, 'ScatterND')[0].attributes.reduction).toEqual({ name: 'reduction', type: OnnxAttributeType.STRING, value: 'add' });
+    const shape = producer(m, nodesOf(m, 'Expand')[0].inputs[1])!;
+    expect([shape.opType, shape.inputs]).toEqual(['Shape', ['x']]);
+  });
+
+  it('a node with several outputs keeps them all, each with value_info; a run-time Reshape target passes through', () => {
+    const g = new GraphOps(shapes);
+    const x = g.input('x', 'float32', ['batch', 3]);
+    const y = g.layerNorm(x, g.param('gamma'), g.param('beta'), 1e-5);
+    const [mean, invStd] = g.addOutputs(g.toGraph().nodes[0].name, [{ dtype: 'float32', shape: ['batch', 1] }, { dtype: 'float32', shape: ['batch', 1] }]);
+    g.output(g.reshapeTo(g.add(y, g.mul(mean, invStd)), g.shapeOf(x), x.shape), 'y');
+    const m = readOnnxModel(graphToOnnx(g.toGraph(), { parameters: values }));
+    const [ln] = nodesOf(m, 'LayerNormalization');
+    expect(ln.outputs).toEqual([y.name, mean.name, invStd.name]);
+    for (const v of [mean, invStd]) expect(m.graph.valueInfo.find((i) => i.name === v.name)).toEqual({ name: v.name, elemType: OnnxDataType.FLOAT, dims: ['batch', 1] });
+    const [reshape] = nodesOf(m, 'Reshape');
+    expect(producer(m, reshape.inputs[1])!.opType).toBe('Shape');
+  });
+
+  it('parametersAsInputs: the named parameters become float32 inputs after the others; the rest stay initializers', () => {
+    const g = new GraphOps(shapes);
+    g.output(g.layerNorm(g.matMul(g.input('x', 'float32', ['batch', 4]), g.param('w')), g.param('gamma'), g.param('beta'), 1e-5), 'y');
+    const training = parametersAsInputs(g.toGraph(), ['w', 'gamma']);
+    const m = readOnnxModel(graphToOnnx(training, { parameters: values }));
+    expect(m.graph.inputs).toEqual([
+      { name: 'x', elemType: OnnxDataType.FLOAT, dims: ['batch', 4] },
+      { name: 'w', elemType: OnnxDataType.FLOAT, dims: [4, 3] },
+      { name: 'gamma', elemType: OnnxDataType.FLOAT, dims: [3] },
+    ]);
+    expect(m.graph.initializers.map((i) => i.name)).toEqual(['beta']);
+    expect(g.toGraph().initializers.map((i) => i.name)).toEqual(['w', 'gamma', 'beta']);
+    expect(() => parametersAsInputs(g.toGraph(), ['w', 'nope'])).toThrow("parametersAsInputs: 'nope' is not a parameter of the graph (has 3: w, gamma, beta)");
   });
 });
 

@@ -1,5 +1,5 @@
-import type { DType, Dim } from '../ops/ops';
-import type { AttrValue, Graph, GraphValue } from '../ops/graph-ops';
+import type { Dim } from '../ops/ops';
+import type { AttrValue, Graph, GraphDType, GraphValue } from '../ops/graph-ops';
 import { encodeModelProto } from './model-proto';
 import { AttributeProto_AttributeType, TensorProto_DataType, type AttributeProto, type ModelProto, type TensorShapeProto_Dimension, type ValueInfoProto } from './onnx-schema';
 
@@ -29,7 +29,7 @@ export interface GraphToOnnxOptions {
   outputNames?: string[];
 }
 
-const DTYPE: Record<DType, number> = { float32: OnnxDataType.FLOAT, int32: OnnxDataType.INT32, bool: OnnxDataType.BOOL };
+const DTYPE: Record<GraphDType, number> = { float32: OnnxDataType.FLOAT, int32: OnnxDataType.INT32, int64: OnnxDataType.INT64, bool: OnnxDataType.BOOL };
 
 /** Attributes whose numbers are ONNX floats; every other numeric attribute is an int. */
 const FLOAT_ATTRS = new Set(['epsilon', 'alpha', 'beta', 'gamma', 'ratio']);
@@ -115,9 +115,13 @@ export function parseDim(dim: string): Term[] {
  * Serializes a recorded `Graph` (see GraphOps) to an ONNX ModelProto. The IR uses ONNX op names;
  * where the ONNX form differs it is adapted here:
  * - int32 graph inputs are int64 in the model (as Hugging Face exports) and Cast to int32 at once;
- * - Reshape's target and Slice's starts / ends / axes become int64 inputs; symbolic dims are
- *   computed at run time from the Shape of the graph input that declared the symbol;
+ *   int64 inputs (training graphs' indices) and float32 inputs (parameters of a training graph)
+ *   are taken as they are;
+ * - Reshape's target (unless the IR gives it as a second, int64 input) and Slice's starts / ends /
+ *   axes become int64 inputs; symbolic dims are computed at run time from the Shape of the graph
+ *   input that declared the symbol;
  * - ReduceSum (opset 13+) and ReduceMean / ReduceMax (opset 18+) take axes as an input;
+ * - nodes may have several outputs (LayerNormalization's saved mean and inverse std, Split);
  * - Gelu (opset 20) is lowered to x · 0.5 · (1 + erf(x / √2)) for older opsets;
  * - Cast's `to` becomes the TensorProto data type, booleans become ints.
  */
@@ -233,7 +237,10 @@ export function graphToOnnx(graph: Graph, options: GraphToOnnxOptions): Uint8Arr
     } else {
       const values = init.values;
       if (values === undefined || values.length !== count) throw new RangeError(`graphToOnnx: constant '${init.name}' [${init.shape}] needs ${count} values, got ${values?.length}`);
-      raw = init.dtype === 'float32' ? float32Raw(values) : init.dtype === 'int32' ? int32Raw(values) : Uint8Array.from(values, (v) => (v ? 1 : 0));
+      if (values instanceof BigInt64Array) {
+        if (init.dtype !== 'int64') throw new TypeError(`graphToOnnx: constant '${init.name}' is ${init.dtype} but holds int64 values`);
+        raw = int64Raw(Array.from(values));
+      } else raw = init.dtype === 'float32' ? float32Raw(values) : init.dtype === 'int32' ? int32Raw(values) : init.dtype === 'int64' ? int64Raw(Array.from(values)) : Uint8Array.from(values, (v) => (v ? 1 : 0));
     }
     inits.push({ name: onnxName(init.name), dataType: DTYPE[init.dtype], dims: init.shape, raw });
   }
@@ -262,13 +269,13 @@ export function graphToOnnx(graph: Graph, options: GraphToOnnxOptions): Uint8Arr
     };
     switch (n.op) {
       case 'Cast': {
-        const to = n.attrs.to as DType;
+        const to = n.attrs.to as GraphDType;
         if (!(to in DTYPE)) throw new TypeError(`graphToOnnx: ${where} casts to unknown dtype '${String(to)}'`);
         push('Cast', ins, [attr('to', DTYPE[to], OnnxAttributeType.INT)]);
         break;
       }
       case 'Reshape':
-        push('Reshape', [ins[0], dimsTensor(n.attrs.shape as Dim[], `${n.name}/shape`, where)], []);
+        push('Reshape', ins.length === 2 ? ins : [ins[0], dimsTensor(n.attrs.shape as Dim[], `${n.name}/shape`, where)], []);
         break;
       case 'Slice': {
         const begin = n.attrs.begin as number[];
@@ -280,6 +287,11 @@ export function graphToOnnx(graph: Graph, options: GraphToOnnxOptions): Uint8Arr
       case 'ReduceSum':
       case 'ReduceMean':
       case 'ReduceMax': {
+        // Axes computed at run time (the autodiff's un-broadcasting) come as a second input already.
+        if (ins.length === 2) {
+          push(n.op, ins, convertAttrs(n.op, n.attrs));
+          break;
+        }
         const axesAsInput = n.op === 'ReduceSum' || opset >= 18;
         const keep = attr('keepdims', n.attrs.keepdims ? 1 : 0, OnnxAttributeType.INT);
         if (axesAsInput) push(n.op, [ins[0], int64Const(`${n.name}/axes`, n.attrs.axes as number[])], [keep]);

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Rng } from '@proj/core';
 import type { Dim, DType, Ops } from './ops';
+import { maskedCrossEntropy } from './cross-entropy';
 import type { ParameterStore } from './parameter-store';
 
 function concreteDims(shape: Dim[], op: string): number[] {
@@ -167,12 +168,8 @@ export class TfOps implements Ops<tf.Tensor> {
     if (targets.rank !== 1 || targets.shape[0] !== logits.shape[0] || targets.dtype !== 'int32') {
       throw new RangeError(`TfOps.crossEntropy: targets must be int32 [${logits.shape[0]}], got ${targets.dtype} [${targets.shape}]`);
     }
-    const keep = tf.notEqual(targets, ignoreIndex);
-    const safeTargets = tf.where(keep, targets, tf.zerosLike(targets));
-    const picked = tf.sum(tf.mul(this.logSoftmax(logits), tf.oneHot(safeTargets, logits.shape[1] as number)), -1);
-    const weights = tf.cast(keep, 'float32');
-    // Mean over kept targets; 0 (not NaN as in PyTorch) when every target is ignored.
-    return tf.div(tf.neg(tf.sum(tf.mul(picked, weights))), tf.maximum(tf.sum(weights), 1));
+    const vocab = logits.shape[1] as number;
+    return maskedCrossEntropy(this, logits, targets, ignoreIndex, (logProbs, safeTargets) => tf.sum(tf.mul(logProbs, tf.oneHot(safeTargets, vocab)), -1));
   }
   dropout(x: tf.Tensor, rate: number, rng: Rng): tf.Tensor {
     if (!(rate >= 0 && rate < 1)) throw new RangeError(`TfOps.dropout: rate must be in [0, 1), got ${rate}`);
