@@ -10,7 +10,25 @@ export { safeVariableGrads } from '@proj/trainer';
 // Ops: models are written once against Ops<T>; TfOps runs tfjs eagerly, GraphOps records an IR
 export { type Ops, type Dim, type DType } from './ops/ops';
 export { TfOps } from './ops/tf-ops';
-export { GraphOps, type Graph, type GraphNode, type GraphValue, type GraphInitializer, type AttrValue, type ParameterShapes } from './ops/graph-ops';
+export {
+  GraphOps,
+  parametersAsInputs,
+  type Graph,
+  type GraphNode,
+  type GraphValue,
+  type GraphDType,
+  type GraphInitializer,
+  type GraphOpsOptions,
+  type OutputSpec,
+  type AttrValue,
+  type ParameterShapes,
+} from './ops/graph-ops';
+export { maskedCrossEntropy } from './ops/cross-entropy';
+
+// Reverse-mode autodiff over the recorded graph (standard ONNX ops, engine-free)
+export { appendGradients, type GradientOptions, type GradientGraph } from './autodiff/gradients';
+export { VJP_RULES, type VjpRule, type VjpContext } from './autodiff/rules';
+export { unbroadcast } from './autodiff/unbroadcast';
 export { ParameterStore } from './ops/parameter-store';
 
 // Layers (shared by BERT, the diffusion decoder and the causal LM)
