@@ -8,6 +8,7 @@ import { registerEval } from './commands/eval';
 import { registerExport } from './commands/export';
 import { registerFrozenDev } from './commands/frozen-dev';
 import { registerPredict } from './commands/predict';
+import { registerPretrained } from './commands/pretrained';
 import { registerServe } from './commands/serve';
 import { registerSynth } from './commands/synth';
 import { registerTrain } from './commands/train';
@@ -39,6 +40,7 @@ export function buildProgram(io: CliIO): Command {
   registerTune(program, io);
   registerExport(program, io);
   registerServe(program, io);
+  registerPretrained(program, io);
   for (const command of program.commands) command.exitOverride().configureOutput(program.configureOutput());
   return program;
 }

@@ -9,6 +9,7 @@ import { parseIntFlag } from '../flags';
 import { TRAIN_DECODE_EXCLUDE, addBackendOption, addDecodeOptions, decodeFields, modelFields, trainFields } from '../model-flags';
 import { addSchemaOptions, validated, valuesFromOptions } from '../schema-flags';
 import { addSynthConfigOptions, addSynthInputOptions, confusionFilesFrom, synthConfigFrom, type SynthInputFlags } from '../synth-flags';
+import { resolveInitFrom } from './pretrained';
 
 export const STAGES = ['infiller_pretrain', 'planner_train', 'joint_finetune'] as const;
 type StageName = (typeof STAGES)[number];
@@ -70,6 +71,8 @@ export async function runTrain(options: TrainCommandOptions, io: CliIO) {
   checkDecodeConfig(decode);
   const stages = parseStages(options.stages);
   const stageOverrides = parseStageMaxSteps(options.stageMaxSteps, stages);
+  // --init-from: a pretrained name (fetched or cached), an HF BERT directory or an ONNX export (imported), resolved before any work.
+  const initFrom = modelConfig.init_from === null ? null : (await resolveInitFrom(modelConfig.init_from, io)).dir;
   if (options.resumeFrom !== undefined) {
     // Checked before any work: a wrong path must never mean a silent fresh start.
     requireFile(options.resumeFrom, '--resume-from');
@@ -130,8 +133,8 @@ export async function runTrain(options: TrainCommandOptions, io: CliIO) {
   // From scratch the vocabulary is a normal vocab.txt; --vocab-min-freq applies to the sentences,
   // and the confusion characters and punctuation are always in.
   const model =
-    modelConfig.init_from !== null
-      ? await GapRelm.fromPretrained({ ...modelConfig, init_from: requireFile(modelConfig.init_from, '--init-from') }, synth.seed)
+    initFrom !== null
+      ? await GapRelm.fromPretrained({ ...modelConfig, init_from: initFrom }, synth.seed)
       : GapRelm.create(modelConfig, BertTokenizer.fromVocabText(fromScratchVocabulary(sentences, vocabText, options.vocabMinFreq)), synth.seed);
   sentences = [];
   log(io, model.describe());

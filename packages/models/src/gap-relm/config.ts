@@ -17,7 +17,7 @@ export const GapRelmConfigSchema = z
     num_attention_heads: positiveInt.default(4).describe('from scratch: heads; must divide hidden_size'),
     intermediate_size: positiveInt.default(1024).describe('from scratch: feed-forward width'),
     max_position_embeddings: positiveInt.default(256).describe('from scratch: longest model input, prompts and [CLS]/[SEP] included'),
-    init_from: z.string().min(1).nullable().default(null).describe('a Hugging Face BERT checkpoint dir (e.g. hfl/chinese-macbert-base) loaded into both encoders; null = random init'),
+    init_from: z.string().min(1).nullable().default(null).describe('loaded into both encoders: a pretrained name (bge-small-zh), a Hugging Face BERT checkpoint dir (e.g. hfl/chinese-macbert-base) or an ONNX export (dir or .onnx file); null = random init'),
     max_insert_k: positiveInt.default(3).describe('most [MASK]s the planner inserts after one slot (insert head has K + 1 classes)'),
     infiller_input: z
       .enum(['source_and_template', 'template_only'])

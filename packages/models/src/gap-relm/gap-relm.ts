@@ -11,6 +11,7 @@ import { initLinear } from '../layers/linear';
 import type { Ops } from '../ops/ops';
 import { ParameterStore } from '../ops/parameter-store';
 import { TfOps } from '../ops/tf-ops';
+import { resolvePretrained } from '../pretrained/resolve-pretrained';
 import { BertTokenizer } from '../tokenizers/bert-tokenizer';
 import { GAP_RELM_CONFIG_FILE, GapRelmCodec, readSavedGapRelm, type InfillerRun, type PlannerRun } from './codec';
 import { parseGapRelmConfig, promptCount, type GapRelmConfig, type GapRelmConfigInput } from './config';
@@ -87,14 +88,17 @@ export class GapRelm {
 
   /**
    * Both encoders from the Hugging Face BERT checkpoint `config.init_from` (e.g. a local copy of
-   * hfl/chinese-macbert-base: config.json, model.safetensors, vocab.txt); the infiller keeps its
-   * MLM head when the checkpoint has one. Heads and prompts are random (seeded). The tokenizer is
+   * hfl/chinese-macbert-base: config.json, model.safetensors, vocab.txt), a pretrained name
+   * (`bge-small-zh`) or an ONNX export (see `resolvePretrained`); the infiller keeps its MLM head
+   * when the checkpoint has one, else gets a new one (transform + decoder tied to the word
+   * embeddings + bias, as BertForMaskedLM). Heads and prompts are random (seeded). The tokenizer is
    * read from the same directory unless given.
    */
   static async fromPretrained(configInput: GapRelmConfigInput, seed: number, tokenizer?: BertTokenizer): Promise<GapRelm> {
     const config = parseGapRelmConfig(configInput, 'GapRelm.fromPretrained');
-    const dir = config.init_from;
-    if (dir === null) throw new RangeError('GapRelm.fromPretrained: config.init_from is null; use GapRelm.create for random init');
+    if (config.init_from === null) throw new RangeError('GapRelm.fromPretrained: config.init_from is null; use GapRelm.create for random init');
+    // A pretrained name or an ONNX export becomes an HF directory (fetched / imported into the cache).
+    const { dir } = await resolvePretrained(config.init_from);
     tokenizer ??= await BertTokenizer.fromDirectory(dir);
     const rng = new Rng(seed);
     const store = new ParameterStore();
