@@ -1,0 +1,79 @@
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { PackedTokens } from '@proj/models';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from './program';
+
+class Capture extends Writable {
+  text = '';
+  override _write(chunk: Buffer, _encoding: BufferEncoding, done: () => void): void {
+    this.text += chunk.toString();
+    done();
+  }
+}
+
+async function cli(...argv: string[]) {
+  const stdout = new Capture();
+  const stderr = new Capture();
+  const code = await runCli(argv, { stdout, stderr });
+  return { code, stdout: stdout.text, stderr: stderr.text };
+}
+
+let dir: string;
+let corpus: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'mateconv-'));
+  corpus = join(dir, 'corpus.jsonl');
+  const lines = ['{"text":"床前明月光"}', '{"text":"疑是地上霜"}', 'not json', '{"body":"举头望明月"}', '{"text":"床前明月光"}', '{"text":"低头思故乡"}'];
+  await writeFile(corpus, `${lines.join('\n')}\n`);
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('mateconv prepare', () => {
+  it('packs a JSONL corpus with the bundled tokenizer: JSON result on stdout, rejects with file:line on stderr', async () => {
+    const out = join(dir, 'packed');
+    const { code, stdout, stderr } = await cli('prepare', '--input', corpus, '--output-dir', out, '--threads', '0', '--no-progress');
+    expect(code).toBe(0);
+    const result = JSON.parse(stdout) as { outcome: string; stats: { documents: number; duplicates: number; rejects: Record<string, number> } };
+    expect(result.outcome).toBe('prepared');
+    expect(result.stats.documents).toBe(3);
+    expect(result.stats.duplicates).toBe(1);
+    expect(result.stats.rejects).toEqual({ bad_json: 1, missing_field: 1 });
+    expect(stderr).toContain(`skipped ${corpus}:3: bad_json`);
+    expect(stderr).toContain(`skipped ${corpus}:4: missing_field: no field "text"`);
+    const packed = await PackedTokens.open(out);
+    expect(packed.numDocuments).toBe(3);
+    await packed.close();
+    // The same run again: nothing to do; --field body makes it another corpus, refused in one line.
+    expect(JSON.parse((await cli('prepare', '--input', corpus, '--output-dir', out, '--threads', '0', '--no-progress')).stdout).outcome).toBe('already-done');
+    const other = await cli('prepare', '--input', corpus, '--output-dir', out, '--field', 'body', '--threads', '0', '--no-progress');
+    expect(other.code).toBe(2);
+    expect(other.stderr).toMatch(/\nmateconv: .*already holds a corpus prepared from other inputs or options; use a new directory or --fresh\n$/);
+    const fresh = await cli('prepare', '--input', corpus, '--output-dir', out, '--field', 'body', '--fresh', '--threads', '0', '--no-progress');
+    expect(JSON.parse(fresh.stdout).stats.documents).toBe(1);
+    expect(readFileSync(join(out, 'stats.json'), 'utf8')).toContain('"field": "body"');
+  });
+
+  it('exits 2 with one line on a missing file or a bad flag', async () => {
+    const missing = await cli('prepare', '--input', join(dir, 'nope.jsonl'), '--output-dir', join(dir, 'x'));
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toBe(`mateconv: --input: file not found: ${join(dir, 'nope.jsonl')}\n`);
+    const badThreads = await cli('prepare', '--input', corpus, '--output-dir', join(dir, 'x'), '--threads', '-1');
+    expect(badThreads.code).toBe(2);
+    expect(badThreads.stderr).toContain('--threads must be an integer >= 0, got "-1"');
+    const badTokenizer = await cli('prepare', '--input', corpus, '--output-dir', join(dir, 'x'), '--tokenizer', dir);
+    expect(badTokenizer.code).toBe(2);
+    expect(badTokenizer.stderr).toBe(`mateconv: --tokenizer: no tokenizer.json in ${dir}\n`);
+  });
+
+  it('lists its commands in --help', async () => {
+    const { code, stdout } = await cli('--help');
+    expect(code).toBe(0);
+    expect(stdout).toContain('prepare');
+  });
+});
