@@ -29,6 +29,7 @@ export { maskedCrossEntropy } from './ops/cross-entropy';
 export { appendGradients, type GradientOptions, type GradientGraph } from './autodiff/gradients';
 export { VJP_RULES, type VjpRule, type VjpContext } from './autodiff/rules';
 export { unbroadcast } from './autodiff/unbroadcast';
+export { buildTrainingStep, TRAINING_STEP_NAMES, type TrainingStepOptions } from './autodiff/training-step';
 export { ParameterStore } from './ops/parameter-store';
 
 // Layers (shared by BERT, the diffusion decoder and the causal LM)

@@ -10,13 +10,17 @@ export interface GradientOptions {
   gradientName?: (name: string) => string;
   /** Prefix of every backward node and value name (default 'grad/'). */
   namePrefix?: string;
+  /** Whether each gradient becomes a graph output (default true; a training step consumes them inside the graph). */
+  asOutputs?: boolean;
 }
 
 export interface GradientGraph {
   /** The forward graph with the backward nodes appended and one output per gradient (after the existing outputs). */
   graph: Graph;
-  /** Output name of each gradient, by the name it differentiates. */
+  /** Output name of each gradient, by the name it differentiates (empty without `asOutputs`). */
   gradients: Map<string, string>;
+  /** The gradient values themselves, by the name they differentiate. */
+  values: Map<string, GraphValue>;
 }
 
 const NO_PARAMETERS = { has: () => false, shape: (name: string): number[] => { throw new Error(`appendGradients: no parameter store (asked for '${name}')`); } };
@@ -30,7 +34,7 @@ const NO_PARAMETERS = { has: () => false, shape: (name: string): number[] => { t
  * Errors: a `wrt` name with no path to the loss, and a node on the path whose op has no rule.
  */
 export function appendGradients(graph: Graph, options: GradientOptions): GradientGraph {
-  const { loss, wrt, gradientName = (n: string) => `grad.${n}`, namePrefix = 'grad/' } = options;
+  const { loss, wrt, gradientName = (n: string) => `grad.${n}`, namePrefix = 'grad/', asOutputs = true } = options;
   const g = GraphOps.continue(graph, NO_PARAMETERS, { namePrefix });
   const lossValue = g.value(loss);
   if (lossValue.dtype !== 'float32' || lossValue.shape.length !== 0) throw new TypeError(`appendGradients: loss '${loss}' must be a float32 scalar, got ${lossValue.dtype} [${lossValue.shape}]`);
@@ -85,10 +89,12 @@ export function appendGradients(graph: Graph, options: GradientOptions): Gradien
 
   // 4. One output per wrt name.
   const gradients = new Map<string, string>();
+  const values = new Map<string, GraphValue>();
   for (const name of wrt) {
     const d = gradientOf(name);
     if (d === null) throw new Error(`appendGradients: no gradient reached '${name}'`);
-    gradients.set(name, g.output(d, gradientName(name)).name);
+    values.set(name, d);
+    if (asOutputs) gradients.set(name, g.output(d, gradientName(name)).name);
   }
-  return { graph: g.toGraph(), gradients };
+  return { graph: g.toGraph(), gradients, values };
 }

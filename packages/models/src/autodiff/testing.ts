@@ -2,8 +2,13 @@
  * Test helpers: run a recorded graph on onnxruntime-node (CPU) and compare arrays. Not exported
  * from the package.
  */
+import * as tf from '@tensorflow/tfjs-core';
+import type { Rng } from '@proj/core';
 import * as ort from 'onnxruntime-node';
-import type { Graph } from '../ops/graph-ops';
+import { resolveBertConfig } from '../bert/config';
+import type { BertForMaskedLM } from '../bert/model';
+import type { GraphOps, Graph, GraphValue } from '../ops/graph-ops';
+import type { Ops } from '../ops/ops';
 import { graphToOnnx } from '../onnx/serialize';
 import { createOnnxSession } from '../onnx-runtime/session';
 
@@ -57,4 +62,78 @@ export function maxAbs(a: ArrayLike<number>): number {
   let m = 0;
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]));
   return m;
+}
+
+/** Tiny BERT, dropout off (eval-mode forward), a larger init range so every gradient is well above float noise. */
+export const TINY_BERT = resolveBertConfig({
+  vocabSize: 40,
+  hiddenSize: 16,
+  numHiddenLayers: 2,
+  numAttentionHeads: 2,
+  intermediateSize: 32,
+  maxPositionEmbeddings: 12,
+  initializerRange: 0.2,
+  hiddenDropoutProb: 0,
+  attentionProbsDropoutProb: 0,
+});
+
+export interface TinyBertBatch {
+  b: number;
+  len: number;
+  ids: Int32Array;
+  mask: Int32Array;
+  types: Int32Array;
+  positions: Int32Array;
+  labels: Int32Array;
+}
+
+/** A padded batch of 3 × 7 with repeated ids, sentence pairs, and one ignored label. */
+export function tinyBertBatch(rng: Rng): TinyBertBatch {
+  const [b, len] = [3, 7];
+  const lengths = [7, 5, 3];
+  const ids = new Int32Array(b * len);
+  const mask = new Int32Array(b * len);
+  const types = new Int32Array(b * len);
+  for (let i = 0; i < b; i++) {
+    for (let j = 0; j < lengths[i]; j++) {
+      ids[i * len + j] = 1 + rng.int(8); // ids 1..8 only: the embedding gradient sums repeats
+      mask[i * len + j] = 1;
+      types[i * len + j] = j >= 4 ? 1 : 0;
+    }
+  }
+  const positions = Int32Array.from([1, 3, 6, 8, 9, 14, 15]);
+  const labels = Int32Array.from([5, 17, 2, -100, 30, 5, 11]);
+  return { b, len, ids, mask, types, positions, labels };
+}
+
+/** The masked-LM loss of `model` on a tiny batch, through any Ops. */
+export function tinyBertLoss<T>(ops: Ops<T>, model: BertForMaskedLM, x: TinyBertBatch, tensor: (data: Int32Array, dims: number[]) => T): T {
+  return model.loss(ops, {
+    inputIds: tensor(x.ids, [x.b, x.len]),
+    attentionMask: tensor(x.mask, [x.b, x.len]),
+    tokenTypeIds: tensor(x.types, [x.b, x.len]),
+  }, tensor(x.positions, [x.positions.length]), tensor(x.labels, [x.labels.length]));
+}
+
+/** tfjs int32 tensors for `tinyBertLoss`. */
+export const tfInt32 = (data: Int32Array, dims: number[]): tf.Tensor => tf.tensor(data, dims, 'int32');
+
+/** The loss recorded with dynamic batch / sequence / mask count. */
+export function recordTinyBertLoss(g: GraphOps, model: BertForMaskedLM): GraphValue {
+  return model.loss(g, {
+    inputIds: g.input('input_ids', 'int32', ['batch', 'seq']),
+    attentionMask: g.input('attention_mask', 'int32', ['batch', 'seq']),
+    tokenTypeIds: g.input('token_type_ids', 'int32', ['batch', 'seq']),
+  }, g.input('positions', 'int32', ['n']), g.input('labels', 'int32', ['n']));
+}
+
+/** Feeds of `recordTinyBertLoss`'s inputs. */
+export function tinyBertFeeds(x: TinyBertBatch): Record<string, HostTensor> {
+  return {
+    input_ids: { data: x.ids, dims: [x.b, x.len] },
+    attention_mask: { data: x.mask, dims: [x.b, x.len] },
+    token_type_ids: { data: x.types, dims: [x.b, x.len] },
+    positions: { data: x.positions, dims: [x.positions.length] },
+    labels: { data: x.labels, dims: [x.labels.length] },
+  };
 }

@@ -457,6 +457,10 @@ export class GraphOps implements Ops<GraphValue> {
     const shape = xs.slice(1).reduce((s, x) => broadcastShapes(s, x.shape, 'addN'), xs[0].shape);
     return this.node('Sum', xs, { dtype: xs[0].dtype, shape });
   }
+  /** Elementwise minimum (ONNX Min), broadcasting. */
+  minimum(a: GraphValue, b: GraphValue): GraphValue {
+    return this.binary('Min', a, b);
+  }
   /** Elementwise comparison, bool result. */
   compare(op: 'Greater' | 'GreaterOrEqual' | 'Less' | 'LessOrEqual', a: GraphValue, b: GraphValue): GraphValue {
     return this.binary(op, a, b, 'bool');
