@@ -6,7 +6,7 @@
  * initializers stored [in, out], so those are placed by graph structure and transposed to [out, in].
  */
 import { createHash } from 'node:crypto';
-import { copyFile, mkdir, readFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic, writeSafetensors, type SafetensorsTensor } from '@proj/core';
 import { readOnnxModel, type OnnxNode, type OnnxTensor } from '../onnx/read';
@@ -335,6 +335,7 @@ export async function importBertOnnxToDirectory(onnxPath: string, outDir: string
   const sha256 = createHash('sha256').update(bytes).digest('hex');
   await mkdir(outDir, { recursive: true });
   await copyFile(options.tokenizerJson, join(outDir, 'tokenizer.json'));
+  await chmod(join(outDir, 'tokenizer.json'), 0o644); // the source may be read-only; the copy must stay replaceable
   const tokenizer = await BertTokenizer.fromDirectory(outDir, { source: 'tokenizer.json' });
   const imported = importBertOnnx(bytes, onnxPath, { padTokenId: tokenizer.padId });
   if (tokenizer.vocab.size > imported.config.vocabSize) {

@@ -7,7 +7,7 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { constants, createReadStream, createWriteStream, existsSync } from 'node:fs';
-import { access, copyFile, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { access, chmod, copyFile, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { Readable, Transform } from 'node:stream';
@@ -136,8 +136,10 @@ export async function fetchPretrained(nameOrSpec: string | PretrainedSpec, optio
     }
     for (const [from, to] of [[found.onnx, onnxPath], [found.tokenizer, tokenizerPath]]) {
       const temp = join(staging, `adopt-${to.endsWith('.onnx') ? 'onnx' : 'tokenizer'}`);
-      if (copy) await copyFile(from, temp);
-      else await rename(from, temp);
+      if (copy) {
+        await copyFile(from, temp);
+        await chmod(temp, 0o644); // a copy of a read-only source must stay replaceable
+      } else await rename(from, temp);
       await rename(temp, to);
     }
     log(`${spec.name}: ${source}: sha256 ok`);
