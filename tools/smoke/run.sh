@@ -19,7 +19,7 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/proj-smoke.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 mkdir "$work/tarballs" "$work/app"
 
-# Every workspace that is not private: the 7 libraries and the app.
+# Every workspace that is not private: the 7 libraries and the 2 apps.
 workspaces=()
 for pkg in packages/*/package.json apps/*/package.json; do
   if node -e 'process.exit(require(process.argv[1]).private ? 1 : 0)' "$root/$pkg"; then
@@ -32,7 +32,7 @@ done
 npm pack "${workspaces[@]}" --pack-destination "$work/tarballs" --silent >/dev/null
 tarballs=("$work"/tarballs/*.tgz)
 echo "ok: packed ${#tarballs[@]} packages"
-[ "${#tarballs[@]}" -eq 8 ] || { echo "smoke: expected 8 tarballs, got ${#tarballs[@]}" >&2; exit 1; }
+[ "${#tarballs[@]}" -eq 9 ] || { echo "smoke: expected 9 tarballs, got ${#tarballs[@]}" >&2; exit 1; }
 
 cd "$work/app"
 npm init -y >/dev/null
@@ -77,5 +77,14 @@ npx --no-install gap-relm predict --model serving --text "$sentence" --engine on
   || { echo "smoke: gap-relm predict from the serving directory failed" >&2; cat serving.log >&2; exit 1; }
 cmp -s tfjs.txt serving.txt || { echo "smoke: predict from the serving directory wrote '$(cat serving.txt)', --engine tfjs '$(cat tfjs.txt)'" >&2; exit 1; }
 echo "ok: gap-relm export --output (weights-free serving directory) = --engine tfjs"
+
+# mateconv: prepare tokenizes in worker threads (dist/lm-tokenize-worker.js of @proj/models) with the
+# tokenizers binding from the registry and the minimind tokenizer the app bundles.
+npx --no-install mateconv prepare --input node_modules/@proj/gap-relm/data/corpus/wiki.zh-cn.txt \
+  --output-dir packed --threads 2 --no-progress >prepare.json 2>prepare.log \
+  || { echo "smoke: mateconv prepare failed" >&2; cat prepare.log >&2; exit 1; }
+docs=$(node -e 'console.log(require("./packed/stats.json").documents)')
+[ "$docs" -eq 46605 ] || { echo "smoke: mateconv prepare packed $docs documents, expected 46605" >&2; cat prepare.log >&2; exit 1; }
+echo "ok: mateconv prepare of the bundled corpus on 2 worker threads ($docs documents)"
 
 echo "smoke: all checks passed in $((SECONDS - start)) s"
