@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -117,6 +118,15 @@ describe('importBertOnnxToDirectory on a feature-extraction export with unnamed 
     expect(expected.last_hidden_state.shape).toEqual([B, L, 32]);
     expect(maxDiffAtTokens(ours.hidden, expected.last_hidden_state.values)).toBeLessThan(TOL);
     model.dispose();
+  });
+
+  it('Python transformers loads the imported directory (committed verdict of tools/reference/onnx_import_check.py, pinned to this model.onnx)', () => {
+    const verdict = JSON.parse(readFileSync(join(FEATURES, 'python-load-verdict.json'), 'utf8'));
+    const sha = createHash('sha256').update(readFileSync(join(FEATURES, 'model.onnx'))).digest('hex');
+    expect(verdict.onnx_sha256).toBe(sha);
+    expect(verdict.imported_from_sha256).toBe(sha);
+    expect([verdict.verdict, verdict.missing_keys, verdict.unexpected_keys]).toEqual(['ok', [], []]);
+    expect(verdict.max_abs_diff_last_hidden_state).toBeLessThan(TOL);
   });
 
   it('recovers the original weights exactly ([in, out] MatMul weights transposed back to [out, in])', async () => {
