@@ -6,6 +6,7 @@ import { ParameterStore } from '../ops/parameter-store';
 import { TfOps } from '../ops/tf-ops';
 import { causalMaskBias, initAttention, multiHeadAttention, paddingMaskBias, prefixed, BERT_ATTENTION_NAMES } from './attention';
 import { initBlock, postLnBlock, preLnBlock } from './transformer-block';
+import { ropeAngles } from './rope';
 
 const H = 8;
 const HEADS = 2;
@@ -135,5 +136,41 @@ describe('transformer blocks', () => {
     expect(blockParams.length).toBe(16);
     for (const n of blockParams) expect(tf.tidy(() => tf.sum(tf.abs(grads.get(n)!)).dataSync()[0])).toBeGreaterThan(0);
     tf.dispose([x, post, pre, value, ...grads.values()]);
+  });
+});
+
+describe('grouped-query attention', () => {
+  it('equals multi-head attention whose key/value heads are repeated (repeat_kv), with RoPE, a causal mask and no biases', async () => {
+    const [hidden, heads, kvHeads, d, L] = [8, 4, 2, 2, 5];
+    const gqaNames = prefixed('g.', BERT_ATTENTION_NAMES);
+    const gqa = new ParameterStore();
+    const rng = new Rng(21);
+    for (const [name, rows] of [[gqaNames.query, hidden], [gqaNames.key, kvHeads * d], [gqaNames.value, kvHeads * d], [gqaNames.output, hidden]] as const) {
+      gqa.set(`${name}.weight`, tf.tensor2d([...Array(rows * hidden)].map(() => rng.normal() * 0.5), [rows, hidden]));
+    }
+    // The same weights as plain multi-head attention: query head j reads key/value head floor(j / 2).
+    const mha = new ParameterStore();
+    for (const name of [gqaNames.query, gqaNames.output]) mha.set(`${name}.weight`, tf.tensor2d(await gqa.toFloat32(`${name}.weight`), [hidden, hidden]));
+    for (const name of [gqaNames.key, gqaNames.value]) {
+      const w = await gqa.toFloat32(`${name}.weight`);
+      const repeated = [...Array(heads).keys()].flatMap((j) => Array.from(w.subarray(Math.floor(j / (heads / kvHeads)) * d * hidden, (Math.floor(j / (heads / kvHeads)) + 1) * d * hidden)));
+      mha.set(`${name}.weight`, tf.tensor2d(repeated, [hidden, hidden]));
+    }
+    const x = tf.randomNormal([2, L, hidden], 0, 1, 'float32', 9);
+    const run = (s: ParameterStore, numKvHeads: number) =>
+      tf.tidy(() => {
+        const o = new TfOps(s);
+        const rope = ropeAngles(o, L, d, { maxPositions: 16 });
+        return multiHeadAttention(o, x, gqaNames, { numHeads: heads, numKvHeads, projectionBias: false, rope, bias: causalMaskBias(o, L, L) }).arraySync() as number[][][];
+      });
+    const got = run(gqa, kvHeads);
+    const want = run(mha, heads);
+    got.flat(2).forEach((v, i) => expect(v).toBeCloseTo(want.flat(2)[i], 5));
+    expect(() => tf.tidy(() => multiHeadAttention(new TfOps(gqa), x, gqaNames, { numHeads: heads, numKvHeads: 3, projectionBias: false }))).toThrow(
+      'numHeads 4 is not divisible by numKvHeads 3',
+    );
+    tf.dispose(x);
+    gqa.dispose();
+    mha.dispose();
   });
 });

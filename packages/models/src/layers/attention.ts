@@ -63,6 +63,13 @@ export interface AttentionOptions<T> {
   keyValue?: T;
   /** Rotary position angles (`ropeAngles`) applied to queries and keys; for self-attention. */
   rope?: RopeAngles<T>;
+  /**
+   * Key/value heads for grouped-query attention (Llama's num_key_value_heads): query head j uses
+   * key/value head floor(j / (numHeads / numKvHeads)). Default numHeads (plain multi-head).
+   */
+  numKvHeads?: number;
+  /** Whether the q/k/v/o projections have biases (BERT yes, Llama no). Default true. */
+  projectionBias?: boolean;
   dropout?: { rate: number; rng: Rng };
 }
 
@@ -73,27 +80,38 @@ export interface AttentionOptions<T> {
  */
 export function multiHeadAttention<T>(ops: Ops<T>, x: T, names: AttentionNames, options: AttentionOptions<T>): T {
   const { numHeads, bias, dropout } = options;
+  const numKvHeads = options.numKvHeads ?? numHeads;
+  const withBias = options.projectionBias ?? true;
   const kvInput = options.keyValue ?? x;
   const [b, lq, hidden] = ops.shape(x);
   const lk = ops.shape(kvInput)[1];
   if (typeof hidden !== 'number' || hidden % numHeads !== 0) {
     throw new RangeError(`multiHeadAttention(${names.query}): hidden size ${hidden} is not divisible by numHeads ${numHeads}`);
   }
+  if (!Number.isInteger(numKvHeads) || numKvHeads < 1 || numHeads % numKvHeads !== 0) {
+    throw new RangeError(`multiHeadAttention(${names.query}): numHeads ${numHeads} is not divisible by numKvHeads ${numKvHeads}`);
+  }
   const headDim = hidden / numHeads;
-  const split = (t: T, len: Dim, perm: number[]) => ops.transpose(ops.reshape(t, [b, len, numHeads, headDim]), perm);
+  const group = numHeads / numKvHeads;
+  const split = (t: T, len: Dim, heads: number, perm: number[]) => ops.transpose(ops.reshape(t, [b, len, heads, headDim]), perm);
   const rope = options.rope;
-  let q = split(linear(ops, x, names.query), lq, [0, 2, 1, 3]); // [B, h, Lq, d]
-  let kT: T; // [B, h, d, Lk]
-  if (rope === undefined) kT = split(linear(ops, kvInput, names.key), lk, [0, 2, 3, 1]);
+  let q = split(linear(ops, x, names.query, withBias), lq, numHeads, [0, 2, 1, 3]); // [B, h, Lq, d]
+  let kT: T; // [B, hkv, d, Lk]
+  if (rope === undefined) kT = split(linear(ops, kvInput, names.key, withBias), lk, numKvHeads, [0, 2, 3, 1]);
   else {
     q = applyRope(ops, q, rope);
-    kT = ops.transpose(applyRope(ops, split(linear(ops, kvInput, names.key), lk, [0, 2, 1, 3]), rope), [0, 1, 3, 2]);
+    kT = ops.transpose(applyRope(ops, split(linear(ops, kvInput, names.key, withBias), lk, numKvHeads, [0, 2, 1, 3]), rope), [0, 1, 3, 2]);
   }
-  const v = split(linear(ops, kvInput, names.value), lk, [0, 2, 1, 3]); // [B, h, Lk, d]
-  let scores = ops.mul(ops.matMul(q, kT), ops.scalar(1 / Math.sqrt(headDim)));
+  const v = split(linear(ops, kvInput, names.value, withBias), lk, numKvHeads, [0, 2, 1, 3]); // [B, hkv, Lk, d]
+  // Grouped queries: the `group` query heads of one key/value head are stacked along the rows,
+  // [B, hkv, group·Lq, d], so K and V are used as they are (no repeat_kv copies).
+  const grouped = (t: T, cols: Dim) => (group === 1 ? t : ops.reshape(t, [b, numKvHeads, -1, cols]));
+  const perHead = (t: T, cols: Dim) => (group === 1 ? t : ops.reshape(t, [b, numHeads, lq, cols]));
+  let scores = perHead(ops.mul(ops.matMul(grouped(q, headDim), kT), ops.scalar(1 / Math.sqrt(headDim))), lk); // [B, h, Lq, Lk]
   if (bias !== undefined) scores = ops.add(scores, bias);
   let probs = ops.softmax(scores);
   if (dropout) probs = ops.dropout(probs, dropout.rate, dropout.rng);
-  const context = ops.reshape(ops.transpose(ops.matMul(probs, v), [0, 2, 1, 3]), [b, lq, hidden]);
-  return linear(ops, context, names.output);
+  const heads = perHead(ops.matMul(grouped(probs, lk), v), headDim); // [B, h, Lq, d]
+  const context = ops.reshape(ops.transpose(heads, [0, 2, 1, 3]), [b, lq, hidden]);
+  return linear(ops, context, names.output, withBias);
 }
