@@ -1,11 +1,12 @@
 // Bad input through the data commands: each case is one clear line and exit code 2, or a
 // skipped-and-counted line, never a stack trace or data lost with exit code 0 (issue 12).
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cli } from './cli-harness';
+import { userFsError } from './cli-io';
 
 const tempDir = () => mkdtemp(join(tmpdir(), 'gap-relm-bad-'));
 const PAIR = JSON.stringify({ source: '我朋唷打算去法国', target: '我朋友打算去法国' });
@@ -21,6 +22,7 @@ describe('two outputs, or an output and an input, naming the same file', () => {
   ])('%s is refused and nothing is written', async (_name, argv, message) => {
     const dir = await tempDir();
     await writeFile(join(dir, 'in.jsonl'), `${PAIR}\n`);
+    await writeFile(join(dir, 'gap_relm_config.json'), '{}'); // enough for predict and tune to get to their file checks
     const { code, stderr } = await cli(...argv(dir));
     expect(code).toBe(2);
     expect(stderr).toContain(message);
@@ -52,5 +54,52 @@ describe('compile --format auto', () => {
     const { code, stderr } = await cli('compile', '--input', input, '--output', join(dir, 'out.jsonl'), '--no-progress');
     expect(code).toBe(2);
     expect(stderr).toMatch(/^gap-relm: --format auto: .*in\.txt.*pass format\n$/);
+  });
+});
+
+describe('one error line and exit code 2, never a stack trace', () => {
+  /** A scratch dir with a file `f.txt`, a dir `d/`, a pairs file and a fake model dir (config only). */
+  async function scratch() {
+    const dir = await tempDir();
+    await writeFile(join(dir, 'f.txt'), '今天天气很好。\n');
+    await mkdir(join(dir, 'd'));
+    await writeFile(join(dir, 'pairs.tsv'), '他门来了\t他们来了\n');
+    await mkdir(join(dir, 'run', 'final'), { recursive: true });
+    await writeFile(join(dir, 'run', 'final', 'gap_relm_config.json'), '{}');
+    return dir;
+  }
+  const model = (d: string) => join(d, 'run', 'final');
+  it.each<[string, (d: string) => string[], (d: string) => string]>([
+    ['a directory as an input file', (d) => ['align', '--input', join(d, 'd'), '--output', join(d, 'o.jsonl')], (d) => `--input: ${join(d, 'd')} is a directory, expected a file`],
+    ['a directory as --clean-file', (d) => ['synth', '--clean-file', join(d, 'd'), '--output-dir', join(d, 'o')], (d) => `--clean-file: ${join(d, 'd')} is a directory, expected a file`],
+    ['a directory as --confusion-file', (d) => ['synth', '--clean-file', join(d, 'f.txt'), '--confusion-file', join(d, 'd'), '--output-dir', join(d, 'o')], (d) => `--confusion-file: ${join(d, 'd')} is a directory, expected a file`],
+    ['a directory as an output file', (d) => ['align', '--input', join(d, 'f.txt'), '--output', join(d, 'd')], (d) => `--output: ${join(d, 'd')} is a directory, expected a file to write`],
+    ['a directory as --json', (d) => ['eval', '--gold', join(d, 'pairs.tsv'), '--pred', join(d, 'f.txt'), '--json', join(d, 'd')], (d) => `--json: ${join(d, 'd')} is a directory, expected a file to write`],
+    ['a file as --output-dir', (d) => ['synth', '--clean-file', join(d, 'f.txt'), '--output-dir', join(d, 'f.txt')], (d) => `--output-dir: ${join(d, 'f.txt')} is a file, expected a directory`],
+    ['a file as a parent of an output', (d) => ['predict', '--model', model(d), '--text', '你好', '--output', join(d, 'f.txt', 'out.txt')], (d) => `--output: ${join(d, 'f.txt')} is a file, expected a directory (writing ${join(d, 'f.txt', 'out.txt')})`],
+    ['a file as --model', (d) => ['predict', '--model', join(d, 'f.txt'), '--text', '你好'], (d) => `--model: ${join(d, 'f.txt')} is a file, expected a directory`],
+    ['a run directory as --model', (d) => ['predict', '--model', join(d, 'run'), '--text', '你好'], (d) => `--model: ${join(d, 'run')} is not a Gap-ReLM model directory (no gap_relm_config.json); ${model(d)} has one`],
+    ['a missing SIGHAN truth file', (d) => ['compile', '--input', join(d, 'TestInput.txt'), '--output', join(d, 'o.jsonl')], (d) => `--truth: truth file ${join(d, 'TestTruth.txt')} for ${join(d, 'TestInput.txt')} does not exist; pass truth`],
+    ['--providers tpu', (d) => ['predict', '--model', model(d), '--text', '你好', '--engine', 'onnx', '--providers', 'tpu'], () => '--providers: unknown execution provider "tpu"; onnxruntime-node knows '],
+    ['tune --grid ""', (d) => ['tune', '--model', model(d), '--dev', join(d, 'pairs.tsv'), '--grid', ''], () => '--grid: expected comma-separated numbers in [0, 1], got ""'],
+    ['tune --beta 0', (d) => ['tune', '--model', model(d), '--dev', join(d, 'pairs.tsv'), '--beta', '0'], () => '--beta must be a number > 0, got "0"'],
+    ['train --fp16', (d) => ['train', '--fp16', '--backend', 'cpu', '--output-dir', join(d, 'o')], () => '--fp16 is set but the tfjs backend "cpu" trains in float32 only; drop --fp16'],
+  ])('%s', async (_name, argv, message) => {
+    const dir = await scratch();
+    await writeFile(join(dir, 'TestInput.txt'), '(pid=1)\t他门来了\n');
+    const { code, stdout, stderr } = await cli(...argv(dir));
+    expect(stderr).toContain(message(dir));
+    expect(stderr).not.toMatch(/\n\s+at /);
+    expect(code).toBe(2);
+    expect(stdout).toBe('');
+  });
+});
+
+describe('userFsError', () => {
+  it('turns a file-system error on a user path into one line, and leaves other errors alone', () => {
+    const error = Object.assign(new Error('EISDIR: illegal operation on a directory, read'), { code: 'EISDIR', path: '/data/x', syscall: 'read' });
+    expect(userFsError(error)).toBe('/data/x: is a directory, expected a file (EISDIR in read)');
+    expect(userFsError(new RangeError('bug'))).toBeNull();
+    expect(userFsError(Object.assign(new Error('x'), { code: 'ERR_SOMETHING', path: '/x' }))).toBeNull();
   });
 });

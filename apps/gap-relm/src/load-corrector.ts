@@ -1,7 +1,7 @@
 import { join } from 'node:path';
-import { GapRelm, OPTIMUM_MODEL_FILE, OnnxGapRelm, exportGapRelmOnnx, initBackend, missingGapRelmOnnx } from '@proj/models';
+import { GapRelm, OPTIMUM_MODEL_FILE, OnnxGapRelm, exportGapRelmOnnx, initBackend, knownExecutionProviders, missingGapRelmOnnx } from '@proj/models';
 import { Option, type Command } from 'commander';
-import { CliError, type CliIO, log, requireFile } from './cli-io';
+import { CliError, type CliIO, log, requireFile, requireModelDir } from './cli-io';
 import { parseIntFlag } from './flags';
 import { type BACKENDS, addBackendOption, addDecodeOptions } from './model-flags';
 
@@ -39,7 +39,11 @@ export interface Corrector {
  * first use.
  */
 export async function loadCorrector(options: CorrectorOptions, io: CliIO): Promise<Corrector> {
-  requireFile(options.model, '--model');
+  requireModelDir(options.model, '--model');
+  const known = knownExecutionProviders();
+  const unknown = (options.providers ?? []).filter((p) => !known.includes(p));
+  if (unknown.length > 0) throw new CliError(`--providers: unknown execution provider ${unknown.map((p) => `"${p}"`).join(', ')}; onnxruntime-node knows ${known.join(', ')}`);
+  if (options.providers !== undefined && options.providers.length === 0) throw new CliError('--providers: give at least one execution provider, e.g. cpu');
   if (options.infillerOnnx !== undefined) {
     if (options.engine !== 'onnx') throw new CliError('--infiller-onnx needs --engine onnx');
     requireFile(join(options.infillerOnnx, OPTIMUM_MODEL_FILE), '--infiller-onnx');

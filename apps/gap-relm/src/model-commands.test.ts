@@ -166,7 +166,7 @@ describe('gap-relm predict / tune', () => {
   it('a missing model directory is one clear error', async () => {
     const { code, stderr } = await cli('predict', '--model', join(run, 'nope'), '--text', '你好');
     expect(code).toBe(2);
-    expect(stderr.trim()).toBe(`gap-relm: --model: file not found: ${join(run, 'nope')}`);
+    expect(stderr.trim()).toBe(`gap-relm: --model: directory not found: ${join(run, 'nope')}`);
   });
 });
 
@@ -190,6 +190,6 @@ describe('gap-relm export', () => {
     expect(served.stdout).toBe(full.stdout);
     const missing = await cli('export', '--model', run, '--backend', 'cpu');
     expect(missing.code).toBe(2);
-    expect(missing.stderr).toContain(`--model: file not found: ${join(run, 'gap_relm_config.json')}`);
+    expect(missing.stderr).toContain(`--model: ${run} is not a Gap-ReLM model directory (no gap_relm_config.json); ${join(run, 'final')}`);
   });
 });

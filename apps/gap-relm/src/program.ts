@@ -1,6 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { DataError } from '@proj/core';
-import { type CliIO, CliError, processIO } from './cli-io';
+import { type CliIO, CliError, processIO, userFsError } from './cli-io';
 import { registerAlign } from './commands/align';
 import { registerCompile } from './commands/compile';
 import { registerDemo } from './commands/demo';
@@ -58,6 +58,11 @@ export async function runCli(argv: string[], io: CliIO = processIO): Promise<num
     }
     if (error instanceof CliError || error instanceof DataError) {
       io.stderr.write(`gap-relm: ${error.message}\n`);
+      return 2;
+    }
+    const fsError = userFsError(error);
+    if (fsError !== null) {
+      io.stderr.write(`gap-relm: ${fsError}\n`);
       return 2;
     }
     io.stderr.write(`gap-relm: ${(error as Error)?.stack ?? String(error)}\n`);

@@ -28,5 +28,6 @@ export { buildTemplate, fillTemplate, type Template } from './template';
 // Dataset compilation
 export { compile, type CompileOptions, type CompileSummary } from './compile/compile';
 export { detectFormat, explainFormat } from './compile/detect-format';
+export { defaultTruthPath } from './compile/sighan-official';
 export { COMPILE_FORMATS, ReadRejectCode, type CompileFormat, type MultiTargetPolicy } from './compile/records';
 export { MUCGEC_NO_ERROR, MUCGEC_UNANNOTATABLE } from './compile/mucgec';

@@ -174,6 +174,6 @@ export { graphToOnnx, parseDim, OnnxDataType, OnnxAttributeType, type GraphToOnn
 export { readOnnxModel, type OnnxModel, type OnnxGraph, type OnnxNode, type OnnxTensor, type OnnxAttribute, type OnnxValueInfo } from './onnx/read';
 
 // ONNX Runtime (onnxruntime-node sessions with provider fallback; Gap-ReLM decoding on them)
-export { createOnnxSession, DEFAULT_EXECUTION_PROVIDERS, type OnnxSession, type OnnxSessionOptions } from './onnx-runtime/session';
+export { createOnnxSession, knownExecutionProviders, DEFAULT_EXECUTION_PROVIDERS, type OnnxSession, type OnnxSessionOptions } from './onnx-runtime/session';
 export { OnnxGapRelm, exportGapRelmOnnx, gapRelmOnnxDir, missingGapRelmOnnx, writeGapRelmServingDir, GAP_RELM_ONNX_DIR, GAP_RELM_SERVING_FILES, type OnnxGapRelmOptions } from './onnx-runtime/gap-relm-onnx';
 export { OnnxMaskedLM, OPTIMUM_MODEL_FILE, type FillMaskCandidate } from './onnx-runtime/masked-lm-onnx';

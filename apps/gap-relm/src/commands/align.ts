@@ -1,7 +1,7 @@
 import { DEFAULT_MAX_INSERT_K, buildExample, rejectCode } from '@proj/align';
 import { AtomicFileWriter, DataError, Progress, SkipCounter, parseJsonLine, readLines, stringField } from '@proj/core';
 import type { Command } from 'commander';
-import { type CliIO, log, requireDistinctPaths, requireFile } from '../cli-io';
+import { type CliIO, log, requireDistinctPaths, requireFile, requireOutputFile } from '../cli-io';
 import { parseIntFlag } from '../flags';
 
 export interface AlignCommandOptions {
@@ -21,6 +21,8 @@ export async function runAlign(options: AlignCommandOptions, io: CliIO) {
   requireFile(options.input, '--input');
   const rejectsPath = options.rejects ?? options.output.replace(/(\.jsonl)?$/, '.rejects.jsonl');
   requireDistinctPaths({ '--input': options.input, '--output': options.output, '--rejects': rejectsPath });
+  requireOutputFile(options.output, '--output');
+  requireOutputFile(rejectsPath, '--rejects');
   const output = await AtomicFileWriter.open(options.output);
   const rejects = await AtomicFileWriter.open(rejectsPath);
   const skipped = new SkipCounter();

@@ -1,6 +1,6 @@
-import { COMPILE_FORMATS, type CompileFormat, DEFAULT_MAX_INSERT_K, type MultiTargetPolicy, compile, explainFormat } from '@proj/align';
+import { COMPILE_FORMATS, type CompileFormat, DEFAULT_MAX_INSERT_K, type MultiTargetPolicy, compile, defaultTruthPath, explainFormat } from '@proj/align';
 import { Option, type Command } from 'commander';
-import { type CliIO, CliError, log, requireDistinctPaths, requireFile } from '../cli-io';
+import { type CliIO, CliError, log, requireDistinctPaths, requireFile, requireOutputFile } from '../cli-io';
 import { parseIntFlag } from '../flags';
 
 export interface CompileCommandOptions {
@@ -19,6 +19,7 @@ export async function runCompile(options: CompileCommandOptions, io: CliIO) {
   requireFile(options.input, '--input');
   if (options.truth !== undefined) requireFile(options.truth, '--truth');
   requireDistinctPaths({ '--input': options.input, '--truth': options.truth, '--output': options.output, 'the rejects file': `${options.output}.rejects.jsonl` });
+  requireOutputFile(options.output, '--output');
   let format = options.format;
   if (format === 'auto') {
     // Said before compiling: a wrong guess shows up as rejects, so the user must see what was chosen and why.
@@ -28,11 +29,20 @@ export async function runCompile(options: CompileCommandOptions, io: CliIO) {
     format = detected.format;
     log(io, `compile: --format auto chose ${format}: ${detected.reason}`);
   }
+  let truth = options.truth;
+  if (format === 'sighan-official' && truth === undefined) {
+    try {
+      truth = defaultTruthPath(options.input);
+    } catch (error) {
+      throw new CliError(`--truth: ${(error as Error).message.replace(/^sighan-official: /, '')}`);
+    }
+  }
+  requireDistinctPaths({ '--input': options.input, '--truth': truth, '--output': options.output, 'the rejects file': `${options.output}.rejects.jsonl` });
   const summary = await compile({
     input: options.input,
     output: options.output,
     format,
-    truth: options.truth,
+    truth,
     multiTarget: options.multiTarget,
     maxInsertK: options.maxInsertK,
     groupAsciiAlnum: options.groupAsciiAlnum,

@@ -7,7 +7,7 @@ import { PlannerOp, type PrecomputedExample } from '@proj/align';
 import { defaultSynthConfig } from '@proj/data-synth';
 import type { Command } from 'commander';
 import { bundled } from '../bundled-data';
-import { CliError, type CliIO, log } from '../cli-io';
+import { CliError, type CliIO, log, requireOutputDir } from '../cli-io';
 import { parseIntFlag } from '../flags';
 import { TRAIN_DECODE_EXCLUDE, addBackendOption, decodeFields, modelFields, trainFields } from '../model-flags';
 import { defaultFlagValues } from '../schema-flags';
@@ -118,6 +118,7 @@ function formatStatsTable(rows: Record<string, LabelStats>): string {
  */
 export async function runDemo(options: DemoCommandOptions, io: CliIO) {
   const started = performance.now();
+  requireOutputDir(options.outputDir, '--output-dir');
   // The trainer never overwrites checkpoints of another run, so an earlier demo's model would stop
   // this one after the data steps: decide before doing any work.
   const modelDir = join(options.outputDir, 'model');

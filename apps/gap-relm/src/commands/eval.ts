@@ -1,7 +1,7 @@
 import { readLines, SkipCounter, writeFileAtomic } from '@proj/core';
 import { cscMetrics, type CscMetrics } from '@proj/metrics';
 import type { Command } from 'commander';
-import { type CliIO, CliError, log, requireDistinctPaths, requireFile } from '../cli-io';
+import { type CliIO, CliError, log, requireDistinctPaths, requireFile, requireOutputFile } from '../cli-io';
 import { readPairLines } from '../pairs-file';
 
 export interface EvalCommandOptions {
@@ -44,6 +44,7 @@ export async function runEval(options: EvalCommandOptions, io: CliIO): Promise<C
   requireFile(options.gold, '--gold');
   requireFile(options.pred, '--pred');
   requireDistinctPaths({ '--gold': options.gold, '--pred': options.pred, '--json': options.json });
+  requireOutputFile(options.json, '--json');
   const skips = new SkipCounter();
   const gold = await readGoldPairs(options.gold, skips);
   const preds = await readPredictions(options.pred);

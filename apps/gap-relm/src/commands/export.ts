@@ -2,7 +2,7 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { exportGapRelmOnnx, initBackend, writeGapRelmServingDir } from '@proj/models';
 import type { Command } from 'commander';
-import { type CliIO, log, requireFile } from '../cli-io';
+import { type CliIO, log, requireModelDir, requireOutputDir } from '../cli-io';
 import { type BACKENDS, addBackendOption } from '../model-flags';
 
 export interface ExportCommandOptions {
@@ -26,7 +26,8 @@ export interface ExportResult {
  * Prints the result as JSON on stdout.
  */
 export async function runExport(options: ExportCommandOptions, io: CliIO): Promise<ExportResult> {
-  requireFile(join(options.model, 'gap_relm_config.json'), '--model');
+  requireModelDir(options.model, '--model');
+  if (options.output !== undefined) requireOutputDir(options.output, '--output');
   const backend = await initBackend({ backend: options.backend });
   log(io, `backend: ${backend.name} (${backend.detail})`);
   const onnxDir = await exportGapRelmOnnx(options.model);

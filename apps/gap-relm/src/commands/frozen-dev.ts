@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { generateFrozenDev, type SynthSummary } from '@proj/data-synth';
 import type { Command } from 'commander';
-import { type CliIO, log, requireFile } from '../cli-io';
+import { type CliIO, log, requireFile, requireOutputDir } from '../cli-io';
 import { parseIntFlag } from '../flags';
 import { addSynthConfigOptions, addSynthInputOptions, confusionFilesFrom, synthConfigFrom, type SynthInputFlags } from '../synth-flags';
 
@@ -13,6 +13,7 @@ export interface FrozenDevCommandOptions extends SynthInputFlags {
 export async function runFrozenDev(options: FrozenDevCommandOptions, io: CliIO): Promise<SynthSummary & { output: string }> {
   const config = synthConfigFrom(options);
   requireFile(options.cleanFile, '--clean-file');
+  requireOutputDir(options.outputDir, '--output-dir');
   const output = join(options.outputDir, 'dev.jsonl');
   log(io, `frozen-dev: ${options.numSamples} samples from ${options.cleanFile} → ${output} (seed ${config.seed})`);
   const summary = await generateFrozenDev({

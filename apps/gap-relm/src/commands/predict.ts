@@ -1,7 +1,7 @@
 import { AtomicFileWriter, Progress, SkipCounter, readLines } from '@proj/core';
 import { type GapRelmDecodeConfig, resolveGapRelmDecodeConfig } from '@proj/sampling';
 import type { Command } from 'commander';
-import { type CliIO, CliError, log, requireDistinctPaths, requireFile } from '../cli-io';
+import { type CliIO, CliError, log, requireDistinctPaths, requireFile, requireModelDir, requireOutputFile } from '../cli-io';
 import { decodeConfigFrom } from '../decode-config';
 import { parseIntFlag } from '../flags';
 import { type CorrectorOptions, addCorrectorOptions, loadCorrector } from '../load-corrector';
@@ -30,8 +30,10 @@ type PendingLine = { source: string } | { asIs: string };
  * and corrected in chunks of --chunk lines, so memory does not grow with the file.
  */
 export async function runPredict(options: PredictCommandOptions, io: CliIO) {
-  requireFile(options.model, '--model');
+  requireModelDir(options.model, '--model');
   requireDistinctPaths({ '--input': options.input, '--output': options.output, '--edits': options.edits });
+  requireOutputFile(options.output, '--output');
+  requireOutputFile(options.edits, '--edits');
   const skips = new SkipCounter();
   let lines: AsyncIterable<PendingLine> | Iterable<PendingLine>;
   if (options.text !== undefined && options.text.length > 0) lines = options.text.map((source) => ({ source }));

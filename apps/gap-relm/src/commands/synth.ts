@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { synthesizeFile, type SynthSummary } from '@proj/data-synth';
 import { Option, type Command } from 'commander';
-import { type CliIO, log, requireFile } from '../cli-io';
+import { type CliIO, log, requireFile, requireOutputDir } from '../cli-io';
 import { parseIntFlag } from '../flags';
 import { addSynthConfigOptions, addSynthInputOptions, confusionFilesFrom, synthConfigFrom, type SynthInputFlags } from '../synth-flags';
 
@@ -14,6 +14,7 @@ export interface SynthCommandOptions extends SynthInputFlags {
 export async function runSynth(options: SynthCommandOptions, io: CliIO): Promise<SynthSummary & { output: string }> {
   const config = synthConfigFrom(options);
   requireFile(options.cleanFile, '--clean-file');
+  requireOutputDir(options.outputDir, '--output-dir');
   const output = join(options.outputDir, options.mode === 'static' ? 'train.jsonl' : `train.epoch-${options.epoch}.jsonl`);
   log(io, `synth: ${options.cleanFile} → ${output} (${options.mode}${options.mode === 'online' ? ` epoch ${options.epoch}` : ''}, seed ${config.seed})`);
   const summary = await synthesizeFile({

@@ -10,7 +10,7 @@ describe('gap-relm train --resume-from', () => {
     const { code, stdout, stderr } = await cli('train', '--output-dir', out, '--resume-from', join(out, 'nope'), '--no-progress');
     expect(code).toBe(2);
     expect(stdout).toBe('');
-    expect(stderr).toBe(`gap-relm: --resume-from: file not found: ${join(out, 'nope')}\n`);
+    expect(stderr).toBe(`gap-relm: --resume-from: directory not found: ${join(out, 'nope')}\n`);
   });
 
   it('a directory that is neither a run nor a checkpoint of one is refused before any work', async () => {

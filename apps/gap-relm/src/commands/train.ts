@@ -1,9 +1,9 @@
 import { join } from 'node:path';
 import { readCleanSentences, ConfusionSet, ErrorGenerator, generateFrozenDev, parseSynthConfig } from '@proj/data-synth';
 import { BertTokenizer, GapRelm, buildCharVocab, initBackend, onlineExamples, parseGapRelmConfig, resolveGapRelmResume, staticExamples, trainGapRelm } from '@proj/models';
-import { parseTrainConfig } from '@proj/trainer';
+import { checkPrecision, parseTrainConfig } from '@proj/trainer';
 import type { Command } from 'commander';
-import { type CliIO, CliError, log, requireFile } from '../cli-io';
+import { type CliIO, CliError, log, requireDir, requireFile, requireOutputDir } from '../cli-io';
 import { checkDecodeConfig } from '../decode-config';
 import { parseIntFlag } from '../flags';
 import { TRAIN_DECODE_EXCLUDE, addBackendOption, addDecodeOptions, decodeFields, modelFields, trainFields } from '../model-flags';
@@ -71,11 +71,12 @@ export async function runTrain(options: TrainCommandOptions, io: CliIO) {
   checkDecodeConfig(decode);
   const stages = parseStages(options.stages);
   const stageOverrides = parseStageMaxSteps(options.stageMaxSteps, stages);
+  requireOutputDir(options.outputDir, '--output-dir');
   // --init-from: a pretrained name (fetched or cached), an HF BERT directory or an ONNX export (imported), resolved before any work.
   const initFrom = modelConfig.init_from === null ? null : (await resolveInitFrom(modelConfig.init_from, io)).dir;
   if (options.resumeFrom !== undefined) {
     // Checked before any work: a wrong path must never mean a silent fresh start.
-    requireFile(options.resumeFrom, '--resume-from');
+    requireDir(options.resumeFrom, '--resume-from');
     try {
       resolveGapRelmResume(options.resumeFrom);
     } catch (error) {
@@ -85,6 +86,11 @@ export async function runTrain(options: TrainCommandOptions, io: CliIO) {
 
   const backend = await initBackend({ backend: options.backend });
   log(io, `backend: ${backend.name} (${backend.detail})`);
+  try {
+    checkPrecision(trainConfig, backend.name);
+  } catch (error) {
+    throw new CliError((error as Error).message.replace(/^checkPrecision: /, '').replace(/config\.(fp16|bf16)/g, '--$1').replace(/unset (fp16|bf16)/, 'drop --$1'));
+  }
 
   // Dev set: a given precomputed file, or a frozen dev set drawn from the clean corpus and held out of training.
   let devFile = options.devFile;

@@ -2,9 +2,9 @@ import { SkipCounter, writeFileAtomic } from '@proj/core';
 import { GapRelm, initBackend } from '@proj/models';
 import { DEFAULT_TUNE_GRID, type GapRelmDecodeConfig, type TuneMetric, tuneThresholds } from '@proj/sampling';
 import { Option, type Command } from 'commander';
-import { type CliIO, CliError, log, requireDistinctPaths, requireFile } from '../cli-io';
+import { type CliIO, CliError, log, requireDistinctPaths, requireFile, requireModelDir, requireOutputFile } from '../cli-io';
 import { decodeConfigFrom } from '../decode-config';
-import { parseIntFlag, parseNumberFlag } from '../flags';
+import { parseIntFlag, parsePositiveFlag } from '../flags';
 import { addBackendOption, addDecodeOptions } from '../model-flags';
 import { readPairLines } from '../pairs-file';
 
@@ -22,16 +22,18 @@ export interface TuneCommandOptions {
 }
 
 function parseGrid(value: string): number[] {
-  const values = value.split(',').map(Number);
-  if (values.length === 0 || values.some((v) => !(v >= 0 && v <= 1))) throw new CliError(`--grid: expected comma-separated numbers in [0, 1], got "${value}"`);
+  const items = value.split(',').map((v) => v.trim());
+  const values = items.map(Number);
+  if (items.some((v) => v === '') || values.some((v) => !(v >= 0 && v <= 1))) throw new CliError(`--grid: expected comma-separated numbers in [0, 1], got "${value}"`);
   return values;
 }
 
 /** Sweeps the planner's decision thresholds on a dev set and keeps the ones that maximise F-beta. */
 export async function runTune(options: TuneCommandOptions, io: CliIO) {
-  requireFile(options.model, '--model');
+  requireModelDir(options.model, '--model');
   requireFile(options.dev, '--dev');
   requireDistinctPaths({ '--dev': options.dev, '--output': options.output });
+  requireOutputFile(options.output, '--output');
   const skips = new SkipCounter();
   const pairs = (await readPairLines(options.dev, skips)).flatMap((p) => (p !== null && p.target !== undefined ? [{ source: p.source, target: p.target }] : []));
   if (pairs.length === 0) throw new CliError(`--dev: ${options.dev} has no source/target pairs`);
@@ -67,7 +69,7 @@ export function registerTune(program: Command, io: CliIO): void {
     .requiredOption('--model <dir>', 'a model directory written by `gap-relm train`')
     .requiredOption('--dev <file>', 'dev pairs: source<TAB>target, SIGHAN 3-column, or JSONL (e.g. the frozen dev set)')
     .option('--limit <n>', 'use the first n dev pairs', parseIntFlag('--limit', 1))
-    .option('--beta <b>', 'F-beta to maximise (2: recall-oriented, 0.5: precision-oriented)', parseNumberFlag('--beta'), 2)
+    .option('--beta <b>', 'F-beta to maximise (2: recall-oriented, 0.5: precision-oriented)', parsePositiveFlag('--beta'), 2)
     .addOption(new Option('--metric <m>', 'auto: sentence-level CSC when all pairs keep their length, else char edits').choices(['auto', 'csc-sentence', 'char-edit']).default('auto'))
     .option('--grid <values>', `threshold values tried for each kind (default ${DEFAULT_TUNE_GRID.deleteThreshold.join(',')})`)
     .option('--output <file>', 'where the thresholds and the full table go', 'thresholds.json');

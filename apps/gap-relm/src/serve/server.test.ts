@@ -339,6 +339,6 @@ describe('gap-relm serve: flags', () => {
   it('a missing model directory is one clear error', async () => {
     const { code, stderr } = await cli('serve', '--model', join(dir, 'nope'), '--port', '0');
     expect(code).toBe(2);
-    expect(stderr.trim().split('\n').at(-1)).toBe(`gap-relm: --model: file not found: ${join(dir, 'nope')}`);
+    expect(stderr.trim().split('\n').at(-1)).toBe(`gap-relm: --model: directory not found: ${join(dir, 'nope')}`);
   });
 });

@@ -48,6 +48,11 @@ function missingCudaLibrary(): string | null {
   return null;
 }
 
+/** The execution providers this onnxruntime-node build knows (`cpu`, `cuda`, ...), to check a user's list early. */
+export function knownExecutionProviders(): string[] {
+  return ort.listSupportedBackends().map((b) => b.name);
+}
+
 /**
  * An onnxruntime-node session on the first execution provider of `executionProviders` that
  * works. onnxruntime-node 1.30 does not fall back by itself (['cuda', 'cpu'] throws "Failed to
@@ -61,7 +66,7 @@ export async function createOnnxSession(path: string | Uint8Array, options: Onnx
   const where = typeof path === 'string' ? path : `<${path.length} bytes>`;
   if (providers.length === 0) throw new RangeError('createOnnxSession: executionProviders is empty; give at least one, e.g. ["cpu"]');
   if (!(Number.isInteger(threads) && threads >= 1)) throw new RangeError(`createOnnxSession: intraOpNumThreads must be an integer >= 1, got ${threads}`);
-  const known = ort.listSupportedBackends().map((b) => b.name);
+  const known = knownExecutionProviders();
   for (const p of providers) {
     if (!known.includes(p)) throw new RangeError(`createOnnxSession: unknown execution provider ${JSON.stringify(p)} in executionProviders [${providers.join(', ')}]; onnxruntime-node knows ${known.join(', ')}`);
   }
