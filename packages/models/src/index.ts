@@ -155,6 +155,7 @@ export { sinusoidalTimestepTable } from './sgdd/timestep-embedding';
 export { meanPool, encodeSentences } from './sgdd/semantic';
 export { SgddModel, sgddParameterShapes, SGDD_BLOCK_NAMES, SGDD_WORD_EMBEDDINGS, type SgddInputs, type SgddForwardOptions, type SgddHostBatch } from './sgdd/model';
 export { makeSgddBatch } from './sgdd/batch';
+export { SgddDenoiser } from './sgdd/denoiser';
 
 // ONNX export (GraphOps IR → ModelProto, opset 17, dynamic batch / sequence; protobufjs on the vendored official onnx.proto)
 export {

@@ -21,7 +21,12 @@ export function makeSgddBatch(rows: readonly ArrayLike<number>[], vectors: reado
     if (r.length > config.max_length) throw new RangeError(`makeSgddBatch: rows[${b}] has ${r.length} tokens, max_length is ${config.max_length}`);
   });
   const timesteps = sampleTimesteps(rows.length, config.num_timesteps, rng);
-  const noised = maskTokens(rows, timesteps, rng, { numTimesteps: config.num_timesteps, maskId: config.mask_token_id, padId: config.pad_token_id });
+  const noised = maskTokens(rows, timesteps, rng, {
+    numTimesteps: config.num_timesteps,
+    maskId: config.mask_token_id,
+    padId: config.pad_token_id,
+    keepIds: [config.cls_token_id, config.sep_token_id],
+  });
   const condition = sampleConditions(rows.length, config.uncond_prob, rng);
   const length = Math.max(0, ...rows.map((r) => r.length));
   return { batch: rows.length, length, ...noised, timesteps, semantic, condition };

@@ -27,6 +27,8 @@ export const SgddConfigSchema = z
     uncond_prob: probability.default(0.1).describe('classifier-free guidance training: probability a row gets the null vector'),
     mask_token_id: nonNegativeInt.default(103).describe('[MASK] id in the tokenizer (bert-base-chinese: 103)'),
     pad_token_id: nonNegativeInt.default(0).describe('[PAD] id in the tokenizer'),
+    cls_token_id: nonNegativeInt.default(101).describe('[CLS] id: rows are [CLS] tokens [SEP], and the forward process never masks either end'),
+    sep_token_id: nonNegativeInt.default(102).describe('[SEP] id'),
   })
   .superRefine((c, ctx) => {
     if (c.hidden_size % c.num_attention_heads !== 0) {
@@ -35,7 +37,7 @@ export const SgddConfigSchema = z
       ctx.addIssue({ code: 'custom', path: ['hidden_size'], message: `hidden_size / num_attention_heads must be even for RoPE, got ${c.hidden_size / c.num_attention_heads}` });
     }
     if (c.hidden_size % 2 !== 0) ctx.addIssue({ code: 'custom', path: ['hidden_size'], message: `hidden_size must be even (sinusoidal timestep embedding), got ${c.hidden_size}` });
-    for (const key of ['mask_token_id', 'pad_token_id'] as const) {
+    for (const key of ['mask_token_id', 'pad_token_id', 'cls_token_id', 'sep_token_id'] as const) {
       if (c[key] >= c.vocab_size) ctx.addIssue({ code: 'custom', path: [key], message: `${key} must be < vocab_size (${c.vocab_size}), got ${c[key]}` });
     }
     if (c.mask_token_id === c.pad_token_id) ctx.addIssue({ code: 'custom', path: ['mask_token_id'], message: `mask_token_id and pad_token_id must differ, both ${c.mask_token_id}` });

@@ -59,6 +59,17 @@ describe('forward process', () => {
     expect(maskTokens(rows, [T, T], new Rng(1), options).positions).toHaveLength(7);
   });
 
+  it('keepIds ([CLS], [SEP]) are never masked, even at t = T; atLeastOne picks among the others', () => {
+    const rows = [[2, 5, 6, 7, 3], [2, 3]];
+    const all = maskTokens(rows, [T, T], new Rng(4), { ...options, keepIds: [2, 3] });
+    expect([...all.inputIds]).toEqual([2, MASK, MASK, MASK, 3, 2, 3, PAD, PAD, PAD]);
+    for (let seed = 0; seed < 10; seed++) {
+      const { positions } = maskTokens(rows, [1, 1], new Rng(seed), { ...options, keepIds: [2, 3], atLeastOne: true });
+      expect(positions).toHaveLength(1);
+      expect([1, 2, 3]).toContain(positions[0]);
+    }
+  });
+
   it('timesteps are uniform on 1..T; conditions drop to 0 with probability uncondProb', () => {
     const rng = new Rng(11);
     const ts = sampleTimesteps(20000, T, rng);

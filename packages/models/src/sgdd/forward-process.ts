@@ -23,6 +23,11 @@ export interface ForwardProcessOptions {
   maskId: number;
   padId: number;
   /**
+   * Tokens never masked, e.g. [CLS] and [SEP]. Known tokens at both ends matter: with RoPE and no
+   * position embeddings, an all-[MASK] row would give every position the same hidden state.
+   */
+  keepIds?: readonly number[];
+  /**
    * Mask one uniformly chosen position in a row the draw left unmasked (default true), so every row
    * trains; at small t the draw often masks nothing. Off for the plain process.
    */
@@ -41,12 +46,13 @@ export function sampleConditions(rows: number, uncondProb: number, rng: Rng): Fl
 }
 
 /**
- * The forward process q(x_t | x_0): each token of row b is replaced by [MASK] independently with
- * probability 1 − alpha_bar(t_b). Rows are padded to the longest; draws run row by row, position
+ * The forward process q(x_t | x_0): each token of row b (but `keepIds`) is replaced by [MASK]
+ * independently with probability 1 − alpha_bar(t_b). Rows are padded to the longest; draws run row by row, position
  * by position, so the result is a function of the rows, the timesteps and the rng state.
  */
 export function maskTokens(rows: readonly ArrayLike<number>[], timesteps: ArrayLike<number>, rng: Rng, options: ForwardProcessOptions): NoisedTokens {
   const { numTimesteps, maskId, padId, atLeastOne = true } = options;
+  const keep = new Set(options.keepIds ?? []);
   if (timesteps.length !== rows.length) throw new RangeError(`maskTokens: ${rows.length} rows but ${timesteps.length} timesteps`);
   const B = rows.length;
   const L = Math.max(0, ...rows.map((r) => r.length));
@@ -59,12 +65,15 @@ export function maskTokens(rows: readonly ArrayLike<number>[], timesteps: ArrayL
     const row = rows[b];
     const p = maskProbability(timesteps[b], numTimesteps);
     const masked: number[] = [];
+    const maskable: number[] = [];
     for (let i = 0; i < row.length; i++) {
       inputIds[b * L + i] = row[i];
       attentionMask[b * L + i] = 1;
+      if (keep.has(row[i])) continue;
+      maskable.push(i);
       if (rng.float() < p) masked.push(i);
     }
-    if (atLeastOne && masked.length === 0 && row.length > 0) masked.push(rng.int(row.length));
+    if (atLeastOne && masked.length === 0 && maskable.length > 0) masked.push(maskable[rng.int(maskable.length)]);
     for (const i of masked) {
       labels[b * L + i] = row[i];
       inputIds[b * L + i] = maskId;

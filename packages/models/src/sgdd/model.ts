@@ -78,6 +78,7 @@ export function sgddParameterShapes(c: SgddConfig): Map<string, number[]> {
   const ln = (name: string) => shapes.set(`${name}.weight`, [H]).set(`${name}.bias`, [H]);
   const attention = (names: AttentionNames) => [names.query, names.key, names.value, names.output].forEach((n) => lin(n, H, H));
   shapes.set(SGDD_WORD_EMBEDDINGS, [V, H]);
+  ln('embeddings.LayerNorm');
   lin('time_embedding.linear_1', H, H);
   lin('time_embedding.linear_2', H, H);
   lin('semantic_projection', c.semantic_size, H);
@@ -116,6 +117,7 @@ export class SgddModel {
     const [H, std] = [c.hidden_size, c.initializer_range];
     const store = new ParameterStore();
     initEmbedding(store, 'embeddings.word_embeddings', c.vocab_size, H, std, rng, c.pad_token_id);
+    initLayerNorm(store, 'embeddings.LayerNorm', H);
     initLinear(store, 'time_embedding.linear_1', H, H, std, rng);
     initLinear(store, 'time_embedding.linear_2', H, H, std, rng);
     initLinear(store, 'semantic_projection', c.semantic_size, H, std, rng);
@@ -164,7 +166,10 @@ export class SgddModel {
     // 1. Tokens + timestep: MLP(sinusoid(t)) added to every position.
     const table = ops.constant(sinusoidalTimestepTable(c.num_timesteps, c.hidden_size), [c.num_timesteps + 1, c.hidden_size]);
     const time = linear(ops, ops.gelu(linear(ops, ops.gather(table, inputs.timesteps), 'time_embedding.linear_1')), 'time_embedding.linear_2');
-    let h = drop(ops.add(embedding(ops, inputs.inputIds, 'embeddings.word_embeddings'), ops.reshape(time, [b, 1, c.hidden_size])));
+    // LayerNorm, as BERT's embeddings: the residual stream starts at unit scale, so the first
+    // biases the blocks learn do not drown the 0.02-scale token embeddings.
+    const embedded = ops.add(embedding(ops, inputs.inputIds, 'embeddings.word_embeddings'), ops.reshape(time, [b, 1, c.hidden_size]));
+    let h = drop(layerNorm(ops, embedded, 'embeddings.LayerNorm', c.layer_norm_eps));
 
     // 2. Layers: cross-attention to the condition, then self-attention (RoPE, no causal mask) + FFN.
     const memory = this.condition(ops, inputs.semantic, inputs.condition);

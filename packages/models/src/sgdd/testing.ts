@@ -7,7 +7,7 @@ import type { SgddModel } from './model';
 
 /** Test helpers (not exported from the package): a tiny decoder, toy sentences and vectors, a bare Adam loop. */
 
-/** Vocabulary 20: 0 = [PAD], 1 = [MASK], 2..19 tokens. */
+/** Vocabulary 20: 0 = [PAD], 1 = [MASK], 2 = [CLS], 3 = [SEP], 4..19 tokens. */
 export const TINY_SGDD = {
   vocab_size: 20,
   hidden_size: 16,
@@ -20,11 +20,13 @@ export const TINY_SGDD = {
   dropout: 0,
   mask_token_id: 1,
   pad_token_id: 0,
+  cls_token_id: 2,
+  sep_token_id: 3,
 } satisfies SgddConfigInput;
 
-/** `n` rows of 4..8 tokens drawn from ids 2..19. */
+/** `n` rows [CLS] x [SEP], x 4..8 tokens drawn from ids 4..19. */
 export function toyRows(n: number, rng: Rng): Int32Array[] {
-  return Array.from({ length: n }, () => Int32Array.from({ length: 4 + rng.int(5) }, () => 2 + rng.int(18)));
+  return Array.from({ length: n }, () => Int32Array.from([2, ...Array.from({ length: 4 + rng.int(5) }, () => 4 + rng.int(16)), 3]));
 }
 
 /** One random unit-variance "encoder vector" per row (semantic_size 6). */
