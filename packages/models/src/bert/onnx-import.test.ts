@@ -185,6 +185,22 @@ describe('placing weights by graph structure', () => {
     for (const [name, t] of imported.tensors) expect(Array.from(t.data as Float32Array), name).toEqual(Array.from(original.get(name)!));
   });
 
+  it('Gemm nodes: the bias is C, the weight [in, out] unless transB', async () => {
+    const bytes = edited((g) => {
+      for (const n of g.node ?? []) {
+        if (n.op_type !== 'MatMul' || !/query\/MatMul$/.test(n.name!)) continue;
+        const add = (g.node ?? []).find((a) => a.op_type === 'Add' && (a.input ?? []).includes(n.output![0]))!;
+        n.op_type = 'Gemm';
+        n.input = [...n.input!, add.input!.find((i) => i !== n.output![0])!];
+        add.op_type = 'Identity'; // the bias Add no longer names the layer; Gemm's C must
+      }
+    });
+    const imported = importBertOnnx(bytes, 'gemm.onnx');
+    expect(imported.placed.filter((p) => p.name.endsWith('query.weight')).map((p) => p.via)).toEqual(['bias', 'bias']);
+    const original = await originalTensors();
+    for (const [name, t] of imported.tensors) expect(Array.from(t.data as Float32Array), name).toEqual(Array.from(original.get(name)!));
+  });
+
   it('a weight with no bias, LayerNorm or layer name is reported by initializer name', () => {
     const bytes = edited((g) => {
       for (const n of g.node ?? []) if (n.op_type === 'MatMul') n.name = `node_${n.output![0].length}`;

@@ -126,7 +126,9 @@ class GraphIndex {
 /** The Hugging Face layer a weight-matrix MatMul belongs to, found by graph structure. */
 function placeMatMul(node: OnnxNode, index: GraphIndex, named: Map<string, string>): { layer: string; via: PlacedWeight['via'] } | null {
   const out = node.outputs[0];
-  // 1. The bias Add right after it names the layer: Add(encoder.layer.0.attention.self.query.bias, x @ W).
+  // 1. The bias names the layer: Gemm's C, or the Add right after it, Add(encoder.layer.0.attention.self.query.bias, x @ W).
+  const gemmBias = node.opType === 'Gemm' ? named.get(node.inputs[2] ?? '') : undefined;
+  if (gemmBias !== undefined && gemmBias.endsWith('.bias')) return { layer: gemmBias.slice(0, -'.bias'.length), via: 'bias' };
   for (const add of index.consumersOf(out)) {
     if (add.opType !== 'Add') continue;
     const other = add.inputs.find((i) => i !== out);
