@@ -37,6 +37,7 @@ export { initNormal, initUniform, initConstant } from './layers/init';
 export { linear, initLinear } from './layers/linear';
 export { embedding, initEmbedding } from './layers/embedding';
 export { layerNorm, initLayerNorm } from './layers/layer-norm';
+export { rmsNorm, initRmsNorm } from './layers/rms-norm';
 export {
   multiHeadAttention,
   initAttention,
@@ -103,6 +104,17 @@ export { truncateLongestFirst } from './tokenizers/truncate-longest-first';
 // Rust library's Node binding; chat templates rendered by @huggingface/jinja
 export { BpeTokenizer, type BpeSpecialTokens, type BpeEncodeOptions, type BpeDecodeOptions } from './tokenizers/bpe-tokenizer';
 export { ChatTemplate, type ChatMessage, type ChatTemplateOptions } from './tokenizers/chat-template';
+
+// Causal LM (decoder-only, Llama layout: RMSNorm, RoPE, SwiGLU, grouped-query attention, tied embeddings)
+export {
+  CausalLmConfigSchema,
+  parseCausalLmConfig,
+  CAUSAL_LM_PRESETS,
+  type CausalLmConfig,
+  type CausalLmConfigInput,
+  type CausalLmPreset,
+} from './causal-lm/config';
+export { CausalLm, causalLmParameterShapes, type CausalLmForwardOptions } from './causal-lm/model';
 
 // Causal LM data: corpus files → clean documents → packed token file + index + stats (resumable)
 export {

@@ -1,0 +1,137 @@
+import type { Rng } from '@proj/core';
+import { causalMaskBias, multiHeadAttention, type AttentionNames } from '../layers/attention';
+import { embedding, initEmbedding } from '../layers/embedding';
+import { initLinear, linear } from '../layers/linear';
+import { initRmsNorm, rmsNorm } from '../layers/rms-norm';
+import { ropeAngles } from '../layers/rope';
+import { maskedCrossEntropy } from '../ops/cross-entropy';
+import type { Ops } from '../ops/ops';
+import { ParameterStore } from '../ops/parameter-store';
+import { parseCausalLmConfig, type CausalLmConfig, type CausalLmConfigInput } from './config';
+
+/** Parameter names of decoder block `i`, as Hugging Face's LlamaForCausalLM (and minimind) name them. */
+function layerNames(i: number) {
+  const p = `model.layers.${i}`;
+  const attention: AttentionNames = { query: `${p}.self_attn.q_proj`, key: `${p}.self_attn.k_proj`, value: `${p}.self_attn.v_proj`, output: `${p}.self_attn.o_proj` };
+  return { attention, inputNorm: `${p}.input_layernorm`, postNorm: `${p}.post_attention_layernorm`, gate: `${p}.mlp.gate_proj`, up: `${p}.mlp.up_proj`, down: `${p}.mlp.down_proj` };
+}
+
+/** Every parameter's name and shape for `config`, without allocating any (for counts and checks). */
+export function causalLmParameterShapes(config: CausalLmConfig): Map<string, number[]> {
+  const { hidden_size: h, intermediate_size: m, vocab_size: v, num_hidden_layers: layers } = config;
+  const kv = (h / config.num_attention_heads) * config.num_key_value_heads;
+  const shapes = new Map<string, number[]>([['model.embed_tokens.weight', [v, h]]]);
+  for (let i = 0; i < layers; i++) {
+    const n = layerNames(i);
+    shapes.set(`${n.attention.query}.weight`, [h, h]);
+    shapes.set(`${n.attention.key}.weight`, [kv, h]);
+    shapes.set(`${n.attention.value}.weight`, [kv, h]);
+    shapes.set(`${n.attention.output}.weight`, [h, h]);
+    shapes.set(`${n.gate}.weight`, [m, h]);
+    shapes.set(`${n.up}.weight`, [m, h]);
+    shapes.set(`${n.down}.weight`, [h, m]);
+    shapes.set(`${n.inputNorm}.weight`, [h]);
+    shapes.set(`${n.postNorm}.weight`, [h]);
+  }
+  shapes.set('model.norm.weight', [h]);
+  if (!config.tie_word_embeddings) shapes.set('lm_head.weight', [v, h]);
+  return shapes;
+}
+
+export interface CausalLmForwardOptions {
+  /** Position of the first token (for RoPE), e.g. the cached length when decoding. Default 0. */
+  offset?: number;
+}
+
+/**
+ * A decoder-only transformer in Llama's layout, written once against `Ops`: token embedding →
+ * N × [RMSNorm → grouped-query self-attention with RoPE and a causal mask → residual → RMSNorm →
+ * SwiGLU (down(silu(gate(x)) · up(x))) → residual] → RMSNorm → logits through the tied embedding.
+ * Parameters carry Hugging Face LlamaForCausalLM names.
+ */
+export class CausalLm {
+  constructor(
+    readonly config: CausalLmConfig,
+    readonly params: ParameterStore,
+  ) {}
+
+  /** Random weights: normal(0, initializer_range) for matrices and embeddings, 1 for norms (as HF). */
+  static random(configInput: CausalLmConfigInput | CausalLmConfig, rng: Rng): CausalLm {
+    const config = parseCausalLmConfig(configInput, 'CausalLm.random');
+    const store = new ParameterStore();
+    const std = config.initializer_range;
+    for (const [name, shape] of causalLmParameterShapes(config)) {
+      const prefix = name.slice(0, -'.weight'.length);
+      if (shape.length === 1) initRmsNorm(store, prefix, shape[0]);
+      else if (name === 'model.embed_tokens.weight') initEmbedding(store, prefix, shape[0], shape[1], std, rng);
+      else initLinear(store, prefix, shape[1], shape[0], std, rng, false);
+    }
+    return new CausalLm(config, store);
+  }
+
+  /** Number of scalar parameters (the tied lm_head counted once). */
+  parameterCount(): number {
+    return this.params.count();
+  }
+
+  /** Final hidden states [B, L, hidden] of int32 ids [B, L]. */
+  hidden<T>(ops: Ops<T>, inputIds: T, options: CausalLmForwardOptions = {}): T {
+    const c = this.config;
+    const length = ops.shape(inputIds)[1];
+    const headDim = c.hidden_size / c.num_attention_heads;
+    // The mask square is cut to the sequence length (a max_position_embeddings square would not fit).
+    if (typeof length !== 'number') throw new RangeError('CausalLm.hidden: the sequence length must be known');
+    const rope = ropeAngles(ops, length, headDim, { maxPositions: c.max_position_embeddings, theta: c.rope_theta, offset: options.offset });
+    const bias = causalMaskBias(ops, length, length);
+    let h = embedding(ops, inputIds, 'model.embed_tokens');
+    for (let i = 0; i < c.num_hidden_layers; i++) {
+      const n = layerNames(i);
+      const attended = multiHeadAttention(ops, rmsNorm(ops, h, n.inputNorm, c.rms_norm_eps), n.attention, {
+        numHeads: c.num_attention_heads,
+        numKvHeads: c.num_key_value_heads,
+        projectionBias: false,
+        rope,
+        bias,
+      });
+      h = ops.add(h, attended);
+      const x = rmsNorm(ops, h, n.postNorm, c.rms_norm_eps);
+      const gate = linear(ops, x, n.gate, false);
+      const silu = ops.mul(gate, ops.sigmoid(gate));
+      h = ops.add(h, linear(ops, ops.mul(silu, linear(ops, x, n.up, false)), n.down, false));
+    }
+    return rmsNorm(ops, h, 'model.norm', c.rms_norm_eps);
+  }
+
+  /** Next-token logits [B, L, vocab]. */
+  forward<T>(ops: Ops<T>, inputIds: T, options: CausalLmForwardOptions = {}): T {
+    const [b, l] = ops.shape(inputIds);
+    const h = this.hidden(ops, inputIds, options);
+    return ops.reshape(this.logits2d(ops, ops.reshape(h, [-1, this.config.hidden_size])), [b, l, this.config.vocab_size]);
+  }
+
+  /**
+   * Mean next-token cross-entropy: logits at every position of `inputIds` [B, L] against
+   * `targets` [B, L] (the ids shifted by one; `ignoreIndex` positions skipped). The target
+   * log-probabilities are gathered by flat index, so no [B·L, vocab] one-hot is built.
+   */
+  loss<T>(ops: Ops<T>, inputIds: T, targets: T, ignoreIndex = -100): T {
+    const [b, l] = ops.shape(inputIds);
+    if (typeof b !== 'number' || typeof l !== 'number') throw new RangeError('CausalLm.loss: batch and length must be known');
+    const vocab = this.config.vocab_size;
+    const logits = this.logits2d(ops, ops.reshape(this.hidden(ops, inputIds), [-1, this.config.hidden_size]));
+    const rowStarts = ops.constant(Int32Array.from({ length: b * l }, (_, i) => i * vocab), [b * l], 'int32');
+    return maskedCrossEntropy(ops, logits, ops.reshape(targets, [b * l]), ignoreIndex, (logProbs, safeTargets) =>
+      ops.reshape(ops.gather(ops.reshape(logProbs, [b * l * vocab, 1]), ops.add(rowStarts, safeTargets)), [b * l]),
+    );
+  }
+
+  dispose(): void {
+    this.params.dispose();
+  }
+
+  /** hidden [N, H] → logits [N, vocab] through lm_head (the embedding matrix when tied). */
+  private logits2d<T>(ops: Ops<T>, hidden2d: T): T {
+    const head = this.config.tie_word_embeddings ? 'model.embed_tokens.weight' : 'lm_head.weight';
+    return ops.matMul(hidden2d, ops.transpose(ops.param(head), [1, 0]));
+  }
+}
