@@ -19,17 +19,20 @@ export {
   type GraphDType,
   type GraphInitializer,
   type GraphOpsOptions,
+  type DropoutMaskInput,
   type OutputSpec,
   type AttrValue,
   type ParameterShapes,
 } from './ops/graph-ops';
 export { maskedCrossEntropy } from './ops/cross-entropy';
+export { dropoutMask } from './ops/dropout-mask';
 
 // Reverse-mode autodiff over the recorded graph (standard ONNX ops, engine-free)
 export { appendGradients, type GradientOptions, type GradientGraph } from './autodiff/gradients';
 export { VJP_RULES, type VjpRule, type VjpContext } from './autodiff/rules';
 export { unbroadcast } from './autodiff/unbroadcast';
 export { buildTrainingStep, TRAINING_STEP_NAMES, type TrainingStepOptions } from './autodiff/training-step';
+export { dropoutMaskFeeds } from './autodiff/dropout-masks';
 export { ParameterStore } from './ops/parameter-store';
 
 // Layers (shared by BERT, the diffusion decoder and the causal LM)

@@ -107,24 +107,24 @@ export function tinyBertBatch(rng: Rng): TinyBertBatch {
 }
 
 /** The masked-LM loss of `model` on a tiny batch, through any Ops. */
-export function tinyBertLoss<T>(ops: Ops<T>, model: BertForMaskedLM, x: TinyBertBatch, tensor: (data: Int32Array, dims: number[]) => T): T {
+export function tinyBertLoss<T>(ops: Ops<T>, model: BertForMaskedLM, x: TinyBertBatch, tensor: (data: Int32Array, dims: number[]) => T, training?: { rng: Rng }): T {
   return model.loss(ops, {
     inputIds: tensor(x.ids, [x.b, x.len]),
     attentionMask: tensor(x.mask, [x.b, x.len]),
     tokenTypeIds: tensor(x.types, [x.b, x.len]),
-  }, tensor(x.positions, [x.positions.length]), tensor(x.labels, [x.labels.length]));
+  }, tensor(x.positions, [x.positions.length]), tensor(x.labels, [x.labels.length]), { training });
 }
 
 /** tfjs int32 tensors for `tinyBertLoss`. */
 export const tfInt32 = (data: Int32Array, dims: number[]): tf.Tensor => tf.tensor(data, dims, 'int32');
 
 /** The loss recorded with dynamic batch / sequence / mask count. */
-export function recordTinyBertLoss(g: GraphOps, model: BertForMaskedLM): GraphValue {
+export function recordTinyBertLoss(g: GraphOps, model: BertForMaskedLM, training?: { rng: Rng }): GraphValue {
   return model.loss(g, {
     inputIds: g.input('input_ids', 'int32', ['batch', 'seq']),
     attentionMask: g.input('attention_mask', 'int32', ['batch', 'seq']),
     tokenTypeIds: g.input('token_type_ids', 'int32', ['batch', 'seq']),
-  }, g.input('positions', 'int32', ['n']), g.input('labels', 'int32', ['n']));
+  }, g.input('positions', 'int32', ['n']), g.input('labels', 'int32', ['n']), { training });
 }
 
 /** Feeds of `recordTinyBertLoss`'s inputs. */

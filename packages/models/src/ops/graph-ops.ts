@@ -36,7 +36,16 @@ export interface GraphInitializer {
   values?: Float32Array | Int32Array | BigInt64Array;
 }
 
+/** A dropout recorded as a mask input (GraphOps with `dropout: 'inputs'`), in recording order. */
+export interface DropoutMaskInput {
+  /** The graph input holding the mask (shape of the dropped value). */
+  name: string;
+  rate: number;
+}
+
 export interface Graph {
+  /** Dropout mask inputs in the order the model drew them (training graphs only). */
+  dropoutMasks?: DropoutMaskInput[];
   inputs: GraphValue[];
   outputs: GraphValue[];
   nodes: GraphNode[];
@@ -60,6 +69,12 @@ function normAxis(axis: number, rank: number, op: string): number {
 export interface GraphOpsOptions {
   /** Prefix of every node and value name this recorder makes (e.g. 'grad/' for a backward pass). */
   namePrefix?: string;
+  /**
+   * What `dropout` records: 'identity' (default; exported graphs are for inference) or 'inputs':
+   * x · mask, the mask a float32 input `dropout_mask.<k>` of x's shape, listed in
+   * `Graph.dropoutMasks`, for training graphs fed the masks TfOps would draw (`dropoutMaskFeeds`).
+   */
+  dropout?: 'identity' | 'inputs';
 }
 
 /** One output of a node being recorded. */
@@ -83,12 +98,14 @@ export class GraphOps implements Ops<GraphValue> {
   private readonly counters = new Map<string, number>();
   private readonly shapes = new Map<string, GraphValue>();
   private readonly prefix: string;
+  private readonly dropoutMode: 'identity' | 'inputs';
 
   constructor(
     private readonly params: ParameterShapes,
     options: GraphOpsOptions = {},
   ) {
     this.prefix = options.namePrefix ?? '';
+    this.dropoutMode = options.dropout ?? 'identity';
   }
 
   /**
@@ -103,6 +120,7 @@ export class GraphOps implements Ops<GraphValue> {
     own.nodes.push(...graph.nodes);
     own.initializers.push(...graph.initializers);
     own.valueInfo.push(...graph.valueInfo);
+    if (graph.dropoutMasks !== undefined) own.dropoutMasks = [...graph.dropoutMasks];
     for (const v of [...graph.inputs, ...graph.valueInfo]) g.values.set(v.name, v);
     for (const i of graph.initializers) g.values.set(i.name, { name: i.name, dtype: i.dtype, shape: i.shape });
     return g;
@@ -362,9 +380,14 @@ export class GraphOps implements Ops<GraphValue> {
       return this.reshape(picked, [targets.shape[0]]);
     });
   }
-  dropout(x: GraphValue, _rate: number, _rng: Rng): GraphValue {
-    // Exported graphs are for inference: dropout is the identity.
-    return x;
+  dropout(x: GraphValue, rate: number, _rng: Rng): GraphValue {
+    if (!(rate >= 0 && rate < 1)) throw new RangeError(`GraphOps.dropout: rate must be in [0, 1), got ${rate}`);
+    // Inference graphs: the identity. Training graphs: the mask is an input, drawn by the host.
+    if (this.dropoutMode === 'identity' || rate === 0) return x;
+    const masks = (this.graph.dropoutMasks ??= []);
+    const mask = this.input(`${this.prefix}dropout_mask.${masks.length}`, 'float32', x.shape);
+    masks.push({ name: mask.name, rate });
+    return this.mul(x, mask);
   }
 
   // IR-level ops (not in `Ops`): shapes, int64 indices, scatter / gather by element, several outputs.

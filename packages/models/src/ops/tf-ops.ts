@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Rng } from '@proj/core';
 import type { Dim, DType, Ops } from './ops';
 import { maskedCrossEntropy } from './cross-entropy';
+import { dropoutMask } from './dropout-mask';
 import type { ParameterStore } from './parameter-store';
 
 function concreteDims(shape: Dim[], op: string): number[] {
@@ -174,9 +175,6 @@ export class TfOps implements Ops<tf.Tensor> {
   dropout(x: tf.Tensor, rate: number, rng: Rng): tf.Tensor {
     if (!(rate >= 0 && rate < 1)) throw new RangeError(`TfOps.dropout: rate must be in [0, 1), got ${rate}`);
     if (rate === 0) return x;
-    const mask = new Float32Array(x.size);
-    const scale = 1 / (1 - rate);
-    for (let i = 0; i < mask.length; i++) mask[i] = rng.float() < rate ? 0 : scale;
-    return tf.mul(x, tf.tensor(mask, x.shape));
+    return tf.mul(x, tf.tensor(dropoutMask(x.size, rate, rng), x.shape));
   }
 }
