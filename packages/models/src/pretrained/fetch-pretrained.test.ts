@@ -156,8 +156,10 @@ describe('fetchPretrained', () => {
 
   it('from a fake hub on 127.0.0.1 (HF_ENDPOINT), with a progress line in bytes and rate', async () => {
     const requests: string[] = [];
+    const tokens: (string | undefined)[] = [];
     const server: Server = createServer((req, res) => {
       requests.push(req.url ?? '');
+      tokens.push(req.headers.authorization);
       const body = req.url === '/Example/tiny-bert/resolve/main/onnx/model.onnx' ? onnxBytes : req.url === '/Example/tiny-bert/resolve/main/tokenizer.json' ? tokenizerBytes : null;
       if (body === null) res.writeHead(404).end();
       else res.writeHead(200, { 'content-length': body.length }).end(body);
@@ -166,8 +168,9 @@ describe('fetchPretrained', () => {
     try {
       const { port } = server.address() as { port: number };
       const progress = sink();
-      const got = await fetchPretrained(spec, { env: { PATH: '', HF_ENDPOINT: `http://127.0.0.1:${port}/` }, cacheDir: join(tmp, 'cache-hub'), progress });
+      const got = await fetchPretrained(spec, { env: { PATH: '', HF_ENDPOINT: `http://127.0.0.1:${port}/`, HF_TOKEN: 'hf_test' }, cacheDir: join(tmp, 'cache-hub'), progress });
       expect(got.source).toBe('hub');
+      expect(tokens).toEqual(['Bearer hf_test', 'Bearer hf_test']);
       expect(requests).toEqual(['/Example/tiny-bert/resolve/main/onnx/model.onnx', '/Example/tiny-bert/resolve/main/tokenizer.json']);
       expect(progress.text()).toMatch(new RegExp(`tiny-test onnx/model.onnx  ${onnxBytes.length.toLocaleString('en')}/${onnxBytes.length.toLocaleString('en')}  100\\.0%  [\\d,.]+ B/s`));
       // A wrong endpoint fails that source with the HTTP status, named in the final error.

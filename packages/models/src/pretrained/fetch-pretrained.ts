@@ -29,7 +29,7 @@ export interface FetchPretrainedOptions {
   hubEndpoint?: string;
   /** The Maven command; default `mvn` when it is on PATH; null skips Maven. */
   mvn?: string | null;
-  /** Environment read for PATH, HF_ENDPOINT, XDG_CACHE_HOME and HOME (default process.env). */
+  /** Environment read for PATH, HF_ENDPOINT, HF_TOKEN, XDG_CACHE_HOME and HOME (default process.env). */
   env?: NodeJS.ProcessEnv;
   /** One line per step (default: none). */
   log?: ((line: string) => void) | null;
@@ -187,7 +187,8 @@ export async function fetchPretrained(nameOrSpec: string | PretrainedSpec, optio
       const url = `${endpoint.replace(/\/+$/, '')}/${spec.hubRepo}/resolve/main/${file.hubPath}`;
       let response: Response;
       try {
-        response = await fetch(url);
+        // A token (HF_TOKEN) is sent when set, for gated or private mirrors.
+        response = await fetch(url, env.HF_TOKEN ? { headers: { authorization: `Bearer ${env.HF_TOKEN}` } } : {});
       } catch (error) {
         throw new SourceFailure(`${url}: ${(error as Error).message}${(error as Error).cause ? ` (${String((error as Error).cause)})` : ''}`);
       }
