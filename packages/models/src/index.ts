@@ -171,6 +171,8 @@ export { meanPool, encodeSentences } from './sgdd/semantic';
 export { SgddModel, sgddParameterShapes, SGDD_BLOCK_NAMES, SGDD_WORD_EMBEDDINGS, type SgddInputs, type SgddForwardOptions, type SgddHostBatch } from './sgdd/model';
 export { makeSgddBatch } from './sgdd/batch';
 export { SgddDenoiser } from './sgdd/denoiser';
+export { saveSgdd, loadSgdd, loadSgddWeights, SGDD_CONFIG_FILE, SGDD_WEIGHTS_FILE } from './sgdd/weights';
+export { createSgddTask, type SgddExamples, type SgddTaskOptions } from './sgdd/task';
 
 // ONNX export (GraphOps IR → ModelProto, opset 17, dynamic batch / sequence; protobufjs on the vendored official onnx.proto)
 export {

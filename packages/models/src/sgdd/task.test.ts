@@ -1,0 +1,58 @@
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Rng } from '@proj/core';
+import { train } from '@proj/trainer';
+import { initBackend } from '../backend/init-backend';
+import { parseSgddConfig } from './config';
+import { SgddModel } from './model';
+import { createSgddTask } from './task';
+import { TINY_SGDD, toyRows, toyVectors } from './testing';
+import { loadSgdd } from './weights';
+
+let dir: string;
+beforeAll(async () => {
+  await initBackend({ backend: 'cpu' });
+  dir = await mkdtemp(join(tmpdir(), 'sgdd-task-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('createSgddTask (reconstruction) under train()', () => {
+  it('lowers the dev loss; best/ reloads with loadSgdd to the same dev loss', async () => {
+    const model = SgddModel.random(parseSgddConfig(TINY_SGDD), new Rng(1));
+    const rows = toyRows(8, new Rng(2));
+    const examples = { rows, vectors: toyVectors(rows.length, new Rng(3)) };
+    const task = createSgddTask(model, { phase: 'reconstruction', train: examples, dev: examples });
+    expect(task.name).toBe('sgdd/reconstruction');
+    expect(task.describe()).toMatch(/2 layers, hidden 16, .* parameters; 8 examples/);
+    const before = (await task.evaluate!({ epoch: 0, step: 0 })).loss;
+    const output = join(dir, 'run');
+    const result = await train(
+      { epochs: 60, batch_size: 8, optimizer: 'adam', lr: 3e-3, schedule: 'constant', seed: 4, output_dir: output, log_every_steps: 10, eval_every_steps: 15 },
+      task,
+      { log: null },
+    );
+    expect(result).toMatchObject({ stopped: 'completed', global_step: 60 });
+    const dev = result.history.filter((r) => r.split === 'dev').map((r) => r.loss as number);
+    expect(dev).toHaveLength(4);
+    expect(Math.min(...dev)).toBeLessThan(0.85 * before);
+    expect(result.best_metric).toBe(Math.min(...dev));
+    expect(await readdir(join(output, 'best'))).toEqual(expect.arrayContaining(['model.safetensors', 'sgdd_config.json']));
+    const reloaded = await loadSgdd(join(output, 'best'));
+    const again = createSgddTask(reloaded, { phase: 'reconstruction', train: examples, dev: examples });
+    expect((await again.evaluate!({ epoch: 0, step: 0 })).loss).toBeCloseTo(result.best_metric!, 5);
+    reloaded.dispose();
+    model.dispose();
+    expect(tf.memory().numTensors).toBeLessThan(50);
+  });
+
+  it('rejects rows and vectors of different counts', () => {
+    const model = SgddModel.random(parseSgddConfig(TINY_SGDD), new Rng(1));
+    expect(() => createSgddTask(model, { phase: 'paraphrase', train: { rows: toyRows(2, new Rng(1)), vectors: [] } })).toThrow(/createSgddTask: train has 2 rows but 0 vectors/);
+    model.dispose();
+  });
+});
