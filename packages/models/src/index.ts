@@ -31,7 +31,15 @@ export { dropoutMask } from './ops/dropout-mask';
 export { appendGradients, type GradientOptions, type GradientGraph } from './autodiff/gradients';
 export { VJP_RULES, type VjpRule, type VjpContext } from './autodiff/rules';
 export { unbroadcast } from './autodiff/unbroadcast';
-export { buildTrainingStep, TRAINING_STEP_NAMES, type TrainingStepOptions } from './autodiff/training-step';
+export {
+  buildTrainingStep,
+  buildGradientStep,
+  buildOptimizerStep,
+  TRAINING_STEP_NAMES,
+  type TrainingStepOptions,
+  type GradientStepOptions,
+  type OptimizerStepOptions,
+} from './autodiff/training-step';
 export { dropoutMaskFeeds } from './autodiff/dropout-masks';
 export { ParameterStore } from './ops/parameter-store';
 

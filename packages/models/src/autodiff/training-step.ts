@@ -2,11 +2,8 @@ import { isNoDecayParam } from '@proj/trainer';
 import { GraphOps, parametersAsInputs, type Graph, type GraphValue } from '../ops/graph-ops';
 import { appendGradients } from './gradients';
 
-export interface TrainingStepOptions {
-  /** Name of the scalar float32 loss value of the forward graph. */
-  loss: string;
-  /** Parameters to update (initializers of kind 'parameter'); the others stay frozen initializers. */
-  trainable: readonly string[];
+/** AdamW and clipping settings, as @proj/trainer's `createAdamW` and `clipByGlobalNorm` take them. */
+export interface OptimizerStepOptions {
   /** Global L2 norm the gradients are clipped to, as torch.nn.utils.clip_grad_norm_; 0 = measure only. */
   maxGradNorm: number;
   beta1?: number; // default 0.9
@@ -16,6 +13,15 @@ export interface TrainingStepOptions {
   /** Parameters that get no weight decay; default `isNoDecayParam` of @proj/trainer (biases, norms). */
   noDecay?: (name: string) => boolean;
 }
+
+export interface GradientStepOptions {
+  /** Name of the scalar float32 loss value of the forward graph. */
+  loss: string;
+  /** Parameters to update (initializers of kind 'parameter'); the others stay frozen initializers. */
+  trainable: readonly string[];
+}
+
+export type TrainingStepOptions = GradientStepOptions & OptimizerStepOptions;
 
 /** Graph input and output names of a training step, per trainable parameter. */
 export const TRAINING_STEP_NAMES = {
@@ -31,23 +37,19 @@ export const TRAINING_STEP_NAMES = {
   updated: (p: string) => `updated.${p}`,
   updatedM: (p: string) => `updated.m.${p}`,
   updatedV: (p: string) => `updated.v.${p}`,
+  /** Gradient step: micro-batches in the optimizer step (the loss is divided by it, as the trainer does). */
+  microBatches: 'micro_batches',
+  /** Gradient step: the sum of the earlier micro-batches' gradients (in) and with this one's added (out). */
+  gradSum: (p: string) => `grad_sum.${p}`,
+  updatedGradSum: (p: string) => `updated.grad_sum.${p}`,
+  /** Optimizer step: the (summed) gradient of each parameter. */
+  grad: (p: string) => `grad.${p}`,
 } as const;
 
 const NO_PARAMETERS = { has: () => false, shape: (): number[] => [] };
 
-/**
- * One optimizer step as a single graph: forward + loss + backward (appendGradients) + global-norm
- * clipping + AdamW, in the order of @proj/trainer's `clipByGlobalNorm` and `createAdamW` (which
- * follow PyTorch):
- *   norm = √Σ‖g‖²;  g ← g · min(1, maxNorm / (norm + 1e-6))
- *   p ← p·(1 − lr·wd);  m ← β1·m + (1−β1)·g;  v ← β2·v + (1−β2)·g²
- *   p ← p − (lr / bc1) · m / (√v / √bc2 + ε)
- * Inputs: the forward inputs, each trainable parameter, its `m.<p>` and `v.<p>`, and the scalars
- * `lr`, `bias_correction1`, `bias_correction2_sqrt` (so one graph serves every step and schedule).
- * Outputs: the forward outputs, `grad_norm`, and `updated.<p>`, `updated.m.<p>`, `updated.v.<p>`.
- */
-export function buildTrainingStep(graph: Graph, options: TrainingStepOptions): Graph {
-  const { loss, trainable, maxGradNorm, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weightDecay = 0.01, noDecay = isNoDecayParam } = options;
+function checkOptimizerOptions(options: OptimizerStepOptions, where: string): Required<OptimizerStepOptions> {
+  const { maxGradNorm, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weightDecay = 0.01, noDecay = isNoDecayParam } = options;
   for (const [arg, value, ok] of [
     ['maxGradNorm', maxGradNorm, maxGradNorm >= 0],
     ['beta1', beta1, beta1 >= 0 && beta1 < 1],
@@ -55,25 +57,38 @@ export function buildTrainingStep(graph: Graph, options: TrainingStepOptions): G
     ['eps', eps, eps > 0],
     ['weightDecay', weightDecay, weightDecay >= 0],
   ] as const) {
-    if (!ok) throw new RangeError(`buildTrainingStep: options.${arg} out of range, got ${value}`);
+    if (!ok) throw new RangeError(`${where}: options.${arg} out of range, got ${value}`);
   }
-  const { graph: withGrads, values: grads } = appendGradients(parametersAsInputs(graph, trainable), { loss, wrt: trainable, asOutputs: false });
-  const g = GraphOps.continue(withGrads, NO_PARAMETERS, { namePrefix: 'step/' });
+  return { maxGradNorm, beta1, beta2, eps, weightDecay, noDecay };
+}
+
+/**
+ * Records global-norm clipping + AdamW on `g`, in the order of @proj/trainer's `clipByGlobalNorm`
+ * and `createAdamW` (which follow PyTorch):
+ *   norm = √Σ‖g‖²;  g ← g · min(1, maxNorm / (norm + 1e-6))
+ *   p ← p·(1 − lr·wd);  m ← β1·m + (1−β1)·g;  v ← β2·v + (1−β2)·g²
+ *   p ← p − (lr / bc1) · m / (√v / √bc2 + ε)
+ * with inputs m.<p>, v.<p>, lr, bias_correction1, bias_correction2_sqrt and outputs grad_norm,
+ * updated.<p>, updated.m.<p>, updated.v.<p>.
+ */
+function recordOptimizerStep(g: GraphOps, grads: ReadonlyMap<string, GraphValue>, options: Required<OptimizerStepOptions>): void {
+  const { maxGradNorm, beta1, beta2, eps, weightDecay, noDecay } = options;
   const N = TRAINING_STEP_NAMES;
+  const names = [...grads.keys()];
   const lr = g.input(N.lr, 'float32', []);
   const bc1 = g.input(N.biasCorrection1, 'float32', []);
   const bc2Sqrt = g.input(N.biasCorrection2Sqrt, 'float32', []);
   const all = (x: GraphValue) => x.shape.map((_, i) => i);
 
   // 1. Global-norm clipping (the coefficient is exactly 1 when the norm is within maxNorm).
-  const norm = g.sqrt(g.addN(trainable.map((p) => g.sum(g.mul(grads.get(p)!, grads.get(p)!), all(grads.get(p)!)))));
+  const norm = g.sqrt(g.addN(names.map((p) => g.sum(g.mul(grads.get(p)!, grads.get(p)!), all(grads.get(p)!)))));
   const coef = maxGradNorm > 0 ? g.minimum(g.scalar(1), g.div(g.scalar(maxGradNorm), g.add(norm, g.scalar(1e-6)))) : null;
 
   // 2. AdamW per parameter.
   const stepSize = g.div(lr, bc1);
   const decay = weightDecay > 0 ? g.sub(g.scalar(1), g.mul(lr, g.scalar(weightDecay))) : null;
   const updates: [string, GraphValue][] = [];
-  for (const p of trainable) {
+  for (const p of names) {
     const param = g.value(p);
     const grad = coef === null ? grads.get(p)! : g.mul(grads.get(p)!, coef);
     const m = g.input(N.m(p), 'float32', param.shape);
@@ -86,5 +101,56 @@ export function buildTrainingStep(graph: Graph, options: TrainingStepOptions): G
   }
   g.output(norm, N.gradNorm);
   for (const [name, value] of updates) g.output(value, name);
+}
+
+/**
+ * One optimizer step as a single graph: forward + loss + backward (appendGradients) + clipping +
+ * AdamW (`recordOptimizerStep`). Inputs: the forward inputs, each trainable parameter, its
+ * `m.<p>` and `v.<p>`, and the scalars `lr`, `bias_correction1`, `bias_correction2_sqrt` (so one
+ * graph serves every step and schedule). Outputs: the forward outputs, `grad_norm`, and
+ * `updated.<p>`, `updated.m.<p>`, `updated.v.<p>`.
+ */
+export function buildTrainingStep(graph: Graph, options: TrainingStepOptions): Graph {
+  const optimizer = checkOptimizerOptions(options, 'buildTrainingStep');
+  const { graph: withGrads, values: grads } = appendGradients(parametersAsInputs(graph, options.trainable), { loss: options.loss, wrt: options.trainable, asOutputs: false });
+  const g = GraphOps.continue(withGrads, NO_PARAMETERS, { namePrefix: 'step/' });
+  recordOptimizerStep(g, grads, optimizer);
+  return g.toGraph();
+}
+
+/**
+ * One micro-batch of an accumulated step, as @proj/trainer's loop does it: the gradients of
+ * loss / micro_batches added to `grad_sum.<p>` (zeros for the first micro-batch) and returned as
+ * `updated.grad_sum.<p>`. Inputs: the forward inputs, the trainable parameters, `micro_batches`
+ * (float32 scalar) and the sums; outputs: the forward outputs and the new sums. The sums then go
+ * to `buildOptimizerStep`'s `grad.<p>`.
+ */
+export function buildGradientStep(graph: Graph, options: GradientStepOptions): Graph {
+  const N = TRAINING_STEP_NAMES;
+  const g = GraphOps.continue(parametersAsInputs(graph, options.trainable), NO_PARAMETERS, { namePrefix: 'micro/' });
+  const scaled = g.div(g.value(options.loss), g.input(N.microBatches, 'float32', []));
+  const { graph: withGrads, values: grads } = appendGradients(g.toGraph(), { loss: scaled.name, wrt: options.trainable, asOutputs: false });
+  const out = GraphOps.continue(withGrads, NO_PARAMETERS, { namePrefix: 'accumulate/' });
+  for (const p of options.trainable) {
+    const sum = out.input(N.gradSum(p), 'float32', out.value(p).shape);
+    out.output(out.add(sum, grads.get(p)!), N.updatedGradSum(p));
+  }
+  return out.toGraph();
+}
+
+/**
+ * Clipping + AdamW alone, for gradients summed over micro-batches (`buildGradientStep`): inputs
+ * `<p>`, `grad.<p>`, `m.<p>`, `v.<p>` per parameter and the three scalars; outputs as
+ * `buildTrainingStep`'s, without the forward outputs.
+ */
+export function buildOptimizerStep(parameters: readonly { name: string; shape: number[] }[], options: OptimizerStepOptions): Graph {
+  const optimizer = checkOptimizerOptions(options, 'buildOptimizerStep');
+  const g = new GraphOps(NO_PARAMETERS);
+  const grads = new Map<string, GraphValue>();
+  for (const { name, shape } of parameters) {
+    g.input(name, 'float32', shape);
+    grads.set(name, g.input(TRAINING_STEP_NAMES.grad(name), 'float32', shape));
+  }
+  recordOptimizerStep(g, grads, optimizer);
   return g.toGraph();
 }
