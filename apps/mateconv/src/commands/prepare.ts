@@ -1,6 +1,5 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { defaultThreadCount } from '@proj/core';
 import { prepareLmData, type PrepareLmDataResult } from '@proj/models';
 import { Option, type Command } from 'commander';
 import { bundled } from '../bundled-data';
@@ -23,7 +22,7 @@ export interface PrepareCommandOptions {
 export async function runPrepare(options: PrepareCommandOptions, io: CliIO): Promise<PrepareLmDataResult & { outputDir: string }> {
   for (const file of options.input) if (!existsSync(file)) throw new CliError(`--input: file not found: ${file}`);
   if (!existsSync(join(options.tokenizer, 'tokenizer.json'))) throw new CliError(`--tokenizer: no tokenizer.json in ${options.tokenizer}`);
-  log(io, `prepare: ${options.input.join(', ')} → ${options.outputDir} (tokenizer ${options.tokenizer}, ${options.threads} worker threads)`);
+  log(io, `prepare: ${options.input.join(', ')} → ${options.outputDir} (tokenizer ${options.tokenizer}, ${options.threads === 0 ? 'tokenizing in the main thread' : `${options.threads} worker threads`})`);
   const result = await prepareLmData({
     inputs: options.input,
     outputDir: options.outputDir,
@@ -53,7 +52,7 @@ export function registerPrepare(program: Command, io: CliIO, report: (result: un
     .addOption(new Option('--format <format>', 'input format (auto: .jsonl/.json are JSONL)').choices(['auto', 'jsonl', 'text']).default('auto'))
     .option('--field <name>', 'the JSONL field holding the text', 'text')
     .option('--no-wrap', 'do not put BOS before and EOS after each document')
-    .option('--threads <n>', 'worker threads for tokenizing (0: in the main thread)', intFlag('--threads', 0), defaultThreadCount())
+    .option('--threads <n>', 'worker threads for tokenizing (0: the main thread, where the Rust tokenizer already uses every core)', intFlag('--threads', 0), 0)
     .option('--chunk-lines <n>', 'lines per chunk (the unit of work and of checkpoints)', intFlag('--chunk-lines', 1), 2048)
     .option('--fresh', 'discard an earlier run in --output-dir (finished or not) and start over', false)
     .option('--no-progress', 'no progress line on stderr')

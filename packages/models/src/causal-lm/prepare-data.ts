@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, existsSync, ftruncateSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
-import { Progress, defaultThreadCount, formatDuration, mapInWorkers, resolveWorkerScript, writeFileAtomic } from '@proj/core';
+import { Progress, formatDuration, mapInWorkers, resolveWorkerScript, writeFileAtomic } from '@proj/core';
 import { BpeTokenizer } from '../tokenizers/bpe-tokenizer';
 import { cleanDocument, type CorpusFormat } from './clean-document';
 import { readLinesFrom } from './line-cursor';
@@ -22,7 +22,11 @@ export interface PrepareLmDataOptions {
   field?: string;
   /** Put the tokenizer's BOS before and EOS after every document (as minimind's pretraining does). */
   wrap?: boolean;
-  /** Worker threads for tokenizing; 0 tokenizes in this thread. Default: all cores. */
+  /**
+   * Worker threads for tokenizing; 0 (the default) tokenizes in this thread, where the Rust
+   * tokenizer's encodeBatch already spreads over every core: on 2 cores workers only add copying
+   * (tools/bench/prepare.ts). Reading, cleaning and deduplicating stay in this thread either way.
+   */
   threads?: number;
   /** Lines per chunk: the unit of work and of checkpointing. */
   chunkLines?: number;
@@ -121,7 +125,7 @@ function histogramLabel(bucket: number): string {
 
 /**
  * `mateconv prepare`: corpus files → clean documents (bad lines skipped and counted with
- * file:line, exact duplicates dropped) → ids in worker threads → a packed token file, its index
+ * file:line, exact duplicates dropped) → ids (optionally in worker threads) → a packed token file, its index
  * and stats.json. Resumable: the state after every chunk is checkpointed, and a run killed at any
  * moment and started again writes the same bytes as an uninterrupted one.
  */
@@ -130,7 +134,7 @@ export async function prepareLmData(options: PrepareLmDataOptions): Promise<Prep
   const field = options.field ?? 'text';
   const wrap = options.wrap ?? true;
   const chunkLines = options.chunkLines ?? 2048;
-  const threads = options.threads ?? defaultThreadCount();
+  const threads = options.threads ?? 0;
   if (options.inputs.length === 0) throw new PrepareError('prepareLmData: no input files');
   if (!Number.isInteger(chunkLines) || chunkLines < 1) throw new RangeError(`prepareLmData: chunkLines must be a positive integer, got ${chunkLines}`);
   if (!Number.isInteger(threads) || threads < 0) throw new RangeError(`prepareLmData: threads must be an integer >= 0, got ${threads}`);
