@@ -126,6 +126,7 @@ export {
   type CausalLmPreset,
 } from './causal-lm/config';
 export { CausalLm, causalLmParameterShapes, type CausalLmForwardOptions } from './causal-lm/model';
+export { recordCausalLm, causalLmToOnnx, type CausalLmOnnxOptions } from './causal-lm/onnx';
 
 // Causal LM data: corpus files → clean documents → packed token file + index + stats (resumable)
 export {

@@ -1,10 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
+import * as ort from 'onnxruntime-node';
 import { Rng } from '@proj/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../backend/init-backend';
 import { TfOps } from '../ops/tf-ops';
 import { CAUSAL_LM_PRESETS, parseCausalLmConfig } from './config';
 import { CausalLm, causalLmParameterShapes } from './model';
+import { causalLmToOnnx, recordCausalLm } from './onnx';
 
 const count = (shapes: Map<string, number[]>) => [...shapes.values()].reduce((n, s) => n + s.reduce((a, b) => a * b, 1), 0);
 
@@ -88,5 +90,26 @@ describe('CausalLm on tfjs', () => {
     expect(losses[losses.length - 1]).toBeLessThan(losses[0] * 0.5);
     optimizer.dispose();
     tf.dispose([inputs, targets]);
+  });
+});
+
+describe('CausalLm recorded by GraphOps', () => {
+  it('exports to ONNX with dynamic batch and length; onnxruntime equals the TfOps logits within 1e-4', async () => {
+    const model = CausalLm.random({ ...CAUSAL_LM_PRESETS.tiny, vocab_size: 50 }, new Rng(4));
+    const graph = recordCausalLm(model, { maxLength: 16 });
+    expect(graph.inputs.map((i) => [i.name, i.shape])).toEqual([['input_ids', ['batch', 'seq']]]);
+    expect(graph.outputs[0].shape).toEqual(['batch', 'seq', 50]);
+    const session = await ort.InferenceSession.create(await causalLmToOnnx(model, { maxLength: 16 }));
+    const rng = new Rng(5);
+    for (const [batch, length] of [[2, 5], [1, 9]]) {
+      const ids = Int32Array.from({ length: batch * length }, () => rng.int(50));
+      const out = await session.run({ input_ids: new ort.Tensor('int64', BigInt64Array.from(ids, BigInt), [batch, length]) });
+      const want = tf.tidy(() => model.forward(new TfOps(model.params), tf.tensor2d(ids, [batch, length], 'int32')).dataSync() as Float32Array);
+      const got = out.logits.data as Float32Array;
+      expect(got.length).toBe(want.length);
+      expect(Math.max(...Array.from(want, (w, k) => Math.abs(w - got[k])))).toBeLessThan(1e-4);
+    }
+    await session.release();
+    model.dispose();
   });
 });

@@ -41,6 +41,11 @@ export function causalLmParameterShapes(config: CausalLmConfig): Map<string, num
 export interface CausalLmForwardOptions {
   /** Position of the first token (for RoPE), e.g. the cached length when decoding. Default 0. */
   offset?: number;
+  /**
+   * Longest sequence a recorded graph (symbolic length) accepts: the causal-mask square is cut
+   * from one of this size. Eager runs use the actual length.
+   */
+  maxLength?: number;
 }
 
 /**
@@ -79,10 +84,11 @@ export class CausalLm {
     const c = this.config;
     const length = ops.shape(inputIds)[1];
     const headDim = c.hidden_size / c.num_attention_heads;
-    // The mask square is cut to the sequence length (a max_position_embeddings square would not fit).
-    if (typeof length !== 'number') throw new RangeError('CausalLm.hidden: the sequence length must be known');
+    // The mask square: the sequence length, or maxLength for a graph (a max_position_embeddings square would not fit).
+    const maskSize = typeof length === 'number' ? length : options.maxLength;
+    if (maskSize === undefined) throw new RangeError('CausalLm.hidden: a symbolic sequence length needs options.maxLength');
     const rope = ropeAngles(ops, length, headDim, { maxPositions: c.max_position_embeddings, theta: c.rope_theta, offset: options.offset });
-    const bias = causalMaskBias(ops, length, length);
+    const bias = causalMaskBias(ops, length, maskSize);
     let h = embedding(ops, inputIds, 'model.embed_tokens');
     for (let i = 0; i < c.num_hidden_layers; i++) {
       const n = layerNames(i);
