@@ -179,7 +179,7 @@ export { sinusoidalTimestepTable } from './sgdd/timestep-embedding';
 export { meanPool, encodeSentences } from './sgdd/semantic';
 export { SgddModel, sgddParameterShapes, SGDD_BLOCK_NAMES, SGDD_WORD_EMBEDDINGS, type SgddInputs, type SgddForwardOptions, type SgddHostBatch } from './sgdd/model';
 export { makeSgddBatch } from './sgdd/batch';
-export { SgddDenoiser } from './sgdd/denoiser';
+export { SgddDenoiser, OnnxSgddDenoiser, type SgddDenoiserInputs } from './sgdd/denoiser';
 export { saveSgdd, loadSgdd, loadSgddWeights, SGDD_CONFIG_FILE, SGDD_WEIGHTS_FILE } from './sgdd/weights';
 export { createSgddTask, type SgddExamples, type SgddTaskOptions } from './sgdd/task';
 

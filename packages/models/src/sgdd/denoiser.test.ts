@@ -1,10 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Rng } from '@proj/core';
+import * as ort from 'onnxruntime-node';
 import { maskGitDecode } from '@proj/sampling';
+import { sgddDecoderToOnnx } from '../onnx/export';
 import { initBackend } from '../backend/init-backend';
 import { parseSgddConfig } from './config';
-import { SgddDenoiser } from './denoiser';
+import { OnnxSgddDenoiser, SgddDenoiser } from './denoiser';
 import { SgddModel } from './model';
 import { maskProbability } from './schedule';
 import { TINY_SGDD, toyVectors, trainSteps } from './testing';
@@ -39,15 +41,28 @@ describe('SgddDenoiser', () => {
     const model = SgddModel.random(config, new Rng(3));
     const sentences = [Int32Array.from([2, 7, 7, 11, 4, 9, 3]), Int32Array.from([2, 5, 13, 18, 8, 16, 6, 3])];
     const vectors = toyVectors(2, new Rng(4));
-    const losses = trainSteps(model, sentences, vectors, { steps: 300, learningRate: 3e-3, seed: 5 });
+    // Each step sees four noisings of each sentence.
+    const losses = trainSteps(model, [0, 1, 2, 3].flatMap(() => sentences), [0, 1, 2, 3].flatMap(() => vectors), { steps: 150, learningRate: 3e-3, seed: 5 });
     expect(losses.slice(-10).reduce((s, v) => s + v, 0) / 10).toBeLessThan(0.3);
     const source = new SgddDenoiser(model, vectors);
+    // [CLS] and [SEP] are given; the decoder chooses the rest.
+    const fixed = sentences.map((s) => s.map((id, i) => (i === 0 || i === s.length - 1 ? id : config.mask_token_id)));
     for (const guidanceScale of [1, 2]) {
-      // [CLS] and [SEP] are given; the decoder chooses the rest.
-      const fixed = sentences.map((s) => s.map((id, i) => (i === 0 || i === s.length - 1 ? id : config.mask_token_id)));
       const { tokens } = await maskGitDecode(source, { lengths: [7, 8], fixed, config: { steps: 6, guidanceScale, temperature: 0, choiceTemperature: 0 } });
       expect(tokens.map((t) => [...t])).toEqual(sentences.map((s) => [...s]));
     }
+
+    // The exported decoder on onnxruntime: same guided logits within 1e-4, and a seeded sample
+    // (temperature 1, Gumbel choice noise) gives the same tokens as tfjs.
+    const session = await ort.InferenceSession.create(await sgddDecoderToOnnx(model));
+    const onnx = new OnnxSgddDenoiser(session, config, vectors);
+    const probe = { batch: 2, length: 8, tokens: Int32Array.from([2, 1, 1, 1, 1, 1, 3, 0, 2, 1, 13, 1, 1, 1, 1, 3]), lengths: Int32Array.from([7, 8]), step: 1, steps: 6, maskedFraction: Float64Array.from([1, 0.8333]), conditional: true };
+    const [a, b] = [await source.denoise(probe), await onnx.denoise(probe)];
+    expect(Math.max(...a.map((v, i) => Math.abs(v - b[i])))).toBeLessThan(1e-4);
+    const sample = (s: SgddDenoiser | OnnxSgddDenoiser) =>
+      maskGitDecode(s, { lengths: [7, 8], fixed, config: { steps: 6, guidanceScale: 2, temperature: 1, choiceTemperature: 4.5 }, rng: [new Rng(10), new Rng(11)] });
+    expect((await sample(onnx)).tokens).toEqual((await sample(source)).tokens);
+    await session.release();
     model.dispose();
   });
 });
