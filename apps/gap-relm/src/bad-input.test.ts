@@ -5,6 +5,7 @@ import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { buildExample } from '@proj/align';
 import { cli } from './cli-harness';
 import { userFsError } from './cli-io';
 
@@ -102,4 +103,59 @@ describe('userFsError', () => {
     expect(userFsError(new RangeError('bug'))).toBeNull();
     expect(userFsError(Object.assign(new Error('x'), { code: 'ERR_SOMETHING', path: '/x' }))).toBeNull();
   });
+});
+
+describe('bad bytes and empty input', () => {
+  it('a line with bytes that are not UTF-8 is read, counted and reported with file:line', async () => {
+    const dir = await tempDir();
+    const input = join(dir, 'pairs.jsonl');
+    await writeFile(input, Buffer.concat([Buffer.from(`${PAIR}\n`), Buffer.from('{"source":"他门'), Buffer.from([0xff, 0xfe]), Buffer.from('来了","target":"他们来了"}\n')]));
+    const { code, stderr } = await cli('align', '--input', input, '--output', join(dir, 'out.jsonl'));
+    expect(code, stderr).toBe(0);
+    expect(stderr).toContain(`align: warning: 1 line with bytes that are not UTF-8, read with U+FFFD in their place: ${input}:2`);
+  });
+
+  it('a binary file given as text is refused', async () => {
+    const dir = await tempDir();
+    const input = join(dir, 'model.bin');
+    await writeFile(input, Buffer.from([0x7b, 0x00, 0x01, 0x02, 0x0a]));
+    const { code, stderr } = await cli('align', '--input', input, '--output', join(dir, 'out.jsonl'));
+    expect(code).toBe(2);
+    expect(stderr).toBe(`gap-relm: --input: ${input} is not a text file (a NUL byte at offset 1); expected UTF-8 text\n`);
+  });
+
+  it('an empty input is a warning; eval of zero sentences is an error, not all-zero metrics', async () => {
+    const dir = await tempDir();
+    const empty = join(dir, 'empty.jsonl');
+    await writeFile(empty, '\n\n');
+    const aligned = await cli('align', '--input', empty, '--output', join(dir, 'out.jsonl'));
+    expect(aligned.code).toBe(0);
+    expect(aligned.stderr).toContain(`align: warning: ${empty} is empty (no line with text)`);
+    await writeFile(join(dir, 'pred.txt'), '');
+    const evaluated = await cli('eval', '--gold', empty, '--pred', join(dir, 'pred.txt'));
+    expect(evaluated.code).toBe(2);
+    expect(evaluated.stdout).toBe('');
+    expect(evaluated.stderr).toContain(`gap-relm: --gold: ${empty} has no source<TAB>target pair to score`);
+  });
+
+  it('one bad line in train --train-file is skipped and counted, not fatal', async () => {
+    const dir = await tempDir();
+    const file = join(dir, 'train.jsonl');
+    const good = [
+      ['我朋唷打算去法国', '我朋友打算去法国'],
+      ['他门来了', '他们来了'],
+      ['今天天气很好', '今天天气很好'],
+    ].map(([source, target]) => {
+      const result = buildExample(source, target);
+      if (!result.ok) throw new Error(result.reason);
+      return JSON.stringify(result.example);
+    });
+    await writeFile(file, [good[0], '{"source": "缺字段"', good[1], '{"source":"a","target":"a"}', good[2]].join('\n'));
+    const tiny = ['--hidden-size', '16', '--num-hidden-layers', '1', '--num-attention-heads', '2', '--intermediate-size', '32', '--prompt-length', '1'];
+    const { code, stderr } = await cli('train', '--train-file', file, '--dev-file', file, '--output-dir', join(dir, 'run'), '--stages', 'infiller_pretrain', '--max-steps', '1', '--backend', 'cpu', '--no-progress', ...tiny);
+    expect(code, stderr).toBe(0);
+    expect(stderr).toContain('train: skipped 4 (bad_record: 4)'); // two bad lines, in the train and the dev pass
+    expect(stderr).toContain(`${file}:2: invalid JSON`);
+    expect(stderr).toContain('record 3: expected an array in field "op_labels"');
+  }, 60_000);
 });

@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 
 /** Where a command writes: results to `stdout`, logs and progress to `stderr`. */
@@ -21,10 +21,26 @@ export function log(io: CliIO, message: string): void {
   io.stderr.write(`${message}\n`);
 }
 
-/** Checks an input file exists and is not a directory; the error names the flag that gave it. */
-export function requireFile(path: string, flag: string): string {
+/**
+ * Checks an input file exists and is not a directory; the error names the flag that gave it.
+ * Inputs are text unless `binary`: a NUL byte in the first 8 KiB means a binary file given by
+ * mistake (a model, an archive), refused rather than read as lines of U+FFFD.
+ */
+export function requireFile(path: string, flag: string, options: { binary?: boolean } = {}): string {
   if (!existsSync(path)) throw new CliError(`${flag}: file not found: ${path}`);
   if (statSync(path).isDirectory()) throw new CliError(`${flag}: ${path} is a directory, expected a file`);
+  if (!options.binary) {
+    const head = Buffer.alloc(8192);
+    const fd = openSync(path, 'r');
+    let read: number;
+    try {
+      read = readSync(fd, head, 0, head.length, 0);
+    } finally {
+      closeSync(fd);
+    }
+    const nul = head.subarray(0, read).indexOf(0);
+    if (nul >= 0) throw new CliError(`${flag}: ${path} is not a text file (a NUL byte at offset ${nul}); expected UTF-8 text`);
+  }
   return path;
 }
 

@@ -46,7 +46,7 @@ export async function loadCorrector(options: CorrectorOptions, io: CliIO): Promi
   if (options.providers !== undefined && options.providers.length === 0) throw new CliError('--providers: give at least one execution provider, e.g. cpu');
   if (options.infillerOnnx !== undefined) {
     if (options.engine !== 'onnx') throw new CliError('--infiller-onnx needs --engine onnx');
-    requireFile(join(options.infillerOnnx, OPTIMUM_MODEL_FILE), '--infiller-onnx');
+    requireFile(join(options.infillerOnnx, OPTIMUM_MODEL_FILE), '--infiller-onnx', { binary: true });
   }
   const backend = await initBackend({ backend: options.backend });
   log(io, `backend: ${backend.name} (${backend.detail})`);

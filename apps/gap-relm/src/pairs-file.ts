@@ -1,4 +1,4 @@
-import { readLines, type SkipCounter } from '@proj/core';
+import { type InputReport, inputLines } from './input-lines';
 
 /** A line of an input file: the text to correct and, when the file has one, its gold correction. */
 export interface PairLine {
@@ -37,14 +37,19 @@ export function badPairLine(file: string, line: number, text: string): string {
 
 /**
  * Reads sentences or gold pairs, one per line (see parsePairLine); blank lines are skipped. A line
- * that fits no form gives `null` (so line-aligned files stay in step) and is counted in `skips`.
+ * that fits no form, or is over the line limit, gives `null` (so line-aligned files stay in step)
+ * and is counted in `report.skips`.
  */
-export async function readPairLines(file: string, skips: SkipCounter): Promise<(PairLine | null)[]> {
+export async function readPairLines(file: string, report: InputReport): Promise<(PairLine | null)[]> {
   const out: (PairLine | null)[] = [];
-  for await (const { line, text } of readLines(file)) {
+  for await (const { line, text, tooLongBytes } of inputLines(file, report)) {
+    if (tooLongBytes !== undefined) {
+      out.push(null);
+      continue;
+    }
     if (text === '') continue;
     const pair = parsePairLine(text);
-    if (pair === null) skips.add('bad_line', badPairLine(file, line, text));
+    if (pair === null) report.skips.add('bad_line', badPairLine(file, line, text));
     out.push(pair === null ? null : { line, ...pair });
   }
   return out;

@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, readFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -42,6 +42,24 @@ describe('readLines / parseJsonLine', () => {
       { line: 3, text: '' },
       { line: 4, text: '𠀀' },
     ]);
+  });
+
+  it('marks lines with bytes that are not UTF-8, and skips lines over maxLineBytes without holding them', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'core-'));
+    const path = join(dir, 'in.txt');
+    const long = 'x'.repeat(200_000); // spans several read chunks
+    await writeFile(path, Buffer.concat([Buffer.from('好\n'), Buffer.from([0xe5, 0xa5, 0x0a]), Buffer.from(`${long}\r\n末\r\n`)]));
+    const lines = [];
+    for await (const l of readLines(path, { maxLineBytes: 1000 })) lines.push(l);
+    expect(lines).toEqual([
+      { line: 1, text: '好' },
+      { line: 2, text: '\ufffd', invalidUtf8: true },
+      { line: 3, text: '', tooLongBytes: 200_001 },
+      { line: 4, text: '末' },
+    ]);
+    const unbounded = [];
+    for await (const l of readLines(path)) unbounded.push(l.text.length);
+    expect(unbounded).toEqual([1, 1, 200_000, 1]);
   });
 
   it('names the file, line and field in errors', () => {

@@ -3,7 +3,7 @@ export { Rng, type RngState } from './rng';
 
 // Input records and errors
 export { DataError, SkipCounter } from './data-error';
-export { readLines, parseJsonLine, stringField, type NumberedLine } from './lines';
+export { readLines, parseJsonLine, stringField, type NumberedLine, type ReadLinesOptions } from './lines';
 
 // Outputs
 export { writeFileAtomic, AtomicFileWriter } from './atomic-write';

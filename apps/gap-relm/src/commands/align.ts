@@ -1,8 +1,9 @@
 import { DEFAULT_MAX_INSERT_K, buildExample, rejectCode } from '@proj/align';
-import { AtomicFileWriter, DataError, Progress, SkipCounter, parseJsonLine, readLines, stringField } from '@proj/core';
+import { AtomicFileWriter, DataError, Progress, parseJsonLine, stringField } from '@proj/core';
 import type { Command } from 'commander';
 import { type CliIO, log, requireDistinctPaths, requireFile, requireOutputFile } from '../cli-io';
 import { parseIntFlag } from '../flags';
+import { InputReport, inputLines } from '../input-lines';
 
 export interface AlignCommandOptions {
   input: string;
@@ -25,12 +26,19 @@ export async function runAlign(options: AlignCommandOptions, io: CliIO) {
   requireOutputFile(rejectsPath, '--rejects');
   const output = await AtomicFileWriter.open(options.output);
   const rejects = await AtomicFileWriter.open(rejectsPath);
-  const skipped = new SkipCounter();
+  const report = new InputReport();
+  const skipped = report.skips;
   const progress = new Progress({ label: 'align', unit: 'pairs', stream: io.stderr });
   let read = 0;
   let written = 0;
   try {
-    for await (const { line, text } of readLines(options.input)) {
+    for await (const { line, text, tooLongBytes } of inputLines(options.input, report)) {
+      if (tooLongBytes !== undefined) {
+        log(io, `reject ${options.input}:${line}: ${tooLongBytes} bytes, over the line limit`);
+        await rejects.write(`${JSON.stringify({ file: options.input, line, reason: 'line_too_long' })}\n`);
+        read++;
+        continue;
+      }
       if (text.trim() === '') continue;
       read++;
       progress.tick();
@@ -65,6 +73,7 @@ export async function runAlign(options: AlignCommandOptions, io: CliIO) {
     throw error;
   }
   progress.finish();
+  report.log(io, 'align', options.input);
   const summary = { input: options.input, output: options.output, rejects: rejectsPath, read, written, rejected: Object.fromEntries(skipped.byReason) };
   log(io, `align: read ${read}, wrote ${written}, ${skipped.summary()}`);
   return summary;

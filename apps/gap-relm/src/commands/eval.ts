@@ -1,7 +1,8 @@
-import { readLines, SkipCounter, writeFileAtomic } from '@proj/core';
+import { writeFileAtomic } from '@proj/core';
 import { cscMetrics, type CscMetrics } from '@proj/metrics';
 import type { Command } from 'commander';
 import { type CliIO, CliError, log, requireDistinctPaths, requireFile, requireOutputFile } from '../cli-io';
+import { InputReport, inputLines } from '../input-lines';
 import { readPairLines } from '../pairs-file';
 
 export interface EvalCommandOptions {
@@ -11,17 +12,17 @@ export interface EvalCommandOptions {
 }
 
 /** Gold pairs; a line without a target is malformed here and becomes `null`, keeping lines in step. */
-async function readGoldPairs(file: string, skips: SkipCounter) {
-  return (await readPairLines(file, skips)).map((pair) => {
+async function readGoldPairs(file: string, report: InputReport) {
+  return (await readPairLines(file, report)).map((pair) => {
     if (pair === null || pair.target !== undefined) return pair;
-    skips.add('bad_gold_line', `${file}:${pair.line}: expected source<TAB>target, got one column`);
+    report.skips.add('bad_gold_line', `${file}:${pair.line}: expected source<TAB>target, got one column`);
     return null;
   });
 }
 
-async function readPredictions(file: string): Promise<string[]> {
+async function readPredictions(file: string, report: InputReport): Promise<string[]> {
   const preds: string[] = [];
-  for await (const { text } of readLines(file)) preds.push(text);
+  for await (const { text } of inputLines(file, report)) preds.push(text);
   // A trailing empty line is a file ending, not a prediction.
   while (preds.length > 0 && preds[preds.length - 1] === '') preds.pop();
   return preds;
@@ -45,9 +46,14 @@ export async function runEval(options: EvalCommandOptions, io: CliIO): Promise<C
   requireFile(options.pred, '--pred');
   requireDistinctPaths({ '--gold': options.gold, '--pred': options.pred, '--json': options.json });
   requireOutputFile(options.json, '--json');
-  const skips = new SkipCounter();
-  const gold = await readGoldPairs(options.gold, skips);
-  const preds = await readPredictions(options.pred);
+  const goldReport = new InputReport();
+  const predReport = new InputReport();
+  const gold = await readGoldPairs(options.gold, goldReport);
+  const preds = await readPredictions(options.pred, predReport);
+  goldReport.log(io, 'eval', options.gold);
+  predReport.log(io, 'eval', options.pred);
+  const skips = goldReport.skips;
+  for (const example of predReport.skips.examples) log(io, `eval: --pred line skipped: ${example}`);
   if (preds.length !== gold.length) {
     throw new CliError(`--pred has ${preds.length} lines but --gold has ${gold.length} pairs: they must align line by line`);
   }
@@ -59,6 +65,7 @@ export async function runEval(options: EvalCommandOptions, io: CliIO): Promise<C
   );
   for (const example of skips.examples) log(io, `skipped ${example}`);
   if (skips.count > 0) log(io, `eval: ${skips.summary()}`);
+  if (keep.length === 0) throw new CliError(`--gold: ${options.gold} has no source<TAB>target pair to score`);
   io.stdout.write(formatCscTable(metrics));
   if (options.json !== undefined) await writeFileAtomic(options.json, `${JSON.stringify(metrics, null, 2)}\n`);
   return metrics;

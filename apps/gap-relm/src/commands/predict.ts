@@ -1,10 +1,11 @@
-import { AtomicFileWriter, Progress, SkipCounter, readLines } from '@proj/core';
+import { AtomicFileWriter, Progress } from '@proj/core';
 import { type GapRelmDecodeConfig, resolveGapRelmDecodeConfig } from '@proj/sampling';
 import type { Command } from 'commander';
 import { type CliIO, CliError, log, requireDistinctPaths, requireFile, requireModelDir, requireOutputFile } from '../cli-io';
 import { decodeConfigFrom } from '../decode-config';
 import { parseIntFlag } from '../flags';
 import { type CorrectorOptions, addCorrectorOptions, loadCorrector } from '../load-corrector';
+import { InputReport, inputLines } from '../input-lines';
 import { badPairLine, parsePairLine } from '../pairs-file';
 
 /** `engine` defaults to tfjs here. */
@@ -34,10 +35,12 @@ export async function runPredict(options: PredictCommandOptions, io: CliIO) {
   requireDistinctPaths({ '--input': options.input, '--output': options.output, '--edits': options.edits });
   requireOutputFile(options.output, '--output');
   requireOutputFile(options.edits, '--edits');
-  const skips = new SkipCounter();
+  const report = new InputReport();
+  const skips = report.skips;
   let lines: AsyncIterable<PendingLine> | Iterable<PendingLine>;
+  let inputFile: string | undefined;
   if (options.text !== undefined && options.text.length > 0) lines = options.text.map((source) => ({ source }));
-  else if (options.input !== undefined) lines = inputLines(requireFile(options.input, '--input'), skips);
+  else if (options.input !== undefined) lines = predictLines((inputFile = requireFile(options.input, '--input')), report);
   else throw new CliError('give --input <file> or --text <sentence...>');
 
   const model = await loadCorrector(options, io);
@@ -85,21 +88,25 @@ export async function runPredict(options: PredictCommandOptions, io: CliIO) {
     await model.release();
   }
   progress.finish();
+  if (inputFile !== undefined) report.log(io, 'predict', inputFile);
   for (const example of skips.examples) log(io, `predict: written unchanged: ${example}`);
   log(io, `predict: ${plural(counts.lines, 'line')} in and out: ${counts.corrected} corrected (${counts.changed} changed), ${counts.asIs - skips.count} blank, ${skips.count} unreadable written unchanged`);
   return { sentences: counts.corrected, changed: counts.changed, lines: counts.lines, blank: counts.asIs - skips.count, unreadable: skips.count };
 }
 
-/** --input lines: blank ones and ones fitting no form come back as they are (the latter counted). */
-async function* inputLines(file: string, skips: SkipCounter): AsyncGenerator<PendingLine> {
-  for await (const { line, text } of readLines(file)) {
+/**
+ * --input lines: blank ones and ones fitting no form come back as they are (the latter counted);
+ * a line over the line limit (counted) comes back blank.
+ */
+async function* predictLines(file: string, report: InputReport): AsyncGenerator<PendingLine> {
+  for await (const { line, text } of inputLines(file, report)) {
     if (text.trim() === '') {
       yield { asIs: text };
       continue;
     }
     const pair = parsePairLine(text);
     if (pair === null) {
-      skips.add('bad_line', badPairLine(file, line, text));
+      report.skips.add('bad_line', badPairLine(file, line, text));
       yield { asIs: text };
     } else yield { source: pair.source };
   }

@@ -1,10 +1,12 @@
 import { join } from 'node:path';
 import { readCleanSentences, ConfusionSet, ErrorGenerator, generateFrozenDev, parseSynthConfig } from '@proj/data-synth';
-import { BertTokenizer, GapRelm, buildCharVocab, initBackend, onlineExamples, parseGapRelmConfig, resolveGapRelmResume, staticExamples, trainGapRelm } from '@proj/models';
+import { BertTokenizer, GapRelm, buildCharVocab, initBackend, onlineExamples, parseGapRelmConfig, resolveGapRelmResume, trainGapRelm } from '@proj/models';
+import { SkipCounter } from '@proj/core';
 import { checkPrecision, parseTrainConfig } from '@proj/trainer';
 import type { Command } from 'commander';
 import { type CliIO, CliError, log, requireDir, requireFile, requireOutputDir } from '../cli-io';
 import { checkDecodeConfig } from '../decode-config';
+import { checkedExamples } from '../checked-examples';
 import { parseIntFlag } from '../flags';
 import { TRAIN_DECODE_EXCLUDE, addBackendOption, addDecodeOptions, decodeFields, modelFields, trainFields } from '../model-flags';
 import { addSchemaOptions, validated, valuesFromOptions } from '../schema-flags';
@@ -108,7 +110,8 @@ export async function runTrain(options: TrainCommandOptions, io: CliIO) {
       confusionFiles: confusionFilesFrom(options),
     });
   }
-  const dev = await staticExamples(devFile);
+  const skips = new SkipCounter();
+  const dev = await checkedExamples(devFile, '--dev-file', skips);
 
   // Training data, and the text a from-scratch vocabulary is built from: every character the
   // model can meet in training. A character outside the vocabulary is [UNK], and if only errors
@@ -118,12 +121,10 @@ export async function runTrain(options: TrainCommandOptions, io: CliIO) {
   const vocabText: string[] = [VOCAB_PUNCTUATION];
   let train;
   if (options.trainFile !== undefined) {
-    train = await staticExamples(requireFile(options.trainFile, '--train-file'));
-    for (let i = 0; i < train.length; i++) {
-      const example = await train.get(i, 0);
+    train = await checkedExamples(requireFile(options.trainFile, '--train-file'), '--train-file', skips, (example) => {
       sentences.push(example.target);
       vocabText.push(example.source);
-    }
+    });
   } else {
     requireFile(options.cleanFile, '--clean-file');
     const held = new Set<string>();
@@ -135,6 +136,8 @@ export async function runTrain(options: TrainCommandOptions, io: CliIO) {
     for (const [char, confusables] of confusion.entries()) vocabText.push(char + confusables.join(''));
     train = onlineExamples(sentences, new ErrorGenerator(parseSynthConfig(synth), confusion), synth.seed);
   }
+
+  if (skips.count > 0) log(io, `train: ${skips.summary()}: ${skips.examples.join('; ')}`);
 
   // From scratch the vocabulary is a normal vocab.txt; --vocab-min-freq applies to the sentences,
   // and the confusion characters and punctuation are always in.

@@ -1,4 +1,4 @@
-import { SkipCounter, writeFileAtomic } from '@proj/core';
+import { writeFileAtomic } from '@proj/core';
 import { GapRelm, initBackend } from '@proj/models';
 import { DEFAULT_TUNE_GRID, type GapRelmDecodeConfig, type TuneMetric, tuneThresholds } from '@proj/sampling';
 import { Option, type Command } from 'commander';
@@ -6,6 +6,7 @@ import { type CliIO, CliError, log, requireDistinctPaths, requireFile, requireMo
 import { decodeConfigFrom } from '../decode-config';
 import { parseIntFlag, parsePositiveFlag } from '../flags';
 import { addBackendOption, addDecodeOptions } from '../model-flags';
+import { InputReport } from '../input-lines';
 import { readPairLines } from '../pairs-file';
 
 export interface TuneCommandOptions {
@@ -34,8 +35,10 @@ export async function runTune(options: TuneCommandOptions, io: CliIO) {
   requireFile(options.dev, '--dev');
   requireDistinctPaths({ '--dev': options.dev, '--output': options.output });
   requireOutputFile(options.output, '--output');
-  const skips = new SkipCounter();
-  const pairs = (await readPairLines(options.dev, skips)).flatMap((p) => (p !== null && p.target !== undefined ? [{ source: p.source, target: p.target }] : []));
+  const report = new InputReport();
+  const pairs = (await readPairLines(options.dev, report)).flatMap((p) => (p !== null && p.target !== undefined ? [{ source: p.source, target: p.target }] : []));
+  report.log(io, 'tune', options.dev);
+  if (report.skips.count > 0) log(io, `tune: ${report.skips.summary()}: ${report.skips.examples.join('; ')}`);
   if (pairs.length === 0) throw new CliError(`--dev: ${options.dev} has no source/target pairs`);
   const dev = options.limit === undefined ? pairs : pairs.slice(0, options.limit);
   const grid = options.grid === undefined ? DEFAULT_TUNE_GRID : { deleteThreshold: parseGrid(options.grid), insertThreshold: parseGrid(options.grid), replaceThreshold: parseGrid(options.grid) };
