@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { Rng } from '@proj/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../backend/init-backend';
 import { loadBertForMaskedLM } from '../bert/weights';
@@ -115,5 +116,65 @@ describe('GraphOps records the BERT forward', () => {
     expect(recorded.length).toBe(shapes.length);
     const info = new Map(graph.valueInfo.map((v) => [v.name, v.shape]));
     expect(recorded.map((n) => [n.op, info.get(n.outputs[0])])).toEqual(recorded.map((n, i) => [n.op, shapes[i]]));
+  });
+});
+
+describe('GraphOps IR-level ops: inferred shapes and dtypes', () => {
+  const none = { has: () => false, shape: () => [] };
+  it.each([
+    ['shapeOf', (g: GraphOps, x: GraphValue) => g.shapeOf(x), 'int64', [3]],
+    ['shapeOf dims 1..3', (g: GraphOps, x: GraphValue) => g.shapeOf(x, 1, 3), 'int64', [2]],
+    ['size', (g: GraphOps, x: GraphValue) => g.size(x), 'int64', []],
+    ['unsqueeze [0, 3]', (g: GraphOps, x: GraphValue) => g.unsqueeze(x, [0, 3]), 'float32', [1, 'batch', 'seq', 1, 4]],
+    ['expandLike', (g: GraphOps, x: GraphValue) => g.expandLike(g.scalar(0), x), 'float32', ['batch', 'seq', 4]],
+    ['zerosLike', (g: GraphOps, x: GraphValue) => g.zerosLike(x), 'float32', ['batch', 'seq', 4]],
+    ['reshapeLike (run-time target)', (g: GraphOps, x: GraphValue) => g.reshapeLike(g.reshape(x, [-1, 4]), x), 'float32', ['batch', 'seq', 4]],
+    ['gatherElements', (g: GraphOps, x: GraphValue) => g.gatherElements(x, g.int64Constant([0, 1], [1, 1, 2]), 2), 'float32', [1, 1, 2]],
+    ['scatterElementsAdd', (g: GraphOps, x: GraphValue) => g.scatterElementsAdd(x, g.int64Constant([0], [1, 1, 1]), g.constant([1], [1, 1, 1]), 2), 'float32', ['batch', 'seq', 4]],
+    ['scatterNDAdd', (g: GraphOps, x: GraphValue) => g.scatterNDAdd(x, g.int64Constant([0, 1], [1, 2]), g.constant([1, 2, 3, 4], [1, 4])), 'float32', ['batch', 'seq', 4]],
+    ['padZeros', (g: GraphOps, x: GraphValue) => g.padZeros(x, g.int64Constant([0, 0, 1, 0, 0, 2]), ['batch', 'seq', 7]), 'float32', ['batch', 'seq', 7]],
+    ['addN of 3 (broadcasting)', (g: GraphOps, x: GraphValue) => g.addN([x, g.constant([1, 2, 3, 4], [4]), x]), 'float32', ['batch', 'seq', 4]],
+    ['compare', (g: GraphOps, x: GraphValue) => g.compare('Less', x, g.scalar(0)), 'bool', ['batch', 'seq', 4]],
+    ['minimum', (g: GraphOps, x: GraphValue) => g.minimum(x, g.scalar(0)), 'float32', ['batch', 'seq', 4]],
+  ] as const)('%s', (_name, f, dtype, shape) => {
+    const g = new GraphOps(none);
+    const y = f(g, g.input('x', 'float32', ['batch', 'seq', 4]));
+    expect([y.dtype, y.shape]).toEqual([dtype, shape]);
+    expect(g.toGraph().valueInfo.find((v) => v.name === y.name)).toEqual(y);
+  });
+
+  it('split has one output per piece, named <node>_out, <node>_out1, ...; shapeOf is recorded once per value and range', () => {
+    const g = new GraphOps(none);
+    const x = g.input('x', 'float32', ['batch', 5]);
+    const pieces = g.split(x, 1, g.int64Constant([2, 3]), [['batch', 2], ['batch', 3]]);
+    expect(pieces.map((p) => [p.name, p.shape])).toEqual([['Split_0_out', ['batch', 2]], ['Split_0_out1', ['batch', 3]]]);
+    expect(g.shapeOf(x)).toBe(g.shapeOf(x));
+    expect(g.toGraph().nodes.filter((n) => n.op === 'Shape').length).toBe(1);
+  });
+
+  it('continue appends to a copy: addOutputs replaces the node there, the original graph keeps its node', () => {
+    const g = new GraphOps({ has: (n: string) => n === 'gamma' || n === 'beta', shape: () => [4] });
+    g.output(g.layerNorm(g.input('x', 'float32', ['batch', 4]), g.param('gamma'), g.param('beta'), 1e-5), 'y');
+    const original = g.toGraph();
+    const more = GraphOps.continue(original, none, { namePrefix: 'b/' });
+    const [mean] = more.addOutputs('LayerNormalization_0', [{ dtype: 'float32', shape: ['batch', 1] }, { dtype: 'float32', shape: ['batch', 1] }]);
+    expect(mean.name).toBe('b/LayerNormalization_0_out1');
+    expect(more.toGraph().nodes[0].outputs).toHaveLength(3);
+    expect(original.nodes[0].outputs).toHaveLength(1);
+    expect(more.exp(mean).name).toBe('b/Exp_0_out');
+    expect(original.nodes.length).toBe(2);
+  });
+
+  it("dropout: the identity by default; with dropout: 'inputs' x · a mask input listed in Graph.dropoutMasks", () => {
+    const rng = new Rng(1);
+    const plain = new GraphOps(none);
+    const x = plain.input('x', 'float32', ['batch', 4]);
+    expect(plain.dropout(x, 0.1, rng)).toBe(x);
+    const g = new GraphOps(none, { dropout: 'inputs' });
+    const y = g.dropout(g.dropout(g.input('x', 'float32', ['batch', 4]), 0.1, rng), 0.2, rng);
+    expect(g.toGraph().dropoutMasks).toEqual([{ name: 'dropout_mask.0', rate: 0.1 }, { name: 'dropout_mask.1', rate: 0.2 }]);
+    expect(g.toGraph().inputs.map((i) => [i.name, i.shape])).toEqual([['x', ['batch', 4]], ['dropout_mask.0', ['batch', 4]], ['dropout_mask.1', ['batch', 4]]]);
+    expect(y.shape).toEqual(['batch', 4]);
+    expect(() => g.dropout(y, 1, rng)).toThrow('GraphOps.dropout: rate must be in [0, 1), got 1');
   });
 });
