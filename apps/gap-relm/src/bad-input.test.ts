@@ -159,3 +159,17 @@ describe('bad bytes and empty input', () => {
     expect(stderr).toContain('record 3: expected an array in field "op_labels"');
   }, 60_000);
 });
+
+describe('one huge line', () => {
+  it('synth skips and counts a line over the 1 MiB line limit instead of holding it', async () => {
+    const dir = await tempDir();
+    const clean = join(dir, 'clean.txt');
+    await writeFile(clean, `今天天气很好。\n${'长'.repeat(600_000)}\n我们去公园散步。\n`);
+    const { code, stdout, stderr } = await cli('synth', '--clean-file', clean, '--output-dir', dir, '--no-progress', '--threads', '1');
+    expect(code, stderr).toBe(0);
+    const summary = JSON.parse(stdout);
+    expect(summary.sentences).toBe(2);
+    expect(summary.skipped).toMatchObject({ count: 1 });
+    expect(stderr).toContain(`${clean}:2: 1800000 bytes, over the 1048576-byte line limit`);
+  });
+});

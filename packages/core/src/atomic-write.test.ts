@@ -29,6 +29,34 @@ describe('atomic writes', () => {
   });
 });
 
+describe('atomic writes interrupted by a signal', () => {
+  it('SIGINT / SIGTERM remove the temp files of writes in progress; the handlers exist only while one is open', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'core-'));
+    const before = process.listenerCount('SIGTERM');
+    const beforeInt = process.listenerCount('SIGINT');
+    const writer = await AtomicFileWriter.open(join(dir, 'out.txt'));
+    await writer.write('partial');
+    while ((await readdir(dir)).length === 0) await new Promise((resolve) => setTimeout(resolve, 5)); // the stream opens its file asynchronously
+    expect((await readdir(dir)).filter((n) => n.endsWith('.tmp'))).toHaveLength(1);
+    expect(process.listenerCount('SIGTERM')).toBe(before + 1);
+    // Another listener stands in for the process's own handling, so the signal is not raised again here.
+    const keepAlive = () => {};
+    process.on('SIGTERM', keepAlive);
+    try {
+      process.emit('SIGTERM', 'SIGTERM');
+    } finally {
+      process.off('SIGTERM', keepAlive);
+    }
+    expect(await readdir(dir)).toEqual([]);
+    expect(process.listenerCount('SIGTERM')).toBe(before);
+    await writer.abort().catch(() => {});
+    const done = await AtomicFileWriter.open(join(dir, 'done.txt'));
+    await done.commit();
+    expect(process.listenerCount('SIGINT')).toBe(beforeInt);
+    expect(process.listenerCount('SIGTERM')).toBe(before);
+  });
+});
+
 describe('readLines / parseJsonLine', () => {
   it('numbers lines from 1, handles CRLF and a BOM', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'core-'));

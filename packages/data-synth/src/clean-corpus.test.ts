@@ -42,6 +42,17 @@ describe('readCleanSentences', () => {
     expect(corpus.skipped.examples[1]).toBe(`${file}:3 (field "text"): expected a string, got nothing`);
   });
 
+  it('a line over maxLineBytes (one huge line) is skipped and counted, not held', async () => {
+    const file = await fixture('huge.txt', `第一句\n${'长'.repeat(400_000)}\n第三句\n`);
+    const corpus = readCleanSentences(file, { maxLineBytes: 1_000_000 });
+    expect(await collect(corpus)).toEqual([
+      { text: '第一句', line: 1 },
+      { text: '第三句', line: 3 },
+    ]);
+    expect(corpus.skipped.examples).toEqual([`${file}:2: 1200000 bytes, over the 1000000-byte line limit`]);
+    expect(readCleanSentences(file).maxLineBytes).toBe(1 << 20);
+  });
+
   it('jsonl with a custom textField', async () => {
     const file = await fixture('b.jsonl', '{"target":"甲"}\n{"target":"乙"}\n');
     expect((await collect(readCleanSentences(file, { format: 'jsonl', textField: 'target' }))).map((s) => s.text)).toEqual(['甲', '乙']);

@@ -16,6 +16,8 @@ export interface ReadCleanOptions {
   textField?: string;
   /** Where skipped records are counted; one is created when omitted (see `CleanSentences.skipped`). */
   skipped?: SkipCounter;
+  /** txt / jsonl: longer lines are skipped and counted (`line_too_long`) without being held in memory; default 1 MiB. */
+  maxLineBytes?: number;
 }
 
 /**
@@ -27,6 +29,7 @@ export class CleanSentences implements AsyncIterable<CleanSentence> {
   readonly skipped: SkipCounter;
   readonly format: CleanFormat;
   readonly textField: string;
+  readonly maxLineBytes: number;
 
   constructor(
     readonly file: string,
@@ -38,6 +41,7 @@ export class CleanSentences implements AsyncIterable<CleanSentence> {
     }
     this.textField = options.textField ?? 'text';
     this.skipped = options.skipped ?? new SkipCounter();
+    this.maxLineBytes = options.maxLineBytes ?? 1 << 20;
   }
 
   async *[Symbol.asyncIterator](): AsyncGenerator<CleanSentence> {
@@ -45,7 +49,11 @@ export class CleanSentences implements AsyncIterable<CleanSentence> {
       yield* this.readJsonArray();
       return;
     }
-    for await (const { line, text } of readLines(this.file)) {
+    for await (const { line, text, tooLongBytes } of readLines(this.file, { maxLineBytes: this.maxLineBytes })) {
+      if (tooLongBytes !== undefined) {
+        this.skipped.add('line_too_long', `${this.file}:${line}: ${tooLongBytes} bytes, over the ${this.maxLineBytes}-byte line limit`);
+        continue;
+      }
       if (text.trim() === '') continue;
       if (this.format === 'txt') {
         yield { text: text.trim(), line };
