@@ -57,6 +57,8 @@ function unary(times: (g: GraphOps, x: GraphValue, y: GraphValue) => GraphValue)
 
 /** dy of a reduction over `axes` brought back to x's rank (size-1 axes where reduced). */
 function keptDims(c: VjpContext, v: GraphValue): GraphValue {
+  // A reduction with run-time axes (the un-broadcasting's own ReduceSum) has no rule: no second order.
+  if (!Array.isArray(c.node.attrs.axes)) throw new RangeError(`autodiff: ${c.node.op} node '${c.node.name}' takes its axes at run time; the rule covers axes recorded as numbers`);
   return c.node.attrs.keepdims ? v : c.g.unsqueeze(v, c.node.attrs.axes as number[]);
 }
 
