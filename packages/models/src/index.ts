@@ -42,6 +42,7 @@ export {
 } from './autodiff/training-step';
 export { dropoutMaskFeeds } from './autodiff/dropout-masks';
 export { ParameterStore } from './ops/parameter-store';
+export { writeParameterFile, readParameterFile } from './ops/parameter-file';
 
 // Layers (shared by BERT, the diffusion decoder and the causal LM)
 export { initNormal, initUniform, initConstant } from './layers/init';
@@ -127,6 +128,15 @@ export {
 } from './causal-lm/config';
 export { CausalLm, causalLmParameterShapes, type CausalLmForwardOptions } from './causal-lm/model';
 export { recordCausalLm, causalLmToOnnx, type CausalLmOnnxOptions } from './causal-lm/onnx';
+export { createCausalLmTask, type CausalLmTaskOptions, type CausalLmBatch } from './causal-lm/task';
+export {
+  saveCausalLm,
+  loadCausalLm,
+  loadCausalLmWeights,
+  causalLmConfigToJson,
+  CAUSAL_LM_CONFIG_FILE,
+  CAUSAL_LM_WEIGHTS_FILE,
+} from './causal-lm/weights';
 
 // Causal LM data: corpus files → clean documents → packed token file + index + stats (resumable)
 export {

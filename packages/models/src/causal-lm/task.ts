@@ -1,0 +1,77 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { TrainTask } from '@proj/trainer';
+import { TfOps } from '../ops/tf-ops';
+import type { CausalLm } from './model';
+import type { PackedTokens } from './packed-tokens';
+import { loadCausalLmWeights, saveCausalLm } from './weights';
+
+export interface CausalLmTaskOptions {
+  /** A packed corpus (`prepareLmData`); examples are its windows of `seqLen + 1` tokens. */
+  train: PackedTokens;
+  /** Tokens per example (the model input length). */
+  seqLen: number;
+  /** Held-out packed corpus for `evaluate` ({ loss, perplexity } over its first `devWindows` windows). */
+  dev?: PackedTokens;
+  devWindows?: number;
+  devBatchSize?: number;
+}
+
+/** One micro-batch: ids [B, seqLen] and next-token targets [B, seqLen]. */
+export interface CausalLmBatch {
+  inputs: tf.Tensor2D;
+  targets: tf.Tensor2D;
+}
+
+/** Reads windows `indices` of `data` into input and target tensors. */
+async function windowBatch(data: PackedTokens, indices: readonly number[], seqLen: number): Promise<CausalLmBatch> {
+  const inputs = new Int32Array(indices.length * seqLen);
+  const targets = new Int32Array(indices.length * seqLen);
+  for (const [row, index] of indices.entries()) {
+    const window = await data.window(index, seqLen);
+    inputs.set(window.subarray(0, seqLen), row * seqLen);
+    targets.set(window.subarray(1), row * seqLen);
+  }
+  return { inputs: tf.tensor2d(inputs, [indices.length, seqLen], 'int32'), targets: tf.tensor2d(targets, [indices.length, seqLen], 'int32') };
+}
+
+/**
+ * Pretraining as a `TrainTask` for `train()` of @proj/trainer: example i is window i of the packed
+ * corpus (fixed `seqLen + 1` tokens across document boundaries, read from the file on demand), the
+ * loss is the mean next-token cross-entropy of `CausalLm.loss`.
+ */
+export function createCausalLmTask(model: CausalLm, options: CausalLmTaskOptions): TrainTask<CausalLmBatch> {
+  const { train, seqLen, dev, devBatchSize = 16 } = options;
+  const numWindows = train.numWindows(seqLen);
+  if (numWindows === 0) throw new RangeError(`createCausalLmTask: the corpus has ${train.numTokens} tokens, fewer than seqLen + 1 = ${seqLen + 1}`);
+  if (seqLen > model.config.max_position_embeddings) throw new RangeError(`createCausalLmTask: seqLen ${seqLen} > max_position_embeddings ${model.config.max_position_embeddings}`);
+  const devCount = dev ? Math.min(options.devWindows ?? 256, dev.numWindows(seqLen)) : 0;
+  if (dev && devCount === 0) throw new RangeError(`createCausalLmTask: the dev corpus has ${dev.numTokens} tokens, fewer than seqLen + 1 = ${seqLen + 1}`);
+  const ops = new TfOps(model.params);
+  const c = model.config;
+  return {
+    name: 'causal-lm/pretrain',
+    describe: () =>
+      `causal LM: ${c.num_hidden_layers} layers, hidden ${c.hidden_size}, ${c.num_attention_heads} heads / ${c.num_key_value_heads} KV heads, SwiGLU ${c.intermediate_size}, ` +
+      `vocab ${c.vocab_size}, ${model.parameterCount().toLocaleString('en-US')} parameters; ${numWindows.toLocaleString('en-US')} windows of ${seqLen} tokens`,
+    params: () => new Map(model.params.names().map((n) => [n, model.params.get(n)])),
+    numExamples: () => numWindows,
+    batch: (indices) => windowBatch(train, indices, seqLen),
+    loss: (batch) => model.loss(ops, batch.inputs, batch.targets) as tf.Scalar,
+    tokens: (batch) => batch.inputs.size,
+    ...(dev && {
+      evaluate: async () => {
+        let total = 0;
+        for (let start = 0; start < devCount; start += devBatchSize) {
+          const indices = Array.from({ length: Math.min(devBatchSize, devCount - start) }, (_, k) => start + k);
+          const batch = await windowBatch(dev, indices, seqLen);
+          total += tf.tidy(() => model.loss(ops, batch.inputs, batch.targets).dataSync()[0]) * indices.length;
+          tf.dispose([batch.inputs, batch.targets]);
+        }
+        const loss = total / devCount;
+        return { loss, perplexity: Math.exp(loss) };
+      },
+    }),
+    saveWeights: (dir) => saveCausalLm(model, dir),
+    loadWeights: (dir) => loadCausalLmWeights(model, dir),
+  };
+}
