@@ -83,6 +83,14 @@ describe('gap-relm train --init-from an ONNX export', () => {
     expect(vocab).toBe(await readFile(join(tmp, 'xdg', 'proj-toolkit', 'imported', '47bce3716949b242', 'vocab.txt'), 'utf8'));
   }, 120_000);
 
+  it('--init-from bge-small-zh offline and not cached: one line naming the fetch command, exit 2, no run directory', async () => {
+    const run = join(tmp, 'run-offline');
+    const { code, stderr } = await cli('train', '--init-from', 'bge-small-zh', '--output-dir', run, '--backend', 'cpu');
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/^gap-relm: --init-from bge-small-zh: fetchPretrained: bge-small-zh is not in the cache .*; with local files run `gap-relm pretrained fetch bge-small-zh --from PATH` first\n$/);
+    await expect(readFile(join(run, 'data', 'dev.jsonl'))).rejects.toThrow();
+  });
+
   it('a path that is neither a name, an HF directory nor an export: one line, exit 2', async () => {
     const { code, stderr } = await cli('train', '--init-from', join(tmp, 'missing'), '--clean-file', 'x.txt', '--output-dir', join(tmp, 'run2'), '--backend', 'cpu');
     expect(code).toBe(2);

@@ -38,7 +38,11 @@ export async function runPretrainedFetch(name: string, options: PretrainedFetchO
 
 /** `--init-from`: a pretrained name (fetched or cached), an HF BERT directory, or an ONNX export (imported into the cache). */
 export async function resolveInitFrom(spec: string, io: CliIO): Promise<ResolvedPretrained> {
-  const resolved = await resolvePretrained(spec, { log: (line) => log(io, line), progress: io.stderr }).catch((error: unknown) => asCliError(error, '--init-from'));
+  const resolved = await resolvePretrained(spec, { log: (line) => log(io, line), progress: io.stderr }).catch((error: unknown) => {
+    // train has no --from: point at the command that has.
+    if (error instanceof PretrainedUnavailableError) throw new CliError(`--init-from ${spec}: ${error.message}; with local files run \`gap-relm pretrained fetch ${spec} --from PATH\` first`);
+    return asCliError(error, '--init-from');
+  });
   if (resolved.dir !== spec) log(io, `--init-from ${spec}: ${resolved.kind === 'name' ? 'pretrained' : 'ONNX export imported to'} ${resolved.dir}`);
   return resolved;
 }
