@@ -56,8 +56,43 @@ describe('MicroBatcher', () => {
     const b = new MicroBatcher({ run: r.run, maxBatchItems: 3, maxWaitMs: 1000 });
     void b.submit([1, 2]);
     void b.submit([3, 4]);
-    expect(r.batches).toEqual([[1, 2, 3]]);
+    expect(r.batches).toEqual([[1, 3, 2]]); // round-robin over the two submits
     expect(b.queueDepth).toBe(1);
+  });
+
+  it('a large submit is spread over batches: a small one queued behind it rides in the next batch', async () => {
+    const r = manualRunner();
+    const b = new MicroBatcher({ run: r.run, maxBatchItems: 4, maxWaitMs: 0 });
+    const big = b.submit([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+    const small = b.submit([100]);
+    let smallDone = false;
+    void small.then(() => (smallDone = true));
+    expect(r.batches).toEqual([[1, 2, 3, 4]]); // the small submit arrived while this one was taken
+    r.pending[0].resolve();
+    await flush();
+    expect(r.batches[1]).toEqual([5, 100, 6, 7]);
+    r.pending[1].resolve();
+    await flush();
+    expect(smallDone).toBe(true);
+    r.pending[2].resolve();
+    await flush();
+    expect(r.batches.slice(2)).toEqual([[8, 9, 10, 11], [12]]);
+    r.pending[3].resolve();
+    await expect(big).resolves.toHaveLength(12);
+  });
+
+  it('maxBatchCost bounds the work of a batch (at least one item each)', async () => {
+    const r = manualRunner();
+    const b = new MicroBatcher<number, string>({ run: r.run, maxBatchItems: 10, maxWaitMs: 0, maxBatchCost: 10, cost: (n) => n });
+    const all = b.submit([6, 3, 12, 1]);
+    expect(r.batches).toEqual([[6, 3]]);
+    for (let i = 0; i < 3; i++) {
+      r.pending[i].resolve();
+      await flush();
+    }
+    expect(r.batches).toEqual([[6, 3], [12], [1]]);
+    await expect(all).resolves.toHaveLength(4);
+    expect(() => new MicroBatcher({ run: r.run, maxBatchItems: 1, maxWaitMs: 0, maxBatchCost: 0 })).toThrow(/maxBatchCost must be a number > 0, got 0/);
   });
 
   it('splits a submit larger than maxBatchItems and resolves it when every part is done, in order', async () => {

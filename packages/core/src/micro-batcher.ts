@@ -9,6 +9,14 @@ export interface MicroBatcherOptions<In, Out> {
   maxBatchItems: number;
   /** How long the oldest queued item waits for company before its batch runs (when `run` is free). */
   maxWaitMs: number;
+  /**
+   * Most work in one `run` call, as the sum of `cost(item)` (e.g. characters), so a batch of long
+   * items does not take many times longer than one of short items. A batch always takes at least
+   * one item. Default: no limit (1 per item with no `cost`).
+   */
+  maxBatchCost?: number;
+  /** The work of one item (default 1). */
+  cost?: (item: In) => number;
 }
 
 /** Counters since the batcher was made. */
@@ -43,8 +51,10 @@ interface Queued<In, Out> {
 
 /**
  * Dynamic micro-batching: items from concurrent `submit` calls are gathered into one `run` call,
- * for up to `maxWaitMs` after the oldest queued item or until `maxBatchItems` are queued, one
- * batch at a time. Items queued while a batch runs have already waited, so they go as soon as the
+ * for up to `maxWaitMs` after the oldest queued item or until `maxBatchItems` (or `maxBatchCost`)
+ * are queued, one batch at a time. A batch takes items round-robin across the queued submits, so
+ * a large submit is spread over several batches and a small one queued behind it rides in the
+ * next batch instead of waiting for all of it. Items queued while a batch runs have already waited, so they go as soon as the
  * runner is free if their wait is over. A failing batch rejects only the submits that had items in
  * it (their items still queued are dropped, as their result can no longer be used); later batches
  * run as usual.
@@ -53,6 +63,8 @@ export class MicroBatcher<In, Out> {
   private readonly run: (batch: In[]) => Promise<Out[]>;
   readonly maxBatchItems: number;
   readonly maxWaitMs: number;
+  readonly maxBatchCost: number;
+  private readonly cost: (item: In) => number;
   private queue: Queued<In, Out>[] = [];
   private running = false;
   private closed = false;
@@ -68,7 +80,12 @@ export class MicroBatcher<In, Out> {
     if (!(Number.isFinite(options.maxWaitMs) && options.maxWaitMs >= 0)) {
       throw new RangeError(`MicroBatcher: maxWaitMs must be a finite number >= 0, got ${options.maxWaitMs}`);
     }
+    if (options.maxBatchCost !== undefined && !(options.maxBatchCost > 0)) {
+      throw new RangeError(`MicroBatcher: maxBatchCost must be a number > 0, got ${options.maxBatchCost}`);
+    }
     this.run = options.run;
+    this.maxBatchCost = options.maxBatchCost ?? Infinity;
+    this.cost = options.cost ?? (() => 1);
     this.maxBatchItems = options.maxBatchItems;
     this.maxWaitMs = options.maxWaitMs;
     this.counters.sizeCounts = new Array<number>(options.maxBatchItems + 1).fill(0);
@@ -121,7 +138,7 @@ export class MicroBatcher<In, Out> {
   private schedule(): void {
     if (this.running || this.queue.length === 0) return;
     const waited = performance.now() - this.queue[0].queuedAt;
-    if (this.queue.length >= this.maxBatchItems || waited >= this.maxWaitMs) {
+    if (this.queue.length >= this.maxBatchItems || waited >= this.maxWaitMs || this.queuedCost() >= this.maxBatchCost) {
       if (this.timer !== undefined) clearTimeout(this.timer);
       this.timer = undefined;
       void this.runNext();
@@ -133,8 +150,43 @@ export class MicroBatcher<In, Out> {
     }
   }
 
+  private queuedCost(): number {
+    if (this.maxBatchCost === Infinity) return 0;
+    let total = 0;
+    for (const q of this.queue) if ((total += this.cost(q.item)) >= this.maxBatchCost) break;
+    return total;
+  }
+
+  /** The next batch: round-robin over the queued submits (oldest first), within the item and cost limits. */
+  private take(): Queued<In, Out>[] {
+    const bySubmission = new Map<Submission<Out>, Queued<In, Out>[]>();
+    for (const q of this.queue) {
+      const items = bySubmission.get(q.submission);
+      if (items === undefined) bySubmission.set(q.submission, [q]);
+      else items.push(q);
+    }
+    const groups = [...bySubmission.values()];
+    const taken: Queued<In, Out>[] = [];
+    let cost = 0;
+    fill: for (let round = 0; ; round++) {
+      let any = false;
+      for (const group of groups) {
+        if (round >= group.length) continue;
+        any = true;
+        const c = this.cost(group[round].item);
+        if (taken.length >= this.maxBatchItems || (taken.length > 0 && cost + c > this.maxBatchCost)) break fill;
+        taken.push(group[round]);
+        cost += c;
+      }
+      if (!any) break;
+    }
+    const chosen = new Set(taken);
+    this.queue = this.queue.filter((q) => !chosen.has(q));
+    return taken;
+  }
+
   private async runNext(): Promise<void> {
-    const taken = this.queue.splice(0, this.maxBatchItems);
+    const taken = this.take();
     this.running = true;
     let outputs: Out[] | undefined;
     let error: unknown;

@@ -55,10 +55,15 @@ export function registerServe(program: Command, io: CliIO): void {
     .option('--port <n>', 'port to listen on (0 = any free port)', parsePort, d.port)
     .option('--max-batch-texts <n>', 'most texts per model call, gathered from concurrent requests (1 = no micro-batching)', parseIntFlag('--max-batch-texts', 1), d.maxBatchTexts)
     .option('--max-wait-ms <n>', 'how long the first queued text waits for others before its batch runs', parseIntFlag('--max-wait-ms', 0), d.maxWaitMs)
+    .option('--max-batch-chars <n>', 'most characters per model call (long texts go in smaller batches; a batch holds at least one text)', parseIntFlag('--max-batch-chars', 1), d.maxBatchChars)
     .option('--max-body-bytes <n>', 'largest request body (413 body_too_large)', parseIntFlag('--max-body-bytes', 1), d.maxBodyBytes)
     .option('--max-texts <n>', 'most texts per request (422 too_many_texts)', parseIntFlag('--max-texts', 1), d.maxTexts)
     .option('--max-chars <n>', 'most characters (code points) per text (422 text_too_long)', parseIntFlag('--max-chars', 1), d.maxChars)
-    .option('--shutdown-grace-ms <n>', 'on SIGINT / SIGTERM, cut the requests and connections still open this long after it', parseIntFlag('--shutdown-grace-ms', 0), d.shutdownGraceMs);
+    .option('--shutdown-grace-ms <n>', 'on SIGINT / SIGTERM, cut the requests and connections still open this long after it', parseIntFlag('--shutdown-grace-ms', 0), d.shutdownGraceMs)
+    .option('--headers-timeout-ms <n>', 'a client must send its request headers within this (408, JSON body)', parseIntFlag('--headers-timeout-ms', 1), d.headersTimeoutMs)
+    .option('--request-timeout-ms <n>', 'a client must send its whole request within this (408, JSON body)', parseIntFlag('--request-timeout-ms', 1), d.requestTimeoutMs)
+    .option('--keep-alive-timeout-ms <n>', 'an idle kept-alive connection is closed after this', parseIntFlag('--keep-alive-timeout-ms', 1), d.keepAliveTimeoutMs)
+    .option('--max-connections <n>', 'connections open at once; more are refused at connect', parseIntFlag('--max-connections', 1), d.maxConnections);
   addCorrectorOptions(command, 'onnx');
   command.action(async (opts: Omit<ServeCommandOptions, 'decode'>, cmd: Command) => {
     const handle = await runServe({ ...opts, decode: await decodeConfigFrom(cmd, opts.thresholds) }, io);

@@ -230,6 +230,63 @@ function fakeCorrector() {
 
 const fakeOptions = (overrides: Partial<ServeConfig> = {}) => ({ ...DEFAULT_SERVE_CONFIG, port: 0, maxWaitMs: 0, decode: {}, ...overrides });
 
+describe('gap-relm serve: fairness and slow clients', () => {
+  it('a request of many long texts is spread over batches: a small request sent after it is answered before it', async () => {
+    const fake = fakeCorrector();
+    const batches: string[][] = [];
+    const slow: Corrector = {
+      ...fake.corrector,
+      // Time grows with the characters of a batch, as a model's does.
+      correct: async (texts) => {
+        batches.push(texts);
+        await new Promise((resolve) => setTimeout(resolve, texts.reduce((n, t) => n + t.length, 0) / 100));
+        return fake.corrector.correct(texts);
+      },
+    };
+    const handle = await startServer(slow, fakeOptions({ maxBatchTexts: 32, maxBatchChars: 2048, maxWaitMs: 5 }), captureIO().io);
+    const long = Array.from({ length: 64 }, (_, i) => `${i}`.padEnd(512, '长'));
+    const order: string[] = [];
+    const big = correct(handle.url, long).then((a) => (order.push('big'), a));
+    await vi.waitFor(() => expect(batches.length).toBeGreaterThan(0));
+    const small = correct(handle.url, ['短句']).then((a) => (order.push('small'), a));
+    const [bigAnswer, smallAnswer] = await Promise.all([big, small]);
+    expect([bigAnswer.status, smallAnswer.status]).toEqual([200, 200]);
+    expect(bigAnswer.json.results.map((r: Correction) => r.source)).toEqual(long);
+    expect(order).toEqual(['small', 'big']);
+    expect(Math.max(...batches.map((b) => b.reduce((n, t) => n + t.length, 0)))).toBeLessThanOrEqual(2048);
+    // 64 × 512 characters make 16 batches of 2048; the small text rides in one of the first ones after it arrived.
+    expect(batches).toHaveLength(17);
+    expect(batches.findIndex((b) => b.includes('短句'))).toBeLessThanOrEqual(3);
+    await handle.close();
+  });
+
+  it('malformed HTTP gets a JSON 400; a client too slow with its headers gets a JSON 408 and is cut', async () => {
+    const fake = fakeCorrector();
+    const handle = await startServer(fake.corrector, fakeOptions({ headersTimeoutMs: 200, requestTimeoutMs: 400 }), captureIO().io);
+    const rawExchange = async (bytes: string) => {
+      const socket = connect(handle.port, '127.0.0.1');
+      let raw = '';
+      socket.on('data', (c: Buffer) => (raw += c.toString()));
+      const started = performance.now();
+      await new Promise((resolve) => {
+        socket.on('close', resolve);
+        socket.write(bytes);
+      });
+      return { raw, ms: performance.now() - started };
+    };
+    const bad = await rawExchange('HELLO /v1/correct NOPE\r\n\r\n');
+    expect(bad.raw).toMatch(/^HTTP\/1\.1 400 Bad Request\r\ncontent-type: application\/json/);
+    expect(JSON.parse(bad.raw.slice(bad.raw.indexOf('\r\n\r\n') + 4)).error.code).toBe('bad_http');
+    const loris = await rawExchange('POST /v1/correct HTTP/1.1\r\nHost: test\r\n');
+    expect(loris.raw).toMatch(/^HTTP\/1\.1 408 Request Timeout/);
+    expect(JSON.parse(loris.raw.slice(loris.raw.indexOf('\r\n\r\n') + 4)).error.code).toBe('request_timeout');
+    expect(loris.ms).toBeLessThan(3000);
+    expect((await correct(handle.url, ['ok'])).status).toBe(200);
+    await handle.close();
+    await expect(startServer(fake.corrector, fakeOptions({ headersTimeoutMs: 500, requestTimeoutMs: 100 }), captureIO().io)).rejects.toThrow('--headers-timeout-ms (500) must be <= --request-timeout-ms (100)');
+  });
+});
+
 describe('gap-relm serve: model errors and shutdown', () => {
   it('a failing batch answers 500 to its requests only; other batches and later requests get 200', async () => {
     const fake = fakeCorrector();

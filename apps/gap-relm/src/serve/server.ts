@@ -53,10 +53,17 @@ function correctionJson(c: Correction) {
  * MicroBatcher. Logs go to `io.stderr`; once listening it logs `serve: listening on <url>`.
  */
 export async function startServer(corrector: Corrector, options: ServeOptions, io: CliIO): Promise<ServeHandle> {
+  if (options.headersTimeoutMs > options.requestTimeoutMs) {
+    throw new CliError(`serve: --headers-timeout-ms (${options.headersTimeoutMs}) must be <= --request-timeout-ms (${options.requestTimeoutMs})`);
+  }
   const metrics = new ServerMetrics();
   const batcher = new MicroBatcher<string, Correction>({
     maxBatchItems: options.maxBatchTexts,
     maxWaitMs: options.maxWaitMs,
+    // Per-batch work is bounded, and batches take texts round-robin across requests: a request of
+    // many long texts is spread over batches instead of holding up the small ones queued behind it.
+    maxBatchCost: options.maxBatchChars,
+    cost: (text) => Math.max(1, text.length),
     run: async (texts) => {
       try {
         return await corrector.correct(texts, options.decode);
@@ -127,8 +134,31 @@ export async function startServer(corrector: Corrector, options: ServeOptions, i
     }
   }
 
-  const server = createServer((req, res) => {
-    handle(req, res).catch((error) => log(io, `serve: ${req.method} ${req.url}: ${(error as Error)?.stack ?? String(error)}`));
+  const server = createServer(
+    {
+      headersTimeout: options.headersTimeoutMs,
+      requestTimeout: options.requestTimeoutMs,
+      keepAliveTimeout: options.keepAliveTimeoutMs,
+      // How often Node checks those timeouts (its default, 30 s, would let a slow client stay that long).
+      connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(options.headersTimeoutMs / 4))),
+    },
+    (req, res) => {
+      handle(req, res).catch((error) => log(io, `serve: ${req.method} ${req.url}: ${(error as Error)?.stack ?? String(error)}`));
+    },
+  );
+  server.maxConnections = options.maxConnections;
+  // Malformed HTTP (and a request or its headers too slow to arrive) gets a JSON error like every other refusal.
+  server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
+    if (!socket.writable || (error.code === 'ECONNRESET' && !socket.readable)) {
+      socket.destroy();
+      return;
+    }
+    const timeout = error.code === 'ERR_HTTP_REQUEST_TIMEOUT';
+    const api = timeout
+      ? new ApiError(408, 'request_timeout', `the request did not arrive within the server's time limits (headers ${options.headersTimeoutMs} ms, request ${options.requestTimeoutMs} ms)`)
+      : new ApiError(400, 'bad_http', `malformed HTTP request: ${error.code ?? error.message}`);
+    const body = JSON.stringify(api.body());
+    socket.end(`HTTP/1.1 ${api.status} ${timeout ? 'Request Timeout' : 'Bad Request'}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) => {
