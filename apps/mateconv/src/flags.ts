@@ -8,3 +8,12 @@ export function intFlag(flag: string, min: number) {
     return n;
   };
 }
+
+/** Commander parser for a finite number flag; range checks happen in the config schemas. */
+export function numberFlag(flag: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isFinite(n)) throw new InvalidArgumentError(`${flag} must be a number, got "${value}"`);
+    return n;
+  };
+}

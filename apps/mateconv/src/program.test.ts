@@ -3,6 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
 import { PackedTokens } from '@proj/models';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from './program';
@@ -32,6 +33,38 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
+});
+
+describe('mateconv pretrain', () => {
+  it('trains the tiny preset on a prepared corpus, writes final/ and resumes from its checkpoint', async () => {
+    const lines = readFileSync(fileURLToPath(new URL('../../gap-relm/data/corpus/wiki.zh-cn.txt', import.meta.url)), 'utf8').split('\n');
+    await writeFile(join(dir, 'wiki-train.txt'), lines.slice(0, 300).join('\n'));
+    await writeFile(join(dir, 'wiki-dev.txt'), lines.slice(300, 360).join('\n'));
+    for (const split of ['train', 'dev']) {
+      expect((await cli('prepare', '--input', join(dir, `wiki-${split}.txt`), '--output-dir', join(dir, `p-${split}`), '--no-progress')).code).toBe(0);
+    }
+    const run = join(dir, 'run');
+    const args = ['pretrain', '--data', join(dir, 'p-train'), '--dev-data', join(dir, 'p-dev'), '--output-dir', run, '--preset', 'tiny', '--seq-len', '16', '--batch-size', '4', '--warmup-steps', '2', '--lr', '0.01', '--eval-every-steps', '3', '--dev-windows', '8', '--backend', 'wasm'];
+    const first = await cli(...args, '--max-steps', '6');
+    expect(first.code).toBe(0);
+    expect(first.stderr).toMatch(/^backend: wasm/m);
+    const summary = JSON.parse(first.stdout) as { stopped: string; global_step: number; final: string; last_dev: { loss: number; perplexity: number } };
+    expect(summary).toMatchObject({ stopped: 'completed', global_step: 6, final: join(run, 'final') });
+    expect(summary.last_dev.perplexity).toBeCloseTo(Math.exp(summary.last_dev.loss), 3);
+    expect(JSON.parse(readFileSync(join(run, 'final', 'config.json'), 'utf8'))).toMatchObject({ model_type: 'llama', vocab_size: 6400, hidden_size: 32 });
+    // Resumed from the step-3 checkpoint into another run dir: the same weights at step 6, byte for byte.
+    const again = join(dir, 'run-resumed');
+    const resumed = await cli(...args.map((a) => (a === run ? again : a)), '--max-steps', '6', '--resume-from', join(run, 'checkpoint-3'));
+    expect(resumed.code).toBe(0);
+    expect(JSON.parse(resumed.stdout).global_step).toBe(6);
+    expect(readFileSync(join(again, 'final', 'model.safetensors')).equals(readFileSync(join(run, 'final', 'model.safetensors')))).toBe(true);
+  }, 120_000);
+
+  it('exits 2 with one line when --data is not a prepared directory', async () => {
+    const { code, stderr } = await cli('pretrain', '--data', dir);
+    expect(code).toBe(2);
+    expect(stderr).toBe(`mateconv: --data: no stats.json in ${dir} (run \`mateconv prepare\` first)\n`);
+  });
 });
 
 describe('mateconv prepare', () => {

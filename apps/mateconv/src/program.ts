@@ -3,6 +3,7 @@ import { DataError } from '@proj/core';
 import { PrepareError } from '@proj/models';
 import { type CliIO, CliError, processIO } from './cli-io';
 import { registerPrepare } from './commands/prepare';
+import { registerPretrain } from './commands/pretrain';
 
 export const VERSION = '0.1.0';
 
@@ -17,6 +18,7 @@ export function buildProgram(io: CliIO): Command {
   // Results go to stdout as JSON so they can be piped; logs and progress go to stderr.
   const report = (result: unknown) => io.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   registerPrepare(program, io, report);
+  registerPretrain(program, io, report);
   for (const command of program.commands) command.exitOverride().configureOutput(program.configureOutput());
   return program;
 }

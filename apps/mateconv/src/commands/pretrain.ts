@@ -1,0 +1,138 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { Rng } from '@proj/core';
+import {
+  CAUSAL_LM_PRESETS,
+  CausalLm,
+  PACKED_FILES,
+  PackedTokens,
+  createCausalLmTask,
+  initBackend,
+  parseCausalLmConfig,
+  saveCausalLm,
+  type BackendChoice,
+  type CausalLmPreset,
+} from '@proj/models';
+import { train, type TrainResult } from '@proj/trainer';
+import { Option, type Command } from 'commander';
+import { type CliIO, CliError, log } from '../cli-io';
+import { intFlag, numberFlag } from '../flags';
+
+export interface PretrainCommandOptions {
+  data: string;
+  devData?: string;
+  outputDir: string;
+  preset: CausalLmPreset;
+  seqLen: number;
+  epochs: number;
+  maxSteps: number;
+  batchSize: number;
+  gradAccumSteps: number;
+  optimizer: 'adamw' | 'adam';
+  lr: number;
+  minLrRatio: number;
+  warmupSteps: number;
+  schedule: 'cosine' | 'linear' | 'polynomial' | 'constant';
+  maxGradNorm: number;
+  emaDecay: number;
+  evalEverySteps: number;
+  saveEverySteps: number;
+  patience: number;
+  logEverySteps: number;
+  devWindows: number;
+  seed: number;
+  backend: BackendChoice;
+  resumeFrom?: string;
+}
+
+async function openPacked(dir: string, flag: string): Promise<PackedTokens> {
+  if (!existsSync(join(dir, PACKED_FILES.stats))) throw new CliError(`${flag}: no ${PACKED_FILES.stats} in ${dir} (run \`mateconv prepare\` first)`);
+  return PackedTokens.open(dir);
+}
+
+export interface PretrainSummary extends Pick<TrainResult, 'stopped' | 'global_step' | 'total_steps' | 'best_metric' | 'best_step' | 'run_dir' | 'last_checkpoint'> {
+  final: string;
+  /** The last train and dev records (loss, lr, tokens/s; dev loss and perplexity). */
+  last_train: Record<string, unknown> | null;
+  last_dev: Record<string, unknown> | null;
+}
+
+export async function runPretrain(options: PretrainCommandOptions, io: CliIO): Promise<PretrainSummary> {
+  if (options.resumeFrom !== undefined && !existsSync(options.resumeFrom)) throw new CliError(`--resume-from: not found: ${options.resumeFrom}`);
+  const data = await openPacked(options.data, '--data');
+  const dev = options.devData === undefined ? undefined : await openPacked(options.devData, '--dev-data');
+  try {
+    const backend = await initBackend({ backend: options.backend });
+    log(io, `backend: ${backend.name} (${backend.detail})`);
+    const config = parseCausalLmConfig({ ...CAUSAL_LM_PRESETS[options.preset], vocab_size: data.stats.vocab_size }, '--preset');
+    const model = CausalLm.random(config, new Rng(options.seed));
+    try {
+      const task = createCausalLmTask(model, { train: data, seqLen: options.seqLen, dev, devWindows: options.devWindows });
+      const result = await train(
+        {
+          epochs: options.epochs,
+          max_steps: options.maxSteps,
+          batch_size: options.batchSize,
+          grad_accum_steps: options.gradAccumSteps,
+          optimizer: options.optimizer,
+          lr: options.lr,
+          min_lr: options.lr * options.minLrRatio,
+          warmup_steps: options.warmupSteps,
+          schedule: options.schedule,
+          max_grad_norm: options.maxGradNorm,
+          ema_decay: options.emaDecay,
+          eval_every_steps: options.evalEverySteps,
+          save_every_steps: options.saveEverySteps,
+          early_stopping: { metric: 'loss', mode: 'min', patience: options.patience },
+          seed: options.seed,
+          output_dir: options.outputDir,
+          log_every_steps: options.logEverySteps,
+        },
+        task,
+        { resumeFrom: options.resumeFrom, log: io.stderr },
+      );
+      const final = join(options.outputDir, 'final');
+      await saveCausalLm(model, final);
+      log(io, `pretrain: ${result.stopped} at step ${result.global_step}; model in ${final}`);
+      const last = (split: string) => (result.history.filter((r) => r.split === split).pop() as Record<string, unknown> | undefined) ?? null;
+      const { stopped, global_step, total_steps, best_metric, best_step, run_dir, last_checkpoint } = result;
+      return { stopped, global_step, total_steps, best_metric, best_step, run_dir, last_checkpoint, final, last_train: last('train'), last_dev: last('dev') };
+    } finally {
+      model.dispose();
+    }
+  } finally {
+    await data.close();
+    await dev?.close();
+  }
+}
+
+export function registerPretrain(program: Command, io: CliIO, report: (result: unknown) => void): void {
+  program
+    .command('pretrain')
+    .description('Pretrain a causal LM on a prepared corpus (windows of --seq-len tokens), with warmup, decay, evaluation and checkpoints')
+    .requiredOption('--data <dir>', 'a `mateconv prepare` output directory')
+    .option('--dev-data <dir>', 'a held-out prepared directory: dev loss and perplexity at each evaluation')
+    .option('--output-dir <dir>', 'run dir: config, metrics.jsonl, checkpoints, best/, final/, loss.svg', 'runs/pretrain')
+    .addOption(new Option('--preset <name>', 'model size').choices(Object.keys(CAUSAL_LM_PRESETS)).default('cpu-small'))
+    .option('--seq-len <n>', 'tokens per training window', intFlag('--seq-len', 2), 128)
+    .option('--epochs <n>', 'passes over the windows', intFlag('--epochs', 1), 1)
+    .option('--max-steps <n>', 'stop after this many optimizer steps (0: all epochs)', intFlag('--max-steps', 0), 0)
+    .option('--batch-size <n>', 'windows per micro-batch', intFlag('--batch-size', 1), 16)
+    .option('--grad-accum-steps <n>', 'micro-batches per optimizer step', intFlag('--grad-accum-steps', 1), 1)
+    .addOption(new Option('--optimizer <name>', 'optimizer').choices(['adamw', 'adam']).default('adamw'))
+    .option('--lr <x>', 'peak learning rate', numberFlag('--lr'), 5e-4)
+    .option('--min-lr-ratio <x>', 'the decay ends at this fraction of the peak', numberFlag('--min-lr-ratio'), 0.1)
+    .option('--warmup-steps <n>', 'linear warmup steps (none invites the repeater)', intFlag('--warmup-steps', 0), 100)
+    .addOption(new Option('--schedule <name>', 'decay after warmup').choices(['cosine', 'linear', 'polynomial', 'constant']).default('cosine'))
+    .option('--max-grad-norm <x>', 'gradient clipping (0: off)', numberFlag('--max-grad-norm'), 1)
+    .option('--ema-decay <x>', 'EMA of the weights for evaluation (0: off)', numberFlag('--ema-decay'), 0)
+    .option('--eval-every-steps <n>', 'evaluate and checkpoint every N steps (0: each epoch)', intFlag('--eval-every-steps', 0), 0)
+    .option('--save-every-steps <n>', 'checkpoint every N steps (0: at each evaluation)', intFlag('--save-every-steps', 0), 0)
+    .option('--patience <n>', 'early stopping after N evaluations without a better dev loss (0: never)', intFlag('--patience', 0), 0)
+    .option('--log-every-steps <n>', 'steps between train log lines', intFlag('--log-every-steps', 1), 10)
+    .option('--dev-windows <n>', 'dev windows scored per evaluation', intFlag('--dev-windows', 1), 256)
+    .option('--seed <n>', 'initialization, shuffling', intFlag('--seed', 0), 42)
+    .addOption(new Option('--backend <name>', 'compute backend').choices(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']).default('auto'))
+    .option('--resume-from <dir>', 'a checkpoint-<step>/ or run dir to continue exactly')
+    .action(async (opts: PretrainCommandOptions) => report(await runPretrain(opts, io)));
+}
