@@ -48,11 +48,16 @@ export async function loadCorrector(options: CorrectorOptions, io: CliIO): Promi
     if (options.engine !== 'onnx') throw new CliError('--infiller-onnx needs --engine onnx');
     requireFile(join(options.infillerOnnx, OPTIMUM_MODEL_FILE), '--infiller-onnx', { binary: true });
   }
-  const backend = await initBackend({ backend: options.backend });
-  log(io, `backend: ${backend.name} (${backend.detail})`);
+  // tfjs runs the tfjs engine, and the onnx engine only when it exports the graphs on first use.
+  const startBackend = async () => {
+    const backend = await initBackend({ backend: options.backend });
+    log(io, `backend: ${backend.name} (${backend.detail})`);
+    return backend;
+  };
   let corrector: Corrector;
   if (options.engine === 'onnx') {
     if (missingGapRelmOnnx(options.model, options.infillerOnnx).length > 0) {
+      await startBackend();
       log(io, `onnx: exported ${await exportGapRelmOnnx(options.model)}/ (planner.onnx, infiller.onnx) on first use`);
     }
     const onnx = await OnnxGapRelm.load(options.model, { executionProviders: options.providers, intraOpNumThreads: options.threads, infiller: options.infillerOnnx, log: (line) => log(io, line) });
@@ -60,6 +65,7 @@ export async function loadCorrector(options: CorrectorOptions, io: CliIO): Promi
     const info: CorrectorInfo = { engine: 'onnx', provider: onnx.provider, model: options.model, ...(options.infillerOnnx === undefined ? {} : { infiller: options.infillerOnnx }) };
     corrector = { correct: (texts, decode) => onnx.correct(texts, decode), release: () => onnx.release(), info };
   } else {
+    const backend = await startBackend();
     const tfjs = await GapRelm.load(options.model);
     log(io, `engine: tfjs (backend ${backend.name})`);
     corrector = { correct: (texts, decode) => tfjs.correct(texts, decode), release: async () => tfjs.dispose(), info: { engine: 'tfjs', backend: backend.name, model: options.model } };

@@ -76,7 +76,8 @@ export async function createOnnxSession(path: string | Uint8Array, options: Onnx
     const missing = provider === 'cuda' ? missingCudaLibrary() : null;
     if (missing !== null) {
       failures.push(`${provider}: ${missing}`);
-      log(`onnx: provider ${provider} failed (${missing})` + (next === undefined ? '' : `; trying ${next}`));
+      // Not installed is the normal state of a CPU-only machine: one quiet line, not a failure.
+      log(next === undefined ? `onnx: provider ${provider} failed (${missing})` : `onnx: provider ${provider} not installed (see docs/onnx.md, GPU deployment); using ${next}`);
       continue;
     }
     try {
