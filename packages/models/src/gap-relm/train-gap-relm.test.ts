@@ -164,7 +164,10 @@ describe('trainGapRelm', () => {
       const checkpoint = join(out, 'planner_train', 'checkpoint-2');
       expect(resolveGapRelmResume(checkpoint)).toEqual({ runDir: out, stage: 'planner_train', checkpoint });
       expect(() => resolveGapRelmResume(join(dir, 'nope'))).toThrow(`resolveGapRelmResume: ${join(dir, 'nope')} does not exist`);
-      expect(() => resolveGapRelmResume(dir)).toThrow(/is neither a Gap-ReLM training run/);
+      // A directory without stage dirs (the describe's own dir is a run: the first test trains into it).
+      const foreign = join(dir, 'foreign');
+      await mkdir(foreign, { recursive: true });
+      expect(() => resolveGapRelmResume(foreign)).toThrow(/is neither a Gap-ReLM training run/);
       // From checkpoint-2 of planner_train into a new dir: infiller_pretrain is loaded, planner_train continues at step 2.
       const lines: string[] = [];
       const log = { write: (s: string) => lines.push(s) } as unknown as NodeJS.WritableStream;
