@@ -129,6 +129,7 @@ export {
 export { CausalLm, causalLmParameterShapes, type CausalLmForwardOptions } from './causal-lm/model';
 export { recordCausalLm, causalLmToOnnx, type CausalLmOnnxOptions } from './causal-lm/onnx';
 export { createCausalLmTask, type CausalLmTaskOptions, type CausalLmBatch } from './causal-lm/task';
+export { TfCausalLmSource } from './causal-lm/logits-source';
 export {
   saveCausalLm,
   loadCausalLm,
