@@ -18,10 +18,14 @@ async function cleanFile(lines: string[]) {
 const corpusHead = async (n: number) => (await readFile(bundled.corpus, 'utf8')).split('\n').slice(0, n);
 
 describe('gap-relm --help', () => {
-  it('lists every command', async () => {
+  it('lists every command, in the summary and in the command list', async () => {
     const { code, stdout } = await cli('--help');
     expect(code).toBe(0);
-    for (const command of ['demo', 'synth', 'frozen-dev', 'align', 'compile', 'eval']) expect(stdout).toContain(command);
+    const [summary, list] = stdout.split('Commands:');
+    for (const command of ['demo', 'synth', 'frozen-dev', 'align', 'compile', 'eval', 'train', 'predict', 'tune', 'export', 'serve']) {
+      expect(summary).toMatch(new RegExp(`\\b${command}\\b`));
+      expect(list).toMatch(new RegExp(`^  ${command} `, 'm'));
+    }
   });
 
   it('documents every synthesis flag with its default', async () => {

@@ -19,7 +19,7 @@ export const VERSION = '0.1.0';
 /** Builds the `gap-relm` command line. Each command is registered by its own module. */
 export function buildProgram(io: CliIO): Command {
   const program = new Command('gap-relm')
-    .description('Gap-ReLM Chinese spelling and grammar correction: data synthesis, alignment, compilation and evaluation')
+    .description('Gap-ReLM Chinese spelling and grammar correction: data (synth, frozen-dev, align, compile), training (train, tune), correction (predict, export, serve), evaluation (eval), and the whole job on bundled data (demo)')
     .version(VERSION)
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({
