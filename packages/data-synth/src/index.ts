@@ -35,6 +35,7 @@ export { StaticDataGenerator } from './static-data-generator';
 export { OnlineAugmenter } from './online-augmenter';
 export { generateFrozenDev, FROZEN_DEV_STREAM, type GenerateFrozenDevOptions } from './generate-frozen-dev';
 export { precomputedLine } from './precomputed-line';
+export { mixExamples } from './mix-examples';
 
 // Files: clean input, parallel synthesis, lazy JSONL access
 export {
