@@ -60,6 +60,30 @@ describe('mateconv pretrain', () => {
     expect(readFileSync(join(again, 'final', 'model.safetensors')).equals(readFileSync(join(run, 'final', 'model.safetensors')))).toBe(true);
   }, 120_000);
 
+  it('generate continues prompts with the trained model: greedy and seeded sampling repeat, one JSON line per prompt', async () => {
+    const model = join(dir, 'run', 'final');
+    const args = ['generate', '--model', model, '--prompt', '北京是', '中国的', '--max-new-tokens', '5', '--json', '--backend', 'wasm'];
+    const greedy = await cli(...args);
+    expect(greedy.code).toBe(0);
+    const rows = greedy.stdout.trim().split('\n').map((line) => JSON.parse(line) as { prompt: string; text: string; tokens: number[] });
+    expect(rows.map((r) => r.prompt)).toEqual(['北京是', '中国的']);
+    for (const r of rows) expect(r.tokens.length).toBeLessThanOrEqual(5);
+    expect((await cli(...args)).stdout).toBe(greedy.stdout);
+    const sampled = ['--sample', '--temperature', '1', '--top-p', '0.95', '--repetition-penalty', '1.2', '--seed', '7'];
+    expect((await cli(...args, ...sampled)).stdout).toBe((await cli(...args, ...sampled)).stdout);
+    const plain = await cli('generate', '--model', model, '--prompt', '北京是', '--max-new-tokens', '3', '--backend', 'wasm');
+    expect(plain.stdout.startsWith('北京是')).toBe(true);
+  }, 60_000);
+
+  it('generate exits 2 with one line on a missing model or no prompt', async () => {
+    const missing = await cli('generate', '--model', dir, '--prompt', 'x');
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toBe(`mateconv: --model: no config.json in ${dir} (a pretrain final/ or checkpoint directory)\n`);
+    const none = await cli('generate', '--model', join(dir, 'run', 'final'));
+    expect(none.code).toBe(2);
+    expect(none.stderr).toBe('mateconv: give --prompt or --prompts-file\n');
+  });
+
   it('exits 2 with one line when --data is not a prepared directory', async () => {
     const { code, stderr } = await cli('pretrain', '--data', dir);
     expect(code).toBe(2);

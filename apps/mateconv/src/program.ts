@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { DataError } from '@proj/core';
 import { PrepareError } from '@proj/models';
 import { type CliIO, CliError, processIO } from './cli-io';
+import { registerGenerate } from './commands/generate';
 import { registerPrepare } from './commands/prepare';
 import { registerPretrain } from './commands/pretrain';
 
@@ -19,6 +20,7 @@ export function buildProgram(io: CliIO): Command {
   const report = (result: unknown) => io.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   registerPrepare(program, io, report);
   registerPretrain(program, io, report);
+  registerGenerate(program, io);
   for (const command of program.commands) command.exitOverride().configureOutput(program.configureOutput());
   return program;
 }
