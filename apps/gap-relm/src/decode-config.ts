@@ -1,4 +1,6 @@
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { type GapRelmDecodeConfig, resolveGapRelmDecodeConfig } from '@proj/sampling';
 import type { Command } from 'commander';
 import { CliError, requireFile } from './cli-io';
@@ -33,6 +35,16 @@ export async function decodeConfigFrom(command: Command, thresholdsFile?: string
   }
   checkDecodeConfig(config);
   return config;
+}
+
+/** What `export --output` ships beside the graphs, and predict / serve read when no --thresholds is given. */
+export const MODEL_THRESHOLDS_FILE = 'thresholds.json';
+
+/** --thresholds as given, else `<model>/thresholds.json` when the model directory carries one. */
+export function thresholdsFor(model: string, given: string | undefined): string | undefined {
+  if (given !== undefined) return given;
+  const shipped = join(model, MODEL_THRESHOLDS_FILE);
+  return existsSync(shipped) ? shipped : undefined;
 }
 
 /** Validates decoding settings at start-up; errors name the flag (`--delete-threshold must be in [0, 1], got 2`). */

@@ -80,7 +80,7 @@ export async function loadCorrector(options: CorrectorOptions, io: CliIO): Promi
  */
 export function addCorrectorOptions(command: Command, defaultEngine: Engine): Command {
   command
-    .option('--thresholds <file>', 'decision thresholds from `gap-relm tune` (flags given here override them)')
+    .option('--thresholds <file>', 'decision thresholds from `gap-relm tune` (default: <model>/thresholds.json when there, as `export --output` writes; flags given here override them)')
     .addOption(new Option('--engine <name>', 'tfjs, or onnx: onnxruntime-node on <model>/onnx/ (exported there on first use)').choices([...ENGINES]).default(defaultEngine))
     .option('--providers <list>', 'onnx engine: execution providers tried in order, comma-separated', (v: string) => v.split(',').map((p) => p.trim()).filter((p) => p !== ''), ['cuda', 'cpu'])
     .option('--threads <n>', 'onnx engine: threads per op (default: the core count)', parseIntFlag('--threads', 1))

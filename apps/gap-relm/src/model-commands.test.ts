@@ -190,6 +190,16 @@ describe('gap-relm export', () => {
     expect(served.code, served.stderr).toBe(0);
     expect(served.stderr).not.toContain('onnx: exported');
     expect(served.stdout).toBe(full.stdout);
+    // Tuned thresholds travel with the serving directory, and predict uses them by default.
+    const shipped = join(run, 'serving-tuned');
+    await writeFile(join(run, 'tuned.json'), JSON.stringify({ bestConfig: { deleteThreshold: 1, insertThreshold: 1, replaceThreshold: 1 } }));
+    const tuned = await cli('export', '--model', join(run, 'final'), '--output', shipped, '--thresholds', join(run, 'tuned.json'), '--backend', 'cpu');
+    expect(tuned.code, tuned.stderr).toBe(0);
+    expect(JSON.parse(tuned.stdout).servingFiles).toContain('thresholds.json');
+    const fromShipped = await cli('predict', '--model', shipped, '--text', '我朋唷打算去法国', '--engine', 'onnx', '--providers', 'cpu', '--no-progress');
+    expect(fromShipped.code, fromShipped.stderr).toBe(0);
+    expect(fromShipped.stderr).toContain(`predict: thresholds delete 1, insert 1, replace 1 (${join(shipped, 'thresholds.json')}, then the flags given)`);
+    expect(fromShipped.stdout).toBe('我朋唷打算去法国\n');
     const missing = await cli('export', '--model', run, '--backend', 'cpu');
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain(`--model: ${run} is not a Gap-ReLM model directory (no gap_relm_config.json); ${join(run, 'final')}`);

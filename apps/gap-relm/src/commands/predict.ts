@@ -2,7 +2,7 @@ import { AtomicFileWriter, Progress } from '@proj/core';
 import { type GapRelmDecodeConfig, resolveGapRelmDecodeConfig } from '@proj/sampling';
 import type { Command } from 'commander';
 import { type CliIO, CliError, log, requireDistinctPaths, requireFile, requireModelDir, requireOutputFile } from '../cli-io';
-import { decodeConfigFrom } from '../decode-config';
+import { decodeConfigFrom, thresholdsFor } from '../decode-config';
 import { parseIntFlag } from '../flags';
 import { type CorrectorOptions, addCorrectorOptions, loadCorrector } from '../load-corrector';
 import { InputReport, inputLines } from '../input-lines';
@@ -127,6 +127,7 @@ export function registerPredict(program: Command, io: CliIO): void {
     .option('--no-progress', 'no progress line on stderr');
   addCorrectorOptions(command, 'tfjs');
   command.action(async (opts: Omit<PredictCommandOptions, 'decode'>, cmd: Command) => {
-    await runPredict({ ...opts, decode: await decodeConfigFrom(cmd, opts.thresholds) }, io);
+    const thresholds = thresholdsFor(opts.model, opts.thresholds);
+    await runPredict({ ...opts, thresholds, decode: await decodeConfigFrom(cmd, thresholds) }, io);
   });
 }

@@ -1,7 +1,7 @@
 import type { GapRelmDecodeConfig } from '@proj/sampling';
 import { InvalidArgumentError, type Command } from 'commander';
 import { type CliIO, log } from '../cli-io';
-import { decodeConfigFrom } from '../decode-config';
+import { decodeConfigFrom, thresholdsFor } from '../decode-config';
 import { parseIntFlag } from '../flags';
 import { type CorrectorOptions, addCorrectorOptions, loadCorrector } from '../load-corrector';
 import { DEFAULT_SERVE_CONFIG, type ServeConfig } from '../serve/serve-config';
@@ -66,7 +66,8 @@ export function registerServe(program: Command, io: CliIO): void {
     .option('--max-connections <n>', 'connections open at once; more are refused at connect', parseIntFlag('--max-connections', 1), d.maxConnections);
   addCorrectorOptions(command, 'onnx');
   command.action(async (opts: Omit<ServeCommandOptions, 'decode'>, cmd: Command) => {
-    const handle = await runServe({ ...opts, decode: await decodeConfigFrom(cmd, opts.thresholds) }, io);
+    const thresholds = thresholdsFor(opts.model, opts.thresholds);
+    const handle = await runServe({ ...opts, thresholds, decode: await decodeConfigFrom(cmd, thresholds) }, io);
     await handle.close(await nextSignal());
   });
 }
