@@ -200,6 +200,22 @@ describe('gap-relm demo', () => {
     expect(stdout).toContain('93210 examples');
     expect(stdout).toContain('1100 SIGHAN-15 records, 0 rejected');
     expect(stdout).toMatch(/sighan15-test\s+1100\s+49\.3%/);
+    // Real learner errors mixed half and half into the synthetic ones (--learner-share 0.5).
+    expect(stdout).toContain('7476 real learner pairs');
+    expect(stdout).toContain('186420 training examples, 93210 learner (--learner-share 0.5)');
+    expect(stdout).toMatch(/learner\s+7476\s+93\.2%\s+1\.42\s+100%\s+0%\s+0%/);
+    const mixed = (await readFile(join(out, 'train-mix.jsonl'), 'utf8')).trim().split('\n');
+    expect(mixed).toHaveLength(186420);
+  });
+
+  it('--learner-share 0 trains on synthetic errors alone; 1 is refused', async () => {
+    const out = await tempDir();
+    const { code, stdout } = await cli('demo', '--output-dir', out, '--dev-samples', '50', '--no-progress', '--no-train', '--learner-share', '0');
+    expect(code).toBe(0);
+    expect(stdout).toContain('93210 training examples, 0 learner (--learner-share 0)');
+    const refused = await cli('demo', '--output-dir', out, '--no-train', '--learner-share', '1');
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('--learner-share must be in [0, 1), got "1"');
   });
 
   it('refuses, before any work, to train over an earlier run unless --fresh', async () => {

@@ -5,10 +5,10 @@ import type { CscMetrics } from '@proj/metrics';
 import { join } from 'node:path';
 import { PlannerOp, type PrecomputedExample } from '@proj/align';
 import { defaultSynthConfig } from '@proj/data-synth';
-import type { Command } from 'commander';
 import { bundled } from '../bundled-data';
 import { CliError, type CliIO, log, requireOutputDir } from '../cli-io';
-import { parseIntFlag } from '../flags';
+import { InvalidArgumentError, type Command } from 'commander';
+import { parseIntFlag, parseNumberFlag } from '../flags';
 import { TRAIN_DECODE_EXCLUDE, addBackendOption, decodeFields, modelFields, trainFields } from '../model-flags';
 import { defaultFlagValues } from '../schema-flags';
 import { defaultSynthFlags } from '../synth-flags';
@@ -19,6 +19,8 @@ import { STAGES, runTrain } from './train';
 import { runCompile } from './compile';
 import { runFrozenDev } from './frozen-dev';
 import { runSynth } from './synth';
+import { writeLearnerPairs, writeMixedTrainFile } from '../learner-data';
+import { SHARED_BGE_DIR, resolveDemoStart, type DemoStart } from '../demo-start';
 
 export interface DemoCommandOptions {
   outputDir: string;
@@ -30,6 +32,12 @@ export interface DemoCommandOptions {
   backend: 'auto' | 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
   /** Replace the model of an earlier demo run in outputDir instead of refusing to start. */
   fresh?: boolean;
+  /** Share of training examples that are real learner errors (the bundled SIGHAN training sets and Wang271K sample). */
+  learnerShare: number;
+  /** The pretrained encoder to start from (a name, HF directory or ONNX export), or `none`. */
+  initFrom: string;
+  /** Local files for a pretrained name (as `pretrained fetch --from`). */
+  from?: string;
 }
 
 /**
@@ -46,15 +54,59 @@ export const DEMO_MODEL = {
   warmupSteps: 30,
 } as const;
 
+/**
+ * Training settings when both encoders start from a pretrained BERT (bge-small-zh: hidden 512,
+ * 4 layers): a fine-tuning learning rate. Not yet tuned for a 30-minute budget; that waits for the
+ * onnxruntime training engine.
+ */
+export const DEMO_PRETRAINED = {
+  batchSize: 16,
+  lr: 1e-4,
+  warmupSteps: 30,
+} as const;
+
+/**
+ * Synthetic errors shaped like learners': SIGHAN's errors are all replacements of a character by a
+ * confusable one, so replacements dominate (the library default is 0.15 / 0.15 / 0.7).
+ */
+export const DEMO_SYNTH = { piSkip: 0.05, piMultiply: 0.05, piReplace: 0.9 } as const;
+
+/** Default share of real learner errors among the training examples (the rest synthetic). */
+export const DEMO_LEARNER_SHARE = 0.5;
+
 /** Sentence-level correction P/R/F1 rows for the summary. */
-function formatScores(rows: Record<string, CscMetrics>): string {
+export function formatScores(rows: Record<string, CscMetrics>): string {
   const pct = (x: number) => (100 * x).toFixed(1).padStart(6);
-  const header = `  ${'set'.padEnd(15)}${'P'.padStart(6)}${'R'.padStart(6)}${'F1'.padStart(6)}${'det F1'.padStart(8)}${'FPR'.padStart(6)}  (sentence level, %)`;
+  const header = `  ${'set'.padEnd(15)}${'P'.padStart(6)}${'R'.padStart(6)}${'F1'.padStart(6)}${'det F1'.padStart(8)}${'FPR'.padStart(6)}${'scored'.padStart(12)}  (sentence level, %)`;
   const body = Object.entries(rows).map(([name, m]) => {
     const c = m.sentence.correction;
-    return `  ${name.padEnd(15)}${pct(c.precision)}${pct(c.recall)}${pct(c.f1)}${pct(m.sentence.detection.f1).padStart(8)}${pct(m.fpr)}`;
+    const scored = `${m.sentences}/${m.sentences + m.gold_length_mismatch}`;
+    return `  ${name.padEnd(15)}${pct(c.precision)}${pct(c.recall)}${pct(c.f1)}${pct(m.sentence.detection.f1).padStart(8)}${pct(m.fpr)}${scored.padStart(12)}`;
   });
-  return [header, ...body].join('\n');
+  const notes = Object.entries(rows)
+    .filter(([, m]) => m.gold_length_mismatch > 0)
+    .map(([name, m]) => `  ${name}: ${m.sentences} of ${m.sentences + m.gold_length_mismatch} sentences scored; the other ${m.gold_length_mismatch} change length (a missing or repeated character), which sentence-level CSC metrics skip`);
+  return [header, ...body, ...notes].join('\n');
+}
+
+/** The last line of the summary: a complete command that corrects a sentence with the demo's model. */
+export function closingHint(outputDir: string): string {
+  return `correct your own sentences: gap-relm predict --model ${join(outputDir, 'model', 'final')} --thresholds ${join(outputDir, 'thresholds.json')} --text 我今天很高性见到你。`;
+}
+
+/** Erroneous sentences corrected exactly, and error-free ones the model changed (from the sentence-level counts). */
+export function fixedAndDamaged(m: CscMetrics): { fixed: number; erroneous: number; damaged: number; clean: number } {
+  const c = m.sentence.correction;
+  const erroneous = c.tp + c.fn;
+  const clean = m.sentences - erroneous;
+  return { fixed: c.tp, erroneous, damaged: Math.round(m.fpr * clean), clean };
+}
+
+/** The summary's warning when a model does more harm than good on `name`, else null. */
+export function damageWarning(name: string, m: CscMetrics): string | null {
+  const { fixed, erroneous, damaged, clean } = fixedAndDamaged(m);
+  if (damaged <= fixed) return null;
+  return `WARNING: on ${name} the model damages more sentences than it fixes: ${damaged} of ${clean} correct sentences changed, ${fixed} of ${erroneous} erroneous sentences fixed. Do not use it as a corrector.`;
 }
 
 /** One labelled example, drawn for a reader: source → target, the template and its fills. */
@@ -136,6 +188,7 @@ export async function runDemo(options: DemoCommandOptions, io: CliIO) {
     threads: options.threads,
     progress: options.progress,
     ...defaultSynthFlags(),
+    ...DEMO_SYNTH,
   };
   const train = await runSynth({ ...common, mode: 'static', epoch: 0 }, io);
   const dev = await runFrozenDev({ ...common, numSamples: options.devSamples }, io);
@@ -156,7 +209,18 @@ export async function runDemo(options: DemoCommandOptions, io: CliIO) {
     },
     io,
   );
+  // Real learner errors mixed into the synthetic ones (--learner-share).
+  const learnerPairs = join(options.outputDir, 'learner.tsv');
+  await writeLearnerPairs(bundled.learnerFiles, learnerPairs);
+  const learner = await runCompile(
+    { input: learnerPairs, output: join(options.outputDir, 'learner.jsonl'), format: 'sighan-tsv', multiTarget: 'all', maxInsertK: defaultSynthConfig.max_insert_k, groupAsciiAlnum: false, threads: options.threads, progress: options.progress },
+    io,
+  );
+  const mixPath = join(options.outputDir, 'train-mix.jsonl');
+  const mix = await writeMixedTrainFile(train.output, learner.output, options.learnerShare, defaultSynthConfig.seed, mixPath);
+  log(io, `demo: ${mixPath}: ${mix.examples} examples, ${mix.learner} of them real learner errors (${mix.learnerPairs} pairs, --learner-share ${options.learnerShare})`);
   const trainStats = await labelStats(train.output);
+  const learnerStats = await labelStats(learner.output);
   const testStats = await labelStats(test.output);
   const devStats = await labelStats(dev.output);
 
@@ -164,13 +228,17 @@ export async function runDemo(options: DemoCommandOptions, io: CliIO) {
   let examples: string[] = [];
   let trainSeconds = 0;
   let thresholds: { deleteThreshold: number; insertThreshold: number; replaceThreshold: number } | undefined;
+  let start: DemoStart | undefined;
+  let damage: string | null = null;
   if (options.train) {
+    start = await resolveDemoStart({ initFrom: options.initFrom, from: options.from }, io);
     const trainStarted = performance.now();
     const trained = await runTrain(
       {
         ...common,
         ...defaultFlagValues([...modelFields(), ...trainFields(), ...decodeFields(TRAIN_DECODE_EXCLUDE)]),
-        ...DEMO_MODEL,
+        ...(start.kind === 'pretrained' ? { ...DEMO_PRETRAINED, initFrom: start.dir } : DEMO_MODEL),
+        trainFile: mixPath,
         devFile: dev.output,
         devSamples: options.devSamples,
         devEvalLimit: options.devSamples,
@@ -204,6 +272,7 @@ export async function runDemo(options: DemoCommandOptions, io: CliIO) {
       );
       scores[name] = await runEval({ gold, pred }, { stdout: io.stderr, stderr: io.stderr });
       if (name === 'SIGHAN-15 test') {
+        damage = damageWarning(name, scores[name]);
         const sources = (await readFile(gold, 'utf8')).split('\n').slice(0, 5).map((l) => l.split('\t')[1]);
         const preds = (await readFile(pred, 'utf8')).split('\n').slice(0, 5);
         examples = sources.map((s, i) => `  ${s}\n→ ${preds[i]}`);
@@ -218,22 +287,33 @@ export async function runDemo(options: DemoCommandOptions, io: CliIO) {
     `  train  ${train.output}: ${train.examples} examples (${train.negatives} with errors, ${train.positives} clean) from ${train.sentences} sentences; edits ${JSON.stringify(train.editsByType)}`,
     `  dev    ${dev.output}: ${dev.examples} examples (${dev.negatives} with errors), frozen by seed ${defaultSynthConfig.seed}`,
     `  test   ${test.output}: ${test.written} SIGHAN-15 records, ${Object.values(test.rejected).reduce((a, b) => a + b, 0)} rejected, ${test.skipped.count} skipped`,
+    `  learner ${learner.output}: ${learner.written} real learner pairs (SIGHAN 2013–2015 training sets, Wang271K sample); ${mixPath}: ${mix.examples} training examples, ${mix.learner} learner (--learner-share ${options.learnerShare})`,
   ];
   if (firstNegative) lines.push('  example training record:', describeExample(firstNegative));
-  lines.push('', 'label statistics (synthetic vs real errors):', formatStatsTable({ train: trainStats, dev: devStats, 'sighan15-test': testStats }));
+  lines.push('', 'label statistics (synthetic vs real errors):', formatStatsTable({ train: trainStats, learner: learnerStats, dev: devStats, 'sighan15-test': testStats }));
   if (scores) {
+    const from = start?.kind === 'pretrained' ? `from ${start.spec} (${start.dir})` : `from scratch (hidden ${DEMO_MODEL.hiddenSize}, ${DEMO_MODEL.numHiddenLayers} layers; ${start?.kind === 'scratch' ? start.reason : ''})`;
     lines.push(
       '',
-      `model: Gap-ReLM from scratch (hidden ${DEMO_MODEL.hiddenSize}, ${DEMO_MODEL.numHiddenLayers} layers), stages ${STAGES.join(' → ')}, steps ${options.trainSteps}, trained in ${trainSeconds.toFixed(0)} s`,
+      `model: Gap-ReLM ${from}, stages ${STAGES.join(' → ')}, steps ${options.trainSteps}, trained in ${trainSeconds.toFixed(0)} s`,
       `thresholds tuned for F2 on the frozen dev set: delete ${thresholds?.deleteThreshold}, insert ${thresholds?.insertThreshold}, replace ${thresholds?.replaceThreshold}`,
       formatScores(scores),
       '',
       'first SIGHAN-15 test sentences, corrected:',
       ...examples,
     );
+    if (damage !== null) lines.push('', damage);
+    lines.push('', closingHint(options.outputDir));
   }
   io.stdout.write(`${lines.join('\n')}\n`);
   return { seconds, train, dev, test, stats: { train: trainStats, dev: devStats, test: testStats }, scores };
+}
+
+/** --learner-share: a number in [0, 1); 1 would leave no synthetic examples to mix into. */
+function parseShareFlag(value: string): number {
+  const share = parseNumberFlag('--learner-share')(value);
+  if (!(share >= 0 && share < 1)) throw new InvalidArgumentError(`--learner-share must be in [0, 1), got "${value}"`);
+  return share;
 }
 
 export function registerDemo(program: Command, io: CliIO): void {
@@ -245,6 +325,9 @@ export function registerDemo(program: Command, io: CliIO): void {
     .option('--no-train', 'data steps only: no training, no scores')
     .option('--fresh', 'replace the model of an earlier demo run in --output-dir (default: refuse to start)')
     .option('--train-steps <list>', 'optimizer steps for infiller_pretrain, planner_train, joint_finetune', '500,200,200')
+    .option('--learner-share <p>', 'share of training examples that are real learner errors (bundled SIGHAN 2013–2015 training sets and Wang271K sample), the rest synthetic; 0 for synthetic only', parseShareFlag, DEMO_LEARNER_SHARE)
+    .option('--init-from <spec>', `pretrained encoder to start from (a name, a Hugging Face BERT directory or an ONNX export); none = from scratch. Not reachable: from scratch, with a message`, 'bge-small-zh')
+    .option('--from <path>', `local files for --init-from's name, as \`pretrained fetch --from\` (default: ${SHARED_BGE_DIR} when it exists)`)
     .option('--threads <n>', 'worker threads (default: all cores)', parseIntFlag('--threads', 1))
     .option('--no-progress', 'no progress line on stderr');
   addBackendOption(command);

@@ -61,7 +61,7 @@ export async function runTune(options: TuneCommandOptions, io: CliIO) {
     `best F${options.beta} (${result.metric}) = ${best.score.toFixed(4)} at delete ${best.deleteThreshold}, insert ${best.insertThreshold}, replace ${best.replaceThreshold}\n`,
   );
   await writeFileAtomic(options.output, `${JSON.stringify({ metric: result.metric, beta: result.beta, best, bestConfig: result.bestConfig, rows: result.rows }, null, 2)}\n`);
-  log(io, `thresholds written to ${options.output} (use: gap-relm predict --thresholds ${options.output})`);
+  log(io, `thresholds written to ${options.output} (use: gap-relm predict --model ${options.model} --thresholds ${options.output} --text ...)`);
   return result;
 }
 
