@@ -32,7 +32,7 @@ describe('resolveDemoStart', () => {
   it('falls back to from scratch with one line when the pretrained name is reachable nowhere', async () => {
     const { io: cliIo, lines } = io();
     const start = await resolveDemoStart({ initFrom: 'bge-small-zh', env, cacheDir: join(tmp, 'cache'), mvn: null, sharedDir: join(tmp, 'no-shared') }, cliIo);
-    expect(start.kind).toBe('scratch');
+    expect(start).toEqual({ kind: 'scratch', reason: 'bge-small-zh is not reachable' });
     const fallback = lines().filter((l) => l.startsWith('demo: training from scratch'));
     expect(fallback).toHaveLength(1);
     expect(fallback[0]).toContain('bge-small-zh is not reachable');

@@ -36,8 +36,8 @@ export async function resolveDemoStart(options: DemoStartOptions, io: CliIO): Pr
     return { kind: 'pretrained', spec: options.initFrom, dir };
   } catch (error) {
     if (error instanceof PretrainedUnavailableError) {
-      const reason = `${options.initFrom} is not reachable: ${error.message.replace(/^fetchPretrained: /, '')}`;
-      log(io, `demo: training from scratch, because ${reason}`);
+      const reason = `${options.initFrom} is not reachable`;
+      log(io, `demo: training from scratch, because ${reason}: ${error.message.replace(/^fetchPretrained: /, '')}`);
       return { kind: 'scratch', reason };
     }
     if (error instanceof Error && /^(importBertOnnx|resolvePretrained|readZipEntry|BertTokenizer)/.test(error.message)) throw new CliError(`--init-from: ${error.message}`);
