@@ -86,5 +86,10 @@ npx --no-install mateconv prepare --input node_modules/@proj/gap-relm/data/corpu
 docs=$(node -e 'console.log(require("./packed/stats.json").documents)')
 [ "$docs" -eq 46605 ] || { echo "smoke: mateconv prepare packed $docs documents, expected 46605" >&2; cat prepare.log >&2; exit 1; }
 echo "ok: mateconv prepare of the bundled corpus on 2 worker threads ($docs documents)"
+npx --no-install mateconv pretrain --data packed --preset tiny --seq-len 16 --batch-size 4 --max-steps 2 \
+  --warmup-steps 1 --backend wasm --output-dir pretrain >pretrain.json 2>pretrain.log \
+  || { echo "smoke: mateconv pretrain failed" >&2; cat pretrain.log >&2; exit 1; }
+[ -f pretrain/final/model.safetensors ] || { echo "smoke: mateconv pretrain wrote no final/model.safetensors" >&2; cat pretrain.log >&2; exit 1; }
+echo "ok: mateconv pretrain, 2 steps of the tiny preset on wasm (final/ in LlamaConfig layout)"
 
 echo "smoke: all checks passed in $((SECONDS - start)) s"
