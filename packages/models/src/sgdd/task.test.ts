@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Rng } from '@proj/core';
-import { train } from '@proj/trainer';
+import { isNoDecayParam, train } from '@proj/trainer';
 import { initBackend } from '../backend/init-backend';
 import { parseSgddConfig } from './config';
 import { SgddModel } from './model';
@@ -48,6 +48,15 @@ describe('createSgddTask (reconstruction) under train()', () => {
     reloaded.dispose();
     model.dispose();
     expect(tf.memory().numTensors).toBeLessThan(50);
+  });
+
+  it("AdamW's weight decay skips exactly the biases and LayerNorms (the trainer's name rule fits SGDD's names)", () => {
+    const model = SgddModel.random(parseSgddConfig(TINY_SGDD), new Rng(1));
+    const noDecay = model.params.names().filter(isNoDecayParam).sort();
+    const oneD = model.params.names().filter((n) => model.params.shape(n).length === 1 && n !== 'null_semantic').sort();
+    expect(noDecay).toEqual(oneD);
+    expect(noDecay).toContain('layers.1.cross_attention_norm.weight');
+    model.dispose();
   });
 
   it('rejects rows and vectors of different counts', () => {
