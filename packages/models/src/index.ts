@@ -180,7 +180,7 @@ export {
   type GapRelmBatch,
   type ScheduledSamplingStats,
 } from './gap-relm/tasks';
-export { trainGapRelm, resolveGapRelmResume, type GapRelmResumePoint, type TrainGapRelmOptions, type TrainGapRelmResult } from './gap-relm/train-gap-relm';
+export { trainGapRelm, resolveGapRelmResume, checkGapRelmResume, type GapRelmResumePoint, type TrainGapRelmOptions, type TrainGapRelmResult } from './gap-relm/train-gap-relm';
 
 // SGDD: semantic-guided discrete diffusion (cosine schedule, forward process, decoder on Ops, MaskGIT source)
 export { SgddConfigSchema, parseSgddConfig, defaultSgddConfig, SMALL_SGDD_CONFIG, type SgddConfig, type SgddConfigInput } from './sgdd/config';

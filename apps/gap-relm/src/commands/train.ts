@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { readCleanSentences, ConfusionSet, ErrorGenerator, generateFrozenDev, parseSynthConfig } from '@proj/data-synth';
-import { BertTokenizer, GapRelm, buildCharVocab, initBackend, onlineExamples, parseGapRelmConfig, resolveGapRelmResume, trainGapRelm } from '@proj/models';
+import { BertTokenizer, GapRelm, buildCharVocab, initBackend, onlineExamples, parseGapRelmConfig, checkGapRelmResume, trainGapRelm } from '@proj/models';
 import { SkipCounter } from '@proj/core';
 import { checkPrecision, parseTrainConfig } from '@proj/trainer';
 import type { Command } from 'commander';
@@ -80,9 +80,9 @@ export async function runTrain(options: TrainCommandOptions, io: CliIO) {
     // Checked before any work: a wrong path must never mean a silent fresh start.
     requireDir(options.resumeFrom, '--resume-from');
     try {
-      resolveGapRelmResume(options.resumeFrom);
+      await checkGapRelmResume(options.resumeFrom, options.outputDir, stages);
     } catch (error) {
-      throw new CliError(`--resume-from: ${(error as Error).message.replace(/^resolveGapRelmResume: /, '')}`);
+      throw new CliError(`--resume-from: ${(error as Error).message.replace(/^(resolveGapRelmResume|trainGapRelm): /, '')}`);
     }
   }
 

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../backend/init-backend';
 import { onlineExamples } from './example-source';
 import { GapRelm } from './gap-relm';
+import type { StageName } from './tasks';
 import { resolveGapRelmResume, trainGapRelm, type TrainGapRelmOptions } from './train-gap-relm';
 import { charTokenizer, corpusSentences } from './testing';
 
@@ -176,6 +177,16 @@ describe('trainGapRelm', () => {
       expect(resumed.stages[1].result.history.filter((r) => r.split === 'train').map((r) => r.step)).toEqual([3, 4]);
       expect(resumed.stages[1].result.history.map((r) => r.loss)).toEqual(full.stages[1].result.history.filter((r) => r.step > 2).map((r) => r.loss));
       await expect(run(join(dir, 'x'), { resumeFrom: join(dir, 'nope') })).rejects.toThrow('does not exist');
+      // Back into its own dir from planner_train's checkpoint: no later stage here, so it continues in place.
+      const inPlace = await run(out, { resumeFrom: checkpoint });
+      expect(inPlace.stages[1].result.global_step).toBe(4);
+      // A later stage's checkpoints of the first attempt would be trained over: refused before any work.
+      const three = join(dir, 'three');
+      const threeStages = { stages: ['infiller_pretrain', 'planner_train', 'joint_finetune'] as StageName[], stageOverrides: { ...stageOverrides, joint_finetune: { max_steps: 1 } } };
+      await run(three, threeStages);
+      await expect(run(three, { ...threeStages, resumeFrom: join(three, 'planner_train', 'checkpoint-2') })).rejects.toThrow(
+        `trainGapRelm: resuming ${three} from ${join(three, 'planner_train', 'checkpoint-2')} would train joint_finetune again over the checkpoints in ${join(three, 'joint_finetune')}`,
+      );
     }, 120_000);
   });
 

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { readFile, rename, rm } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { writeFileAtomic } from '@proj/core';
 import type { GapRelmDecodeConfig } from '@proj/sampling';
 import { listCheckpoints, parseTrainConfig, removeStaleDirs, train, type TrainConfigInput, type TrainResult } from '@proj/trainer';
@@ -74,6 +74,26 @@ export function resolveGapRelmResume(path: string): GapRelmResumePoint {
 }
 
 /**
+ * resolveGapRelmResume, and the checks a resume into `outputDir` with `stages` needs before any
+ * work: a checkpoint's stage must be one of `stages`, and continuing a run from an earlier
+ * stage's checkpoint in its own dir must not meet later stages' checkpoints of the first attempt
+ * (they would be trained again over them).
+ */
+export async function checkGapRelmResume(path: string, outputDir: string, stages: readonly StageName[]): Promise<GapRelmResumePoint> {
+  const point = resolveGapRelmResume(path);
+  if (point.stage === undefined) return point;
+  if (!stages.includes(point.stage)) throw new RangeError(`trainGapRelm: resumeFrom ${point.checkpoint} is a ${point.stage} checkpoint, but stages are ${stages.join(', ')}`);
+  if (resolve(point.runDir) !== resolve(outputDir)) return point;
+  for (const later of stages.slice(stages.indexOf(point.stage) + 1)) {
+    const dir = join(outputDir, later);
+    if ((await listCheckpoints(dir)).length > 0) {
+      throw new RangeError(`trainGapRelm: resuming ${outputDir} from ${point.checkpoint} would train ${later} again over the checkpoints in ${dir}; resume into another output dir, or remove ${dir}`);
+    }
+  }
+  return point;
+}
+
+/**
  * The checkpoint a finished stage's marker stands for: the one it names when that is complete,
  * else the stage's newest (a stage resumed at its last step, or a marker whose checkpoint was
  * pruned, names none or a missing one).
@@ -127,10 +147,7 @@ export async function trainGapRelm(options: TrainGapRelmOptions): Promise<TrainG
   // The best dev F1 so far (carried over from best/ on resume, so it is only ever improved on).
   const bestDir = join(outputDir, 'best');
   let best = -Infinity;
-  const resumePoint = options.resumeFrom === undefined ? null : resolveGapRelmResume(options.resumeFrom);
-  if (resumePoint?.stage !== undefined && !stages.includes(resumePoint.stage)) {
-    throw new RangeError(`trainGapRelm: resumeFrom ${resumePoint.checkpoint} is a ${resumePoint.stage} checkpoint, but stages are ${stages.join(', ')}`);
-  }
+  const resumePoint = options.resumeFrom === undefined ? null : await checkGapRelmResume(options.resumeFrom, outputDir, stages);
   // best/ and final/ written half-way by a killed run (temp dirs, a version moved aside).
   await removeStaleDirs(outputDir);
   const bestInfo = join(resumePoint?.runDir ?? outputDir, 'best', BEST_INFO);
