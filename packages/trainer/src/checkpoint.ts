@@ -22,8 +22,9 @@ export interface TrainerState {
 export interface CheckpointParts {
   state: TrainerState;
   task: Pick<TrainTask, 'saveWeights' | 'loadWeights'>;
-  optimizer: Optimizer;
-  ema?: Ema | null;
+  /** Any engine's optimizer and EMA state (tfjs Variables or onnxruntime's host arrays), in one format. */
+  optimizer: Pick<Optimizer, 'exportState' | 'importState'>;
+  ema?: Pick<Ema, 'exportState' | 'importState'> | null;
 }
 
 const CHECKPOINT_RE = /^checkpoint-(\d+)$/;

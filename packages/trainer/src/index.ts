@@ -3,6 +3,8 @@
 // The loop and the task interface
 export { train, type TrainOptions, type TrainResult } from './train';
 export type { TrainTask, StepContext, EvalContext } from './task';
+export type { TrainEngine, EngineFactory, EngineSetup } from './engine';
+export { createTfjsEngine } from './tfjs-engine';
 
 // Configuration
 export { TrainConfigSchema, parseTrainConfig, configHash, type TrainConfig, type TrainConfigInput } from './config';

@@ -4,23 +4,19 @@ import { dirname, join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { Progress, Rng, writeFileAtomic, type RngState } from '@proj/core';
 import { listCheckpoints, loadCheckpoint, readTrainerState, removeStaleDirs, resolveCheckpoint, saveBest, saveCheckpoint, type TrainerState } from './checkpoint';
-import { clipByGlobalNorm } from './clip-grad-norm';
 import { configHash, parseTrainConfig, type TrainConfig, type TrainConfigInput } from './config';
 import { initialEarlyStopping, updateEarlyStopping } from './early-stopping';
-import { Ema } from './ema';
+import type { EngineFactory } from './engine';
 import { ensureGradients } from './ensure-gradients';
-import { GradAccumulator } from './grad-accumulator';
 import { renderLossPlot, type PlotPanel } from './loss-plot';
 import { lrAt, type LrSchedule } from './lr-schedule';
 import { MetricsLog, readMetricsLog, type MetricsRecord } from './metrics-log';
-import { createAdam } from './optimizers/adam';
-import { createAdamW } from './optimizers/adamw';
 import { checkPrecision } from './precision';
 import type { StepContext, TrainTask } from './task';
 import { TfEventsWriter } from './tfevents-writer';
-import { safeVariableGrads } from './variable-grads';
+import { createTfjsEngine } from './tfjs-engine';
 
-export interface TrainOptions {
+export interface TrainOptions<B = unknown> {
   /** A checkpoint-<step>/ dir, or a run dir (its newest checkpoint), to continue from. */
   resumeFrom?: string;
   /** When aborted, the loop finishes the current optimizer step, saves a checkpoint and returns. */
@@ -31,6 +27,8 @@ export interface TrainOptions {
   onLog?(record: MetricsRecord): void;
   /** Clock for tensorboard wall times, seconds since the epoch (tests inject a fixed one). */
   wallTime?: () => number;
+  /** Where the steps run; default `createTfjsEngine` (the task's `loss` under tf.variableGrads). */
+  engine?: EngineFactory<B>;
 }
 
 export interface TrainResult {
@@ -52,7 +50,7 @@ export interface TrainResult {
  * 7) epochs → micro-batches → (at a group boundary) clip, step, EMA, log, evaluate, checkpoint,
  * 8) loss plot. See README.md for the guarantees.
  */
-export async function train<B>(configInput: TrainConfigInput, task: TrainTask<B>, options: TrainOptions = {}): Promise<TrainResult> {
+export async function train<B>(configInput: TrainConfigInput, task: TrainTask<B>, options: TrainOptions<B> = {}): Promise<TrainResult> {
   // 1) config, precision flags, output
   const config = parseTrainConfig(configInput);
   const backend = tf.getBackend();
@@ -72,8 +70,6 @@ export async function train<B>(configInput: TrainConfigInput, task: TrainTask<B>
   const allParams = task.params();
   const trainable = new Map([...allParams].filter(([name]) => task.trainable?.(name) ?? true));
   if (trainable.size === 0) throw new RangeError(`train: task "${task.name}" has no trainable parameters (trainable() rejected all ${allParams.size})`);
-  const varList = [...trainable.values()];
-  const nameOfVar = new Map([...trainable].map(([name, v]) => [v.name, name]));
 
   // 3) data geometry; the schedule counts optimizer steps, and a partial last group is a step
   if (config.early_stopping.patience > 0 && !task.evaluate) {
@@ -86,11 +82,9 @@ export async function train<B>(configInput: TrainConfigInput, task: TrainTask<B>
   const totalSteps = config.max_steps > 0 ? config.max_steps : config.epochs * stepsPerEpoch;
   const schedule: LrSchedule = { ...config, total_steps: totalSteps };
 
-  // 4) optimizer and EMA
-  const adam = { beta1: config.adam_beta1, beta2: config.adam_beta2, eps: config.adam_eps };
-  const optimizer = config.optimizer === 'adamw' ? createAdamW(trainable, { ...adam, weightDecay: config.weight_decay }) : createAdam(trainable, adam);
-  const ema = config.ema_decay > 0 ? new Ema(trainable, config.ema_decay, config.ema_warmup) : null;
-  const accumulator = new GradAccumulator();
+  // 4) the engine: gradient sums, clipping, optimizer and EMA (tfjs by default)
+  const engine = await (options.engine ?? createTfjsEngine)({ config, task, trainable });
+  const { optimizer, ema } = engine;
 
   let events: TfEventsWriter | null = null;
   let progress: Progress | null = null;
@@ -122,6 +116,7 @@ export async function train<B>(configInput: TrainConfigInput, task: TrainTask<B>
         );
       }
       state = { ...(await loadCheckpoint(resumedFrom, { task, optimizer, ema }, config.early_stopping.mode)), task: task.name };
+      await engine.syncFromTask();
     }
 
     // 6) run dir: resolved config, logs, banner. A fresh run never mixes with an earlier one's
@@ -150,6 +145,7 @@ export async function train<B>(configInput: TrainConfigInput, task: TrainTask<B>
         `  stage    ${trainable.size}/${allParams.size} tensors trainable (${count(trainable.values())}/${count(allParams.values())} values)` +
           (frozen.length > 0 ? `; frozen: ${frozen.slice(0, 8).join(', ')}${frozen.length > 8 ? `, … (${frozen.length})` : ''}` : ''),
         `  backend  ${backend}`,
+        `  engine   ${engine.name}`,
         `  output   ${runDir}/{config.json, metrics.jsonl, tensorboard/, checkpoint-<step>/, best/, loss.svg}`,
         `  resume   ${resumedFrom ? `${resumedFrom} at step ${state.global_step} (epoch ${state.epoch}, batch ${state.batch_in_epoch})` : 'no'}`,
         `  config   ${JSON.stringify(config)}`,
@@ -194,26 +190,9 @@ export async function train<B>(configInput: TrainConfigInput, task: TrainTask<B>
         const groupSize = Math.min(accum, batchesPerEpoch - groupStart);
         const ctx: StepContext = { epoch, batchIndex: b, step: state.global_step, rng: Rng.derive(epochSeed, b), training: true };
         const indices = order.slice(b * config.batch_size, (b + 1) * config.batch_size);
-        // A scope rather than tf.tidy because batch() may be async (records read from disk); the
-        // loop is sequential, so nothing else allocates tensors while it waits.
-        let microLoss: number;
-        tf.engine().startScope();
-        try {
-          const batch = await task.batch(indices, ctx);
-          groupTokens += task.tokens?.(batch) ?? indices.length;
-          let raw: tf.Scalar | null = null;
-          const { grads } = safeVariableGrads(() => {
-            raw = tf.keep(task.loss(batch, ctx));
-            return tf.div(raw, groupSize) as tf.Scalar;
-          }, varList);
-          const named = new Map<string, tf.Tensor>();
-          for (const [varName, g] of Object.entries(grads)) if (g) named.set(nameOfVar.get(varName)!, g);
-          accumulator.add(named); // keeps its sums out of this scope
-          microLoss = (raw as unknown as tf.Scalar).dataSync()[0];
-          (raw as unknown as tf.Scalar).dispose();
-        } finally {
-          tf.engine().endScope();
-        }
+        const micro = await engine.microStep(indices, ctx, groupSize);
+        const microLoss = micro.loss;
+        groupTokens += micro.tokens;
         if (!Number.isFinite(microLoss)) {
           throw new RangeError(`train: task "${task.name}" loss is ${microLoss} at epoch ${epoch}, batch ${b} (step ${state.global_step})`);
         }
@@ -222,14 +201,7 @@ export async function train<B>(configInput: TrainConfigInput, task: TrainTask<B>
 
         // 7c) group boundary: LR for this step, clip the summed gradient once, update, EMA
         const lr = lrAt(state.global_step, schedule);
-        const summed = accumulator.take();
-        const clipped = clipByGlobalNorm(summed, config.max_grad_norm);
-        try {
-          optimizer.apply(clipped.grads, lr);
-        } finally {
-          tf.dispose([...summed.values(), ...clipped.grads.values()]);
-        }
-        ema?.update();
+        const gradNorm = await engine.optimizerStep(lr);
         const epochEnd = b + 1 === batchesPerEpoch;
         state = {
           ...state,
@@ -251,7 +223,7 @@ export async function train<B>(configInput: TrainConfigInput, task: TrainTask<B>
         progressOptions.label = `train loss ${groupLoss.toFixed(4)} lr ${lr.toExponential(2)} ${Math.round(window.tokens / Math.max(seconds, 1e-9))} tok/s`;
         progress.tick();
         if (step % config.log_every_steps === 0 || last) {
-          await record({ step, epoch, split: 'train', loss: window.loss / window.steps, lr, grad_norm: clipped.norm, tokens_per_s: window.tokens / Math.max(seconds, 1e-9) });
+          await record({ step, epoch, split: 'train', loss: window.loss / window.steps, lr, grad_norm: gradNorm, tokens_per_s: window.tokens / Math.max(seconds, 1e-9) });
           window = { steps: 0, loss: 0, tokens: 0, startedAt: performance.now() };
         }
         groupLoss = 0;
@@ -262,9 +234,9 @@ export async function train<B>(configInput: TrainConfigInput, task: TrainTask<B>
         const evalDue = task.evaluate !== undefined && (config.eval_every_steps > 0 ? step % config.eval_every_steps === 0 : epochEnd);
         if (task.evaluate && (evalDue || last)) {
           lastEvalStep = step;
-          ema?.swapIn();
-          try {
-            const metrics = checkMetrics(task.name, await task.evaluate({ epoch, step }));
+          const evaluate = task.evaluate.bind(task);
+          await engine.withEvalWeights(async () => {
+            const metrics = checkMetrics(task.name, await evaluate({ epoch, step }));
             await record({ step, epoch, split: 'dev', ...metrics });
             const verdict = updateEarlyStopping(config.early_stopping, state.early_stopping, metrics, step);
             state = { ...state, early_stopping: verdict.state };
@@ -273,9 +245,7 @@ export async function train<B>(configInput: TrainConfigInput, task: TrainTask<B>
               await saveBest(runDir, { state, task });
             }
             stopEarly = verdict.stop;
-          } finally {
-            ema?.swapOut();
-          }
+          });
         }
 
         // 7f) checkpoint: every save_every_steps, else at each evaluation (each epoch without
@@ -284,6 +254,7 @@ export async function train<B>(configInput: TrainConfigInput, task: TrainTask<B>
         const saveDue =
           config.save_every_steps > 0 ? step % config.save_every_steps === 0 : task.evaluate ? lastEvalStep === step : epochEnd;
         if (saveDue || last || stopEarly || aborted) {
+          await engine.syncToTask();
           lastCheckpoint = await saveCheckpoint(runDir, { state, task, optimizer, ema }, config.save_total_limit);
         }
         if (stopEarly || aborted || last) {
@@ -293,6 +264,7 @@ export async function train<B>(configInput: TrainConfigInput, task: TrainTask<B>
       }
     }
     progress.finish();
+    await engine.syncToTask();
 
     // 8) the loss plot of the whole run (records before a resume included)
     await writeFileAtomic(join(runDir, 'loss.svg'), renderLossPlot(lossPlotPanels(await readMetricsLog(join(runDir, 'metrics.jsonl')))));
@@ -310,9 +282,7 @@ export async function train<B>(configInput: TrainConfigInput, task: TrainTask<B>
     };
   } finally {
     // Frees the trainer's own tensors even when the task throws; the task's Variables stay.
-    accumulator.dispose();
-    ema?.dispose();
-    optimizer.dispose();
+    await engine.dispose();
     events?.close();
     const file = logFile as WriteStream | null;
     if (file) await new Promise<void>((done) => file.end(done));

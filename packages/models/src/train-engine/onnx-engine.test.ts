@@ -1,0 +1,183 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { readSafetensors, Rng, safetensorsToFloat32 } from '@proj/core';
+import { train, type MetricsRecord, type TrainConfigInput } from '@proj/trainer';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { initBackend } from '../backend/init-backend';
+import { TINY_BERT } from '../autodiff/testing';
+import { BertForMaskedLM } from '../bert/model';
+import { readParameterFile, writeParameterFile } from '../ops/parameter-file';
+import { TfOps } from '../ops/tf-ops';
+import { createOnnxEngine } from './onnx-engine';
+import { opsTrainTask, type HostBatch, type OpsTrainTask } from './ops-task';
+
+const tmp = mkdtempSync(join(tmpdir(), 'onnx-engine-'));
+beforeAll(async () => {
+  await initBackend({ backend: 'cpu' });
+});
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+/** The autodiff tests' tiny BERT with dropout on (hidden and attention), so masks must match between engines. */
+const CONFIG = { ...TINY_BERT, hiddenDropoutProb: 0.1, attentionProbsDropoutProb: 0.1 };
+const [PAD, CLS, SEP, MASK] = [0, 1, 2, 3];
+
+/** 16 seeded sentences of 3..8 tokens (ids 4..39) between [CLS] and [SEP]. */
+const SENTENCES = (() => {
+  const rng = new Rng(7);
+  return Array.from({ length: 16 }, () => [CLS, ...Array.from({ length: 3 + rng.int(6) }, () => 4 + rng.int(36)), SEP]);
+})();
+
+/** A padded MLM batch; which tokens are masked is drawn from `rng` (≥ 1 per sentence). */
+function mlmBatch(rows: number[][], rng: Rng | null): HostBatch {
+  const len = Math.max(...rows.map((r) => r.length));
+  const ids = new Int32Array(rows.length * len).fill(PAD);
+  const mask = new Int32Array(rows.length * len);
+  const positions: number[] = [];
+  const labels: number[] = [];
+  rows.forEach((row, b) => {
+    const inner = row.length - 2;
+    const forced = rng ? rng.int(inner) : 0;
+    row.forEach((id, i) => {
+      ids[b * len + i] = id;
+      mask[b * len + i] = 1;
+      const pick = i > 0 && i <= inner && (i - 1 === forced || (rng ? rng.float() < 0.25 : i % 3 === 0));
+      if (pick) {
+        ids[b * len + i] = MASK;
+        positions.push(b * len + i);
+        labels.push(id);
+      }
+    });
+  });
+  return {
+    input_ids: { data: ids, shape: [rows.length, len] },
+    attention_mask: { data: mask, shape: [rows.length, len] },
+    positions: { data: Int32Array.from(positions), shape: [positions.length] },
+    labels: { data: Int32Array.from(labels), shape: [labels.length] },
+  };
+}
+
+/** A fresh model from seed 11 as a task; key biases frozen (their gradient is 0 in exact arithmetic, so Adam would amplify float noise). */
+function tinyMlmTask(): { task: OpsTrainTask; model: BertForMaskedLM } {
+  const model = BertForMaskedLM.random(CONFIG, new Rng(11));
+  const dev = mlmBatch(SENTENCES.slice(0, 6), null);
+  const task = opsTrainTask({
+    name: 'test/tiny-mlm',
+    describe: () => 'tiny BertForMaskedLM',
+    store: model.params,
+    trainable: (name) => !name.endsWith('attention.self.key.bias'),
+    numExamples: () => SENTENCES.length,
+    inputs: [
+      { name: 'input_ids', dtype: 'int32', shape: ['batch', 'seq'] },
+      { name: 'attention_mask', dtype: 'int32', shape: ['batch', 'seq'] },
+      { name: 'positions', dtype: 'int32', shape: ['n'] },
+      { name: 'labels', dtype: 'int32', shape: ['n'] },
+    ],
+    batch: (indices, ctx) => mlmBatch(indices.map((i) => SENTENCES[i]), ctx.rng),
+    loss: (ops, x, training) => model.loss(ops, { inputIds: x.input_ids, attentionMask: x.attention_mask }, x.positions, x.labels, { training }),
+    tokens: (batch) => (batch.attention_mask.data as Int32Array).reduce((a, b) => a + b, 0),
+    evaluate: () => {
+      const loss = tf.tidy(() => {
+        const t = (k: string) => tf.tensor(dev[k].data, dev[k].shape, 'int32');
+        return (model.loss(new TfOps(model.params), { inputIds: t('input_ids'), attentionMask: t('attention_mask') }, t('positions'), t('labels')) as tf.Scalar).dataSync()[0];
+      });
+      return { loss };
+    },
+    saveWeights: (dir) => writeParameterFile(model.params, join(dir, 'model.safetensors')),
+    loadWeights: (dir) => readParameterFile(model.params, join(dir, 'model.safetensors'), 'tiny-mlm'),
+  });
+  return { task, model };
+}
+
+// 16 examples / 3 = 6 micro-batches (the last of 1), 2 per step: 3 steps per epoch, 9 steps;
+// clipping active (the norms are above 0.5), EMA, dev loss and a checkpoint every 3 steps.
+const RECIPE: TrainConfigInput = {
+  epochs: 3,
+  batch_size: 3,
+  grad_accum_steps: 2,
+  lr: 1e-2,
+  warmup_steps: 2,
+  weight_decay: 0.05,
+  max_grad_norm: 0.5,
+  ema_decay: 0.8,
+  eval_every_steps: 3,
+  save_total_limit: 0,
+  log_every_steps: 1,
+  seed: 5,
+};
+const onnx = () => createOnnxEngine({ executionProviders: ['cpu'], intraOpNumThreads: 1 });
+const quiet = { log: null, wallTime: () => 1_700_000_000 } as const;
+const split = (history: MetricsRecord[], s: string) => history.filter((r) => r.split === s);
+
+async function weightsOf(model: BertForMaskedLM): Promise<Map<string, Float32Array>> {
+  return new Map(await Promise.all(model.params.names().map(async (n) => [n, await model.params.toFloat32(n)] as const)));
+}
+function maxAbsDiff(a: Map<string, Float32Array>, b: Map<string, Float32Array>): number {
+  let worst = 0;
+  for (const [name, x] of a) {
+    const y = b.get(name)!;
+    for (let i = 0; i < x.length; i++) worst = Math.max(worst, Math.abs(x[i] - y[i]));
+  }
+  return worst;
+}
+function expectLossesClose(got: MetricsRecord[], want: MetricsRecord[], what: string): number {
+  expect(got.map((r) => r.step), what).toEqual(want.map((r) => r.step));
+  let worst = 0;
+  got.forEach((r, i) => {
+    const rel = Math.abs((r.loss as number) - (want[i].loss as number)) / Math.abs(want[i].loss as number);
+    worst = Math.max(worst, rel);
+    expect(rel, `${what} step ${r.step}`).toBeLessThan(1e-4);
+  });
+  return worst;
+}
+async function emaOf(dir: string): Promise<Map<string, Float32Array>> {
+  const { tensors } = await readSafetensors(join(dir, 'ema.safetensors'));
+  return new Map([...tensors].map(([n, t]) => [n, safetensorsToFloat32(t, n)]));
+}
+
+describe('createOnnxEngine: train() on onnxruntime equals train() on tfjs', () => {
+  const runs: Record<string, { dir: string; history: MetricsRecord[]; weights: Map<string, Float32Array> }> = {};
+
+  it('9 steps with accumulation, clipping, dropout, EMA and evaluation: per-step loss within 1e-4 relative, weights and EMA within 1e-4', async () => {
+    for (const engine of ['tfjs', 'onnx'] as const) {
+      const { task, model } = tinyMlmTask();
+      const dir = join(tmp, engine);
+      const result = await train({ ...RECIPE, output_dir: dir }, task, { ...quiet, engine: engine === 'onnx' ? onnx() : undefined });
+      expect(result.global_step).toBe(9);
+      runs[engine] = { dir, history: result.history, weights: await weightsOf(model) };
+      model.dispose();
+    }
+    const { tfjs, onnx: ort } = runs;
+    const lossRel = expectLossesClose(split(ort.history, 'train'), split(tfjs.history, 'train'), 'train loss');
+    const devRel = expectLossesClose(split(ort.history, 'dev'), split(tfjs.history, 'dev'), 'dev loss');
+    // Clipping was active: every step's norm is above max_grad_norm, and the norms agree.
+    split(ort.history, 'train').forEach((r, i) => {
+      expect(r.grad_norm as number).toBeGreaterThan(0.5);
+      expect(Math.abs((r.grad_norm as number) - (split(tfjs.history, 'train')[i].grad_norm as number))).toBeLessThan(1e-4);
+    });
+    const weightDiff = maxAbsDiff(ort.weights, tfjs.weights);
+    const emaDiff = maxAbsDiff(await emaOf(join(ort.dir, 'checkpoint-9')), await emaOf(join(tfjs.dir, 'checkpoint-9')));
+    expect(weightDiff).toBeLessThan(1e-4);
+    expect(emaDiff).toBeLessThan(1e-4);
+    // Training lowered the loss on both engines.
+    expect(split(ort.history, 'dev').at(-1)!.loss as number).toBeLessThan(split(ort.history, 'dev')[0].loss as number);
+    console.log(`onnx vs tfjs, 9 steps: train loss rel ${lossRel.toExponential(2)}, dev loss rel ${devRel.toExponential(2)}, weights ${weightDiff.toExponential(2)}, EMA ${emaDiff.toExponential(2)}`);
+  }, 240_000);
+
+  it.each([
+    ['onnx', 'tfjs', 3],
+    ['tfjs', 'onnx', 6],
+  ] as const)('a run started on %s resumes on %s from checkpoint-%i and ends where the uninterrupted run does', async (from, to, step) => {
+    const { task, model } = tinyMlmTask();
+    const dir = join(tmp, `${from}-to-${to}`);
+    const result = await train({ ...RECIPE, output_dir: dir }, task, { ...quiet, resumeFrom: join(runs[from].dir, `checkpoint-${step}`), engine: to === 'onnx' ? onnx() : undefined });
+    expect(result.global_step).toBe(9);
+    const uninterrupted = runs[to];
+    expectLossesClose(split(result.history, 'train'), split(uninterrupted.history, 'train').filter((r) => r.step > step), 'train loss after resume');
+    expectLossesClose(split(result.history, 'dev'), split(uninterrupted.history, 'dev').filter((r) => r.step > step), 'dev loss after resume');
+    expect(maxAbsDiff(await weightsOf(model), uninterrupted.weights)).toBeLessThan(1e-4);
+    expect(maxAbsDiff(await emaOf(join(dir, 'checkpoint-9')), await emaOf(join(uninterrupted.dir, 'checkpoint-9')))).toBeLessThan(1e-4);
+    model.dispose();
+  }, 240_000);
+});

@@ -1,0 +1,102 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { Rng } from '@proj/core';
+import type { EvalContext, StepContext, TrainTask } from '@proj/trainer';
+import type { Dim, Ops } from '../ops/ops';
+import type { ParameterStore } from '../ops/parameter-store';
+import { TfOps } from '../ops/tf-ops';
+
+/** One input of a micro-batch as plain host data (row-major), the same for every engine. */
+export interface HostArray {
+  data: Int32Array | Float32Array;
+  shape: number[];
+}
+
+/** A micro-batch: host arrays by input name. */
+export type HostBatch = Record<string, HostArray>;
+
+/** A declared loss input: dtype and shape, symbolic where it varies per batch ('batch', 'seq', 'n'). */
+export interface OpsInput {
+  name: string;
+  dtype: 'int32' | 'float32';
+  shape: Dim[];
+}
+
+/**
+ * A training task whose loss is written once against `Ops`, so any engine can run it: the tfjs
+ * engine on TfOps, the onnxruntime engine on a graph recorded once with GraphOps. `batch()`
+ * returns host arrays only; everything that differs between batches is an input (masks, term
+ * weights), so one recorded graph serves every batch.
+ */
+export interface OpsTaskSpec {
+  name: string;
+  describe(): string;
+  /** The model's parameters; the trainer sees them as `params()`. */
+  store: ParameterStore;
+  trainable?(name: string): boolean;
+  numExamples(): number;
+  inputs: readonly OpsInput[];
+  /** Host arrays for these examples; may draw from `ctx.rng` (masking), before the loss's dropout does. */
+  batch(indices: readonly number[], ctx: StepContext): HostBatch | Promise<HostBatch>;
+  /**
+   * Mean loss of the micro-batch; `training.rng` drives dropout (TfOps draws, GraphOps records mask
+   * inputs); without `training` (evaluation) no dropout.
+   */
+  loss<T>(ops: Ops<T>, inputs: Record<string, T>, training?: { rng: Rng }): T;
+  tokens?(batch: HostBatch): number;
+  /**
+   * `batch()` reads the model's weights (scheduled sampling runs the model): an engine that keeps
+   * weights elsewhere puts them into the Variables before each batch. Default false.
+   */
+  readsWeightsInBatch?: boolean;
+  evaluate?(ctx: EvalContext): Promise<Record<string, number>> | Record<string, number>;
+  saveWeights(dir: string): Promise<void>;
+  loadWeights(dir: string): Promise<void>;
+}
+
+/** A `TrainTask` (its `loss` runs on TfOps) that also carries the Ops-level definition for other engines. */
+export interface OpsTrainTask extends TrainTask<HostBatch> {
+  readonly ops: Pick<OpsTaskSpec, 'store' | 'inputs' | 'loss' | 'readsWeightsInBatch'>;
+}
+
+/** Checks a batch against the declared inputs: every name present, dtype, rank, static dims, data length. */
+export function checkHostBatch(inputs: readonly OpsInput[], batch: HostBatch, where: string): void {
+  for (const input of inputs) {
+    const a = batch[input.name];
+    if (a === undefined) throw new RangeError(`${where}: batch has no input '${input.name}' (has ${Object.keys(batch).join(', ')})`);
+    const isInt = a.data instanceof Int32Array;
+    if (isInt !== (input.dtype === 'int32')) throw new TypeError(`${where}: input '${input.name}' must be ${input.dtype}, got ${a.data.constructor.name}`);
+    if (a.shape.length !== input.shape.length) throw new RangeError(`${where}: input '${input.name}' has shape [${a.shape}], declared [${input.shape}]`);
+    input.shape.forEach((d, i) => {
+      if (typeof d === 'number' && a.shape[i] !== d) throw new RangeError(`${where}: input '${input.name}' has shape [${a.shape}], declared [${input.shape}]`);
+    });
+    const size = a.shape.reduce((x, y) => x * y, 1);
+    if (a.data.length !== size) throw new RangeError(`${where}: input '${input.name}' has ${a.data.length} values for shape [${a.shape}]`);
+  }
+}
+
+/** The `TrainTask` of an Ops-level spec: `loss` turns the host arrays into tensors and runs `spec.loss` on TfOps. */
+export function opsTrainTask(spec: OpsTaskSpec): OpsTrainTask {
+  const { store, inputs } = spec;
+  return {
+    name: spec.name,
+    describe: () => spec.describe(),
+    params: () => new Map(store.names().map((n) => [n, store.get(n)])),
+    trainable: spec.trainable ? (name) => spec.trainable!(name) : undefined,
+    numExamples: () => spec.numExamples(),
+    batch: (indices, ctx) => spec.batch(indices, ctx),
+    loss(batch, ctx) {
+      checkHostBatch(inputs, batch, `task "${spec.name}".loss`);
+      const tensors: Record<string, tf.Tensor> = {};
+      for (const input of inputs) {
+        const a = batch[input.name];
+        tensors[input.name] = tf.tensor(a.data, a.shape, input.dtype);
+      }
+      return spec.loss(new TfOps(store), tensors, { rng: ctx.rng }) as tf.Scalar;
+    },
+    tokens: spec.tokens ? (batch) => spec.tokens!(batch) : undefined,
+    evaluate: spec.evaluate ? (ctx) => spec.evaluate!(ctx) : undefined,
+    saveWeights: (dir) => spec.saveWeights(dir),
+    loadWeights: (dir) => spec.loadWeights(dir),
+    ops: { store, inputs, loss: <T>(ops: Ops<T>, x: Record<string, T>, training?: { rng: Rng }) => spec.loss(ops, x, training), readsWeightsInBatch: spec.readsWeightsInBatch ?? false },
+  };
+}

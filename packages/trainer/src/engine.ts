@@ -1,0 +1,53 @@
+import type * as tf from '@tensorflow/tfjs-core';
+import type { TrainConfig } from './config';
+import type { EmaState } from './ema';
+import type { OptimizerState } from './optimizers/optimizer';
+import type { StepContext, TrainTask } from './task';
+
+/** What `train()` hands an engine factory once the config is parsed and the trainable set is known. */
+export interface EngineSetup<B> {
+  config: TrainConfig;
+  task: TrainTask<B>;
+  /** The trainable subset of `task.params()`, by checkpoint name. */
+  trainable: ReadonlyMap<string, tf.Variable>;
+}
+
+/**
+ * Where the arithmetic of a training step runs. `train()` owns everything else (example order,
+ * groups, the LR schedule, logs, evaluation timing, early stopping, checkpoint files); an engine
+ * owns the weights while it trains, the gradient sums, clipping, the optimizer moments and the EMA
+ * averages. The task's Variables are the shared format: an engine that keeps weights elsewhere
+ * (onnxruntime's host arrays) writes them into the Variables when `train()` asks (`syncToTask`)
+ * and reads them back after a checkpoint is loaded (`syncFromTask`), and its optimizer and EMA
+ * state go through the same `OptimizerState` / `EmaState` as tfjs's, so a run started on one
+ * engine resumes on another.
+ */
+export interface TrainEngine {
+  /** For the banner, e.g. "tfjs (cpu)" or "onnxruntime (cpu, 2 threads)". */
+  readonly name: string;
+  /**
+   * One micro-batch: builds it (`task.batch(indices, ctx)`), adds the gradients of
+   * loss / groupSize to the sums, returns the micro-batch's mean loss and its token count.
+   */
+  microStep(indices: readonly number[], ctx: StepContext, groupSize: number): Promise<{ loss: number; tokens: number }>;
+  /**
+   * At a group boundary: clips the summed gradient once, applies the optimizer at `lr`, updates
+   * the EMA, empties the sums. Returns the global norm before clipping.
+   */
+  optimizerStep(lr: number): Promise<number>;
+  /** Runs `fn` (evaluation, saving best/) with the weights to evaluate in the task's Variables: the EMA averages when EMA is on. */
+  withEvalWeights<R>(fn: () => Promise<R>): Promise<R>;
+  /** Puts the engine's raw weights into the task's Variables (before saving a checkpoint, and at the end). */
+  syncToTask(): Promise<void>;
+  /** Takes the weights from the task's Variables (after a checkpoint was loaded into them). */
+  syncFromTask(): Promise<void>;
+  /** Optimizer moments and step in the checkpoint format. */
+  readonly optimizer: { exportState(): OptimizerState; importState(state: OptimizerState): void };
+  /** EMA averages in the checkpoint format; null when EMA is off. */
+  readonly ema: { exportState(): EmaState; importState(state: EmaState): void } | null;
+  /** Frees what the engine holds (tensors, sessions); the task's Variables stay. */
+  dispose(): Promise<void>;
+}
+
+/** `TrainOptions.engine`: builds the engine for one `train()` call. */
+export type EngineFactory<B> = (setup: EngineSetup<B>) => TrainEngine | Promise<TrainEngine>;
