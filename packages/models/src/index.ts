@@ -59,6 +59,8 @@ export {
   initAttention,
   paddingMaskBias,
   causalMaskBias,
+  cachedSelfAttention,
+  type KeyValueCache,
   prefixed,
   BERT_ATTENTION_NAMES,
   type AttentionNames,
@@ -133,7 +135,7 @@ export {
 export { CausalLm, causalLmParameterShapes, type CausalLmForwardOptions } from './causal-lm/model';
 export { recordCausalLm, causalLmToOnnx, type CausalLmOnnxOptions } from './causal-lm/onnx';
 export { createCausalLmTask, type CausalLmTaskOptions, type CausalLmBatch } from './causal-lm/task';
-export { TfCausalLmSource } from './causal-lm/logits-source';
+export { TfCausalLmSource, type TfCausalLmSourceOptions } from './causal-lm/logits-source';
 export {
   saveCausalLm,
   loadCausalLm,
