@@ -155,8 +155,10 @@ describe('gap-relm predict / tune', () => {
 
   it('tune writes thresholds that predict reads, and flags typed on the command line win', async () => {
     const out = join(run, 'thresholds.json');
-    const { code, stdout } = await cli('tune', '--model', join(run, 'final'), '--dev', join(run, 'data', 'dev.jsonl'), '--grid', '0.3,0.9', '--output', out, '--backend', 'cpu');
+    const { code, stdout, stderr } = await cli('tune', '--model', join(run, 'final'), '--dev', join(run, 'data', 'dev.jsonl'), '--grid', '0.3,0.9', '--output', out, '--backend', 'cpu');
     expect(code).toBe(0);
+    // The hint is a complete command: predict needs --model as well as the thresholds.
+    expect(stderr).toContain(`(use: gap-relm predict --model ${join(run, 'final')} --thresholds ${out} --text ...)`);
     expect(stdout).toMatch(/^best F2 \((csc-sentence|char-edit)\) = \d\.\d{4} at delete 0\.[39], insert 0\.[39], replace 0\.[39]/);
     const saved = JSON.parse(await readFile(out, 'utf8'));
     expect(saved.rows).toHaveLength(8);
