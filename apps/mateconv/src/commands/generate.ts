@@ -51,9 +51,10 @@ export async function runGenerate(options: GenerateCommandOptions, io: CliIO): P
     const bos = tokenizer.special.bos?.id;
     const encoded = await tokenizer.encodeBatch(prompts, { addSpecialTokens: false });
     const rows = encoded.map((ids) => (bos === undefined ? ids : [bos, ...ids]));
+    const source = new TfCausalLmSource(model);
     const out = await generate(
       rows,
-      new TfCausalLmSource(model),
+      source,
       {
         maxNewTokens: options.maxNewTokens,
         doSample: options.sample,
@@ -68,6 +69,7 @@ export async function runGenerate(options: GenerateCommandOptions, io: CliIO): P
       },
       { rng: options.sample ? new Rng(options.seed) : undefined },
     );
+    source.dispose();
     const texts = await tokenizer.decodeBatch(out, { skipSpecialTokens: true });
     const generations = prompts.map((prompt, i) => ({ prompt, text: texts[i], tokens: out[i] }));
     for (const g of generations) io.stdout.write(options.json ? `${JSON.stringify(g)}\n` : `${g.prompt}${g.text.replace(/\n/g, ' ')}\n`);

@@ -62,6 +62,20 @@ describe('CausalLm on tfjs', () => {
     expect(Math.max(...a[0][3].map((v, j) => Math.abs(v - b[0][3][j])))).toBeGreaterThan(1e-4);
   });
 
+  it('forwardWithCache: a sequence fed in chunks (3, then 2, then 1 tokens) gives the full forward logits', () => {
+    const ids = [[3, 7, 1, 9, 4, 12], [5, 5, 2, 8, 30, 1]];
+    const tensors = (from: number, to: number) => tf.tensor2d(ids.map((r) => r.slice(from, to)), [2, to - from], 'int32');
+    const full = tf.tidy(() => model.forward(ops, tensors(0, 6)).arraySync() as number[][][]);
+    const chunks = tf.tidy(() => {
+      const a = model.forwardWithCache(ops, tensors(0, 3));
+      const b = model.forwardWithCache(ops, tensors(3, 5), a.present);
+      const c = model.forwardWithCache(ops, tensors(5, 6), b.present);
+      expect(c.present[0].key.shape).toEqual([2, 2, 6, 8]); // [B, KV heads, cached length, head size]
+      return tf.concat([a.logits, b.logits, c.logits], 1).arraySync() as number[][][];
+    });
+    full.flat(2).forEach((v, k) => expect(chunks.flat(2)[k]).toBeCloseTo(v, 5));
+  });
+
   it('loss equals the one-hot cross-entropy of its logits, skipping ignored targets', () => {
     const inputs = tf.tensor2d([[1, 2, 3, 4], [5, 6, 7, 8]], [2, 4], 'int32');
     const targets = tf.tensor2d([[2, 3, 4, -100], [6, 7, 8, 9]], [2, 4], 'int32');

@@ -1,5 +1,5 @@
 import type { Rng } from '@proj/core';
-import { causalMaskBias, multiHeadAttention, type AttentionNames } from '../layers/attention';
+import { cachedSelfAttention, causalMaskBias, multiHeadAttention, type AttentionNames, type KeyValueCache } from '../layers/attention';
 import { embedding, initEmbedding } from '../layers/embedding';
 import { initLinear, linear } from '../layers/linear';
 import { initRmsNorm, rmsNorm } from '../layers/rms-norm';
@@ -81,31 +81,65 @@ export class CausalLm {
 
   /** Final hidden states [B, L, hidden] of int32 ids [B, L]. */
   hidden<T>(ops: Ops<T>, inputIds: T, options: CausalLmForwardOptions = {}): T {
+    return this.decode(ops, inputIds, options, undefined).hidden;
+  }
+
+  /**
+   * Incremental decoding: logits [B, L, vocab] of the new ids [B, L] given the cache of the earlier
+   * positions (`past`, one entry per layer; none on the first call), and the cache extended by them.
+   */
+  forwardWithCache<T>(ops: Ops<T>, inputIds: T, past?: KeyValueCache<T>[]): { logits: T; present: KeyValueCache<T>[] } {
+    if (past !== undefined && past.length !== this.config.num_hidden_layers) {
+      throw new RangeError(`CausalLm.forwardWithCache: past has ${past.length} layers, the model ${this.config.num_hidden_layers}`);
+    }
+    const [b, l] = ops.shape(inputIds);
+    const { hidden, present } = this.decode(ops, inputIds, {}, { past });
+    const logits = ops.reshape(this.logits2d(ops, ops.reshape(hidden, [-1, this.config.hidden_size])), [b, l, this.config.vocab_size]);
+    return { logits, present };
+  }
+
+  /** The decoder stack; with `cache`, attention also reads and returns per-layer keys / values. */
+  private decode<T>(ops: Ops<T>, inputIds: T, options: CausalLmForwardOptions, cache: { past?: KeyValueCache<T>[] } | undefined): { hidden: T; present: KeyValueCache<T>[] } {
     const c = this.config;
     const length = ops.shape(inputIds)[1];
     const headDim = c.hidden_size / c.num_attention_heads;
+    const past = cache?.past;
+    const pastLength = past === undefined ? 0 : ops.shape(past[0].key)[2];
+    if (typeof pastLength !== 'number') throw new RangeError('CausalLm: the cached length must be known');
     // The mask square: the sequence length, or maxLength for a graph (a max_position_embeddings square would not fit).
     const maskSize = typeof length === 'number' ? length : options.maxLength;
     if (maskSize === undefined) throw new RangeError('CausalLm.hidden: a symbolic sequence length needs options.maxLength');
-    const rope = ropeAngles(ops, length, headDim, { maxPositions: c.max_position_embeddings, theta: c.rope_theta, offset: options.offset });
-    const bias = causalMaskBias(ops, length, maskSize);
+    const offset = past === undefined ? options.offset : pastLength;
+    const rope = ropeAngles(ops, length, headDim, { maxPositions: c.max_position_embeddings, theta: c.rope_theta, offset });
+    let bias: T | undefined;
+    if (pastLength === 0) bias = causalMaskBias(ops, length, maskSize);
+    else if (length !== 1) {
+      // New position i (absolute pastLength + i) sees every cached position and new ones j <= i.
+      const l = length as number;
+      const values = new Float32Array(l * (pastLength + l));
+      for (let i = 0; i < l; i++) for (let j = pastLength + i + 1; j < pastLength + l; j++) values[i * (pastLength + l) + j] = -1e9;
+      bias = ops.constant(values, [1, 1, l, pastLength + l]);
+    }
+    const present: KeyValueCache<T>[] = [];
     let h = embedding(ops, inputIds, 'model.embed_tokens');
     for (let i = 0; i < c.num_hidden_layers; i++) {
       const n = layerNames(i);
-      const attended = multiHeadAttention(ops, rmsNorm(ops, h, n.inputNorm, c.rms_norm_eps), n.attention, {
-        numHeads: c.num_attention_heads,
-        numKvHeads: c.num_key_value_heads,
-        projectionBias: false,
-        rope,
-        bias,
-      });
+      const x = rmsNorm(ops, h, n.inputNorm, c.rms_norm_eps);
+      const attentionOptions = { numHeads: c.num_attention_heads, numKvHeads: c.num_key_value_heads, projectionBias: false, rope, bias };
+      let attended: T;
+      if (cache === undefined) attended = multiHeadAttention(ops, x, n.attention, attentionOptions);
+      else {
+        const step = cachedSelfAttention(ops, x, n.attention, attentionOptions, past?.[i]);
+        attended = step.output;
+        present.push(step.present);
+      }
       h = ops.add(h, attended);
-      const x = rmsNorm(ops, h, n.postNorm, c.rms_norm_eps);
-      const gate = linear(ops, x, n.gate, false);
+      const y = rmsNorm(ops, h, n.postNorm, c.rms_norm_eps);
+      const gate = linear(ops, y, n.gate, false);
       const silu = ops.mul(gate, ops.sigmoid(gate));
-      h = ops.add(h, linear(ops, ops.mul(silu, linear(ops, x, n.up, false)), n.down, false));
+      h = ops.add(h, linear(ops, ops.mul(silu, linear(ops, y, n.up, false)), n.down, false));
     }
-    return rmsNorm(ops, h, 'model.norm', c.rms_norm_eps);
+    return { hidden: rmsNorm(ops, h, 'model.norm', c.rms_norm_eps), present };
   }
 
   /** Next-token logits [B, L, vocab]. */

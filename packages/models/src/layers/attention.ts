@@ -74,17 +74,48 @@ export interface AttentionOptions<T> {
 }
 
 /**
+ * Keys and values of one self-attention layer for the positions seen so far, [B, hkv, L, d] each,
+ * keys after RoPE: what a KV cache keeps between decoding steps.
+ */
+export interface KeyValueCache<T> {
+  key: T;
+  value: T;
+}
+
+/**
  * Multi-head scaled dot-product attention, x [B, Lq, H] -> [B, Lq, H] (before any residual).
  * Heads are split with reshape + explicit transposes; K is transposed to [B, h, d, Lk] so the
  * score product needs no transpose flag.
  */
 export function multiHeadAttention<T>(ops: Ops<T>, x: T, names: AttentionNames, options: AttentionOptions<T>): T {
+  return attend(ops, x, names, options, undefined).output;
+}
+
+/**
+ * Self-attention for incremental decoding: the new positions x [B, Lq, H] attend to `past` (the
+ * cache of the earlier positions, if any) and to themselves; returns the output and the cache
+ * extended by x's keys and values. RoPE angles (`options.rope`) must start at the past length and
+ * `options.bias` must be [.., Lq, past + Lq] (none is needed for one new position).
+ */
+export function cachedSelfAttention<T>(
+  ops: Ops<T>,
+  x: T,
+  names: AttentionNames,
+  options: AttentionOptions<T>,
+  past?: KeyValueCache<T>,
+): { output: T; present: KeyValueCache<T> } {
+  if (options.keyValue !== undefined) throw new RangeError(`cachedSelfAttention(${names.query}): self-attention only (no keyValue)`);
+  const { output, present } = attend(ops, x, names, options, { past });
+  return { output, present: present! };
+}
+
+function attend<T>(ops: Ops<T>, x: T, names: AttentionNames, options: AttentionOptions<T>, cache: { past?: KeyValueCache<T> } | undefined): { output: T; present?: KeyValueCache<T> } {
   const { numHeads, bias, dropout } = options;
   const numKvHeads = options.numKvHeads ?? numHeads;
   const withBias = options.projectionBias ?? true;
   const kvInput = options.keyValue ?? x;
   const [b, lq, hidden] = ops.shape(x);
-  const lk = ops.shape(kvInput)[1];
+  let lk = ops.shape(kvInput)[1];
   if (typeof hidden !== 'number' || hidden % numHeads !== 0) {
     throw new RangeError(`multiHeadAttention(${names.query}): hidden size ${hidden} is not divisible by numHeads ${numHeads}`);
   }
@@ -96,13 +127,26 @@ export function multiHeadAttention<T>(ops: Ops<T>, x: T, names: AttentionNames, 
   const split = (t: T, len: Dim, heads: number, perm: number[]) => ops.transpose(ops.reshape(t, [b, len, heads, headDim]), perm);
   const rope = options.rope;
   let q = split(linear(ops, x, names.query, withBias), lq, numHeads, [0, 2, 1, 3]); // [B, h, Lq, d]
-  let kT: T; // [B, hkv, d, Lk]
-  if (rope === undefined) kT = split(linear(ops, kvInput, names.key, withBias), lk, numKvHeads, [0, 2, 3, 1]);
-  else {
-    q = applyRope(ops, q, rope);
-    kT = ops.transpose(applyRope(ops, split(linear(ops, kvInput, names.key, withBias), lk, numKvHeads, [0, 2, 1, 3]), rope), [0, 1, 3, 2]);
+  if (rope !== undefined) q = applyRope(ops, q, rope);
+  let kT!: T; // [B, hkv, d, Lk], set on every path below
+  let k: T | undefined; // [B, hkv, Lk, d], kept for the cache
+  if (cache !== undefined) {
+    k = split(linear(ops, kvInput, names.key, withBias), lk, numKvHeads, [0, 2, 1, 3]);
+    if (rope !== undefined) k = applyRope(ops, k, rope);
+  } else if (rope === undefined) kT = split(linear(ops, kvInput, names.key, withBias), lk, numKvHeads, [0, 2, 3, 1]);
+  else kT = ops.transpose(applyRope(ops, split(linear(ops, kvInput, names.key, withBias), lk, numKvHeads, [0, 2, 1, 3]), rope), [0, 1, 3, 2]);
+  let v = split(linear(ops, kvInput, names.value, withBias), lk, numKvHeads, [0, 2, 1, 3]); // [B, hkv, Lk, d]
+  let present: KeyValueCache<T> | undefined;
+  if (cache !== undefined) {
+    // The new keys (after RoPE) and values appended to the cache along the length axis.
+    if (cache.past !== undefined) {
+      k = ops.concat([cache.past.key, k!], 2);
+      v = ops.concat([cache.past.value, v], 2);
+      lk = ops.shape(k)[2];
+    }
+    present = { key: k!, value: v };
+    kT = ops.transpose(k!, [0, 1, 3, 2]);
   }
-  const v = split(linear(ops, kvInput, names.value, withBias), lk, numKvHeads, [0, 2, 1, 3]); // [B, hkv, Lk, d]
   // Grouped queries: the `group` query heads of one key/value head are stacked along the rows,
   // [B, hkv, group·Lq, d], so K and V are used as they are (no repeat_kv copies).
   const grouped = (t: T, cols: Dim) => (group === 1 ? t : ops.reshape(t, [b, numKvHeads, -1, cols]));
@@ -113,5 +157,5 @@ export function multiHeadAttention<T>(ops: Ops<T>, x: T, names: AttentionNames, 
   if (dropout) probs = ops.dropout(probs, dropout.rate, dropout.rng);
   const heads = perHead(ops.matMul(grouped(probs, lk), v), headDim); // [B, h, Lq, d]
   const context = ops.reshape(ops.transpose(heads, [0, 2, 1, 3]), [b, lq, hidden]);
-  return linear(ops, context, names.output, withBias);
+  return { output: linear(ops, context, names.output, withBias), present };
 }
