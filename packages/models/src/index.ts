@@ -186,6 +186,7 @@ export {
   type GapRelmBatch,
   type ScheduledSamplingStats,
 } from './gap-relm/tasks';
+export { createOpsStageTask, type GapRelmOpsTask } from './gap-relm/ops-stage-task';
 export { trainGapRelm, resolveGapRelmResume, checkGapRelmResume, type GapRelmResumePoint, type TrainGapRelmOptions, type TrainGapRelmResult } from './gap-relm/train-gap-relm';
 
 // SGDD: semantic-guided discrete diffusion (cosine schedule, forward process, decoder on Ops, MaskGIT source)

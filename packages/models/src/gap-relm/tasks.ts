@@ -1,16 +1,14 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { PlannerOp, buildTemplate } from '@proj/align';
+import { PlannerOp } from '@proj/align';
 import { Rng } from '@proj/core';
-import { cscMetrics } from '@proj/metrics';
 import type { GapRelmDecodeConfig } from '@proj/sampling';
 import type { StepContext, TrainTask } from '@proj/trainer';
 import { TfOps } from '../ops/tf-ops';
 import type { ExampleSource } from './example-source';
 import { GapRelm } from './gap-relm';
-import { INFILLER } from './infiller';
-import { infillerInputs, type InfillerInputs, type PaddedInputs } from './inputs';
-import { PLANNER } from './planner';
-import { encodeExample, type EncodedExample } from './tokens';
+import type { PaddedInputs } from './inputs';
+import { auxMlmInputs, encodeBatch, scheduleBatch, stageEvaluator, stageTrainable } from './stage-parts';
+import type { EncodedExample } from './tokens';
 
 export type StageName = 'infiller_pretrain' | 'planner_train' | 'joint_finetune';
 export const STAGES: readonly StageName[] = Object.freeze(['infiller_pretrain', 'planner_train', 'joint_finetune']);
@@ -90,23 +88,10 @@ export function createStageTask(stage: StageName, model: GapRelm, options: Stage
   const { train, dev } = options;
   const cfg = model.config;
   const ops = new TfOps(model.store);
-  const devLimit = options.devEvalLimit ?? 200;
-  const evalBatch = options.evalBatchSize ?? 16;
   const stats: ScheduledSamplingStats = { batches: 0, scheduledBatches: 0, examplesKept: 0, examplesSkipped: 0 };
-  const plannerPrompt = GapRelm.promptPrefix(cfg, 'planner');
-  const infillerPrompt = GapRelm.promptPrefix(cfg, 'infiller');
   const usesPlanner = stage !== 'infiller_pretrain';
   const usesInfiller = stage !== 'planner_train';
   const auxOn = usesInfiller && cfg.aux_mlm_weight > 0;
-
-  const encode = async (source: ExampleSource, index: number, epoch: number, what: string): Promise<EncodedExample | null> => {
-    const e = encodeExample(await source.get(index, epoch), model.ids, model.budget, `${what} example ${index} of ${source.describe()}`);
-    if (e !== null) {
-      const k = e.insertLabels.findIndex((c) => c > cfg.max_insert_k);
-      if (k >= 0) throw new RangeError(`${what} example ${index}: insert_labels[${k}] = ${e.insertLabels[k]} exceeds max_insert_k ${cfg.max_insert_k}`);
-    }
-    return e;
-  };
 
   // ---- loss terms (TfOps; differentiable) ----
   const plannerLoss = (examples: EncodedExample[], training?: { rng: Rng }): tf.Scalar => {
@@ -135,25 +120,8 @@ export function createStageTask(stage: StageName, model: GapRelm, options: Stage
     return ops.crossEntropy(logits, tf.tensor1d(Int32Array.from(examples.flatMap((e) => e.gold)), 'int32'), IGNORE) as tf.Scalar;
   };
 
-  /** Auxiliary MLM: `[CLS] P source [SEP]` with 15% of the source replaced by [MASK], through the infiller. */
-  const auxInputs = (examples: EncodedExample[], rng: Rng): { x: InfillerInputs; labels: Int32Array } => {
-    const masked: number[][] = [];
-    const positions: number[][] = [];
-    const labels: number[] = [];
-    for (const e of examples) {
-      const ids = e.source.slice();
-      const chosen = e.source.length === 0 ? [] : rng.sampleIndices(e.source.length, Math.max(1, Math.round(AUX_MLM_RATE * e.source.length))).sort((a, b) => a - b);
-      for (const i of chosen) {
-        labels.push(ids[i]);
-        ids[i] = model.tokenizer.maskId;
-      }
-      masked.push(ids);
-      positions.push(chosen);
-    }
-    return { x: infillerInputs([], masked, positions, false, model.special), labels: Int32Array.from(labels) };
-  };
   const auxLoss = (examples: EncodedExample[], rng: Rng, training?: { rng: Rng }): tf.Scalar | undefined => {
-    const { x, labels } = auxInputs(examples, rng);
+    const { x, labels } = auxMlmInputs(model, examples, rng);
     if (labels.length === 0) return undefined;
     const logits = model.infiller(ops, GapRelm.tensors(x), tf.tensor1d(x.positions, 'int32'), training);
     return ops.crossEntropy(logits, tf.tensor1d(labels, 'int32'), IGNORE) as tf.Scalar;
@@ -185,47 +153,11 @@ export function createStageTask(stage: StageName, model: GapRelm, options: Stage
     return loss;
   };
 
-  // ---- scheduled sampling: the planner's argmax template, no gradient (runs in batch()) ----
-  const predictedTemplates = async (examples: EncodedExample[]): Promise<number[][]> => {
-    const x = model.plannerInputs(examples.map((e) => e.source));
-    const [opArg, insArg] = tf.tidy(() => {
-      const out = model.planner(ops, GapRelm.tensors(x));
-      return [tf.argMax(out.opLogits, 2), tf.argMax(out.insertLogits, 2)];
-    });
-    const [op, ins] = (await Promise.all([opArg.data(), insArg.data()])) as Int32Array[];
-    tf.dispose([opArg, insArg]);
-    const slots = opArg.shape[1] as number;
-    return examples.map((e, b) => {
-      const n = e.source.length;
-      const opLabels = Array.from(op.subarray(b * slots, b * slots + n + 1), (v): number => (cfg.no_delete && v === PlannerOp.DELETE ? PlannerOp.KEEP : v));
-      opLabels[0] = PlannerOp.KEEP;
-      const insertLabels = Array.from(ins.subarray(b * slots, b * slots + n + 1), (v) => (cfg.no_insert ? 0 : v));
-      return model.ids.ids(buildTemplate(e.sourceTokens, opLabels, insertLabels).template_tokens);
-    });
-  };
-
   const countTokens = (x: PaddedInputs) => x.attentionMask.reduce((s, v) => s + v, 0);
 
   const batch = async (indices: readonly number[], ctx: StepContext): Promise<GapRelmBatch> => {
-    const examples = (await Promise.all(indices.map((i) => encode(train, i, ctx.epoch, 'train')))).filter((e): e is EncodedExample => e !== null);
-    if (examples.length === 0) throw new RangeError(`${stage}: batch ${ctx.batchIndex} of epoch ${ctx.epoch} has no example that fits max_position_embeddings ${model.budget.maxPositions}`);
-    const infill = examples.map(() => true);
-    let scheduled = false;
-    if (stage === 'joint_finetune') {
-      stats.batches++;
-      const p = options.totalSteps === undefined ? cfg.ss_end : scheduledSamplingProbability(ctx.step, options.totalSteps, cfg.ss_start, cfg.ss_end);
-      if (p > 0 && ctx.rng.float() < p) {
-        scheduled = true;
-        stats.scheduledBatches++;
-        const predicted = await predictedTemplates(examples);
-        predicted.forEach((t, i) => {
-          const same = t.length === examples[i].template.length && t.every((id, j) => id === examples[i].template[j]);
-          infill[i] = same;
-          if (same) stats.examplesKept++;
-          else stats.examplesSkipped++;
-        });
-      }
-    }
+    const examples = await encodeBatch(model, stage, train, indices, ctx);
+    const { infill, scheduled } = await scheduleBatch(stage, model, examples, ctx, options.totalSteps, stats);
     let tokens = 0;
     if (usesPlanner) tokens += countTokens(model.plannerInputs(examples.map((e) => e.source)));
     if (usesInfiller) tokens += countTokens(model.infillerInputs(examples.map((e) => e.source), examples.map((e) => e.template), examples.map((e) => e.maskPositions)));
@@ -233,39 +165,14 @@ export function createStageTask(stage: StageName, model: GapRelm, options: Stage
   };
 
   // ---- evaluation: dev loss and sentence-level correction P/R/F1 ----
-  let devCache: EncodedExample[] | null = null;
-  let devPairs: { source: string; target: string }[] = [];
-  const evaluate = dev
-    ? async (): Promise<Record<string, number>> => {
-        if (devCache === null) {
-          const n = Math.min(dev.length, devLimit);
-          const raw = await Promise.all(Array.from({ length: n }, (_, i) => dev.get(i, 0)));
-          devPairs = raw.map((e) => ({ source: e.source, target: e.target }));
-          devCache = raw.map((e, i) => encodeExample(e, model.ids, model.budget, `dev example ${i} of ${dev.describe()}`)).filter((e): e is EncodedExample => e !== null);
-        }
-        let sum = 0;
-        let batches = 0;
-        for (let i = 0; i < devCache.length; i += evalBatch) {
-          const examples = devCache.slice(i, i + evalBatch);
-          const value = tf.tidy(() => combine(lossTerms({ examples, scheduled: false, infill: examples.map(() => true), tokens: 0 })));
-          sum += (await value.data())[0];
-          value.dispose();
-          batches++;
-        }
-        const corrected = await model.correct(devPairs.map((p) => p.source), options.decode);
-        const m = cscMetrics(devPairs.map((p) => p.source), devPairs.map((p) => p.target), corrected.map((c) => c.corrected)).sentence.correction;
-        if (stage === 'joint_finetune' && options.log) {
-          options.log.write(`${stage}: scheduled sampling in ${stats.scheduledBatches}/${stats.batches} batches; infill loss kept for ${stats.examplesKept}, skipped for ${stats.examplesSkipped} examples\n`);
-        }
-        return { loss: batches > 0 ? sum / batches : 0, f1: m.f1, precision: m.precision, recall: m.recall };
-      }
-    : undefined;
-
-  const trainable = (name: string): boolean => {
-    if (stage === 'joint_finetune') return true;
-    if (stage === 'planner_train') return name.startsWith(PLANNER) || name.startsWith(plannerPrompt);
-    return name.startsWith(INFILLER) || name.startsWith(infillerPrompt);
+  const devLoss = async (examples: EncodedExample[]): Promise<number> => {
+    const value = tf.tidy(() => combine(lossTerms({ examples, scheduled: false, infill: examples.map(() => true), tokens: 0 })));
+    const v = (await value.data())[0];
+    value.dispose();
+    return v;
   };
+  const evaluate = dev ? stageEvaluator(stage, model, dev, options, stats, devLoss) : undefined;
+  const trainable = stageTrainable(stage, model);
 
   return {
     name: `gap-relm/${stage}`,

@@ -5,7 +5,9 @@ import { writeFileAtomic } from '@proj/core';
 import type { GapRelmDecodeConfig } from '@proj/sampling';
 import { listCheckpoints, parseTrainConfig, removeStaleDirs, train, type TrainConfigInput, type TrainResult } from '@proj/trainer';
 import type { ExampleSource } from './example-source';
+import { createOnnxEngine, type OnnxEngineOptions } from '../train-engine/onnx-engine';
 import type { GapRelm } from './gap-relm';
+import { createOpsStageTask } from './ops-stage-task';
 import { STAGES, createStageTask, type StageName } from './tasks';
 
 export interface TrainGapRelmOptions {
@@ -33,6 +35,14 @@ export interface TrainGapRelmOptions {
    * continues from that checkpoint. See resolveGapRelmResume.
    */
   resumeFrom?: string;
+  /**
+   * Where the steps run: 'tfjs' or 'onnx' train the stage tasks written on Ops
+   * (`createOpsStageTask`), which give the same losses and weights on both engines (within float
+   * rounding) and share one checkpoint format. Unset: the tfjs-only `createStageTask`, as before.
+   */
+  engine?: 'tfjs' | 'onnx';
+  /** onnxruntime sessions of the 'onnx' engine (providers, threads, log). */
+  onnx?: OnnxEngineOptions;
 }
 
 export interface TrainGapRelmResult {
@@ -183,14 +193,17 @@ export async function trainGapRelm(options: TrainGapRelmOptions): Promise<TrainG
       resuming = false;
     }
 
-    const task = createStageTask(stage, model, {
+    const taskOptions = {
       train: options.train,
       dev: options.dev,
       decode: options.decode,
       devEvalLimit: options.devEvalLimit,
       totalSteps: stageSteps(config, options.train.length),
       log: logStream,
-    });
+    };
+    const legacyTask = options.engine === undefined ? createStageTask(stage, model, taskOptions) : null;
+    const opsTask = legacyTask === null ? createOpsStageTask(stage, model, taskOptions) : null;
+    const task = legacyTask ?? opsTask!;
     const baseEvaluate = task.evaluate;
     if (baseEvaluate) {
       // Keep the best model by dev F1 across stages (the trainer's best/ is per stage and by its metric).
@@ -205,7 +218,9 @@ export async function trainGapRelm(options: TrainGapRelmOptions): Promise<TrainG
       };
     }
     say(`trainGapRelm: ${stage}${resumeFrom ? ` (resuming from ${resumeFrom})` : ''}`);
-    const result = await train(config, task, { resumeFrom, log: logStream });
+    const result = legacyTask
+      ? await train(config, legacyTask, { resumeFrom, log: logStream })
+      : await train(config, opsTask!, { resumeFrom, log: logStream, engine: options.engine === 'onnx' ? createOnnxEngine(options.onnx) : undefined });
     if (stage === 'joint_finetune') {
       const s = task.stats;
       say(`trainGapRelm: joint_finetune scheduled sampling in ${s.scheduledBatches}/${s.batches} batches (infill loss kept for ${s.examplesKept}, skipped for ${s.examplesSkipped} examples)`);

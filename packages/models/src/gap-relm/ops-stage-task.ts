@@ -1,0 +1,186 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { PlannerOp } from '@proj/align';
+import { Rng } from '@proj/core';
+import type { StepContext } from '@proj/trainer';
+import type { Ops } from '../ops/ops';
+import { TfOps } from '../ops/tf-ops';
+import { opsTrainTask, type HostBatch, type OpsInput, type OpsTrainTask } from '../train-engine/ops-task';
+import type { GapRelm } from './gap-relm';
+import type { InfillerInputs, PaddedInputs } from './inputs';
+import { auxMlmInputs, encodeBatch, scheduleBatch, stageEvaluator, stageTrainable } from './stage-parts';
+import { STAGES, type ScheduledSamplingStats, type StageName, type StageTaskOptions } from './tasks';
+import type { EncodedExample } from './tokens';
+
+const IGNORE = -100;
+
+/** A Gap-ReLM stage as an engine-neutral task (`opsTrainTask`): what `train()` runs on tfjs or onnxruntime. */
+export interface GapRelmOpsTask extends OpsTrainTask {
+  readonly stage: StageName;
+  /** Scheduled-sampling counts so far (joint_finetune only; zeros otherwise). */
+  readonly stats: ScheduledSamplingStats;
+}
+
+/**
+ * The loss inputs of a stage. Every data-dependent branch of `createStageTask`'s loss is an input
+ * here, so one recorded graph serves every batch: targets the loss must not see are IGNORE, the
+ * infill and aux terms carry their weight as a scalar input (0 when a batch has no such term), and
+ * every target list holds at least one entry (an ignored one when there is nothing to learn) so no
+ * tensor is empty.
+ */
+function stageInputs(usesPlanner: boolean, usesInfiller: boolean, auxOn: boolean): OpsInput[] {
+  const ids = (prefix: string, withTypes: boolean): OpsInput[] => [
+    { name: `${prefix}_input_ids`, dtype: 'int32', shape: [`${prefix}_batch`, `${prefix}_seq`] },
+    { name: `${prefix}_attention_mask`, dtype: 'int32', shape: [`${prefix}_batch`, `${prefix}_seq`] },
+    ...(withTypes ? [{ name: `${prefix}_token_type_ids`, dtype: 'int32', shape: [`${prefix}_batch`, `${prefix}_seq`] } as OpsInput] : []),
+  ];
+  const targets = (prefix: string): OpsInput[] => [
+    { name: `${prefix}_positions`, dtype: 'int32', shape: [`${prefix}_n`] },
+    { name: `${prefix}_labels`, dtype: 'int32', shape: [`${prefix}_n`] },
+    { name: `${prefix}_weight`, dtype: 'float32', shape: [] },
+  ];
+  return [
+    ...(usesPlanner
+      ? [...ids('planner', false), { name: 'op_targets', dtype: 'int32', shape: ['slots'] } as OpsInput, { name: 'insert_targets', dtype: 'int32', shape: ['slots'] } as OpsInput]
+      : []),
+    ...(usesInfiller ? [...ids('infill', true), ...targets('infill')] : []),
+    ...(auxOn ? [...ids('aux', true), ...targets('aux')] : []),
+  ];
+}
+
+/** At least one target: an ignored one at position 0 when there is none. */
+function nonEmpty(positions: number[], labels: number[]): { positions: Int32Array; labels: Int32Array } {
+  return positions.length > 0 ? { positions: Int32Array.from(positions), labels: Int32Array.from(labels) } : { positions: Int32Array.of(0), labels: Int32Array.of(IGNORE) };
+}
+
+const int2 = (data: Int32Array, x: PaddedInputs) => ({ data, shape: [x.batch, x.length] });
+
+/** The `<prefix>_*` inputs of one infiller term: padded ids, targets (never empty) and the term's weight. */
+function infillerFeeds(prefix: string, x: InfillerInputs, labels: number[], weight: number): HostBatch {
+  const t = nonEmpty(Array.from(x.positions), labels);
+  return {
+    [`${prefix}_input_ids`]: int2(x.inputIds, x),
+    [`${prefix}_attention_mask`]: int2(x.attentionMask, x),
+    [`${prefix}_token_type_ids`]: int2(x.tokenTypeIds, x),
+    [`${prefix}_positions`]: { data: t.positions, shape: [t.positions.length] },
+    [`${prefix}_labels`]: { data: t.labels, shape: [t.labels.length] },
+    [`${prefix}_weight`]: { data: Float32Array.of(weight), shape: [] },
+  };
+}
+
+/**
+ * `createStageTask` written once against Ops, for either engine (`train(config, task, { engine })`):
+ * the same stages, trainable sets, loss terms, weights, scheduled sampling and evaluation. What
+ * differs from `createStageTask`, so that one graph serves every batch: the auxiliary MLM's
+ * masking is drawn in `batch()` (after scheduled sampling), and the infill term always runs on
+ * every example of the batch with the targets of the examples whose predicted template differs
+ * from the gold one ignored (the same mean as running on the kept examples alone).
+ */
+export function createOpsStageTask(stage: StageName, model: GapRelm, options: StageTaskOptions): GapRelmOpsTask {
+  if (!STAGES.includes(stage)) throw new RangeError(`createOpsStageTask: stage must be one of ${STAGES.join(', ')}, got ${JSON.stringify(stage)}`);
+  const { train, dev } = options;
+  const cfg = model.config;
+  const stats: ScheduledSamplingStats = { batches: 0, scheduledBatches: 0, examplesKept: 0, examplesSkipped: 0 };
+  const usesPlanner = stage !== 'infiller_pretrain';
+  const usesInfiller = stage !== 'planner_train';
+  const auxOn = usesInfiller && cfg.aux_mlm_weight > 0;
+  const prompts = model.special.prompts;
+  const infillWeight = stage === 'joint_finetune' ? cfg.infill_weight : 1;
+
+  // ---- host arrays of one batch: every branch decided here ----
+  const hostBatch = (examples: EncodedExample[], infill: readonly boolean[], auxRng: Rng): { batch: HostBatch; tokens: number } => {
+    const batch: HostBatch = {};
+    let tokens = 0;
+    const count = (x: PaddedInputs) => x.attentionMask.reduce((s, v) => s + v, 0);
+    if (usesPlanner) {
+      const x = model.plannerInputs(examples.map((e) => e.source));
+      const slots = x.length - prompts;
+      const opTargets = new Int32Array(examples.length * slots).fill(IGNORE);
+      const insTargets = new Int32Array(examples.length * slots).fill(IGNORE);
+      examples.forEach((e, b) => {
+        for (let s = 0; s < e.opLabels.length; s++) {
+          // Slot 0 is always KEEP (nothing to learn); DELETE is not trained in the no_delete ablation.
+          if (s > 0 && !(cfg.no_delete && e.opLabels[s] === PlannerOp.DELETE)) opTargets[b * slots + s] = e.opLabels[s];
+          insTargets[b * slots + s] = cfg.no_insert ? IGNORE : e.insertLabels[s];
+        }
+      });
+      Object.assign(batch, {
+        planner_input_ids: int2(x.inputIds, x),
+        planner_attention_mask: int2(x.attentionMask, x),
+        op_targets: { data: opTargets, shape: [opTargets.length] },
+        insert_targets: { data: insTargets, shape: [insTargets.length] },
+      });
+      tokens += count(x);
+    }
+    if (usesInfiller) {
+      const x = model.infillerInputs(examples.map((e) => e.source), examples.map((e) => e.template), examples.map((e) => e.maskPositions));
+      const labels = examples.flatMap((e, b) => e.gold.map((id) => (infill[b] ? id : IGNORE)));
+      Object.assign(batch, infillerFeeds('infill', x, labels, labels.some((l) => l !== IGNORE) ? infillWeight : 0));
+      tokens += count(x);
+    }
+    if (auxOn) {
+      const { x, labels } = auxMlmInputs(model, examples, auxRng);
+      Object.assign(batch, infillerFeeds('aux', x, Array.from(labels), labels.length > 0 ? cfg.aux_mlm_weight : 0));
+    }
+    return { batch, tokens };
+  };
+
+  // ---- the loss, once, on any Ops: planner + w_infill · infill + w_aux · aux ----
+  const loss = <T>(ops: Ops<T>, x: Record<string, T>, training?: { rng: Rng }): T => {
+    const terms: T[] = [];
+    if (usesPlanner) {
+      const out = model.planner(ops, { inputIds: x.planner_input_ids, attentionMask: x.planner_attention_mask }, training);
+      terms.push(ops.crossEntropy(ops.reshape(out.opLogits, [-1, 3]), x.op_targets, IGNORE));
+      if (!cfg.no_insert) terms.push(ops.crossEntropy(ops.reshape(out.insertLogits, [-1, cfg.max_insert_k + 1]), x.insert_targets, IGNORE));
+    }
+    for (const [term, on] of [['infill', usesInfiller], ['aux', auxOn]] as const) {
+      if (!on) continue;
+      const inputs = { inputIds: x[`${term}_input_ids`], attentionMask: x[`${term}_attention_mask`], tokenTypeIds: x[`${term}_token_type_ids`] };
+      const logits = model.infiller(ops, inputs, x[`${term}_positions`], training);
+      terms.push(ops.mul(ops.crossEntropy(logits, x[`${term}_labels`], IGNORE), x[`${term}_weight`]));
+    }
+    return terms.reduce((a, b) => ops.add(a, b));
+  };
+
+  const tokensOf = new WeakMap<HostBatch, number>();
+  const batch = async (indices: readonly number[], ctx: StepContext): Promise<HostBatch> => {
+    const examples = await encodeBatch(model, stage, train, indices, ctx);
+    const { infill } = await scheduleBatch(stage, model, examples, ctx, options.totalSteps, stats);
+    const { batch: host, tokens } = hostBatch(examples, infill, ctx.rng);
+    tokensOf.set(host, tokens);
+    return host;
+  };
+
+  // ---- evaluation: dev loss (TfOps, no dropout; a fixed aux masking stream, so evaluations compare) ----
+  const tfOps = new TfOps(model.store);
+  const devLoss = async (examples: EncodedExample[]): Promise<number> => {
+    const { batch: host } = hostBatch(examples, examples.map(() => true), new Rng(0));
+    const value = tf.tidy(() => {
+      const x: Record<string, tf.Tensor> = {};
+      for (const input of inputs) x[input.name] = tf.tensor(host[input.name].data, host[input.name].shape, input.dtype);
+      return loss(tfOps, x) as tf.Scalar;
+    });
+    const v = (await value.data())[0];
+    value.dispose();
+    return v;
+  };
+  const evaluate = dev ? stageEvaluator(stage, model, dev, options, stats, devLoss) : undefined;
+
+  const inputs = stageInputs(usesPlanner, usesInfiller, auxOn);
+  const task = opsTrainTask({
+    name: `gap-relm/${stage}`,
+    describe: () => `${model.describe()}; data ${train.describe()}`,
+    store: model.store,
+    trainable: stageTrainable(stage, model),
+    numExamples: () => train.length,
+    inputs,
+    batch,
+    loss,
+    tokens: (b) => tokensOf.get(b) ?? 0,
+    // Scheduled sampling runs the planner on the task's Variables inside batch().
+    readsWeightsInBatch: stage === 'joint_finetune' && Math.max(cfg.ss_start, cfg.ss_end) > 0,
+    ...(evaluate ? { evaluate } : {}),
+    saveWeights: (dir) => model.save(dir),
+    loadWeights: (dir) => model.loadWeights(dir),
+  });
+  return Object.assign(task, { stage, stats });
+}

@@ -1,0 +1,148 @@
+// Parts shared by the two forms of a Gap-ReLM stage task: `createStageTask` (tfjs only) and
+// `createOpsStageTask` (loss on Ops, for either training engine).
+import * as tf from '@tensorflow/tfjs-core';
+import { PlannerOp, buildTemplate } from '@proj/align';
+import type { Rng } from '@proj/core';
+import { cscMetrics } from '@proj/metrics';
+import type { StepContext } from '@proj/trainer';
+import { TfOps } from '../ops/tf-ops';
+import type { ExampleSource } from './example-source';
+import { GapRelm } from './gap-relm';
+import { INFILLER } from './infiller';
+import { infillerInputs, type InfillerInputs } from './inputs';
+import { PLANNER } from './planner';
+import { AUX_MLM_RATE, scheduledSamplingProbability, type ScheduledSamplingStats, type StageName, type StageTaskOptions } from './tasks';
+import { encodeExample, type EncodedExample } from './tokens';
+
+/** Which parameters a stage trains: the planner's or the infiller's (with their prompts), or all. */
+export function stageTrainable(stage: StageName, model: GapRelm): (name: string) => boolean {
+  const plannerPrompt = GapRelm.promptPrefix(model.config, 'planner');
+  const infillerPrompt = GapRelm.promptPrefix(model.config, 'infiller');
+  return (name) => {
+    if (stage === 'joint_finetune') return true;
+    if (stage === 'planner_train') return name.startsWith(PLANNER) || name.startsWith(plannerPrompt);
+    return name.startsWith(INFILLER) || name.startsWith(infillerPrompt);
+  };
+}
+
+/** The training examples of a micro-batch, encoded; an example over max_insert_k is an error naming it. */
+export async function encodeBatch(model: GapRelm, stage: StageName, source: ExampleSource, indices: readonly number[], ctx: StepContext): Promise<EncodedExample[]> {
+  const cfg = model.config;
+  const encode = async (index: number): Promise<EncodedExample | null> => {
+    const e = encodeExample(await source.get(index, ctx.epoch), model.ids, model.budget, `train example ${index} of ${source.describe()}`);
+    if (e !== null) {
+      const k = e.insertLabels.findIndex((c) => c > cfg.max_insert_k);
+      if (k >= 0) throw new RangeError(`train example ${index}: insert_labels[${k}] = ${e.insertLabels[k]} exceeds max_insert_k ${cfg.max_insert_k}`);
+    }
+    return e;
+  };
+  const examples = (await Promise.all(indices.map(encode))).filter((e): e is EncodedExample => e !== null);
+  if (examples.length === 0) throw new RangeError(`${stage}: batch ${ctx.batchIndex} of epoch ${ctx.epoch} has no example that fits max_position_embeddings ${model.budget.maxPositions}`);
+  return examples;
+}
+
+/** The planner's argmax templates on the model's Variables, no gradient (scheduled sampling). */
+async function predictedTemplates(model: GapRelm, examples: EncodedExample[]): Promise<number[][]> {
+  const cfg = model.config;
+  const x = model.plannerInputs(examples.map((e) => e.source));
+  const [opArg, insArg] = tf.tidy(() => {
+    const out = model.planner(new TfOps(model.store), GapRelm.tensors(x));
+    return [tf.argMax(out.opLogits, 2), tf.argMax(out.insertLogits, 2)];
+  });
+  const [op, ins] = (await Promise.all([opArg.data(), insArg.data()])) as Int32Array[];
+  tf.dispose([opArg, insArg]);
+  const slots = opArg.shape[1] as number;
+  return examples.map((e, b) => {
+    const n = e.source.length;
+    const opLabels = Array.from(op.subarray(b * slots, b * slots + n + 1), (v): number => (cfg.no_delete && v === PlannerOp.DELETE ? PlannerOp.KEEP : v));
+    opLabels[0] = PlannerOp.KEEP;
+    const insertLabels = Array.from(ins.subarray(b * slots, b * slots + n + 1), (v) => (cfg.no_insert ? 0 : v));
+    return model.ids.ids(buildTemplate(e.sourceTokens, opLabels, insertLabels).template_tokens);
+  });
+}
+
+/**
+ * joint_finetune's scheduled sampling for one batch: with probability p(step) (one `ctx.rng`
+ * draw) the templates are the planner's argmax, and the infill loss is kept only for examples
+ * whose predicted template equals the gold one. Returns per example whether its infill loss is
+ * kept, and whether the batch was scheduled; other stages keep everything and draw nothing.
+ */
+export async function scheduleBatch(
+  stage: StageName,
+  model: GapRelm,
+  examples: EncodedExample[],
+  ctx: StepContext,
+  totalSteps: number | undefined,
+  stats: ScheduledSamplingStats,
+): Promise<{ infill: boolean[]; scheduled: boolean }> {
+  const cfg = model.config;
+  const infill = examples.map(() => true);
+  if (stage !== 'joint_finetune') return { infill, scheduled: false };
+  stats.batches++;
+  const p = totalSteps === undefined ? cfg.ss_end : scheduledSamplingProbability(ctx.step, totalSteps, cfg.ss_start, cfg.ss_end);
+  if (!(p > 0 && ctx.rng.float() < p)) return { infill, scheduled: false };
+  stats.scheduledBatches++;
+  (await predictedTemplates(model, examples)).forEach((t, i) => {
+    const same = t.length === examples[i].template.length && t.every((id, j) => id === examples[i].template[j]);
+    infill[i] = same;
+    if (same) stats.examplesKept++;
+    else stats.examplesSkipped++;
+  });
+  return { infill, scheduled: true };
+}
+
+/**
+ * A stage's evaluate(): the mean of `devLoss` over dev batches (no dropout) and sentence-level
+ * correction P/R/F1 of `model.correct` on the first `devEvalLimit` dev examples.
+ */
+export function stageEvaluator(
+  stage: StageName,
+  model: GapRelm,
+  dev: ExampleSource,
+  options: StageTaskOptions,
+  stats: ScheduledSamplingStats,
+  devLoss: (examples: EncodedExample[]) => Promise<number>,
+): () => Promise<Record<string, number>> {
+  const devLimit = options.devEvalLimit ?? 200;
+  const evalBatch = options.evalBatchSize ?? 16;
+  let devCache: EncodedExample[] | null = null;
+  let devPairs: { source: string; target: string }[] = [];
+  return async () => {
+    if (devCache === null) {
+      const n = Math.min(dev.length, devLimit);
+      const raw = await Promise.all(Array.from({ length: n }, (_, i) => dev.get(i, 0)));
+      devPairs = raw.map((e) => ({ source: e.source, target: e.target }));
+      devCache = raw.map((e, i) => encodeExample(e, model.ids, model.budget, `dev example ${i} of ${dev.describe()}`)).filter((e): e is EncodedExample => e !== null);
+    }
+    let sum = 0;
+    let batches = 0;
+    for (let i = 0; i < devCache.length; i += evalBatch) {
+      sum += await devLoss(devCache.slice(i, i + evalBatch));
+      batches++;
+    }
+    const corrected = await model.correct(devPairs.map((p) => p.source), options.decode);
+    const m = cscMetrics(devPairs.map((p) => p.source), devPairs.map((p) => p.target), corrected.map((c) => c.corrected)).sentence.correction;
+    if (stage === 'joint_finetune' && options.log) {
+      options.log.write(`${stage}: scheduled sampling in ${stats.scheduledBatches}/${stats.batches} batches; infill loss kept for ${stats.examplesKept}, skipped for ${stats.examplesSkipped} examples\n`);
+    }
+    return { loss: batches > 0 ? sum / batches : 0, f1: m.f1, precision: m.precision, recall: m.recall };
+  };
+}
+
+/** Auxiliary MLM inputs: `[CLS] P source [SEP]` with 15% of each source replaced by [MASK] (drawn from `rng`), and the masked ids. */
+export function auxMlmInputs(model: GapRelm, examples: readonly EncodedExample[], rng: Rng): { x: InfillerInputs; labels: Int32Array } {
+  const masked: number[][] = [];
+  const positions: number[][] = [];
+  const labels: number[] = [];
+  for (const e of examples) {
+    const ids = e.source.slice();
+    const chosen = e.source.length === 0 ? [] : rng.sampleIndices(e.source.length, Math.max(1, Math.round(AUX_MLM_RATE * e.source.length))).sort((a, b) => a - b);
+    for (const i of chosen) {
+      labels.push(ids[i]);
+      ids[i] = model.tokenizer.maskId;
+    }
+    masked.push(ids);
+    positions.push(chosen);
+  }
+  return { x: infillerInputs([], masked, positions, false, model.special), labels: Int32Array.from(labels) };
+}
