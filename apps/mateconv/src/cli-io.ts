@@ -2,6 +2,8 @@
 export interface CliIO {
   stdout: NodeJS.WritableStream & { isTTY?: boolean };
   stderr: NodeJS.WritableStream & { isTTY?: boolean };
+  /** Where interactive commands (chat) read lines; default process.stdin. */
+  stdin?: NodeJS.ReadableStream;
 }
 
 export const processIO: CliIO = { stdout: process.stdout, stderr: process.stderr };

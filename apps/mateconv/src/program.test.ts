@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { PackedTokens } from '@proj/models';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,9 +17,13 @@ class Capture extends Writable {
 }
 
 async function cli(...argv: string[]) {
+  return cliWithInput(undefined, ...argv);
+}
+
+async function cliWithInput(stdin: NodeJS.ReadableStream | undefined, ...argv: string[]) {
   const stdout = new Capture();
   const stderr = new Capture();
-  const code = await runCli(argv, { stdout, stderr });
+  const code = await runCli(argv, { stdout, stderr, stdin });
   return { code, stdout: stdout.text, stderr: stderr.text };
 }
 
@@ -73,6 +77,16 @@ describe('mateconv pretrain', () => {
     expect((await cli(...args, ...sampled)).stdout).toBe((await cli(...args, ...sampled)).stdout);
     const plain = await cli('generate', '--model', model, '--prompt', '北京是', '--max-new-tokens', '3', '--backend', 'wasm');
     expect(plain.stdout.startsWith('北京是')).toBe(true);
+  }, 60_000);
+
+  it('chat answers each line through the chat template, clears the history on clear and leaves on q', async () => {
+    const input = Readable.from(['你好\n', 'clear\n', '再见\n', 'q\n', '不会读到\n']);
+    const { code, stdout, stderr } = await cliWithInput(input, 'chat', '--model', join(dir, 'run', 'final'), '--max-new-tokens', '4', '--seed', '3', '--backend', 'wasm');
+    expect(code).toBe(0);
+    expect(stdout.split('\n').length).toBe(3); // two replies, each ended by a newline
+    expect(stderr).toContain('chat: history cleared');
+    const again = await cliWithInput(Readable.from(['你好\n', '再见\n', 'q\n']), 'chat', '--model', join(dir, 'run', 'final'), '--max-new-tokens', '4', '--seed', '3', '--backend', 'wasm');
+    expect(again.stdout.split('\n')[0]).toBe(stdout.split('\n')[0]); // seeded: the first reply repeats
   }, 60_000);
 
   it('generate exits 2 with one line on a missing model or no prompt', async () => {

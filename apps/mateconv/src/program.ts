@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { DataError } from '@proj/core';
 import { PrepareError } from '@proj/models';
 import { type CliIO, CliError, processIO } from './cli-io';
+import { registerChat } from './commands/chat';
 import { registerGenerate } from './commands/generate';
 import { registerPrepare } from './commands/prepare';
 import { registerPretrain } from './commands/pretrain';
@@ -21,6 +22,7 @@ export function buildProgram(io: CliIO): Command {
   registerPrepare(program, io, report);
   registerPretrain(program, io, report);
   registerGenerate(program, io);
+  registerChat(program, io);
   for (const command of program.commands) command.exitOverride().configureOutput(program.configureOutput());
   return program;
 }
