@@ -42,7 +42,7 @@ describe('resolveDemoStart', () => {
   it('tries the shared copy beside the checkout, and falls back when its files are not the published ones', async () => {
     const { io: cliIo, lines } = io();
     const start = await resolveDemoStart({ initFrom: 'bge-small-zh', env, cacheDir: join(tmp, 'cache'), mvn: null, sharedDir: TINY }, cliIo);
-    expect(lines()).toContain(`demo: --from ${TINY} (found beside this checkout)`);
+    expect(lines()).toContain(`demo: ${TINY} found beside this checkout: --from for bge-small-zh if the cache lacks it`);
     expect(start.kind).toBe('scratch');
   });
 

@@ -30,7 +30,7 @@ export async function resolveDemoStart(options: DemoStartOptions, io: CliIO): Pr
   const known = Object.hasOwn(PRETRAINED_MODELS, options.initFrom);
   const shared = options.sharedDir ?? SHARED_BGE_DIR;
   const from = options.from ?? (known && existsSync(shared) ? shared : undefined);
-  if (from !== undefined && options.from === undefined) log(io, `demo: --from ${from} (found beside this checkout)`);
+  if (from !== undefined && options.from === undefined) log(io, `demo: ${from} found beside this checkout: --from for ${options.initFrom} if the cache lacks it`);
   try {
     const { dir } = await resolvePretrained(options.initFrom, { from, cacheDir: options.cacheDir, env: options.env, mvn: options.mvn, log: (line) => log(io, line), progress: io.stderr });
     return { kind: 'pretrained', spec: options.initFrom, dir };
