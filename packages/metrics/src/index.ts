@@ -7,6 +7,7 @@ export { cscMetrics, type CscMetrics, type CscLevel } from './csc';
 // Simple sequence metrics
 export { exactMatch } from './exact-match';
 export { perplexity } from './perplexity';
+export { distinctN, copiesPrompt, loops, repetitionReport, type RepetitionReport } from './repetition';
 
 // Chinese grammatical error correction (ChERRANT span-based P/R/F0.5)
 export { parseM2, M2_NONE, type M2Edit, type M2Sentence } from './cgec/m2';
