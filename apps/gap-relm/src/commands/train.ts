@@ -3,7 +3,7 @@ import { readCleanSentences, ConfusionSet, ErrorGenerator, generateFrozenDev, pa
 import { BertTokenizer, GapRelm, buildCharVocab, initBackend, onlineExamples, parseGapRelmConfig, checkGapRelmResume, trainGapRelm } from '@proj/models';
 import { SkipCounter } from '@proj/core';
 import { checkPrecision, parseTrainConfig } from '@proj/trainer';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { type CliIO, CliError, log, requireDir, requireFile, requireOutputDir } from '../cli-io';
 import { checkDecodeConfig } from '../decode-config';
 import { checkedExamples } from '../checked-examples';
@@ -25,6 +25,8 @@ export interface TrainCommandOptions extends SynthInputFlags {
   stages: string;
   stageMaxSteps?: string;
   backend: 'auto' | 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
+  /** Where training steps run: onnxruntime (auto, the default) or tfjs; evaluation runs on tfjs either way. */
+  engine?: 'auto' | 'onnx' | 'tfjs';
   resumeFrom?: string;
   [flag: string]: unknown;
 }
@@ -88,6 +90,8 @@ export async function runTrain(options: TrainCommandOptions, io: CliIO) {
 
   const backend = await initBackend({ backend: options.backend });
   log(io, `backend: ${backend.name} (${backend.detail})`);
+  const engine = options.engine === 'tfjs' ? 'tfjs' : 'onnx';
+  log(io, `engine: ${engine === 'onnx' ? 'onnx (training steps on onnxruntime-node; evaluation on tfjs)' : `tfjs (${backend.name})`}${options.engine === 'auto' || options.engine === undefined ? ', from --engine auto' : ''}`);
   try {
     checkPrecision(trainConfig, backend.name);
   } catch (error) {
@@ -160,9 +164,12 @@ export async function runTrain(options: TrainCommandOptions, io: CliIO) {
     outputDir: options.outputDir,
     log: options.progress ? io.stderr : null,
     resumeFrom: options.resumeFrom,
+    engine,
+    onnx: { log: (line) => log(io, line) },
   }).finally(() => Promise.all([train.close(), dev.close()]));
   return {
     backend: backend.name,
+    engine,
     output_dir: options.outputDir,
     final: result.finalDir,
     best: result.bestDir,
@@ -183,6 +190,7 @@ export function registerTrain(program: Command, io: CliIO, report: (result: unkn
     .option('--stage-max-steps <list>', 'optimizer steps per stage, comma-separated in --stages order (0 = all epochs); overrides --max-steps')
     .option('--resume-from <dir>', 'continue an earlier run (its --output-dir: finished stages are skipped) or one of its <stage>/checkpoint-<step> directories (same global step and loss curve)');
   addBackendOption(command);
+  command.addOption(new Option('--engine <name>', 'where training steps run: onnx (onnxruntime-node, cuda then cpu), tfjs (--backend), auto = onnx').choices(['auto', 'onnx', 'tfjs']).default('auto'));
   addSynthInputOptions(command, 'runs/gap-relm');
   addSynthConfigOptions(command);
   addSchemaOptions(command, modelFields());
