@@ -89,6 +89,22 @@ describe('mateconv pretrain', () => {
     expect(again.stdout.split('\n')[0]).toBe(stdout.split('\n')[0]); // seeded: the first reply repeats
   }, 60_000);
 
+  it('eval reports held-out perplexity and repetition measures of seeded generations', async () => {
+    const { code, stdout, stderr } = await cli('eval', '--model', join(dir, 'run', 'final'), '--data', join(dir, 'p-dev'), '--seq-len', '16', '--windows', '8', '--prompt', '北京是', '中国的', '--max-new-tokens', '6', '--sample', '--seed', '5', '--samples', '1', '--backend', 'wasm');
+    expect(code).toBe(0);
+    const report = JSON.parse(stdout) as { heldout: { loss: number; perplexity: number; windows: number }; repetition: { distinct1: number; promptCopyRate: number; loopRate: number; generations: number }; samples: unknown[] };
+    expect(report.heldout.windows).toBe(8);
+    expect(report.heldout.perplexity).toBeCloseTo(Math.exp(report.heldout.loss), 3);
+    expect(report.heldout.perplexity).toBeLessThan(6400);
+    expect(report.repetition.generations).toBe(2);
+    expect(report.repetition.distinct1).toBeGreaterThanOrEqual(0);
+    expect(report.repetition.distinct1).toBeLessThanOrEqual(1);
+    expect(report.samples.length).toBe(1);
+    expect(stderr).toMatch(/eval: held-out loss [\d.]+, perplexity [\d.]+ over 8 windows of 16 tokens/);
+    const none = await cli('eval', '--model', join(dir, 'run', 'final'));
+    expect(none.code).toBe(2);
+  }, 60_000);
+
   it('generate exits 2 with one line on a missing model or no prompt', async () => {
     const missing = await cli('generate', '--model', dir, '--prompt', 'x');
     expect(missing.code).toBe(2);

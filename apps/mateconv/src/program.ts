@@ -3,6 +3,7 @@ import { DataError } from '@proj/core';
 import { PrepareError } from '@proj/models';
 import { type CliIO, CliError, processIO } from './cli-io';
 import { registerChat } from './commands/chat';
+import { registerEval } from './commands/eval';
 import { registerGenerate } from './commands/generate';
 import { registerPrepare } from './commands/prepare';
 import { registerPretrain } from './commands/pretrain';
@@ -23,6 +24,7 @@ export function buildProgram(io: CliIO): Command {
   registerPretrain(program, io, report);
   registerGenerate(program, io);
   registerChat(program, io);
+  registerEval(program, io, report);
   for (const command of program.commands) command.exitOverride().configureOutput(program.configureOutput());
   return program;
 }

@@ -1,13 +1,12 @@
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Rng } from '@proj/core';
-import { BpeTokenizer, CAUSAL_LM_CONFIG_FILE, TfCausalLmSource, initBackend, loadCausalLm, type BackendChoice, type ChatMessage } from '@proj/models';
+import { TfCausalLmSource, type BackendChoice, type ChatMessage } from '@proj/models';
 import { generate } from '@proj/sampling';
 import { Option, type Command } from 'commander';
 import { bundled } from '../bundled-data';
 import { type CliIO, CliError, log } from '../cli-io';
 import { intFlag, numberFlag } from '../flags';
+import { loadModelAndTokenizer } from './generate';
 
 export interface ChatCommandOptions {
   model: string;
@@ -31,13 +30,11 @@ const LEAVE = new Set(['exit', 'quit', 'q']);
  */
 export async function runChat(options: ChatCommandOptions, io: CliIO): Promise<{ turns: number }> {
   const input = io.stdin ?? process.stdin;
-  if (!existsSync(join(options.model, CAUSAL_LM_CONFIG_FILE))) throw new CliError(`--model: no ${CAUSAL_LM_CONFIG_FILE} in ${options.model} (a pretrain final/ or checkpoint directory)`);
-  if (!existsSync(join(options.tokenizer, 'tokenizer.json'))) throw new CliError(`--tokenizer: no tokenizer.json in ${options.tokenizer}`);
-  const backend = await initBackend({ backend: options.backend });
-  log(io, `backend: ${backend.name} (${backend.detail})`);
-  const tokenizer = await BpeTokenizer.fromDirectory(options.tokenizer);
-  if (!tokenizer.chatTemplate) throw new CliError(`--tokenizer: ${options.tokenizer} has no chat template in tokenizer_config.json`);
-  const model = await loadCausalLm(options.model);
+  const { model, tokenizer } = await loadModelAndTokenizer(options, io);
+  if (!tokenizer.chatTemplate) {
+    model.dispose();
+    throw new CliError(`--tokenizer: ${options.tokenizer} has no chat template in tokenizer_config.json`);
+  }
   const rng = new Rng(options.seed);
   const history: ChatMessage[] = options.system ? [{ role: 'system', content: options.system }] : [];
   let turns = 0;

@@ -2,14 +2,15 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Rng } from '@proj/core';
-import { BpeTokenizer, CAUSAL_LM_CONFIG_FILE, TfCausalLmSource, initBackend, loadCausalLm, type BackendChoice } from '@proj/models';
+import { BpeTokenizer, CAUSAL_LM_CONFIG_FILE, TfCausalLmSource, initBackend, loadCausalLm, type BackendChoice, type CausalLm } from '@proj/models';
 import { generate } from '@proj/sampling';
 import { Option, type Command } from 'commander';
 import { bundled } from '../bundled-data';
 import { type CliIO, CliError, log } from '../cli-io';
 import { intFlag, numberFlag } from '../flags';
 
-export interface GenerateCommandOptions {
+/** The flags shared by `generate` and `eval`: model, tokenizer, prompts, sampling, backend. */
+export interface SamplingFlags {
   model: string;
   tokenizer: string;
   prompt?: string[];
@@ -23,8 +24,11 @@ export interface GenerateCommandOptions {
   repetitionPenalty: number;
   noRepeatNgramSize: number;
   seed: number;
-  json: boolean;
   backend: BackendChoice;
+}
+
+export interface GenerateCommandOptions extends SamplingFlags {
+  json: boolean;
 }
 
 export interface Generation {
@@ -33,25 +37,36 @@ export interface Generation {
   tokens: number[];
 }
 
-export async function runGenerate(options: GenerateCommandOptions, io: CliIO): Promise<Generation[]> {
-  if (!existsSync(join(options.model, CAUSAL_LM_CONFIG_FILE))) throw new CliError(`--model: no ${CAUSAL_LM_CONFIG_FILE} in ${options.model} (a pretrain final/ or checkpoint directory)`);
-  if (!existsSync(join(options.tokenizer, 'tokenizer.json'))) throw new CliError(`--tokenizer: no tokenizer.json in ${options.tokenizer}`);
+/** Prompts from --prompt and --prompts-file (blank lines skipped). */
+export async function readPrompts(options: Pick<SamplingFlags, 'prompt' | 'promptsFile'>): Promise<string[]> {
   if (options.promptsFile !== undefined && !existsSync(options.promptsFile)) throw new CliError(`--prompts-file: file not found: ${options.promptsFile}`);
   const prompts = [...(options.prompt ?? [])];
   if (options.promptsFile !== undefined) prompts.push(...(await readFile(options.promptsFile, 'utf8')).split('\n').filter((line) => line.trim() !== ''));
-  if (prompts.length === 0) throw new CliError('give --prompt or --prompts-file');
+  return prompts;
+}
 
+/** Checks --model and --tokenizer, starts the backend and loads both (the caller disposes the model). */
+export async function loadModelAndTokenizer(options: Pick<SamplingFlags, 'model' | 'tokenizer' | 'backend'>, io: CliIO): Promise<{ model: CausalLm; tokenizer: BpeTokenizer }> {
+  if (!existsSync(join(options.model, CAUSAL_LM_CONFIG_FILE))) throw new CliError(`--model: no ${CAUSAL_LM_CONFIG_FILE} in ${options.model} (a pretrain final/ or checkpoint directory)`);
+  if (!existsSync(join(options.tokenizer, 'tokenizer.json'))) throw new CliError(`--tokenizer: no tokenizer.json in ${options.tokenizer}`);
   const backend = await initBackend({ backend: options.backend });
   log(io, `backend: ${backend.name} (${backend.detail})`);
   const tokenizer = await BpeTokenizer.fromDirectory(options.tokenizer);
   const model = await loadCausalLm(options.model);
+  if (model.config.vocab_size !== tokenizer.vocabSize) {
+    model.dispose();
+    throw new CliError(`--tokenizer: vocabulary ${tokenizer.vocabSize} != the model's ${model.config.vocab_size}`);
+  }
+  return { model, tokenizer };
+}
+
+/** Continues each prompt: BOS + its ids (as pretraining wraps documents), EOS ends a row. */
+export async function continuePrompts(model: CausalLm, tokenizer: BpeTokenizer, prompts: readonly string[], options: SamplingFlags): Promise<Generation[]> {
+  const bos = tokenizer.special.bos?.id;
+  const encoded = await tokenizer.encodeBatch(prompts, { addSpecialTokens: false });
+  const rows = encoded.map((ids) => (bos === undefined ? ids : [bos, ...ids]));
+  const source = new TfCausalLmSource(model);
   try {
-    if (model.config.vocab_size !== tokenizer.vocabSize) throw new CliError(`--tokenizer: vocabulary ${tokenizer.vocabSize} != the model's ${model.config.vocab_size}`);
-    // Pretraining wraps each document as BOS ... EOS, so a prompt starts with BOS and EOS ends a row.
-    const bos = tokenizer.special.bos?.id;
-    const encoded = await tokenizer.encodeBatch(prompts, { addSpecialTokens: false });
-    const rows = encoded.map((ids) => (bos === undefined ? ids : [bos, ...ids]));
-    const source = new TfCausalLmSource(model);
     const out = await generate(
       rows,
       source,
@@ -69,9 +84,19 @@ export async function runGenerate(options: GenerateCommandOptions, io: CliIO): P
       },
       { rng: options.sample ? new Rng(options.seed) : undefined },
     );
-    source.dispose();
     const texts = await tokenizer.decodeBatch(out, { skipSpecialTokens: true });
-    const generations = prompts.map((prompt, i) => ({ prompt, text: texts[i], tokens: out[i] }));
+    return prompts.map((prompt, i) => ({ prompt, text: texts[i], tokens: out[i] }));
+  } finally {
+    source.dispose();
+  }
+}
+
+export async function runGenerate(options: GenerateCommandOptions, io: CliIO): Promise<Generation[]> {
+  const prompts = await readPrompts(options);
+  if (prompts.length === 0) throw new CliError('give --prompt or --prompts-file');
+  const { model, tokenizer } = await loadModelAndTokenizer(options, io);
+  try {
+    const generations = await continuePrompts(model, tokenizer, prompts, options);
     for (const g of generations) io.stdout.write(options.json ? `${JSON.stringify(g)}\n` : `${g.prompt}${g.text.replace(/\n/g, ' ')}\n`);
     return generations;
   } finally {
@@ -79,10 +104,9 @@ export async function runGenerate(options: GenerateCommandOptions, io: CliIO): P
   }
 }
 
-export function registerGenerate(program: Command, io: CliIO): void {
-  program
-    .command('generate')
-    .description('Continue prompts with a pretrained model: one line out per prompt (prompt + continuation), or JSON lines with --json')
+/** Adds the model, tokenizer, prompt, sampling and backend flags. */
+export function addSamplingOptions(command: Command): Command {
+  return command
     .requiredOption('--model <dir>', 'a model directory: pretrain final/ or a checkpoint (config.json + model.safetensors)')
     .option('--tokenizer <dir>', 'directory with tokenizer.json (+ tokenizer_config.json)', bundled.tokenizer)
     .option('--prompt <text...>', 'prompts (several allowed)')
@@ -96,8 +120,12 @@ export function registerGenerate(program: Command, io: CliIO): void {
     .option('--repetition-penalty <x>', 'penalize tokens already in the row (1: off)', numberFlag('--repetition-penalty'), 1)
     .option('--no-repeat-ngram-size <n>', 'never repeat an n-gram of this size (0: off)', intFlag('--no-repeat-ngram-size', 0), 0)
     .option('--seed <n>', 'sampling seed', intFlag('--seed', 0), 42)
+    .addOption(new Option('--backend <name>', 'compute backend').choices(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']).default('auto'));
+}
+
+export function registerGenerate(program: Command, io: CliIO): void {
+  addSamplingOptions(program.command('generate').description('Continue prompts with a pretrained model: one line out per prompt (prompt + continuation), or JSON lines with --json'))
     .option('--json', 'JSON lines {prompt, text, tokens}', false)
-    .addOption(new Option('--backend <name>', 'compute backend').choices(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']).default('auto'))
     .action(async (opts: GenerateCommandOptions) => {
       await runGenerate(opts, io);
     });
