@@ -17,11 +17,12 @@ import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Rng } from '@proj/core';
-import { BertTokenizer, GapRelm, buildCharVocab, initBackend } from '@proj/models';
+import { initBackend } from '@proj/models';
 import type { Correction } from '@proj/sampling';
 // The server is the app's own: the bench measures what `gap-relm serve` runs.
 import { runServe } from '../../apps/gap-relm/src/commands/serve';
 import { DEFAULT_SERVE_CONFIG } from '../../apps/gap-relm/src/serve/serve-config';
+import { DEMO, randomDemoModel } from './demo-model';
 import { intFlag } from './int-flag';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -38,19 +39,9 @@ const modelAt = process.argv.indexOf('--model');
 const modelFlag = modelAt < 0 ? undefined : process.argv[modelAt + 1];
 if (modelAt >= 0 && (modelFlag === undefined || modelFlag.startsWith('--'))) throw new RangeError('bench/serve-load: --model needs a directory');
 
-// DEMO_MODEL of apps/gap-relm/src/commands/demo.ts (sizes only), other fields at their defaults.
-const DEMO = { hidden_size: 128, num_hidden_layers: 2, num_attention_heads: 4, intermediate_size: 256 } as const;
 const SEED = 42;
 const BODIES = 1000;
 
-/** A random-init model of the demo's size over the bundled corpus's characters (as the demo's vocabulary). */
-async function randomDemoModel(dir: string): Promise<string> {
-  const sentences = readFileSync(data('corpus/wiki.zh-cn.txt'), 'utf8').split('\n').filter((s) => s.trim() !== '');
-  const model = GapRelm.create(DEMO, BertTokenizer.fromVocabText(buildCharVocab(sentences).toText()), SEED);
-  await model.save(dir);
-  model.dispose();
-  return dir;
-}
 
 /** `BODIES` request bodies of 1..4 SIGHAN-15 test sources each, and their sentence counts. */
 function requestBodies(): { body: string; texts: number }[] {
@@ -157,7 +148,7 @@ async function main(): Promise<void> {
   const work = await mkdtemp(join(tmpdir(), 'bench-serve-load-'));
   try {
     await initBackend({ backend: 'cpu' });
-    const model = modelFlag ?? (await randomDemoModel(join(work, 'model')));
+    const model = modelFlag ?? (await randomDemoModel(join(work, 'model'), SEED));
     const bodies = requestBodies();
     const off = await measure('micro-batching off (baseline)', model, 1, bodies);
     const on = await measure('micro-batching on', model, batchTexts, bodies);

@@ -43,7 +43,7 @@ export function addSynthInputOptions(command: Command, defaultOutputDir: string)
 /** Reads the config fields back out of commander's options and validates them. */
 export function synthConfigFrom(opts: Record<string, unknown>): SynthConfig {
   const fields = synthFields();
-  return validated(fields, () => parseSynthConfig(valuesFromOptions(opts, fields), 'gap-relm'));
+  return validated(fields, () => parseSynthConfig(valuesFromOptions(opts, fields), 'synthesis flags'));
 }
 
 /** The config fields at their defaults, as commander would pass them (camelCase). */

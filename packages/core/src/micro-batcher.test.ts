@@ -70,7 +70,7 @@ describe('MicroBatcher', () => {
     expect(r.batches).toEqual([[1, 2, 3, 4]]); // the small submit arrived while this one was taken
     r.pending[0].resolve();
     await flush();
-    expect(r.batches[1]).toEqual([5, 100, 6, 7]);
+    expect(r.batches[1]).toEqual([100, 5, 6, 7]); // never served yet, so first
     r.pending[1].resolve();
     await flush();
     expect(smallDone).toBe(true);
@@ -93,6 +93,28 @@ describe('MicroBatcher', () => {
     expect(r.batches).toEqual([[6, 3], [12], [1]]);
     await expect(all).resolves.toHaveLength(4);
     expect(() => new MicroBatcher({ run: r.run, maxBatchItems: 1, maxWaitMs: 0, maxBatchCost: 0 })).toThrow(/maxBatchCost must be a number > 0, got 0/);
+  });
+
+  it('a cost bound that fits one item per batch still serves every submit in turn (least recently served first)', async () => {
+    const r = manualRunner();
+    const b = new MicroBatcher<number, string>({ run: r.run, maxBatchItems: 8, maxWaitMs: 0, maxBatchCost: 10, cost: (n) => n });
+    void b.submit([10, 10, 10]); // A
+    void b.submit([10, 10, 10]); // B
+    void b.submit([1]); // C, small
+    // A's first item went at once; then B, C and A take turns instead of A and B hogging the batches.
+    for (let i = 0; i < 4; i++) {
+      r.pending[i].resolve();
+      await flush();
+    }
+    expect(r.batches.slice(0, 4)).toEqual([[10], [10], [1], [10]]);
+  });
+
+  it('fair: false takes items first in, first out (the baseline)', () => {
+    const r = manualRunner();
+    const b = new MicroBatcher({ run: r.run, maxBatchItems: 3, maxWaitMs: 1000, fair: false });
+    void b.submit([1, 2]);
+    void b.submit([3, 4]);
+    expect(r.batches).toEqual([[1, 2, 3]]);
   });
 
   it('splits a submit larger than maxBatchItems and resolves it when every part is done, in order', async () => {

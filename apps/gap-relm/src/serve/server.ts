@@ -16,6 +16,8 @@ const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 export interface ServeOptions extends ServeConfig {
   /** Decoding settings of every batch (requests cannot override them). */
   decode: Partial<GapRelmDecodeConfig>;
+  /** false: batches take texts first in, first out (no round-robin across requests); a benchmark baseline. */
+  fairBatching?: boolean;
 }
 
 /** A running server. */
@@ -64,6 +66,7 @@ export async function startServer(corrector: Corrector, options: ServeOptions, i
     // many long texts is spread over batches instead of holding up the small ones queued behind it.
     maxBatchCost: options.maxBatchChars,
     cost: (text) => Math.max(1, text.length),
+    fair: options.fairBatching ?? true,
     run: async (texts) => {
       try {
         return await corrector.correct(texts, options.decode);
