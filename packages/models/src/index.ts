@@ -200,6 +200,8 @@ export { makeSgddBatch } from './sgdd/batch';
 export { SgddDenoiser, OnnxSgddDenoiser, type SgddDenoiserInputs } from './sgdd/denoiser';
 export { saveSgdd, loadSgdd, loadSgddWeights, SGDD_CONFIG_FILE, SGDD_WEIGHTS_FILE } from './sgdd/weights';
 export { createSgddTask, type SgddExamples, type SgddTaskOptions } from './sgdd/task';
+export { sgddGuidanceToMaskGitScale, sampleSgdd, DEFAULT_SGDD_SAMPLE, type SgddSampleOptions } from './sgdd/sample';
+export { SentenceEncoder } from './sgdd/encoder';
 
 // ONNX export (GraphOps IR → ModelProto, opset 17, dynamic batch / sequence; protobufjs on the vendored official onnx.proto)
 export {
@@ -213,6 +215,8 @@ export {
   exportSgddDecoderToOnnx,
   sgddDecoderToOnnx,
   recordSgddDecoder,
+  recordSentenceEncoder,
+  sentenceEncoderToOnnx,
   type OnnxExportOptions,
 } from './onnx/export';
 export { graphToOnnx, parseDim, OnnxDataType, OnnxAttributeType, type GraphToOnnxOptions } from './onnx/serialize';

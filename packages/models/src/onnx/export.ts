@@ -1,8 +1,9 @@
 import { writeFileAtomic } from '@proj/core';
 import { join } from 'node:path';
-import type { BertForMaskedLM } from '../bert/model';
+import type { BertForMaskedLM, BertModel } from '../bert/model';
 import type { GapRelm } from '../gap-relm/gap-relm';
 import type { SgddModel } from '../sgdd/model';
+import { encodeSentences } from '../sgdd/semantic';
 import { GraphOps, type Graph } from '../ops/graph-ops';
 import type { ParameterStore } from '../ops/parameter-store';
 import { graphToOnnx } from './serialize';
@@ -127,4 +128,18 @@ export async function exportSgddDecoderToOnnx(model: SgddModel, path: string, op
   const bytes = await sgddDecoderToOnnx(model, options);
   await writeFileAtomic(path, bytes);
   return bytes;
+}
+
+/**
+ * SGDD's frozen semantic encoder: a BERT encoder's last hidden state mean-pooled over non-padding
+ * tokens. Inputs `input_ids`, `attention_mask`, `token_type_ids` [batch, seq] (int64) → `sentence_embedding` [batch, hidden].
+ */
+export function recordSentenceEncoder(encoder: BertModel): Graph {
+  const g = new GraphOps(encoder.params);
+  g.output(encodeSentences(g, encoder, recordInputs(g)), 'sentence_embedding');
+  return g.toGraph();
+}
+
+export async function sentenceEncoderToOnnx(encoder: BertModel, options: OnnxExportOptions = {}): Promise<Uint8Array> {
+  return serialize(recordSentenceEncoder(encoder), encoder.params, 'sentence_encoder', options);
 }
