@@ -54,6 +54,7 @@ export { linear, initLinear } from './layers/linear';
 export { embedding, initEmbedding } from './layers/embedding';
 export { layerNorm, initLayerNorm } from './layers/layer-norm';
 export { rmsNorm, initRmsNorm } from './layers/rms-norm';
+export { moeFeedForward, topKMask, type MoeNames, type MoeOptions, type MoeOutput } from './layers/moe';
 export {
   multiHeadAttention,
   initAttention,
@@ -132,7 +133,7 @@ export {
   type CausalLmConfigInput,
   type CausalLmPreset,
 } from './causal-lm/config';
-export { CausalLm, causalLmParameterShapes, type CausalLmForwardOptions } from './causal-lm/model';
+export { CausalLm, causalLmParameterShapes, type CausalLmForwardOptions, type CausalLmLossTerms, type MoeStats } from './causal-lm/model';
 export { recordCausalLm, causalLmToOnnx, type CausalLmOnnxOptions } from './causal-lm/onnx';
 export { createCausalLmTask, type CausalLmTaskOptions, type CausalLmBatch } from './causal-lm/task';
 export { TfCausalLmSource, type TfCausalLmSourceOptions } from './causal-lm/logits-source';

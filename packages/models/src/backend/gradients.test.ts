@@ -59,6 +59,7 @@ const cases: { kernel: string; shape: number[]; fn: (x: tf.Tensor) => tf.Tensor;
   { kernel: 'Sum', shape: [2, 3, 4], fn: (x) => tf.sum(x, [1]) },
   { kernel: 'Mean', shape: [2, 3, 4], fn: (x) => tf.mean(x, [0, 2], true) },
   { kernel: 'Max', shape: [3, 4], fn: (x) => tf.max(x, [1]) },
+  { kernel: 'Equal', shape: [3, 4], fn: (x) => tf.mul(x, tf.cast(tf.equal(x, tf.max(x, [1], true)), 'float32')) },
   { kernel: 'Tile', shape: [2, 3], fn: (x) => tf.tile(x, [2, 3]) },
   { kernel: 'BroadcastTo', shape: [3, 1], fn: (x) => tf.broadcastTo(x, [2, 3, 4]) },
   { kernel: 'BatchMatMul', shape: [2, 3, 4], fn: (x) => tf.matMul(x, W([2, 4, 5])) },

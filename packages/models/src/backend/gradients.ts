@@ -145,7 +145,9 @@ const GRADIENTS: tf.GradConfig[] = [
       const [cond] = saved;
       const g = dy as tf.Tensor;
       return {
-        condition: () => tf.zerosLike(cond),
+        // float32 zeros: the tape wants float gradients, and the condition may come from
+        // parameters (a comparison, as MoE routing), so this one is not always discarded.
+        condition: () => tf.zeros(cond.shape),
         t: () => tf.mul(g, f32(cond)),
         e: () => tf.mul(g, f32(tf.logicalNot(cond))),
       };
@@ -214,6 +216,13 @@ const GRADIENTS: tf.GradConfig[] = [
       const padded = [...Array(g.rank - inputShape.length).fill(1), ...inputShape];
       return { x: () => tf.reshape(unbroadcast(g, padded), inputShape) };
     },
+  },
+  {
+    // A comparison is flat almost everywhere: zero for both inputs. tfjs-core has no rule, so a
+    // mask computed from parameters (MoE top-k routing) would stop backprop with an error.
+    kernelName: tf.Equal,
+    inputsToSave: ['a', 'b'],
+    gradFunc: (_dy, saved: Saved) => ({ a: () => tf.zeros(saved[0].shape), b: () => tf.zeros(saved[1].shape) }),
   },
   batchMatMulGradWithFlags,
 ];

@@ -2,6 +2,7 @@ import type { Rng } from '@proj/core';
 import { cachedSelfAttention, causalMaskBias, multiHeadAttention, type AttentionNames, type KeyValueCache } from '../layers/attention';
 import { embedding, initEmbedding } from '../layers/embedding';
 import { initLinear, linear } from '../layers/linear';
+import { moeFeedForward, type MoeNames } from '../layers/moe';
 import { initRmsNorm, rmsNorm } from '../layers/rms-norm';
 import { ropeAngles } from '../layers/rope';
 import { maskedCrossEntropy } from '../ops/cross-entropy';
@@ -16,6 +17,13 @@ function layerNames(i: number) {
   return { attention, inputNorm: `${p}.input_layernorm`, postNorm: `${p}.post_attention_layernorm`, gate: `${p}.mlp.gate_proj`, up: `${p}.mlp.up_proj`, down: `${p}.mlp.down_proj` };
 }
 
+/** Parameter prefixes of block `i`'s mixture-of-experts FFN, as minimind names them. */
+function moeNames(i: number, config: CausalLmConfig): MoeNames {
+  const p = `model.layers.${i}.mlp`;
+  const shared = config.n_shared_experts === 1 ? [`${p}.shared_experts`] : Array.from({ length: config.n_shared_experts }, (_, s) => `${p}.shared_experts.${s}`);
+  return { router: `${p}.gate`, experts: Array.from({ length: config.num_experts }, (_, e) => `${p}.experts.${e}`), shared };
+}
+
 /** Every parameter's name and shape for `config`, without allocating any (for counts and checks). */
 export function causalLmParameterShapes(config: CausalLmConfig): Map<string, number[]> {
   const { hidden_size: h, intermediate_size: m, vocab_size: v, num_hidden_layers: layers } = config;
@@ -27,15 +35,45 @@ export function causalLmParameterShapes(config: CausalLmConfig): Map<string, num
     shapes.set(`${n.attention.key}.weight`, [kv, h]);
     shapes.set(`${n.attention.value}.weight`, [kv, h]);
     shapes.set(`${n.attention.output}.weight`, [h, h]);
-    shapes.set(`${n.gate}.weight`, [m, h]);
-    shapes.set(`${n.up}.weight`, [m, h]);
-    shapes.set(`${n.down}.weight`, [h, m]);
+    if (config.use_moe) {
+      const moe = moeNames(i, config);
+      shapes.set(`${moe.router}.weight`, [config.num_experts, h]);
+      for (const e of [...moe.experts, ...moe.shared]) {
+        shapes.set(`${e}.gate_proj.weight`, [config.moe_intermediate_size, h]);
+        shapes.set(`${e}.up_proj.weight`, [config.moe_intermediate_size, h]);
+        shapes.set(`${e}.down_proj.weight`, [h, config.moe_intermediate_size]);
+      }
+    } else {
+      shapes.set(`${n.gate}.weight`, [m, h]);
+      shapes.set(`${n.up}.weight`, [m, h]);
+      shapes.set(`${n.down}.weight`, [h, m]);
+    }
     shapes.set(`${n.inputNorm}.weight`, [h]);
     shapes.set(`${n.postNorm}.weight`, [h]);
   }
   shapes.set('model.norm.weight', [h]);
   if (!config.tie_word_embeddings) shapes.set('lm_head.weight', [v, h]);
   return shapes;
+}
+
+/** The mixture-of-experts side outputs of a forward pass (dense models: none). */
+export interface MoeStats<T> {
+  /** Per block, the unweighted balance term E · Σ_e f_e · P_e (scalar; 1 for uniform routing). */
+  balance: T[];
+  /** Per block, the share of routing slots each expert got, [num_experts]. */
+  load: T[];
+}
+
+/** The terms of `CausalLm.lossTerms`. */
+export interface CausalLmLossTerms<T> {
+  /** What training minimizes: lm + aux. */
+  loss: T;
+  /** Mean next-token cross-entropy. */
+  lm: T;
+  /** router_aux_loss_coef · Σ over blocks of the balance term; a scalar 0 for dense models. */
+  aux: T;
+  /** Expert load per block, [layers, num_experts] (MoE only), for logging. */
+  expertLoad?: T;
 }
 
 export interface CausalLmForwardOptions {
@@ -84,6 +122,12 @@ export class CausalLm {
     return this.decode(ops, inputIds, options, undefined).hidden;
   }
 
+  /** Final hidden states and, for a MoE model, each block's balance term and expert load. */
+  hiddenWithStats<T>(ops: Ops<T>, inputIds: T, options: CausalLmForwardOptions = {}): { hidden: T; moe: MoeStats<T> } {
+    const { hidden, moe } = this.decode(ops, inputIds, options, undefined);
+    return { hidden, moe };
+  }
+
   /**
    * Incremental decoding: logits [B, L, vocab] of the new ids [B, L] given the cache of the earlier
    * positions (`past`, one entry per layer; none on the first call), and the cache extended by them.
@@ -99,7 +143,7 @@ export class CausalLm {
   }
 
   /** The decoder stack; with `cache`, attention also reads and returns per-layer keys / values. */
-  private decode<T>(ops: Ops<T>, inputIds: T, options: CausalLmForwardOptions, cache: { past?: KeyValueCache<T>[] } | undefined): { hidden: T; present: KeyValueCache<T>[] } {
+  private decode<T>(ops: Ops<T>, inputIds: T, options: CausalLmForwardOptions, cache: { past?: KeyValueCache<T>[] } | undefined): { hidden: T; present: KeyValueCache<T>[]; moe: MoeStats<T> } {
     const c = this.config;
     const length = ops.shape(inputIds)[1];
     const headDim = c.hidden_size / c.num_attention_heads;
@@ -121,6 +165,7 @@ export class CausalLm {
       bias = ops.constant(values, [1, 1, l, pastLength + l]);
     }
     const present: KeyValueCache<T>[] = [];
+    const moe: MoeStats<T> = { balance: [], load: [] };
     let h = embedding(ops, inputIds, 'model.embed_tokens');
     for (let i = 0; i < c.num_hidden_layers; i++) {
       const n = layerNames(i);
@@ -135,11 +180,18 @@ export class CausalLm {
       }
       h = ops.add(h, attended);
       const y = rmsNorm(ops, h, n.postNorm, c.rms_norm_eps);
-      const gate = linear(ops, y, n.gate, false);
-      const silu = ops.mul(gate, ops.sigmoid(gate));
-      h = ops.add(h, linear(ops, ops.mul(silu, linear(ops, y, n.up, false)), n.down, false));
+      if (c.use_moe) {
+        const experts = moeFeedForward(ops, y, moeNames(i, c), { topK: c.num_experts_per_tok, normTopKProb: c.norm_topk_prob });
+        moe.balance.push(experts.balance);
+        moe.load.push(experts.load);
+        h = ops.add(h, experts.output);
+      } else {
+        const gate = linear(ops, y, n.gate, false);
+        const silu = ops.mul(gate, ops.sigmoid(gate));
+        h = ops.add(h, linear(ops, ops.mul(silu, linear(ops, y, n.up, false)), n.down, false));
+      }
     }
-    return { hidden: rmsNorm(ops, h, 'model.norm', c.rms_norm_eps), present };
+    return { hidden: rmsNorm(ops, h, 'model.norm', c.rms_norm_eps), present, moe };
   }
 
   /** Next-token logits [B, L, vocab]. */
@@ -155,14 +207,29 @@ export class CausalLm {
    * log-probabilities are gathered by flat index, so no [B·L, vocab] one-hot is built.
    */
   loss<T>(ops: Ops<T>, inputIds: T, targets: T, ignoreIndex = -100): T {
+    return this.lossTerms(ops, inputIds, targets, ignoreIndex).loss;
+  }
+
+  /**
+   * `loss` and its parts: the LM cross-entropy, the MoE load-balancing term (router_aux_loss_coef
+   * times the sum over blocks of E · Σ_e f_e · P_e, as Switch Transformer and minimind) and the
+   * expert load per block, so a training loop can log them.
+   */
+  lossTerms<T>(ops: Ops<T>, inputIds: T, targets: T, ignoreIndex = -100): CausalLmLossTerms<T> {
     const [b, l] = ops.shape(inputIds);
     if (typeof b !== 'number' || typeof l !== 'number') throw new RangeError('CausalLm.loss: batch and length must be known');
     const vocab = this.config.vocab_size;
-    const logits = this.logits2d(ops, ops.reshape(this.hidden(ops, inputIds), [-1, this.config.hidden_size]));
+    const { hidden, moe } = this.decode(ops, inputIds, {}, undefined);
+    const logits = this.logits2d(ops, ops.reshape(hidden, [-1, this.config.hidden_size]));
     const rowStarts = ops.constant(Int32Array.from({ length: b * l }, (_, i) => i * vocab), [b * l], 'int32');
-    return maskedCrossEntropy(ops, logits, ops.reshape(targets, [b * l]), ignoreIndex, (logProbs, safeTargets) =>
+    const lm = maskedCrossEntropy(ops, logits, ops.reshape(targets, [b * l]), ignoreIndex, (logProbs, safeTargets) =>
       ops.reshape(ops.gather(ops.reshape(logProbs, [b * l * vocab, 1]), ops.add(rowStarts, safeTargets)), [b * l]),
     );
+    if (!this.config.use_moe) return { loss: lm, lm, aux: ops.scalar(0) };
+    const balance = moe.balance.reduce((sum, t) => ops.add(sum, t));
+    const aux = ops.mul(balance, ops.scalar(this.config.router_aux_loss_coef));
+    const expertLoad = ops.concat(moe.load.map((t) => ops.reshape(t, [1, this.config.num_experts])), 0);
+    return { loss: this.config.router_aux_loss_coef > 0 ? ops.add(lm, aux) : lm, lm, aux, expertLoad };
   }
 
   dispose(): void {

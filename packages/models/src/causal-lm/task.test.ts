@@ -72,6 +72,27 @@ describe('createCausalLmTask', () => {
     model.dispose();
   }, 120_000);
 
+  it('a MoE model: evaluate adds aux_loss and max_expert_load; save / load keeps the MoE config and logits', async () => {
+    const model = CausalLm.random({ ...CAUSAL_LM_PRESETS.tiny, vocab_size: 6400, use_moe: true, num_experts: 4, num_experts_per_tok: 2, moe_intermediate_size: 16 }, new Rng(3));
+    const task = createCausalLmTask(model, { train: trainData, seqLen: 16, dev: devData, devWindows: 4 });
+    expect(task.describe()).toContain('MoE 4 experts top-2 + 1 shared of SwiGLU 16');
+    const metrics = (await task.evaluate!({ epoch: 0, step: 0 })) as Record<string, number>;
+    expect(metrics.perplexity).toBeCloseTo(Math.exp(metrics.loss), 3);
+    expect(metrics.aux_loss).toBeGreaterThan(0.01 * 2 * 0.9); // coef 0.01 · 2 blocks · (about 1 at random init)
+    expect(metrics.max_expert_load).toBeGreaterThanOrEqual(0.25);
+    expect(metrics.max_expert_load).toBeLessThanOrEqual(1);
+    await saveCausalLm(model, join(dir, 'saved-moe'));
+    const config = JSON.parse(readFileSync(join(dir, 'saved-moe', 'config.json'), 'utf8')) as Record<string, unknown>;
+    expect(config).toMatchObject({ model_type: 'minimind', use_moe: true, num_experts: 4, num_experts_per_tok: 2, n_shared_experts: 1, moe_intermediate_size: 16 });
+    const loaded = await loadCausalLm(join(dir, 'saved-moe'));
+    const ids = tf.tensor2d([[5, 100, 2000, 7]], [1, 4], 'int32');
+    const [a, b] = [model, loaded].map((m) => tf.tidy(() => m.forward(new TfOps(m.params), ids).dataSync() as Float32Array));
+    expect(Array.from(b)).toEqual(Array.from(a));
+    tf.dispose(ids);
+    loaded.dispose();
+    model.dispose();
+  });
+
   it('refuses a corpus shorter than one window', () => {
     const model = CausalLm.random({ ...CAUSAL_LM_PRESETS.tiny, vocab_size: 6400 }, new Rng(2));
     expect(() => createCausalLmTask(model, { train: trainData, seqLen: trainData.numTokens })).toThrow('fewer than seqLen + 1');

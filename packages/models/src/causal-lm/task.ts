@@ -51,7 +51,8 @@ export function createCausalLmTask(model: CausalLm, options: CausalLmTaskOptions
   return {
     name: 'causal-lm/pretrain',
     describe: () =>
-      `causal LM: ${c.num_hidden_layers} layers, hidden ${c.hidden_size}, ${c.num_attention_heads} heads / ${c.num_key_value_heads} KV heads, SwiGLU ${c.intermediate_size}, ` +
+      `causal LM: ${c.num_hidden_layers} layers, hidden ${c.hidden_size}, ${c.num_attention_heads} heads / ${c.num_key_value_heads} KV heads, ` +
+      (c.use_moe ? `MoE ${c.num_experts} experts top-${c.num_experts_per_tok} + ${c.n_shared_experts} shared of SwiGLU ${c.moe_intermediate_size}, ` : `SwiGLU ${c.intermediate_size}, `) +
       `vocab ${c.vocab_size}, ${model.parameterCount().toLocaleString('en-US')} parameters; ${numWindows.toLocaleString('en-US')} windows of ${seqLen} tokens`,
     params: () => new Map(model.params.names().map((n) => [n, model.params.get(n)])),
     numExamples: () => numWindows,
@@ -60,15 +61,22 @@ export function createCausalLmTask(model: CausalLm, options: CausalLmTaskOptions
     tokens: (batch) => batch.inputs.size,
     ...(dev && {
       evaluate: async () => {
-        let total = 0;
+        // Loss and perplexity of the LM term alone; a MoE model adds its balance loss and the
+        // largest share of routing slots any expert got (mean over blocks; 1 / num_experts is even).
+        let [total, aux, maxLoad] = [0, 0, 0];
         for (let start = 0; start < devCount; start += devBatchSize) {
           const indices = Array.from({ length: Math.min(devBatchSize, devCount - start) }, (_, k) => start + k);
           const batch = await windowBatch(dev, indices, seqLen);
-          total += tf.tidy(() => model.loss(ops, batch.inputs, batch.targets).dataSync()[0]) * indices.length;
+          const [lm, a, load] = tf.tidy(() => {
+            const terms = model.lossTerms(ops, batch.inputs, batch.targets);
+            const max = terms.expertLoad === undefined ? 0 : tf.mean(tf.max(terms.expertLoad, 1)).dataSync()[0];
+            return [terms.lm.dataSync()[0], terms.aux.dataSync()[0], max];
+          });
+          [total, aux, maxLoad] = [total + lm * indices.length, aux + a * indices.length, maxLoad + load * indices.length];
           tf.dispose([batch.inputs, batch.targets]);
         }
         const loss = total / devCount;
-        return { loss, perplexity: Math.exp(loss) };
+        return { loss, perplexity: Math.exp(loss), ...(c.use_moe && { aux_loss: aux / devCount, max_expert_load: maxLoad / devCount }) };
       },
     }),
     saveWeights: (dir) => saveCausalLm(model, dir),

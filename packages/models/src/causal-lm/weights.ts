@@ -8,11 +8,14 @@ import { CausalLm } from './model';
 export const CAUSAL_LM_CONFIG_FILE = 'config.json';
 export const CAUSAL_LM_WEIGHTS_FILE = 'model.safetensors';
 
-/** config.json in Hugging Face's LlamaConfig layout (model_type llama, SiLU, no attention / MLP biases). */
+/**
+ * config.json in Hugging Face's LlamaConfig layout (model_type llama, SiLU, no attention / MLP
+ * biases); a mixture-of-experts model is not a Llama, so it says minimind (its MoE field names).
+ */
 export function causalLmConfigToJson(config: CausalLmConfig): Record<string, unknown> {
   return {
-    architectures: ['LlamaForCausalLM'],
-    model_type: 'llama',
+    architectures: [config.use_moe ? 'MiniMindForCausalLM' : 'LlamaForCausalLM'],
+    model_type: config.use_moe ? 'minimind' : 'llama',
     hidden_act: 'silu',
     attention_bias: false,
     mlp_bias: false,
@@ -23,7 +26,8 @@ export function causalLmConfigToJson(config: CausalLmConfig): Record<string, unk
 
 /** Reads config.json (LlamaConfig fields; the keys we do not model are ignored), file named in errors. */
 export function parseCausalLmConfigJson(json: Record<string, unknown>, file: string): CausalLmConfig {
-  const known = ['vocab_size', 'hidden_size', 'num_hidden_layers', 'num_attention_heads', 'num_key_value_heads', 'intermediate_size', 'max_position_embeddings', 'rms_norm_eps', 'rope_theta', 'initializer_range', 'tie_word_embeddings'];
+  const known = ['vocab_size', 'hidden_size', 'num_hidden_layers', 'num_attention_heads', 'num_key_value_heads', 'intermediate_size', 'max_position_embeddings', 'rms_norm_eps', 'rope_theta', 'initializer_range', 'tie_word_embeddings',
+    'use_moe', 'num_experts', 'num_experts_per_tok', 'n_shared_experts', 'moe_intermediate_size', 'norm_topk_prob', 'router_aux_loss_coef'];
   return parseCausalLmConfig(Object.fromEntries(known.filter((k) => json[k] !== undefined).map((k) => [k, json[k]])), `loadCausalLm(${file})`);
 }
 
