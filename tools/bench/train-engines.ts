@@ -1,0 +1,167 @@
+// Gap-ReLM joint_finetune on the two training engines of @proj/trainer: tfjs (wasm backend) and
+// onnxruntime (createOnnxEngine), same init, same batches, same dropout masks, through train().
+//
+//   npx tsx tools/bench/train-engines.ts parity [--steps 50] [--repeat-onnx] [--threads N]
+//     the demo model (hidden 128, 2 layers, 4 heads, ffn 256, P-tuning LSTM, dropout 0.1, batch 32,
+//     scheduled sampling ramp 0 -> 0.5): per-step loss and final weights of both engines compared;
+//     --repeat-onnx runs the onnx engine a second time to show how far two runs of it drift;
+//     --threads sets onnxruntime's intra-op threads (default: the core count).
+//   npx tsx tools/bench/train-engines.ts speed [--steps 5] [--warmup 2]
+//     tokens/s and peak RSS of a joint step at demo size (batch 32) and at BERT-small size (hidden
+//     512, 4 layers, 8 heads, ffn 2048, vocabulary 21,128, batch 16) on each engine, each run in
+//     its own process so its peak RSS is its own; the load average before and after.
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ConfusionSet, ErrorGenerator, defaultSynthConfig } from '@proj/data-synth';
+import { BertTokenizer, GapRelm, buildCharVocab, createOnnxEngine, createOpsStageTask, initBackend, onlineExamples, type GapRelmConfigInput } from '@proj/models';
+import { train, type MetricsRecord } from '@proj/trainer';
+import { intFlag } from './int-flag';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const data = (path: string) => join(root, 'apps/gap-relm/data', path);
+const flag = (name: string, fallback: number) => intFlag('train-engines', name, fallback);
+const SEED = 42;
+
+// DEMO_MODEL of apps/gap-relm/src/commands/demo.ts (copied: tools do not import app internals).
+const SIZES = {
+  demo: { model: { hidden_size: 128, num_hidden_layers: 2, num_attention_heads: 4, intermediate_size: 256 }, batch: 32, vocab: 0 },
+  // Batch 8: at 16, tfjs-wasm aborted (out of wasm memory) inside the first step.
+  'bert-small': { model: { hidden_size: 512, num_hidden_layers: 4, num_attention_heads: 8, intermediate_size: 2048 }, batch: 8, vocab: 21128 },
+} as const satisfies Record<string, { model: GapRelmConfigInput; batch: number; vocab: number }>;
+type Size = keyof typeof SIZES;
+type Engine = 'tfjs' | 'onnx';
+
+/** The bundled corpus with online errors; a char vocabulary padded with [unusedN] to `vocab` entries when asked. */
+async function setup(size: Size) {
+  const sentences = readFileSync(data('corpus/wiki.zh-cn.txt'), 'utf8').split('\n').filter((s) => s.trim() !== '');
+  const confusion = await ConfusionSet.fromFiles([data('confusion/same_pinyin.txt'), data('confusion/same_stroke.txt')]);
+  const examples = onlineExamples(sentences, new ErrorGenerator(defaultSynthConfig, confusion), defaultSynthConfig.seed);
+  const vocab = buildCharVocab(sentences).toText().trimEnd().split('\n');
+  for (let i = 0; vocab.length < SIZES[size].vocab; i++) vocab.push(`[unused${i}]`);
+  return { examples, tokenizer: BertTokenizer.fromVocabText(`${vocab.join('\n')}\n`) };
+}
+
+/** `steps` joint_finetune steps of a fresh seeded model on `engine`; the train records and the final weights. */
+async function runJoint(size: Size, engine: Engine, steps: number, logEvery: number, extra: Partial<GapRelmConfigInput> = {}) {
+  const { examples, tokenizer } = await setup(size);
+  const model = GapRelm.create({ ...SIZES[size].model, ...extra }, tokenizer, SEED);
+  const dir = await mkdtemp(join(tmpdir(), `bench-train-engines-${engine}-`));
+  try {
+    const task = createOpsStageTask('joint_finetune', model, { train: examples, totalSteps: steps });
+    const config = { max_steps: steps, batch_size: SIZES[size].batch, lr: 3e-3, warmup_steps: Math.min(10, steps), log_every_steps: logEvery, seed: SEED, output_dir: dir };
+    const times: number[] = [];
+    const onLog = () => void times.push(performance.now());
+    const result = await train(config, task, { log: null, onLog, engine: engine === 'onnx' ? createOnnxEngine({ executionProviders: ['cpu'], intraOpNumThreads: process.argv.includes('--threads') ? flag('threads', 1) : undefined }) : undefined });
+    const weights = new Map(await Promise.all(model.store.names().map(async (n) => [n, await model.store.toFloat32(n)] as const)));
+    return { history: result.history.filter((r: MetricsRecord) => r.split === 'train'), times, weights, describe: model.describe(), stats: task.stats };
+  } finally {
+    model.dispose();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function parity(): Promise<void> {
+  const steps = flag('steps', 50);
+  const backend = await initBackend({ backend: 'wasm' });
+  const load0 = loadavg();
+  const t0 = performance.now();
+  const tfjs = await runJoint('demo', 'tfjs', steps, 1);
+  const t1 = performance.now();
+  const onnx = await runJoint('demo', 'onnx', steps, 1);
+  const t2 = performance.now();
+  let lossRel = 0;
+  onnx.history.forEach((r, i) => {
+    lossRel = Math.max(lossRel, Math.abs((r.loss as number) - (tfjs.history[i].loss as number)) / Math.abs(tfjs.history[i].loss as number));
+  });
+  // Key biases have a zero gradient in exact arithmetic (softmax ignores a per-query shift): Adam
+  // turns each engine's float noise there into lr-sized steps, which change no output.
+  const diff = { other: 0, keyBias: 0 };
+  const byParam: [string, number][] = [];
+  for (const [name, w] of onnx.weights) {
+    const t = tfjs.weights.get(name)!;
+    const key = name.endsWith('attention.self.key.bias') ? 'keyBias' : 'other';
+    let worst = 0;
+    for (let i = 0; i < w.length; i++) worst = Math.max(worst, Math.abs(w[i] - t[i]));
+    diff[key] = Math.max(diff[key], worst);
+    byParam.push([name, worst]);
+  }
+  const losses = onnx.history.map((r, i) => `${r.step}:${(Math.abs((r.loss as number) - (tfjs.history[i].loss as number)) / Math.abs(tfjs.history[i].loss as number)).toExponential(1)}`);
+  console.log(`train-engines parity: ${onnx.describe}`);
+  console.log(`  ${steps} joint_finetune steps, batch 32, dropout 0.1, scheduled sampling 0 -> 0.5; tfjs ${backend.name} vs onnxruntime cpu (${availableParallelism()} cores, ${cpus()[0]?.model ?? '?'})`);
+  console.log(`  loss step 1 / ${steps}: tfjs ${(tfjs.history[0].loss as number).toFixed(4)} / ${(tfjs.history.at(-1)!.loss as number).toFixed(4)}, onnx ${(onnx.history[0].loss as number).toFixed(4)} / ${(onnx.history.at(-1)!.loss as number).toFixed(4)}`);
+  console.log(`  scheduled sampling: tfjs ${JSON.stringify(tfjs.stats)}, onnx ${JSON.stringify(onnx.stats)}`);
+  console.log(`  per-step loss, max relative difference: ${lossRel.toExponential(2)} (target < 1e-4)`);
+  console.log(`  final weights, max abs difference: ${diff.other.toExponential(2)} (target < 1e-4); attention key biases: ${diff.keyBias.toExponential(2)}`);
+  console.log(`  largest weight differences: ${byParam.sort((x, y) => y[1] - x[1]).slice(0, 6).map(([n, d]) => `${n} ${d.toExponential(1)}`).join(', ')}`);
+  console.log(`  relative loss difference by step: ${losses.join(' ')}`);
+  if (process.argv.includes('--repeat-onnx')) {
+    // The same onnx run again: how far two runs of one engine drift (onnxruntime's threaded sums need not be bit-stable).
+    const again = await runJoint('demo', 'onnx', steps, 1);
+    let self = 0;
+    for (const [name, w] of again.weights) {
+      const o = onnx.weights.get(name)!;
+      for (let i = 0; i < w.length; i++) self = Math.max(self, Math.abs(w[i] - o[i]));
+    }
+    const selfLoss = Math.max(...again.history.map((r, i) => Math.abs((r.loss as number) - (onnx.history[i].loss as number)) / Math.abs(onnx.history[i].loss as number)));
+    console.log(`  onnx run twice: loss max relative difference ${selfLoss.toExponential(2)}, weights max abs difference ${self.toExponential(2)}`);
+  }
+  console.log(`  time: tfjs ${((t1 - t0) / 1000).toFixed(1)} s, onnx ${((t2 - t1) / 1000).toFixed(1)} s; load average ${load0.map((l) => l.toFixed(1)).join(' ')} -> ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+}
+
+/** One measurement in this process (the child of `speed`): prints one JSON line. */
+async function child(size: Size, engine: Engine): Promise<void> {
+  const steps = flag('steps', 5);
+  const warmup = flag('warmup', 2);
+  await initBackend({ backend: 'wasm' });
+  // One record per step; the warm-up steps (onnx session warm-up, tfjs kernel set-up) are dropped.
+  // A step's tokens = its tokens/s × its time (the time between records, as the record's window).
+  const run = await runJoint(size, engine, warmup + steps, 1);
+  let [tokens, seconds] = [0, 0];
+  for (let i = warmup; i < run.history.length; i++) {
+    const dt = (run.times[i] - run.times[i - 1]) / 1000;
+    tokens += (run.history[i].tokens_per_s as number) * dt;
+    seconds += dt;
+  }
+  const rss = process.resourceUsage().maxRSS / 1024;
+  console.log(JSON.stringify({ size, engine, tokens_per_s: tokens / seconds, step_s: seconds / steps, loss: run.history.at(-1)!.loss, max_rss_mb: rss, describe: run.describe }));
+}
+
+async function speed(): Promise<void> {
+  const load0 = loadavg();
+  const rows: { size: Size; engine: Engine; tokens_per_s: number; step_s: number; max_rss_mb: number; describe: string }[] = [];
+  for (const size of Object.keys(SIZES) as Size[]) {
+    for (const engine of ['tfjs', 'onnx'] as const) {
+      const args = [...process.execArgv, fileURLToPath(import.meta.url), 'child', size, engine, ...process.argv.slice(3)];
+      const out = spawnSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 1 << 24 });
+      const line = out.stdout.trim().split('\n').at(-1) ?? '';
+      if (out.status !== 0 || !line.startsWith('{')) {
+        const reason = out.stderr.split('\n').find((l) => /Error|Abort/.test(l)) ?? `exit ${out.status}`;
+        console.error(`train-engines: ${size} on ${engine} failed: ${out.stderr.slice(-1500)}`);
+        rows.push({ size, engine, tokens_per_s: NaN, step_s: NaN, max_rss_mb: NaN, describe: `failed: ${reason.trim()}` });
+        continue;
+      }
+      rows.push(JSON.parse(line));
+      console.error(`train-engines: ${line}`);
+    }
+  }
+  console.log(`train-engines speed: Gap-ReLM joint_finetune steps through train(), tfjs-wasm vs onnxruntime cpu; ${availableParallelism()} cores (${cpus()[0]?.model ?? '?'})`);
+  for (const r of rows) console.log(`${r.size} (batch ${SIZES[r.size].batch}) on ${r.engine}: ${r.describe}`);
+  console.log('| size | engine | s/step | tokens/s | vs tfjs-wasm | peak RSS MB |');
+  console.log('|---|---|---:|---:|---:|---:|');
+  for (const r of rows) {
+    const base = rows.find((x) => x.size === r.size && x.engine === 'tfjs')!;
+    console.log(`| ${r.size} | ${r.engine === 'tfjs' ? 'tfjs-wasm' : 'onnxruntime'} | ${r.step_s.toFixed(2)} | ${Math.round(r.tokens_per_s)} | ${(r.tokens_per_s / base.tokens_per_s).toFixed(2)}x | ${Math.round(r.max_rss_mb)} |`);
+  }
+  console.log(`load average ${load0.map((l) => l.toFixed(1)).join(' ')} -> ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+}
+
+const [mode, size, engine] = process.argv.slice(2);
+const main = mode === 'parity' ? parity() : mode === 'speed' ? speed() : mode === 'child' ? child(size as Size, engine as Engine) : Promise.reject(new Error(`usage: npx tsx tools/bench/train-engines.ts parity|speed [--steps N] [--warmup N]; got ${JSON.stringify(mode)}`));
+main.catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
