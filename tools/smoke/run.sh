@@ -19,7 +19,7 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/proj-smoke.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 mkdir "$work/tarballs" "$work/app"
 
-# Every workspace that is not private: the 7 libraries and the 2 apps.
+# Every workspace that is not private: the 7 libraries and the 3 apps.
 workspaces=()
 for pkg in packages/*/package.json apps/*/package.json; do
   if node -e 'process.exit(require(process.argv[1]).private ? 1 : 0)' "$root/$pkg"; then
@@ -32,7 +32,7 @@ done
 npm pack "${workspaces[@]}" --pack-destination "$work/tarballs" --silent >/dev/null
 tarballs=("$work"/tarballs/*.tgz)
 echo "ok: packed ${#tarballs[@]} packages"
-[ "${#tarballs[@]}" -eq 9 ] || { echo "smoke: expected 9 tarballs, got ${#tarballs[@]}" >&2; exit 1; }
+[ "${#tarballs[@]}" -eq 10 ] || { echo "smoke: expected 10 tarballs, got ${#tarballs[@]}" >&2; exit 1; }
 
 cd "$work/app"
 npm init -y >/dev/null
@@ -91,5 +91,15 @@ npx --no-install mateconv pretrain --data packed --preset tiny --seq-len 16 --ba
   || { echo "smoke: mateconv pretrain failed" >&2; cat pretrain.log >&2; exit 1; }
 [ -f pretrain/final/model.safetensors ] || { echo "smoke: mateconv pretrain wrote no final/model.safetensors" >&2; cat pretrain.log >&2; exit 1; }
 echo "ok: mateconv pretrain, 2 steps of the tiny preset on wasm (final/ in LlamaConfig layout)"
+
+# sgdd: the bin runs from its tarball, and a phase config is validated (yaml from the registry) before any work.
+npx --no-install sgdd --help >sgdd-help.txt 2>&1 || { echo "smoke: sgdd --help failed" >&2; cat sgdd-help.txt >&2; exit 1; }
+for cmd in prepare train sample eval export demo; do
+  grep -q "^  $cmd" sgdd-help.txt || { echo "smoke: sgdd --help does not list $cmd" >&2; cat sgdd-help.txt >&2; exit 1; }
+done
+printf 'phase: reconstruction\ndata: prepared\ncolour: red\n' >sgdd-bad.yaml
+code=0; npx --no-install sgdd train --config sgdd-bad.yaml >/dev/null 2>sgdd-bad.log || code=$?
+[ "$code" -eq 2 ] && grep -q 'unknown key "colour"' sgdd-bad.log || { echo "smoke: sgdd train with an unknown config key exited $code" >&2; cat sgdd-bad.log >&2; exit 1; }
+echo "ok: sgdd --help lists its commands; a phase config with an unknown key is one line and exit 2"
 
 echo "smoke: all checks passed in $((SECONDS - start)) s"

@@ -5,6 +5,9 @@ export { Rng, type RngState } from './rng';
 export { DataError, SkipCounter } from './data-error';
 export { readLines, parseJsonLine, stringField, type NumberedLine, type ReadLinesOptions } from './lines';
 
+// Command-line apps: stdout for results, stderr for logs, one-line user errors
+export { CliError, CapturedIO, processIO, log, type CliIO } from './cli-io';
+
 // Outputs
 export { writeFileAtomic, AtomicFileWriter } from './atomic-write';
 

@@ -1,0 +1,45 @@
+import type { Command } from 'commander';
+import { CliError, type CliIO } from '../cli-io';
+import { readPrepareInfo, readSplit } from '../data';
+import { evaluateSgdd, type EvalSummary } from '../evaluate';
+import { num } from '../flags';
+import { loadModel } from '../load-model';
+import { addSamplingOptions, type SamplingFlags } from './sample';
+
+export interface EvalCommandOptions extends SamplingFlags {
+  model: string;
+  data: string;
+  split: string;
+  lossLimit: number;
+  samples: number;
+  show: number;
+  progress: boolean;
+}
+
+/** Loss, perplexity, exact match and BLEU (against the reference and the source) of a model on a prepared split, with samples. */
+export async function runEval(o: EvalCommandOptions, io: CliIO): Promise<EvalSummary & { model: string; data: string; split: string }> {
+  const info = await readPrepareInfo(o.data, '--data');
+  const split = await readSplit(o.data, o.split, info);
+  const m = await loadModel(o.model, '--model', o.engine, o.backend, io);
+  try {
+    if (m.model.config.semantic_size !== info.vector_size) throw new CliError(`--data: ${o.data} has vectors of ${info.vector_size}, the model expects ${m.model.config.semantic_size}`);
+    const summary = await evaluateSgdd(m.model, m.tokenizer, split, { phase: info.task, ...o }, io);
+    return { model: o.model, data: o.data, split: o.split, ...summary };
+  } finally {
+    await m.dispose();
+  }
+}
+
+export function registerEval(program: Command, io: CliIO, report: (r: unknown) => void): void {
+  const command = program
+    .command('eval')
+    .description('Score a model on a prepared split: loss, perplexity, exact match, BLEU vs the reference and vs the source (sacreBLEU, zh), a few samples')
+    .requiredOption('--model <dir>', 'a trained model directory')
+    .requiredOption('--data <dir>', 'a `sgdd prepare` output directory')
+    .option('--split <name>', 'which split', 'dev')
+    .option('--loss-limit <n>', 'examples scored for the loss', num('--loss-limit', { integer: true, min: 1 }), 500)
+    .option('--samples <n>', 'examples decoded for exact match and BLEU (0: none)', num('--samples', { integer: true, min: 0 }), 200)
+    .option('--show <n>', 'samples printed in the summary', num('--show', { integer: true, min: 0 }), 5)
+    .option('--no-progress', 'no progress lines');
+  addSamplingOptions(command).action(async (opts: EvalCommandOptions) => report(await runEval(opts, io)));
+}

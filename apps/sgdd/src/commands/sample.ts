@@ -1,0 +1,94 @@
+import { readFile } from 'node:fs/promises';
+import { SkipCounter } from '@proj/core';
+import { existsSync } from 'node:fs';
+import type { BackendChoice } from '@proj/models';
+import { Option, type Command } from 'commander';
+import { CliError, type CliIO } from '../cli-io';
+import { tokenizeBounded } from '../data';
+import { createSampler, idsToText, type Engine } from '../evaluate';
+import { num } from '../flags';
+import { loadModel } from '../load-model';
+
+/** The sampling flags `sample` and `eval` share (addSamplingOptions). */
+export interface SamplingFlags {
+  steps: number;
+  guidance: number;
+  temperature: number;
+  seed: number;
+  engine: Engine;
+  backend: BackendChoice;
+  batchSize: number;
+}
+
+export interface SampleOptions extends SamplingFlags {
+  model: string;
+  text?: string[];
+  input?: string;
+  json: boolean;
+}
+
+export interface SampleRow {
+  source: string;
+  output: string;
+  truncated: boolean;
+}
+
+/**
+ * Reconstructs (a phase-1 model) or paraphrases (phase 2) each text: encode it with the frozen
+ * encoder, then MaskGIT-decode as many tokens as the source has, guided by its vector.
+ */
+export async function runSample(o: SampleOptions, io: CliIO): Promise<SampleRow[]> {
+  if (o.text === undefined && o.input === undefined) throw new CliError('give --text or --input');
+  if (o.input !== undefined && !existsSync(o.input)) throw new CliError(`--input: file not found: ${o.input}`);
+  const texts = [...(o.text ?? []), ...(o.input === undefined ? [] : (await readFile(o.input, 'utf8')).split('\n'))].map((t) => t.trim()).filter((t) => t !== '');
+  if (texts.length === 0) throw new CliError('no non-empty text to sample from');
+  const m = await loadModel(o.model, '--model', o.engine, o.backend, io);
+  const sampler = await createSampler(m.model, o.engine);
+  try {
+    const truncated = new SkipCounter();
+    const rows: SampleRow[] = [];
+    for (let i = 0; i < texts.length; i += o.batchSize) {
+      const batch = texts.slice(i, i + o.batchSize);
+      const cut: boolean[] = [];
+      const ids = batch.map((t, j) => {
+        const before = truncated.count;
+        const row = tokenizeBounded(m.tokenizer, t, m.model.config.max_length, `text ${i + j + 1}`, { refuse: false, truncated });
+        cut.push(truncated.count > before);
+        return row;
+      });
+      const vectors = await m.encoder.encode(ids);
+      const out = await sampler.sample(vectors, ids.map((r) => r.length), { steps: o.steps, guidance: o.guidance, temperature: o.temperature, seed: o.seed + i });
+      batch.forEach((t, j) => rows.push({ source: t, output: idsToText(m.tokenizer, out[j]), truncated: cut[j] }));
+    }
+    if (truncated.count) io.stderr.write(`sample: ${truncated.count} text(s) over ${m.model.config.max_length} tokens were truncated\n`);
+    return rows;
+  } finally {
+    await sampler.release();
+    await m.dispose();
+  }
+}
+
+export function addSamplingOptions(command: Command): Command {
+  return command
+    .option('--steps <n>', 'MaskGIT steps', num('--steps', { integer: true, min: 1 }), 16)
+    .option('--guidance <w>', 'classifier-free guidance w in cond + w(cond - uncond); 0 = plain conditional', num('--guidance', { min: 0 }), 2)
+    .option('--temperature <t>', 'candidate sampling temperature; 0 = argmax (then --seed does not matter)', num('--temperature', { min: 0 }), 0)
+    .option('--seed <n>', 'sampling seed (per row: a row does not depend on its batch)', num('--seed', { integer: true }), 42)
+    .addOption(new Option('--engine <name>', 'decoder engine: onnx (onnxruntime, the weights exported in memory) or tfjs').choices(['onnx', 'tfjs']).default('onnx'))
+    .addOption(new Option('--backend <name>', 'tfjs backend (with --engine tfjs)').choices(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']).default('auto'))
+    .option('--batch-size <n>', 'sentences per decoder call', num('--batch-size', { integer: true, min: 1 }), 32);
+}
+
+export function registerSample(program: Command, io: CliIO): void {
+  const command = program
+    .command('sample')
+    .description('Reconstruct or paraphrase sentences with a trained model: one line out per text in (--json for records)')
+    .requiredOption('--model <dir>', 'a trained model directory (<run>/best or <run>/final)')
+    .option('--text <text...>', 'sentences to sample from')
+    .option('--input <file>', 'one sentence per line (empty lines skipped)')
+    .option('--json', 'JSON records {source, output, truncated} instead of lines', false);
+  addSamplingOptions(command).action(async (opts: SampleOptions) => {
+    const rows = await runSample(opts, io);
+    io.stdout.write(opts.json ? `${JSON.stringify(rows, null, 2)}\n` : rows.map((r) => `${r.output}\n`).join(''));
+  });
+}

@@ -1,0 +1,43 @@
+import { BertTokenizer, SentenceEncoder, initBackend, loadSgdd, type BackendChoice, type SgddModel } from '@proj/models';
+import { CliError, log, type CliIO } from './cli-io';
+import { readAppInfo, type AppInfo } from './encoder';
+import type { Engine } from './evaluate';
+
+export interface LoadedModel {
+  model: SgddModel;
+  tokenizer: BertTokenizer;
+  app: AppInfo;
+  /** The frozen encoder, on onnxruntime. */
+  encoder: SentenceEncoder;
+  dispose(): Promise<void>;
+}
+
+/**
+ * A trained model directory with what sampling needs: the decoder (tfjs weights; the onnx engine
+ * exports them in memory), its tokenizer (copied beside it by `train`) and the frozen encoder.
+ * Only the tfjs engine computes on the tfjs backend; onnx needs it for holding weights alone.
+ */
+export async function loadModel(dir: string, flag: string, engine: Engine, backend: BackendChoice, io: CliIO): Promise<LoadedModel> {
+  const app = await readAppInfo(dir, flag);
+  const b = await initBackend({ backend: engine === 'onnx' ? 'cpu' : backend });
+  if (engine === 'tfjs') log(io, `backend: ${b.name} (${b.detail})`);
+  const tokenizer = await BertTokenizer.fromDirectory(dir);
+  let encoder: SentenceEncoder;
+  try {
+    encoder = await SentenceEncoder.fromDirectory(app.encoder_dir, { padId: tokenizer.padId, executionProviders: ['cpu'] });
+  } catch (error) {
+    throw new CliError(`${flag}: the encoder ${app.encoder_dir} of ${dir} cannot be read: ${(error as Error).message.split('\n')[0]}`);
+  }
+  const model = await loadSgdd(dir);
+  if (model.config.semantic_size !== encoder.size) throw new CliError(`${flag}: ${dir} expects vectors of ${model.config.semantic_size}, its encoder gives ${encoder.size}`);
+  return {
+    model,
+    tokenizer,
+    app,
+    encoder,
+    async dispose() {
+      model.dispose();
+      await encoder.release();
+    },
+  };
+}
