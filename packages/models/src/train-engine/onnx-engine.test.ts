@@ -11,7 +11,7 @@ import { BertForMaskedLM } from '../bert/model';
 import { readParameterFile, writeParameterFile } from '../ops/parameter-file';
 import { TfOps } from '../ops/tf-ops';
 import { createOnnxEngine } from './onnx-engine';
-import { opsTrainTask, type HostBatch, type OpsTrainTask } from './ops-task';
+import { checkHostBatch, opsTrainTask, type HostBatch, type OpsInput, type OpsTrainTask } from './ops-task';
 
 const tmp = mkdtempSync(join(tmpdir(), 'onnx-engine-'));
 beforeAll(async () => {
@@ -180,4 +180,46 @@ describe('createOnnxEngine: train() on onnxruntime equals train() on tfjs', () =
     expect(maxAbsDiff(await emaOf(join(dir, 'checkpoint-9')), await emaOf(join(uninterrupted.dir, 'checkpoint-9')))).toBeLessThan(1e-4);
     model.dispose();
   }, 240_000);
+});
+
+describe('createOnnxEngine: other recipes and errors', () => {
+  it('Adam (no decay), EMA warm-up, no clipping and no accumulation also equal tfjs', async () => {
+    const recipe: TrainConfigInput = { ...RECIPE, optimizer: 'adam', ema_warmup: true, max_grad_norm: 0, grad_accum_steps: 1, epochs: 1, eval_every_steps: 0 };
+    const out: Record<string, { history: MetricsRecord[]; weights: Map<string, Float32Array>; ema: Map<string, Float32Array> }> = {};
+    for (const engine of ['tfjs', 'onnx'] as const) {
+      const { task, model } = tinyMlmTask();
+      const dir = join(tmp, `adam-${engine}`);
+      const result = await train({ ...recipe, output_dir: dir }, task, { ...quiet, engine: engine === 'onnx' ? onnx() : undefined });
+      out[engine] = { history: split(result.history, 'train'), weights: await weightsOf(model), ema: await emaOf(result.last_checkpoint!) };
+      model.dispose();
+    }
+    expectLossesClose(out.onnx.history, out.tfjs.history, 'adam train loss');
+    expect(maxAbsDiff(out.onnx.weights, out.tfjs.weights)).toBeLessThan(1e-4);
+    expect(maxAbsDiff(out.onnx.ema, out.tfjs.ema)).toBeLessThan(1e-4);
+  }, 120_000);
+
+  it('refuses a task without an Ops-level loss, naming it', async () => {
+    const { task, model } = tinyMlmTask();
+    const plain = { ...task, ops: undefined, name: 'plain' };
+    await expect(train({ ...RECIPE, output_dir: join(tmp, 'plain') }, plain, { ...quiet, engine: onnx() })).rejects.toThrow('createOnnxEngine: task "plain" has no Ops-level loss; build it with opsTrainTask()');
+    model.dispose();
+  });
+
+  const INPUTS: OpsInput[] = [
+    { name: 'ids', dtype: 'int32', shape: ['batch', 4] },
+    { name: 'w', dtype: 'float32', shape: [] },
+  ];
+  const ok: HostBatch = { ids: { data: new Int32Array(8), shape: [2, 4] }, w: { data: Float32Array.of(1), shape: [] } };
+  it.each([
+    ['a missing input', { w: ok.w }, "f: batch has no input 'ids' (has w)"],
+    ['a wrong dtype', { ...ok, ids: { data: new Float32Array(8), shape: [2, 4] } }, "f: input 'ids' must be int32, got Float32Array"],
+    ['a wrong rank', { ...ok, ids: { data: new Int32Array(8), shape: [8] } }, "f: input 'ids' has shape [8], declared [batch,4]"],
+    ['a wrong static dim', { ...ok, ids: { data: new Int32Array(8), shape: [4, 2] } }, "f: input 'ids' has shape [4,2], declared [batch,4]"],
+    ['a wrong length', { ...ok, ids: { data: new Int32Array(6), shape: [2, 4] } }, "f: input 'ids' has 6 values for shape [2,4]"],
+  ] as const)('checkHostBatch names %s', (_what, batch, message) => {
+    expect(() => checkHostBatch(INPUTS, batch as HostBatch, 'f')).toThrow(message);
+  });
+  it('checkHostBatch accepts a batch that fits', () => {
+    expect(() => checkHostBatch(INPUTS, ok, 'f')).not.toThrow();
+  });
 });
