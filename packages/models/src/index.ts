@@ -133,8 +133,9 @@ export {
   type CausalLmConfigInput,
   type CausalLmPreset,
 } from './causal-lm/config';
-export { CausalLm, causalLmParameterShapes, type CausalLmForwardOptions, type CausalLmLossTerms, type MoeStats } from './causal-lm/model';
-export { recordCausalLm, causalLmToOnnx, type CausalLmOnnxOptions } from './causal-lm/onnx';
+export { CausalLm, causalLmParameterShapes, type CausalLmForwardOptions, type CausalLmLossTerms, type MoeStats, type PastStepInputs } from './causal-lm/model';
+export { recordCausalLm, recordCausalLmWithPast, causalLmToOnnx, type CausalLmOnnxOptions } from './causal-lm/onnx';
+export { OnnxCausalLmSource } from './causal-lm/onnx-source';
 export { createCausalLmTask, type CausalLmTaskOptions, type CausalLmBatch } from './causal-lm/task';
 export { TfCausalLmSource, type TfCausalLmSourceOptions } from './causal-lm/logits-source';
 export {
@@ -201,6 +202,7 @@ export { makeSgddBatch } from './sgdd/batch';
 export { SgddDenoiser, OnnxSgddDenoiser, type SgddDenoiserInputs } from './sgdd/denoiser';
 export { saveSgdd, loadSgdd, loadSgddWeights, SGDD_CONFIG_FILE, SGDD_WEIGHTS_FILE } from './sgdd/weights';
 export { createSgddTask, type SgddExamples, type SgddTaskOptions } from './sgdd/task';
+export { createSgddOpsTask } from './sgdd/ops-task';
 export { sgddGuidanceToMaskGitScale, sampleSgdd, DEFAULT_SGDD_SAMPLE, type SgddSampleOptions } from './sgdd/sample';
 export { SentenceEncoder } from './sgdd/encoder';
 

@@ -1,5 +1,5 @@
 import type { Rng } from '@proj/core';
-import { cachedSelfAttention, causalMaskBias, multiHeadAttention, type AttentionNames, type KeyValueCache } from '../layers/attention';
+import { cachedSelfAttention, causalMaskBias, multiHeadAttention, paddingMaskBias, type AttentionNames, type KeyValueCache } from '../layers/attention';
 import { embedding, initEmbedding } from '../layers/embedding';
 import { initLinear, linear } from '../layers/linear';
 import { moeFeedForward, type MoeNames } from '../layers/moe';
@@ -62,6 +62,14 @@ export interface MoeStats<T> {
   balance: T[];
   /** Per block, the share of routing slots each expert got, [num_experts]. */
   load: T[];
+}
+
+/** Per-step inputs of `CausalLm.forwardWithPast` (int32). */
+export interface PastStepInputs<T> {
+  /** [B, L]: the RoPE position of each new token. */
+  positionIds: T;
+  /** [B, past + L]: 1 for real tokens, 0 for padding, over every cached and new slot. */
+  attentionMask: T;
 }
 
 /** The terms of `CausalLm.lossTerms`. */
@@ -143,26 +151,29 @@ export class CausalLm {
   }
 
   /** The decoder stack; with `cache`, attention also reads and returns per-layer keys / values. */
-  private decode<T>(ops: Ops<T>, inputIds: T, options: CausalLmForwardOptions, cache: { past?: KeyValueCache<T>[] } | undefined): { hidden: T; present: KeyValueCache<T>[]; moe: MoeStats<T> } {
+  private decode<T>(ops: Ops<T>, inputIds: T, options: CausalLmForwardOptions, cache: { past?: KeyValueCache<T>[]; step?: PastStepInputs<T> } | undefined): { hidden: T; present: KeyValueCache<T>[]; moe: MoeStats<T> } {
     const c = this.config;
     const length = ops.shape(inputIds)[1];
     const headDim = c.hidden_size / c.num_attention_heads;
     const past = cache?.past;
+    const step = cache?.step;
     const pastLength = past === undefined ? 0 : ops.shape(past[0].key)[2];
-    if (typeof pastLength !== 'number') throw new RangeError('CausalLm: the cached length must be known');
+    if (typeof pastLength !== 'number' && step === undefined) throw new RangeError('CausalLm: the cached length must be known');
     // The mask square: the sequence length, or maxLength for a graph (a max_position_embeddings square would not fit).
     const maskSize = typeof length === 'number' ? length : options.maxLength;
     if (maskSize === undefined) throw new RangeError('CausalLm.hidden: a symbolic sequence length needs options.maxLength');
-    const offset = past === undefined ? options.offset : pastLength;
-    const rope = ropeAngles(ops, length, headDim, { maxPositions: c.max_position_embeddings, theta: c.rope_theta, offset });
+    const offset = past === undefined ? options.offset : (pastLength as number);
+    const rope = ropeAngles(ops, length, headDim, { maxPositions: c.max_position_embeddings, theta: c.rope_theta, offset, positions: step?.positionIds });
     let bias: T | undefined;
-    if (pastLength === 0) bias = causalMaskBias(ops, length, maskSize);
+    if (step !== undefined) bias = this.stepBias(ops, inputIds, step.attentionMask, options.maxLength ?? c.max_position_embeddings);
+    else if (pastLength === 0) bias = causalMaskBias(ops, length, maskSize);
     else if (length !== 1) {
       // New position i (absolute pastLength + i) sees every cached position and new ones j <= i.
       const l = length as number;
-      const values = new Float32Array(l * (pastLength + l));
-      for (let i = 0; i < l; i++) for (let j = pastLength + i + 1; j < pastLength + l; j++) values[i * (pastLength + l) + j] = -1e9;
-      bias = ops.constant(values, [1, 1, l, pastLength + l]);
+      const p = pastLength as number;
+      const values = new Float32Array(l * (p + l));
+      for (let i = 0; i < l; i++) for (let j = p + i + 1; j < p + l; j++) values[i * (p + l) + j] = -1e9;
+      bias = ops.constant(values, [1, 1, l, p + l]);
     }
     const present: KeyValueCache<T>[] = [];
     const moe: MoeStats<T> = { balance: [], load: [] };
@@ -192,6 +203,45 @@ export class CausalLm {
       }
     }
     return { hidden: rmsNorm(ops, h, 'model.norm', c.rms_norm_eps), present, moe };
+  }
+
+  /**
+   * One step of a KV-cache decoder in the layout of Hugging Face / optimum decoder exports: new ids
+   * [B, L], their `positionIds` [B, L] (RoPE positions: a left-padded row starts at 0 after its
+   * padding), an `attentionMask` [B, past + L] over every cached and new slot (1 = a real token,
+   * 0 = padding), and `past` (per layer, [B, kvHeads, past, headDim]; omit or give length 0 on
+   * the first step). Returns logits [B, L, vocab] and the cache extended by the new slots. Slot j
+   * is visible from new slot past + i when j <= past + i and the mask is 1 at j. The slot count
+   * past + L must be <= `maxLength` (default max_position_embeddings).
+   */
+  forwardWithPast<T>(ops: Ops<T>, inputIds: T, inputs: PastStepInputs<T> & { past?: KeyValueCache<T>[]; maxLength?: number }): { logits: T; present: KeyValueCache<T>[] } {
+    const { past, maxLength = this.config.max_position_embeddings } = inputs;
+    if (past !== undefined && past.length !== this.config.num_hidden_layers) {
+      throw new RangeError(`CausalLm.forwardWithPast: past has ${past.length} layers, the model ${this.config.num_hidden_layers}`);
+    }
+    const [b, l] = ops.shape(inputIds);
+    const { hidden, present } = this.decode(ops, inputIds, { maxLength }, { past, step: inputs });
+    const logits = ops.reshape(this.logits2d(ops, ops.reshape(hidden, [-1, this.config.hidden_size])), [b, l, this.config.vocab_size]);
+    return { logits, present };
+  }
+
+  /**
+   * Additive bias [B, 1, L, slots] for `forwardWithPast`: causal over cache slots (key slot j <=
+   * query slot past + i, written as j - i <= slots - L so no slot count is needed as a number)
+   * plus -1e9 at padding. Slot counts come from sums of ones, so they stay run-time values in a
+   * recorded graph; float32 holds them exactly.
+   */
+  private stepBias<T>(ops: Ops<T>, inputIds: T, attentionMask: T, maxLength: number): T {
+    const [b, l] = ops.shape(inputIds);
+    const slots = ops.shape(attentionMask)[1];
+    const count = (t: T) => ops.sum(ops.add(ops.mul(ops.cast(t, 'float32'), ops.scalar(0)), ops.scalar(1)), [1], true); // [B, 1]
+    const pastLength = ops.reshape(ops.sub(count(attentionMask), count(inputIds)), [b, 1, 1, 1]);
+    const size = typeof slots === 'number' ? slots : maxLength; // eager runs know the slot count
+    const arange = ops.constant(Float32Array.from({ length: size }, (_, i) => i), [size]);
+    const keySlot = ops.reshape(ops.slice(arange, [0], [slots]), [1, 1, 1, slots]);
+    const querySlot = ops.add(ops.reshape(ops.slice(arange, [0], [l]), [1, 1, l, 1]), pastLength); // [B, 1, L, 1]
+    const visible = ops.equal(ops.maximum(keySlot, querySlot), querySlot);
+    return ops.add(ops.where(visible, ops.scalar(0), ops.scalar(-1e9)), paddingMaskBias(ops, attentionMask));
   }
 
   /** Next-token logits [B, L, vocab]. */
