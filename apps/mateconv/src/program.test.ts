@@ -2,30 +2,11 @@ import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable, Writable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { PackedTokens } from '@proj/models';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from './program';
-
-class Capture extends Writable {
-  text = '';
-  override _write(chunk: Buffer, _encoding: BufferEncoding, done: () => void): void {
-    this.text += chunk.toString();
-    done();
-  }
-}
-
-async function cli(...argv: string[]) {
-  return cliWithInput(undefined, ...argv);
-}
-
-async function cliWithInput(stdin: NodeJS.ReadableStream | undefined, ...argv: string[]) {
-  const stdout = new Capture();
-  const stderr = new Capture();
-  const code = await runCli(argv, { stdout, stderr, stdin });
-  return { code, stdout: stdout.text, stderr: stderr.text };
-}
+import { cli, cliWithInput } from './testing';
 
 let dir: string;
 let corpus: string;

@@ -4,6 +4,7 @@ import { PrepareError } from '@proj/models';
 import { type CliIO, CliError, processIO } from './cli-io';
 import { registerChat } from './commands/chat';
 import { registerEval } from './commands/eval';
+import { registerExport } from './commands/export';
 import { registerGenerate } from './commands/generate';
 import { registerPrepare } from './commands/prepare';
 import { registerPretrain } from './commands/pretrain';
@@ -25,6 +26,7 @@ export function buildProgram(io: CliIO): Command {
   registerGenerate(program, io);
   registerChat(program, io);
   registerEval(program, io, report);
+  registerExport(program, io, report);
   for (const command of program.commands) command.exitOverride().configureOutput(program.configureOutput());
   return program;
 }
