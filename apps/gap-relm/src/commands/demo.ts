@@ -56,8 +56,8 @@ export const DEMO_MODEL = {
 
 /**
  * Training settings when both encoders start from a pretrained BERT (bge-small-zh: hidden 512,
- * 4 layers): a fine-tuning learning rate. Not yet tuned for a 30-minute budget; that waits for the
- * onnxruntime training engine.
+ * 4 layers): a fine-tuning learning rate. Not yet tuned for a 30-minute budget on the onnxruntime
+ * training engine.
  */
 export const DEMO_PRETRAINED = {
   batchSize: 16,
