@@ -37,7 +37,9 @@ export function formatCscTable(m: CscMetrics): string {
       rows.push(`${level.padEnd(10)}${task.padEnd(12)}${pct(s.precision)}${pct(s.recall)}${pct(s.f1)}${pct(s.f05)}${pct(s.f2)}`);
     }
   }
-  rows.push(`FPR ${pct(m.fpr).trim()}%  sentences ${m.sentences}  length_mismatch ${m.length_mismatch}`);
+  // Gold pairs that change length cannot be scored character by character: say how many were left out.
+  const skipped = m.gold_length_mismatch > 0 ? ` of ${m.sentences + m.gold_length_mismatch} (${m.gold_length_mismatch} gold pairs that change length skipped)` : '';
+  rows.push(`FPR ${pct(m.fpr).trim()}%  sentences ${m.sentences}${skipped}  length_mismatch ${m.length_mismatch}`);
   return `${rows.join('\n')}\n`;
 }
 
