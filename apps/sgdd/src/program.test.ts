@@ -65,7 +65,8 @@ describe('sgdd', () => {
     const r = await cli('train', '--config', config, '--backend', 'cpu', '--no-progress');
     expect(r.code, r.stderr).toBe(0);
     const s = JSON.parse(r.stdout);
-    expect(s).toMatchObject({ phase: 'reconstruction', stopped: 'completed', global_step: 4, backend: 'cpu', model_dir: join(dir, 'run', 'best') });
+    expect(r.stderr).toContain('engine: onnx (training steps on onnxruntime-node');
+    expect(s).toMatchObject({ phase: 'reconstruction', stopped: 'completed', global_step: 4, backend: 'cpu', engine: 'onnx', model_dir: join(dir, 'run', 'best') });
     expect(s.eval.loss).toBeGreaterThan(0);
     expect(s.eval.perplexity).toBeCloseTo(Math.exp(s.eval.loss), 4);
     expect(s.eval.decoded).toBe(4);

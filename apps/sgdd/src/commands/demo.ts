@@ -30,7 +30,8 @@ export interface DemoOptions {
   samples: number;
   seed: number;
   backend: BackendChoice;
-  engine: Engine;
+  engine: 'auto' | 'onnx' | 'tfjs';
+  evalEngine: Engine;
   progress: boolean;
 }
 
@@ -71,14 +72,14 @@ export async function runDemo(o: DemoOptions, io: CliIO) {
   const phase2 = { phase: 'paraphrase', data: 'paws', init_from: 'phase1/best', train: trainCfg(o.phase2Steps, 'phase2', 5e-4), dev_limit: o.devSentences, eval: evalCfg };
   await writeFileAtomic(join(out, 'phase1.yaml'), stringify(phase1));
   await writeFileAtomic(join(out, 'phase2.yaml'), stringify(phase2));
-  const trainOpts = { backend: o.backend, engine: o.engine, progress: o.progress };
+  const trainOpts = { backend: o.backend, engine: o.engine, evalEngine: o.evalEngine, progress: o.progress };
   log(io, `demo: 3/4 phase 1, reconstruction (${join(out, 'phase1.yaml')})`);
   const p1 = await runTrain({ config: join(out, 'phase1.yaml'), ...trainOpts }, io);
   if (!existsSync(join(out, 'phase1', 'best'))) phase2.init_from = 'phase1/final';
   await writeFileAtomic(join(out, 'phase2.yaml'), stringify(phase2));
   log(io, `demo: 4/4 phase 2, paraphrase from phase 1 (${join(out, 'phase2.yaml')})`);
   const p2 = await runTrain({ config: join(out, 'phase2.yaml'), ...trainOpts }, io);
-  const summary = { backend: p1.backend, parameters: p1.parameters, reconstruction: scores(p1), paraphrase: scores(p2) };
+  const summary = { backend: p1.backend, engine: p1.engine, parameters: p1.parameters, reconstruction: scores(p1), paraphrase: scores(p2) };
   log(io, `demo: reconstruction exact match ${p1.eval?.exact_match ?? '-'}, dev loss ${p1.best_dev_loss}; paraphrase BLEU ${p2.eval?.bleu_reference?.toFixed(1) ?? '-'} vs the reference, ${p2.eval?.bleu_source?.toFixed(1) ?? '-'} vs the source (copying the source scores ${p2.eval?.bleu_copy_source_vs_reference?.toFixed(1) ?? '-'})`);
   return summary;
 }
@@ -103,7 +104,8 @@ export function registerDemo(program: Command, io: CliIO, report: (r: unknown) =
     .option('--samples <n>', 'dev examples decoded per phase', num('--samples', { integer: true, min: 0 }), 100)
     .option('--seed <n>', 'everything', num('--seed', { integer: true }), 42)
     .addOption(new Option('--backend <name>', 'tfjs backend for training').choices(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']).default('auto'))
-    .addOption(new Option('--engine <name>', 'decoder engine of the evaluations').choices(['onnx', 'tfjs']).default('onnx'))
+    .addOption(new Option('--engine <name>', 'where training steps run: onnx (onnxruntime-node), tfjs (--backend); auto = onnx').choices(['auto', 'onnx', 'tfjs']).default('auto'))
+    .addOption(new Option('--eval-engine <name>', 'decoder engine of the evaluations').choices(['onnx', 'tfjs']).default('onnx'))
     .option('--no-progress', 'no progress lines')
     .action(async (opts: DemoOptions) => report(await runDemo(opts, io)));
 }

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Rng } from '@proj/core';
-import { BertTokenizer, SgddModel, createSgddTask, initBackend, loadBertCheckpoint, loadSgdd, saveSgdd, type BackendChoice, type BertModel } from '@proj/models';
+import { BertTokenizer, SgddModel, createOnnxEngine, createSgddOpsTask, initBackend, loadBertCheckpoint, loadSgdd, saveSgdd, type BackendChoice, type BertModel } from '@proj/models';
 import { train } from '@proj/trainer';
 import { Option, type Command } from 'commander';
 import { CliError, log, type CliIO } from '../cli-io';
@@ -18,7 +18,10 @@ export interface TrainCommandOptions {
   maxSteps?: number;
   resumeFrom?: string;
   backend: BackendChoice;
-  engine: Engine;
+  /** Where the training steps run: onnx (onnxruntime-node), tfjs (--backend); auto = onnx. */
+  engine: 'auto' | 'onnx' | 'tfjs';
+  /** The decoder engine of the final evaluation. */
+  evalEngine: Engine;
   progress: boolean;
 }
 
@@ -31,6 +34,7 @@ export interface TrainSummary {
   seconds: number;
   parameters: number;
   backend: string;
+  engine: string;
   model_dir: string;
   final_dir: string;
   eval: EvalSummary | null;
@@ -79,10 +83,16 @@ export async function runTrain(o: TrainCommandOptions, io: CliIO): Promise<Train
   try {
     const [trainSplit, devSplit] = [await readSplit(pc.data, 'train', info), await readSplit(pc.data, 'dev', info)];
     const examples = (s: typeof trainSplit, limit = Infinity) => ({ rows: s.records.slice(0, limit).map((r) => Int32Array.from(r.ids)), vectors: s.vectors.slice(0, limit) });
-    const task = createSgddTask(model, { phase: pc.phase, train: examples(trainSplit), dev: examples(devSplit, pc.dev_limit) });
+    const task = createSgddOpsTask(model, { phase: pc.phase, train: examples(trainSplit), dev: examples(devSplit, pc.dev_limit) });
     log(io, `train: ${pc.phase} on ${trainSplit.records.length} examples, dev loss on ${Math.min(pc.dev_limit, devSplit.records.length)}; config ${o.config}`);
+    const engine = o.engine === 'tfjs' ? 'tfjs' : 'onnx';
+    log(io, `engine: ${engine === 'onnx' ? 'onnx (training steps on onnxruntime-node; dev loss on tfjs)' : `tfjs (${backend.name})`}${o.engine === 'auto' ? ', from --engine auto' : ''}`);
     const started = performance.now();
-    const result = await train({ ...pc.train, output_dir: outputDir, ...(o.maxSteps !== undefined && { max_steps: o.maxSteps }) }, task, { resumeFrom: o.resumeFrom, log: io.stderr });
+    const result = await train({ ...pc.train, output_dir: outputDir, ...(o.maxSteps !== undefined && { max_steps: o.maxSteps }) }, task, {
+      resumeFrom: o.resumeFrom,
+      log: io.stderr,
+      engine: engine === 'onnx' ? createOnnxEngine({ log: (l) => log(io, l) }) : undefined,
+    });
     const seconds = (performance.now() - started) / 1000;
     const finalDir = join(outputDir, 'final');
     await mkdir(finalDir, { recursive: true });
@@ -100,7 +110,7 @@ export async function runTrain(o: TrainCommandOptions, io: CliIO): Promise<Train
     if (pc.eval.samples > 0) {
       const best = modelDir === finalDir ? model : await loadSgdd(modelDir);
       try {
-        evalSummary = await evaluateSgdd(best, tokenizer, devSplit, { phase: pc.phase, lossLimit: pc.dev_limit, samples: pc.eval.samples, steps: pc.eval.steps, guidance: pc.eval.guidance, temperature: 0, seed: pc.train.seed, batchSize: 32, engine: o.engine, progress: o.progress, show: 5 }, io);
+        evalSummary = await evaluateSgdd(best, tokenizer, devSplit, { phase: pc.phase, lossLimit: pc.dev_limit, samples: pc.eval.samples, steps: pc.eval.steps, guidance: pc.eval.guidance, temperature: 0, seed: pc.train.seed, batchSize: 32, engine: o.evalEngine, progress: o.progress, show: 5 }, io);
       } finally {
         if (best !== model) best.dispose();
       }
@@ -114,6 +124,7 @@ export async function runTrain(o: TrainCommandOptions, io: CliIO): Promise<Train
       seconds: Number(seconds.toFixed(1)),
       parameters: model.params.count(),
       backend: backend.name,
+      engine,
       model_dir: modelDir,
       final_dir: finalDir,
       eval: evalSummary,
@@ -132,7 +143,8 @@ export function registerTrain(program: Command, io: CliIO, report: (r: unknown) 
     .option('--max-steps <n>', 'override train.max_steps', num('--max-steps', { integer: true, min: 0 }))
     .option('--resume-from <dir>', 'a checkpoint-<step>/ or run dir to continue exactly')
     .addOption(new Option('--backend <name>', 'tfjs compute backend for training').choices(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']).default('auto'))
-    .addOption(new Option('--engine <name>', 'decoder engine of the final evaluation (onnx: the weights exported in memory)').choices(['onnx', 'tfjs']).default('onnx'))
+    .addOption(new Option('--engine <name>', 'where training steps run: onnx (onnxruntime-node), tfjs (--backend); auto = onnx').choices(['auto', 'onnx', 'tfjs']).default('auto'))
+    .addOption(new Option('--eval-engine <name>', 'decoder engine of the final evaluation (onnx: the weights exported in memory)').choices(['onnx', 'tfjs']).default('onnx'))
     .option('--no-progress', 'no progress lines')
     .action(async (opts: TrainCommandOptions) => report(await runTrain(opts, io)));
 }
