@@ -133,8 +133,9 @@ export {
   type CausalLmConfigInput,
   type CausalLmPreset,
 } from './causal-lm/config';
-export { CausalLm, causalLmParameterShapes, type CausalLmForwardOptions, type CausalLmLossTerms, type MoeStats } from './causal-lm/model';
-export { recordCausalLm, causalLmToOnnx, type CausalLmOnnxOptions } from './causal-lm/onnx';
+export { CausalLm, causalLmParameterShapes, type CausalLmForwardOptions, type CausalLmLossTerms, type MoeStats, type PastStepInputs } from './causal-lm/model';
+export { recordCausalLm, recordCausalLmWithPast, causalLmToOnnx, type CausalLmOnnxOptions } from './causal-lm/onnx';
+export { OnnxCausalLmSource } from './causal-lm/onnx-source';
 export { createCausalLmTask, type CausalLmTaskOptions, type CausalLmBatch } from './causal-lm/task';
 export { TfCausalLmSource, type TfCausalLmSourceOptions } from './causal-lm/logits-source';
 export {
