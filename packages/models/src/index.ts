@@ -137,6 +137,7 @@ export { CausalLm, causalLmParameterShapes, type CausalLmForwardOptions, type Ca
 export { recordCausalLm, recordCausalLmWithPast, causalLmToOnnx, type CausalLmOnnxOptions } from './causal-lm/onnx';
 export { OnnxCausalLmSource } from './causal-lm/onnx-source';
 export { createCausalLmTask, type CausalLmTaskOptions, type CausalLmBatch } from './causal-lm/task';
+export { createCausalLmOpsTask } from './causal-lm/ops-task';
 export { TfCausalLmSource, type TfCausalLmSourceOptions } from './causal-lm/logits-source';
 export {
   saveCausalLm,

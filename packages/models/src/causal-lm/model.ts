@@ -267,14 +267,20 @@ export class CausalLm {
    */
   lossTerms<T>(ops: Ops<T>, inputIds: T, targets: T, ignoreIndex = -100): CausalLmLossTerms<T> {
     const [b, l] = ops.shape(inputIds);
-    if (typeof b !== 'number' || typeof l !== 'number') throw new RangeError('CausalLm.loss: batch and length must be known');
+    if (typeof l !== 'number') throw new RangeError('CausalLm.loss: the length must be known');
     const vocab = this.config.vocab_size;
     const { hidden, moe } = this.decode(ops, inputIds, {}, undefined);
     const logits = this.logits2d(ops, ops.reshape(hidden, [-1, this.config.hidden_size]));
-    const rowStarts = ops.constant(Int32Array.from({ length: b * l }, (_, i) => i * vocab), [b * l], 'int32');
-    const lm = maskedCrossEntropy(ops, logits, ops.reshape(targets, [b * l]), ignoreIndex, (logProbs, safeTargets) =>
-      ops.reshape(ops.gather(ops.reshape(logProbs, [b * l * vocab, 1]), ops.add(rowStarts, safeTargets)), [b * l]),
-    );
+    let lm: T;
+    if (typeof b === 'number') {
+      const rowStarts = ops.constant(Int32Array.from({ length: b * l }, (_, i) => i * vocab), [b * l], 'int32');
+      lm = maskedCrossEntropy(ops, logits, ops.reshape(targets, [b * l]), ignoreIndex, (logProbs, safeTargets) =>
+        ops.reshape(ops.gather(ops.reshape(logProbs, [b * l * vocab, 1]), ops.add(rowStarts, safeTargets)), [b * l]),
+      );
+    } else {
+      // A recorded graph with a run-time batch: crossEntropy gathers with GatherElements there (no one-hot either).
+      lm = ops.crossEntropy(logits, ops.reshape(targets, [-1]), ignoreIndex);
+    }
     if (!this.config.use_moe) return { loss: lm, lm, aux: ops.scalar(0) };
     const balance = moe.balance.reduce((sum, t) => ops.add(sum, t));
     const aux = ops.mul(balance, ops.scalar(this.config.router_aux_loss_coef));

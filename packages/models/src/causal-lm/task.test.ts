@@ -8,11 +8,13 @@ import { Rng } from '@proj/core';
 import { train } from '@proj/trainer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../backend/init-backend';
+import { createOnnxEngine } from '../train-engine/onnx-engine';
 import { TfOps } from '../ops/tf-ops';
 import { CAUSAL_LM_PRESETS } from './config';
 import { CausalLm } from './model';
 import { PackedTokens } from './packed-tokens';
 import { prepareLmData } from './prepare-data';
+import { createCausalLmOpsTask } from './ops-task';
 import { createCausalLmTask } from './task';
 import { loadCausalLm, saveCausalLm } from './weights';
 
@@ -92,6 +94,28 @@ describe('createCausalLmTask', () => {
     loaded.dispose();
     model.dispose();
   });
+
+  it('createCausalLmOpsTask: 4 MoE steps on the onnxruntime engine equal the tfjs engine (loss 1e-4 rel, weights 1e-4)', async () => {
+    const config = { ...CAUSAL_LM_PRESETS.tiny, vocab_size: 6400, use_moe: true, num_experts: 4, num_experts_per_tok: 2, moe_intermediate_size: 16, router_aux_loss_coef: 0.1 };
+    const runs: Record<string, { losses: number[]; weights: Map<string, Float32Array> }> = {};
+    for (const engine of ['tfjs', 'onnx'] as const) {
+      const model = CausalLm.random(config, new Rng(5));
+      const task = createCausalLmOpsTask(model, { train: trainData, seqLen: 16 });
+      const recipe = { max_steps: 4, batch_size: 4, lr: 1e-2, warmup_steps: 1, log_every_steps: 1, save_total_limit: 0, output_dir: join(dir, `ops-${engine}`), seed: 3 };
+      const result = await train(recipe, task, { log: null, engine: engine === 'onnx' ? createOnnxEngine({ executionProviders: ['cpu'], intraOpNumThreads: 1 }) : undefined });
+      runs[engine] = {
+        losses: result.history.filter((r) => r.split === 'train').map((r) => r.loss as number),
+        weights: new Map(await Promise.all(model.params.names().map(async (n) => [n, await model.params.toFloat32(n)] as const))),
+      };
+      model.dispose();
+    }
+    expect(runs.onnx.losses.length).toBe(4);
+    runs.onnx.losses.forEach((loss, i) => expect(Math.abs(loss - runs.tfjs.losses[i]) / runs.tfjs.losses[i], `step ${i + 1}`).toBeLessThan(1e-4));
+    let worst = 0;
+    for (const [name, w] of runs.tfjs.weights) runs.onnx.weights.get(name)!.forEach((v, i) => (worst = Math.max(worst, Math.abs(v - w[i]))));
+    console.log(`causal LM MoE on the onnx engine: losses ${runs.onnx.losses.map((l) => l.toFixed(4)).join(' ')}, max weight diff ${worst.toExponential(2)}`);
+    expect(worst).toBeLessThan(1e-4);
+  }, 120_000);
 
   it('refuses a corpus shorter than one window', () => {
     const model = CausalLm.random({ ...CAUSAL_LM_PRESETS.tiny, vocab_size: 6400 }, new Rng(2));

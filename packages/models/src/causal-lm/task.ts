@@ -22,8 +22,8 @@ export interface CausalLmBatch {
   targets: tf.Tensor2D;
 }
 
-/** Reads windows `indices` of `data` into input and target tensors. */
-async function windowBatch(data: PackedTokens, indices: readonly number[], seqLen: number): Promise<CausalLmBatch> {
+/** Reads windows `indices` of `data` into input and target ids, [indices.length × seqLen] row-major each. */
+export async function windowArrays(data: PackedTokens, indices: readonly number[], seqLen: number): Promise<{ inputs: Int32Array; targets: Int32Array }> {
   const inputs = new Int32Array(indices.length * seqLen);
   const targets = new Int32Array(indices.length * seqLen);
   for (const [row, index] of indices.entries()) {
@@ -31,6 +31,12 @@ async function windowBatch(data: PackedTokens, indices: readonly number[], seqLe
     inputs.set(window.subarray(0, seqLen), row * seqLen);
     targets.set(window.subarray(1), row * seqLen);
   }
+  return { inputs, targets };
+}
+
+/** Reads windows `indices` of `data` into input and target tensors. */
+async function windowBatch(data: PackedTokens, indices: readonly number[], seqLen: number): Promise<CausalLmBatch> {
+  const { inputs, targets } = await windowArrays(data, indices, seqLen);
   return { inputs: tf.tensor2d(inputs, [indices.length, seqLen], 'int32'), targets: tf.tensor2d(targets, [indices.length, seqLen], 'int32') };
 }
 
