@@ -6,7 +6,8 @@ import {
   CausalLm,
   PACKED_FILES,
   PackedTokens,
-  createCausalLmTask,
+  createCausalLmOpsTask,
+  createOnnxEngine,
   initBackend,
   parseCausalLmConfig,
   saveCausalLm,
@@ -42,6 +43,8 @@ export interface PretrainCommandOptions {
   devWindows: number;
   seed: number;
   backend: BackendChoice;
+  /** Where training steps run: tfjs (--backend) or onnxruntime-node (evaluation stays on tfjs). */
+  engine: 'tfjs' | 'onnx';
   resumeFrom?: string;
 }
 
@@ -64,10 +67,12 @@ export async function runPretrain(options: PretrainCommandOptions, io: CliIO): P
   try {
     const backend = await initBackend({ backend: options.backend });
     log(io, `backend: ${backend.name} (${backend.detail})`);
+    log(io, `engine: ${options.engine === 'onnx' ? 'onnx (training steps on onnxruntime-node; evaluation on tfjs)' : `tfjs (${backend.name})`}`);
     const config = parseCausalLmConfig({ ...CAUSAL_LM_PRESETS[options.preset], vocab_size: data.stats.vocab_size }, '--preset');
     const model = CausalLm.random(config, new Rng(options.seed));
     try {
-      const task = createCausalLmTask(model, { train: data, seqLen: options.seqLen, dev, devWindows: options.devWindows });
+      // The Ops-level task: its loss runs on TfOps under the tfjs engine and is recorded once for onnxruntime.
+      const task = createCausalLmOpsTask(model, { train: data, seqLen: options.seqLen, dev, devWindows: options.devWindows });
       const result = await train(
         {
           epochs: options.epochs,
@@ -89,7 +94,7 @@ export async function runPretrain(options: PretrainCommandOptions, io: CliIO): P
           log_every_steps: options.logEverySteps,
         },
         task,
-        { resumeFrom: options.resumeFrom, log: io.stderr },
+        { resumeFrom: options.resumeFrom, log: io.stderr, engine: options.engine === 'onnx' ? createOnnxEngine({ log: (line) => log(io, line) }) : undefined },
       );
       const final = join(options.outputDir, 'final');
       await saveCausalLm(model, final);
@@ -133,6 +138,7 @@ export function registerPretrain(program: Command, io: CliIO, report: (result: u
     .option('--dev-windows <n>', 'dev windows scored per evaluation', intFlag('--dev-windows', 1), 256)
     .option('--seed <n>', 'initialization, shuffling', intFlag('--seed', 0), 42)
     .addOption(new Option('--backend <name>', 'compute backend').choices(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']).default('auto'))
+    .addOption(new Option('--engine <name>', 'where training steps run: tfjs (--backend) or onnx (onnxruntime-node, cuda then cpu)').choices(['tfjs', 'onnx']).default('tfjs'))
     .option('--resume-from <dir>', 'a checkpoint-<step>/ or run dir to continue exactly')
     .action(async (opts: PretrainCommandOptions) => report(await runPretrain(opts, io)));
 }
