@@ -88,11 +88,19 @@ export async function runTrain(o: TrainCommandOptions, io: CliIO): Promise<Train
     const engine = o.engine === 'tfjs' ? 'tfjs' : 'onnx';
     log(io, `engine: ${engine === 'onnx' ? 'onnx (training steps on onnxruntime-node; dev loss on tfjs)' : `tfjs (${backend.name})`}${o.engine === 'auto' ? ', from --engine auto' : ''}`);
     const started = performance.now();
+    // SIGINT / SIGTERM stop after the current step: a checkpoint, final/ and the evaluation still happen.
+    const stop = new AbortController();
+    const onSignal = () => {
+      log(io, 'train: stopping after this step (signal)');
+      stop.abort();
+    };
+    process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
     const result = await train({ ...pc.train, output_dir: outputDir, ...(o.maxSteps !== undefined && { max_steps: o.maxSteps }) }, task, {
       resumeFrom: o.resumeFrom,
       log: io.stderr,
+      signal: stop.signal,
       engine: engine === 'onnx' ? createOnnxEngine({ log: (l) => log(io, l) }) : undefined,
-    });
+    }).finally(() => process.off('SIGINT', onSignal).off('SIGTERM', onSignal));
     const seconds = (performance.now() - started) / 1000;
     const finalDir = join(outputDir, 'final');
     await mkdir(finalDir, { recursive: true });
