@@ -8,17 +8,21 @@
 //     --threads sets onnxruntime's intra-op threads (default: the core count).
 //   npx tsx tools/bench/train-engines.ts speed [--steps 5] [--warmup 2]
 //     tokens/s and peak RSS of a joint step at demo size (batch 32) and at BERT-small size (hidden
-//     512, 4 layers, 8 heads, ffn 2048, vocabulary 21,128, batch 16) on each engine, each run in
-//     its own process so its peak RSS is its own; the load average before and after.
+//     512, 4 layers, 8 heads, ffn 2048, vocabulary 21,128, batch 8) on each engine, each run in
+//     its own process so its peak RSS is its own, and PyTorch CPU (2 threads,
+//     tools/reference/gap_relm_torch.py, when tools/reference/.venv exists) on the batches the
+//     onnx run trained on; the load average before and after.
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import * as tf from '@tensorflow/tfjs-core';
 import { ConfusionSet, ErrorGenerator, defaultSynthConfig } from '@proj/data-synth';
-import { BertTokenizer, GapRelm, buildCharVocab, createOnnxEngine, createOpsStageTask, initBackend, onlineExamples, type GapRelmConfigInput } from '@proj/models';
+import { BertTokenizer, GapRelm, buildCharVocab, createOnnxEngine, createOpsStageTask, initBackend, onlineExamples, type GapRelmConfigInput, type HostBatch } from '@proj/models';
 import { train, type MetricsRecord } from '@proj/trainer';
+import { REFERENCE_PYTHON } from './gap-relm-torch';
 import { intFlag } from './int-flag';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -46,18 +50,27 @@ async function setup(size: Size) {
 }
 
 /** `steps` joint_finetune steps of a fresh seeded model on `engine`; the train records and the final weights. */
-async function runJoint(size: Size, engine: Engine, steps: number, logEvery: number, extra: Partial<GapRelmConfigInput> = {}) {
+async function runJoint(size: Size, engine: Engine, steps: number, logEvery: number, extra: Partial<GapRelmConfigInput> = {}, record?: HostBatch[]) {
   const { examples, tokenizer } = await setup(size);
   const model = GapRelm.create({ ...SIZES[size].model, ...extra }, tokenizer, SEED);
   const dir = await mkdtemp(join(tmpdir(), `bench-train-engines-${engine}-`));
   try {
     const task = createOpsStageTask('joint_finetune', model, { train: examples, totalSteps: steps });
+    if (record) {
+      const batch = task.batch;
+      task.batch = async (indices, ctx) => {
+        const b = await batch(indices, ctx);
+        record.push(b);
+        return b;
+      };
+    }
     const config = { max_steps: steps, batch_size: SIZES[size].batch, lr: 3e-3, warmup_steps: Math.min(10, steps), log_every_steps: logEvery, seed: SEED, output_dir: dir };
     const times: number[] = [];
     const onLog = () => void times.push(performance.now());
     const result = await train(config, task, { log: null, onLog, engine: engine === 'onnx' ? createOnnxEngine({ executionProviders: ['cpu'], intraOpNumThreads: process.argv.includes('--threads') ? flag('threads', 1) : undefined }) : undefined });
     const weights = new Map(await Promise.all(model.store.names().map(async (n) => [n, await model.store.toFloat32(n)] as const)));
-    return { history: result.history.filter((r: MetricsRecord) => r.split === 'train'), times, weights, describe: model.describe(), stats: task.stats };
+    const torchModel = { ...SIZES[size].model, vocab_size: tokenizer.vocab.size, max_position_embeddings: model.bertConfig.maxPositionEmbeddings, max_insert_k: model.config.max_insert_k, prompt_length: model.special.prompts, dropout: model.config.dropout };
+    return { history: result.history.filter((r: MetricsRecord) => r.split === 'train'), times, weights, describe: model.describe(), stats: task.stats, torchModel };
   } finally {
     model.dispose();
     await rm(dir, { recursive: true, force: true });
@@ -98,6 +111,16 @@ async function parity(): Promise<void> {
   console.log(`  final weights, max abs difference: ${diff.other.toExponential(2)} (target < 1e-4); attention key biases: ${diff.keyBias.toExponential(2)}`);
   console.log(`  largest weight differences: ${byParam.sort((x, y) => y[1] - x[1]).slice(0, 6).map(([n, d]) => `${n} ${d.toExponential(1)}`).join(', ')}`);
   console.log(`  relative loss difference by step: ${losses.join(' ')}`);
+  // What the weight differences change: dev loss and correction F1 of both final models (tfjs, no dropout).
+  const { examples, tokenizer } = await setup('demo');
+  const judge = GapRelm.create(SIZES.demo.model, tokenizer, SEED);
+  const scores: Record<string, Record<string, number>> = {};
+  for (const [engine, weights] of [['tfjs', tfjs.weights], ['onnx', onnx.weights]] as const) {
+    for (const [name, w] of weights) judge.store.get(name).assign(tf.tensor(w, judge.store.shape(name), 'float32'));
+    scores[engine] = await createOpsStageTask('joint_finetune', judge, { train: examples, dev: examples, devEvalLimit: 256 }).evaluate!({ epoch: 0, step: steps });
+  }
+  judge.dispose();
+  console.log(`  the two final models on 256 examples: dev loss tfjs ${scores.tfjs.loss.toFixed(6)} / onnx ${scores.onnx.loss.toFixed(6)} (relative ${(Math.abs(scores.tfjs.loss - scores.onnx.loss) / scores.tfjs.loss).toExponential(2)}), correction F1 ${scores.tfjs.f1.toFixed(4)} / ${scores.onnx.f1.toFixed(4)}`);
   if (process.argv.includes('--repeat-onnx')) {
     // The same onnx run again: how far two runs of one engine drift (onnxruntime's threaded sums need not be bit-stable).
     const again = await runJoint('demo', 'onnx', steps, 1);
@@ -119,7 +142,8 @@ async function child(size: Size, engine: Engine): Promise<void> {
   await initBackend({ backend: 'wasm' });
   // One record per step; the warm-up steps (onnx session warm-up, tfjs kernel set-up) are dropped.
   // A step's tokens = its tokens/s × its time (the time between records, as the record's window).
-  const run = await runJoint(size, engine, warmup + steps, 1);
+  const recorded: HostBatch[] = [];
+  const run = await runJoint(size, engine, warmup + steps, 1, {}, recorded);
   let [tokens, seconds] = [0, 0];
   for (let i = warmup; i < run.history.length; i++) {
     const dt = (run.times[i] - run.times[i - 1]) / 1000;
@@ -127,16 +151,63 @@ async function child(size: Size, engine: Engine): Promise<void> {
     seconds += dt;
   }
   const rss = process.resourceUsage().maxRSS / 1024;
+  const specFile = process.env.TRAIN_ENGINES_TORCH_SPEC;
+  if (specFile) await writeFile(specFile, JSON.stringify(torchSpec(run.torchModel, recorded, warmup)));
   console.log(JSON.stringify({ size, engine, tokens_per_s: tokens / seconds, step_s: seconds / steps, loss: run.history.at(-1)!.loss, max_rss_mb: rss, describe: run.describe }));
+}
+
+/**
+ * The spec tools/reference/gap_relm_torch.py trains on: the same model sizes and the very batches
+ * the TS run trained on (planner inputs + targets, infiller inputs + gold; scheduled sampling's
+ * ignored fills stay ignored, the aux MLM is off in this config).
+ */
+function torchSpec(model: Record<string, unknown>, batches: HostBatch[], warmup: number) {
+  const arr = (b: HostBatch, k: string) => Array.from(b[k].data);
+  const padded = (b: HostBatch, p: string) => ({ batch: b[`${p}_input_ids`].shape[0], length: b[`${p}_input_ids`].shape[1], ids: arr(b, `${p}_input_ids`), mask: arr(b, `${p}_attention_mask`) });
+  return {
+    seed: SEED,
+    model,
+    train: {
+      warmup,
+      lr: 3e-3,
+      weight_decay: 0.01,
+      max_grad_norm: 1,
+      batches: batches.map((b) => {
+        const planner = padded(b, 'planner');
+        const infiller = padded(b, 'infill');
+        return {
+          tokens: [...planner.mask, ...infiller.mask].reduce((x, y) => x + y, 0),
+          planner: { ...planner, types: planner.mask.map(() => 0), op_targets: arr(b, 'op_targets'), insert_targets: arr(b, 'insert_targets') },
+          infiller: { ...infiller, types: arr(b, 'infill_token_type_ids'), positions: arr(b, 'infill_positions'), gold: arr(b, 'infill_labels') },
+        };
+      }),
+    },
+    infer: [],
+  };
+}
+
+/** PyTorch CPU (2 threads) on the batches the onnx run recorded, peak RSS from /usr/bin/time; null without the reference venv. */
+function runTorch(specFile: string): { tokens_per_s: number; step_s: number; max_rss_mb: number; describe: string } | null {
+  if (!existsSync(REFERENCE_PYTHON) || !existsSync('/usr/bin/time')) return null;
+  const script = fileURLToPath(new URL('../reference/gap_relm_torch.py', import.meta.url));
+  const out = spawnSync('/usr/bin/time', ['-f', 'maxrss_kb %M', REFERENCE_PYTHON, script, specFile, '--threads', '2', '--repeats', '1'], { encoding: 'utf8', maxBuffer: 1 << 26 });
+  const line = out.stdout.trim().split('\n').at(-1) ?? '';
+  const rss = /maxrss_kb (\d+)/.exec(out.stderr);
+  if (out.status !== 0 || !line.startsWith('{')) return { tokens_per_s: NaN, step_s: NaN, max_rss_mb: NaN, describe: `failed: ${out.stderr.trim().split('\n').slice(-2).join(' ')}` };
+  const r = JSON.parse(line) as { torch: string; threads: number; params: number; train: { tokens_per_s: number; step_ms: number } };
+  return { tokens_per_s: r.train.tokens_per_s, step_s: r.train.step_ms / 1000, max_rss_mb: rss ? Number(rss[1]) / 1024 : NaN, describe: `PyTorch ${r.torch}, ${r.threads} threads, ${r.params.toLocaleString('en-US')} params` };
 }
 
 async function speed(): Promise<void> {
   const load0 = loadavg();
-  const rows: { size: Size; engine: Engine; tokens_per_s: number; step_s: number; max_rss_mb: number; describe: string }[] = [];
+  const rows: { size: Size; engine: Engine | 'torch'; tokens_per_s: number; step_s: number; max_rss_mb: number; describe: string }[] = [];
+  const work = await mkdtemp(join(tmpdir(), 'bench-train-engines-'));
   for (const size of Object.keys(SIZES) as Size[]) {
+    const specFile = join(work, `${size}.json`);
     for (const engine of ['tfjs', 'onnx'] as const) {
       const args = [...process.execArgv, fileURLToPath(import.meta.url), 'child', size, engine, ...process.argv.slice(3)];
-      const out = spawnSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 1 << 24 });
+      const env = engine === 'onnx' ? { ...process.env, TRAIN_ENGINES_TORCH_SPEC: specFile } : process.env;
+      const out = spawnSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 1 << 24, env });
       const line = out.stdout.trim().split('\n').at(-1) ?? '';
       if (out.status !== 0 || !line.startsWith('{')) {
         const reason = out.stderr.split('\n').find((l) => /Error|Abort/.test(l)) ?? `exit ${out.status}`;
@@ -147,14 +218,18 @@ async function speed(): Promise<void> {
       rows.push(JSON.parse(line));
       console.error(`train-engines: ${line}`);
     }
+    const torch = existsSync(specFile) ? runTorch(specFile) : null;
+    if (torch) rows.push({ size, engine: 'torch', ...torch });
   }
+  await rm(work, { recursive: true, force: true });
   console.log(`train-engines speed: Gap-ReLM joint_finetune steps through train(), tfjs-wasm vs onnxruntime cpu; ${availableParallelism()} cores (${cpus()[0]?.model ?? '?'})`);
   for (const r of rows) console.log(`${r.size} (batch ${SIZES[r.size].batch}) on ${r.engine}: ${r.describe}`);
-  console.log('| size | engine | s/step | tokens/s | vs tfjs-wasm | peak RSS MB |');
-  console.log('|---|---|---:|---:|---:|---:|');
+  console.log('| size | engine | s/step | tokens/s | vs tfjs-wasm | vs PyTorch | peak RSS MB |');
+  console.log('|---|---|---:|---:|---:|---:|---:|');
   for (const r of rows) {
     const base = rows.find((x) => x.size === r.size && x.engine === 'tfjs')!;
-    console.log(`| ${r.size} | ${r.engine === 'tfjs' ? 'tfjs-wasm' : 'onnxruntime'} | ${r.step_s.toFixed(2)} | ${Math.round(r.tokens_per_s)} | ${(r.tokens_per_s / base.tokens_per_s).toFixed(2)}x | ${Math.round(r.max_rss_mb)} |`);
+    const torch = rows.find((x) => x.size === r.size && x.engine === 'torch');
+    console.log(`| ${r.size} | ${{ tfjs: 'tfjs-wasm', onnx: 'onnxruntime', torch: 'PyTorch CPU' }[r.engine]} | ${r.step_s.toFixed(2)} | ${Math.round(r.tokens_per_s)} | ${(r.tokens_per_s / base.tokens_per_s).toFixed(2)}x | ${torch ? `${(r.tokens_per_s / torch.tokens_per_s).toFixed(2)}x` : 'n/a'} | ${Math.round(r.max_rss_mb)} |`);
   }
   console.log(`load average ${load0.map((l) => l.toFixed(1)).join(' ')} -> ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
 }

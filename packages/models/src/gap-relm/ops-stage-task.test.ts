@@ -10,7 +10,7 @@ import type { BertTokenizer } from '../tokenizers/bert-tokenizer';
 import { onlineExamples } from './example-source';
 import { GapRelm } from './gap-relm';
 import { createOpsStageTask } from './ops-stage-task';
-import { STAGES, type StageName } from './tasks';
+import { createStageTask, STAGES, type StageName } from './tasks';
 import { charTokenizer, corpusSentences, TINY } from './testing';
 
 const CONFUSION = ConfusionSet.fromRecord({ 的: '嘚', 是: '昰', 一: '弌' });
@@ -71,4 +71,20 @@ describe('createOpsStageTask: each Gap-ReLM stage trains the same on tfjs and on
     expect(onnx.stats).toEqual(tfjs.stats);
     if (stage === 'joint_finetune') expect(onnx.stats.scheduledBatches).toBeGreaterThan(0);
   }, 300_000);
+});
+
+describe('createOpsStageTask: evaluation', () => {
+  it.each(STAGES.map((s) => [s]))('%s: the dev loss and F1 equal createStageTask\'s on the same weights', async (stage) => {
+    const model = GapRelm.create({ ...MODEL, aux_mlm_weight: 0 }, tokenizer, 5);
+    try {
+      const dev = onlineExamples(sentences, generator, 2);
+      const options = { train: onlineExamples(sentences, generator, 1), dev, devEvalLimit: 24, evalBatchSize: 8 };
+      const ops = await createOpsStageTask(stage, model, options).evaluate!({ epoch: 0, step: 0 });
+      const legacy = await createStageTask(stage, model, options).evaluate!({ epoch: 0, step: 0 });
+      expect(Math.abs(ops.loss - legacy.loss) / legacy.loss).toBeLessThan(1e-5);
+      expect(ops.f1).toBe(legacy.f1);
+    } finally {
+      model.dispose();
+    }
+  }, 120_000);
 });
