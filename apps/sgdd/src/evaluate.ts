@@ -58,6 +58,8 @@ export interface EvalOptions {
 
 export interface EvalSummary {
   loss: number;
+  /** The same dev noise with the null vector: the gap to `loss` is what the semantic vector is worth. */
+  loss_unconditional: number;
   perplexity: number;
   loss_examples: number;
   decoded: number;
@@ -80,7 +82,7 @@ export async function evaluateSgdd(model: SgddModel, tokenizer: BertTokenizer, d
   const n = Math.min(o.lossLimit, dev.records.length);
   const examples = { rows: dev.records.slice(0, n).map((r) => Int32Array.from(r.ids)), vectors: dev.vectors.slice(0, n) };
   const task = createSgddTask(model, { phase: o.phase, train: examples, dev: examples, devBatchSize: o.batchSize });
-  const { loss } = (await task.evaluate!({ epoch: 0, step: 0 })) as { loss: number };
+  const { loss, loss_unconditional } = (await task.evaluate!({ epoch: 0, step: 0 })) as { loss: number; loss_unconditional: number };
 
   const m = Math.min(o.samples, dev.records.length);
   const records = dev.records.slice(0, m);
@@ -106,6 +108,7 @@ export async function evaluateSgdd(model: SgddModel, tokenizer: BertTokenizer, d
   const bleu = (hyp: string[], refs: string[]) => (m ? corpusBleu(hyp, refs.map((r) => [r]), { tokenize: 'zh' }).score : null);
   return {
     loss,
+    loss_unconditional,
     perplexity: perplexity(loss * n, n),
     loss_examples: n,
     decoded: m,

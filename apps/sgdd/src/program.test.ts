@@ -68,6 +68,7 @@ describe('sgdd', () => {
     expect(r.stderr).toContain('engine: onnx (training steps on onnxruntime-node');
     expect(s).toMatchObject({ phase: 'reconstruction', stopped: 'completed', global_step: 4, backend: 'cpu', engine: 'onnx', model_dir: join(dir, 'run', 'best') });
     expect(s.eval.loss).toBeGreaterThan(0);
+    expect(s.eval.loss_unconditional).toBeGreaterThan(0);
     expect(s.eval.perplexity).toBeCloseTo(Math.exp(s.eval.loss), 4);
     expect(s.eval.decoded).toBe(4);
     expect(s.eval.exact_match).toBeGreaterThanOrEqual(0);

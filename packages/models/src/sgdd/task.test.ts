@@ -59,6 +59,20 @@ describe('createSgddTask (reconstruction) under train()', () => {
     model.dispose();
   });
 
+  it('evaluate also scores the dev noise with the null vector: equal when the model cannot see the vector', async () => {
+    const model = SgddModel.random(parseSgddConfig(TINY_SGDD), new Rng(1));
+    const rows = toyRows(6, new Rng(2));
+    const examples = { rows, vectors: toyVectors(rows.length, new Rng(3)) };
+    const task = createSgddTask(model, { phase: 'reconstruction', train: examples, dev: examples });
+    const seeing = await task.evaluate!({ epoch: 0, step: 0 });
+    expect(Math.abs(seeing.loss - seeing.loss_unconditional)).toBeGreaterThan(1e-6);
+    // Projection and null vector zeroed: both passes get the same (zero) memory.
+    for (const name of ['semantic_projection.weight', 'semantic_projection.bias', 'null_semantic']) model.params.get(name).assign(tf.zerosLike(model.params.get(name)));
+    const blind = await task.evaluate!({ epoch: 0, step: 0 });
+    expect(blind.loss_unconditional).toBeCloseTo(blind.loss, 6);
+    model.dispose();
+  });
+
   it('rejects rows and vectors of different counts', () => {
     const model = SgddModel.random(parseSgddConfig(TINY_SGDD), new Rng(1));
     expect(() => createSgddTask(model, { phase: 'paraphrase', train: { rows: toyRows(2, new Rng(1)), vectors: [] } })).toThrow(/createSgddTask: train has 2 rows but 0 vectors/);

@@ -17,7 +17,7 @@ export interface SgddTaskOptions {
   /** 'reconstruction' (sentence → vector → same sentence) or 'paraphrase' (A's vector → B). Names the task. */
   phase: 'reconstruction' | 'paraphrase';
   train: SgddExamples;
-  /** Held-out examples for `evaluate` ({ loss }: masked-token cross-entropy, conditional, fixed noise). */
+  /** Held-out examples for `evaluate` ({ loss, loss_unconditional }: masked-token cross-entropy on fixed noise, with the vectors and with the null vector). */
   dev?: SgddExamples;
   /** Seed of the dev noise; the same draws at every evaluation. */
   devSeed?: number;
@@ -66,13 +66,16 @@ export function createSgddTask(model: SgddModel, options: SgddTaskOptions): Trai
     tokens: (batch) => batch.attentionMask.reduce((s, v) => s + v, 0),
     ...(dev && {
       evaluate: () => {
-        // Mean over all masked dev positions (batches weighted by their masked counts).
-        let [total, count] = [0, 0];
+        // Mean over all masked dev positions (batches weighted by their masked counts); the same
+        // noise with the null vector shows how much the semantic vector is worth.
+        let [total, uncond, count] = [0, 0, 0];
+        const lossOf = (b: SgddHostBatch) => tf.tidy(() => (model.batchLoss(ops, b) as tf.Scalar).dataSync()[0]) * b.positions.length;
         for (const b of devBatches) {
-          total += tf.tidy(() => (model.batchLoss(ops, b) as tf.Scalar).dataSync()[0]) * b.positions.length;
+          total += lossOf(b);
+          uncond += lossOf({ ...b, condition: new Float32Array(b.batch) });
           count += b.positions.length;
         }
-        return { loss: total / count };
+        return { loss: total / count, loss_unconditional: uncond / count };
       },
     }),
     saveWeights: (dir) => saveSgdd(model, dir),
