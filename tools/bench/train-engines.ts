@@ -178,7 +178,8 @@ function torchSpec(model: Record<string, unknown>, batches: HostBatch[], warmup:
         return {
           tokens: [...planner.mask, ...infiller.mask].reduce((x, y) => x + y, 0),
           planner: { ...planner, types: planner.mask.map(() => 0), op_targets: arr(b, 'op_targets'), insert_targets: arr(b, 'insert_targets') },
-          infiller: { ...infiller, types: arr(b, 'infill_token_type_ids'), positions: arr(b, 'infill_positions'), gold: arr(b, 'infill_labels') },
+          // No infill term where every target is ignored (PyTorch's cross-entropy would give NaN).
+          infiller: arr(b, 'infill_labels').every((l) => l === -100) ? null : { ...infiller, types: arr(b, 'infill_token_type_ids'), positions: arr(b, 'infill_positions'), gold: arr(b, 'infill_labels') },
         };
       }),
     },
