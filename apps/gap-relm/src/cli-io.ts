@@ -1,25 +1,9 @@
 import { closeSync, existsSync, openSync, readSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { CliError } from '@proj/core';
 
-/** Where a command writes: results to `stdout`, logs and progress to `stderr`. */
-export interface CliIO {
-  stdout: NodeJS.WritableStream & { isTTY?: boolean };
-  stderr: NodeJS.WritableStream & { isTTY?: boolean };
-}
-
-export const processIO: CliIO = { stdout: process.stdout, stderr: process.stderr };
-
-/** A user error (missing file, bad flag): printed as one line, exit code 2, no stack trace. */
-export class CliError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'CliError';
-  }
-}
-
-export function log(io: CliIO, message: string): void {
-  io.stderr.write(`${message}\n`);
-}
+// The plumbing every app shares (results to stdout, logs to stderr, CliError = one line and exit 2).
+export { CliError, log, processIO, type CliIO } from '@proj/core';
 
 /**
  * Checks an input file exists and is not a directory; the error names the flag that gave it.
