@@ -1,0 +1,400 @@
+// Where the time of one onnx-engine training step goes: Gap-ReLM joint_finetune at BERT-small size
+// (hidden 512, 4 layers, 8 heads, ffn 2048, vocabulary 21,128, batch 8), the graphs and feeds
+// exactly as createOnnxEngine builds them (packages/models/src/train-engine/onnx-engine.ts),
+// with grad_accum_steps = 1: one gradient-step run and one optimizer-step run per step.
+//
+//   nice -n 5 npx tsx tools/bench/train-step-profile.ts [--steps 3] [--warmup 1] [--threads 2] [--size bert-small|demo]
+//     1. per step: batch building, feeds (int64 ids, dropout masks, weight / sum tensors), the
+//        gradient run, the optimizer run (their feeds and outputs), and the bytes each run moves;
+//     2. an onnxruntime session profile (enableProfiling) of the gradient step, aggregated by op
+//        type, split into forward / backward ('grad/' nodes) / accumulation nodes;
+//     3. the forward-only session of the same graph on the same feeds (time and op profile);
+//        the optimizer-step session's profile, and its runs with pre-allocated outputs;
+//     4. node counts of the forward and the gradient-step graph by op type.
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as ort from 'onnxruntime-node';
+import { Rng } from '@proj/core';
+import { ConfusionSet, ErrorGenerator, defaultSynthConfig } from '@proj/data-synth';
+import {
+  BertTokenizer,
+  GapRelm,
+  GraphOps,
+  TRAINING_STEP_NAMES as N,
+  buildCharVocab,
+  buildGradientStep,
+  buildOptimizerStep,
+  createOpsStageTask,
+  dropoutMaskFeeds,
+  graphToOnnx,
+  initBackend,
+  onlineExamples,
+  type Graph,
+  type GraphValue,
+  type HostBatch,
+} from '@proj/models';
+import { intFlag } from './int-flag';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const data = (path: string) => join(root, 'apps/gap-relm/data', path);
+const flag = (name: string, fallback: number) => intFlag('train-step-profile', name, fallback);
+const SEED = 42;
+const SIZES = {
+  demo: { model: { hidden_size: 128, num_hidden_layers: 2, num_attention_heads: 4, intermediate_size: 256 }, batch: 32, vocab: 0 },
+  'bert-small': { model: { hidden_size: 512, num_hidden_layers: 4, num_attention_heads: 8, intermediate_size: 2048 }, batch: 8, vocab: 21128 },
+} as const;
+type Size = keyof typeof SIZES;
+
+const float32 = (d: Float32Array, dims: readonly number[]) => new ort.Tensor('float32', d, dims);
+const int64 = (d: Int32Array, dims: readonly number[]) => new ort.Tensor('int64', BigInt64Array.from(d, (v) => BigInt(v)), dims);
+const mb = (bytes: number) => (bytes / 2 ** 20).toFixed(0);
+const ms = (x: number) => x.toFixed(1);
+/** CPU time of this process (all its threads), ms. */
+const cpuMs = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
+const bytesOf = (tensors: Record<string, ort.Tensor>) => Object.values(tensors).reduce((s, t) => s + (t.data as ArrayBufferView).byteLength, 0);
+
+async function session(bytes: Uint8Array, threads: number, profileDir?: string): Promise<ort.InferenceSession> {
+  return ort.InferenceSession.create(bytes, {
+    executionProviders: ['cpu'],
+    intraOpNumThreads: threads,
+    // As createOnnxSession: idle intra-op threads sleep.
+    extra: { session: { intra_op: { allow_spinning: '0' } } },
+    ...(profileDir ? { enableProfiling: true, profileFilePrefix: join(profileDir, 'ort') } : {}),
+  });
+}
+
+interface OpRow { op: string; part: string; ms: number; count: number }
+
+/** The slowest single nodes of each profile read, with their output shapes. */
+const slowest: { node: string; op: string; ms: number; shape: string }[][] = [];
+
+/** Examples of node names onnxruntime's graph optimizer made (fusions), printed with the profile. */
+const fusedNames = new Set<string>();
+
+/**
+ * The Node events of onnxruntime's profile: kernel ms per (part, op type), per run, the first
+ * run (the warm-up: a fresh session's allocations) left out.
+ */
+async function readProfile(dir: string, partOf: (node: string) => string): Promise<{ rows: OpRow[]; modelRunMs: number }> {
+  const file = (await readdir(dir)).find((f) => f.startsWith('ort') && f.endsWith('.json'));
+  if (!file) throw new Error(`train-step-profile: no profile file in ${dir}`);
+  const events = JSON.parse(await readFile(join(dir, file), 'utf8')) as { cat: string; name: string; ts: number; dur: number; args?: { op_name?: string } }[];
+  const starts = events.filter((e) => e.cat === 'Session' && e.name === 'model_run').map((e) => e.ts).sort((a, b) => a - b);
+  if (starts.length < 2) throw new Error(`train-step-profile: the profile has ${starts.length} runs, need a warm-up and at least one more`);
+  const runs = starts.length - 1;
+  const rows = new Map<string, OpRow>();
+  const nodes = new Map<string, { node: string; op: string; ms: number; shape: string }>();
+  for (const e of events) {
+    if (e.cat !== 'Node' || !e.name.endsWith('_kernel_time') || !e.args?.op_name || e.ts < starts[1]) continue;
+    const node = e.name.slice(0, -'_kernel_time'.length);
+    const one = nodes.get(node) ?? { node, op: e.args.op_name, ms: 0, shape: JSON.stringify((e.args as { output_type_shape?: unknown }).output_type_shape ?? []) };
+    one.ms += e.dur / 1000 / (starts.length - 1);
+    nodes.set(node, one);
+    const part = partOf(node);
+    if (part === 'fused/other' && fusedNames.size < 6) fusedNames.add(`${e.args.op_name} '${node}'`);
+    const key = `${part}\t${e.args.op_name}`;
+    const row = rows.get(key) ?? { op: e.args.op_name, part, ms: 0, count: 0 };
+    row.ms += e.dur / 1000 / runs;
+    row.count += 1 / runs;
+    rows.set(key, row);
+  }
+  await rm(join(dir, file));
+  slowest.push([...nodes.values()].sort((a, b) => b.ms - a.ms).slice(0, 10));
+  // onnxruntime's own time of a run (inputs checked, kernels, outputs allocated), without the binding's copies.
+  const modelRunMs = events.filter((e) => e.cat === 'Session' && e.name === 'model_run' && e.ts >= starts[1]).reduce((s, e) => s + e.dur / 1000, 0) / runs;
+  return { rows: [...rows.values()].sort((a, b) => b.ms - a.ms), modelRunMs };
+}
+
+function printOps(title: string, rows: OpRow[], top: number): void {
+  const total = rows.reduce((s, r) => s + r.ms, 0);
+  const byOp = new Map<string, { ms: number; count: number; parts: Map<string, number> }>();
+  for (const r of rows) {
+    const o = byOp.get(r.op) ?? { ms: 0, count: 0, parts: new Map() };
+    o.ms += r.ms;
+    o.count += r.count;
+    o.parts.set(r.part, (o.parts.get(r.part) ?? 0) + r.ms);
+    byOp.set(r.op, o);
+  }
+  const parts = [...new Set(rows.map((r) => r.part))].sort();
+  console.log(`\n${title}: kernel time ${ms(total)} ms per run`);
+  for (const p of parts) {
+    const t = rows.filter((r) => r.part === p).reduce((s, r) => s + r.ms, 0);
+    console.log(`  ${p}: ${ms(t)} ms (${((100 * t) / total).toFixed(0)}%), ${Math.round(rows.filter((r) => r.part === p).reduce((s, r) => s + r.count, 0))} kernels`);
+  }
+  console.log(`| op type | ms / run | share | kernels / run | ${parts.map((p) => `${p} ms`).join(' | ')} |`);
+  console.log(`|---|---:|---:|---:|${parts.map(() => '---:').join('|')}|`);
+  for (const [op, o] of [...byOp].sort((a, b) => b[1].ms - a[1].ms).slice(0, top)) {
+    console.log(`| ${op} | ${ms(o.ms)} | ${((100 * o.ms) / total).toFixed(1)}% | ${Math.round(o.count)} | ${parts.map((p) => ms(o.parts.get(p) ?? 0)).join(' | ')} |`);
+  }
+}
+
+function countOps(graph: Graph): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const n of graph.nodes) counts.set(n.op, (counts.get(n.op) ?? 0) + 1);
+  return counts;
+}
+
+async function main(): Promise<void> {
+  const size = (process.argv.includes('--size') ? process.argv[process.argv.indexOf('--size') + 1] : 'bert-small') as Size;
+  if (!(size in SIZES)) throw new RangeError(`train-step-profile: --size must be one of ${Object.keys(SIZES).join(', ')}`);
+  const steps = flag('steps', 3);
+  const warmup = flag('warmup', 1);
+  const threads = flag('threads', availableParallelism());
+  const load0 = loadavg();
+  await initBackend({ backend: 'wasm' });
+
+  // The model, task and batches of tools/bench/train-engines.ts.
+  const sentences = readFileSync(data('corpus/wiki.zh-cn.txt'), 'utf8').split('\n').filter((s) => s.trim() !== '');
+  const confusion = await ConfusionSet.fromFiles([data('confusion/same_pinyin.txt'), data('confusion/same_stroke.txt')]);
+  const examples = onlineExamples(sentences, new ErrorGenerator(defaultSynthConfig, confusion), defaultSynthConfig.seed);
+  const vocab = buildCharVocab(sentences).toText().trimEnd().split('\n');
+  for (let i = 0; vocab.length < SIZES[size].vocab; i++) vocab.push(`[unused${i}]`);
+  const model = GapRelm.create(SIZES[size].model, BertTokenizer.fromVocabText(`${vocab.join('\n')}\n`), SEED);
+  const task = createOpsStageTask('joint_finetune', model, { train: examples, totalSteps: warmup + steps });
+  const { ops } = task;
+  const { store } = ops;
+  const names = store.names().filter((n) => task.trainable?.(n) ?? true);
+  const shapes = new Map(names.map((n) => [n, store.shape(n)]));
+  const params = names.reduce((s, n) => s + shapes.get(n)!.reduce((a, b) => a * b, 1), 0);
+
+  // The graphs, as createOnnxEngine builds them.
+  let t = performance.now();
+  const g = new GraphOps(store, { dropout: 'inputs' });
+  const inputs: Record<string, GraphValue> = {};
+  for (const input of ops.inputs) inputs[input.name] = g.input(input.name, input.dtype, input.shape);
+  g.output(ops.loss(g, inputs, { rng: new Rng(0) }), 'loss');
+  const forward = g.toGraph();
+  const gradGraph = buildGradientStep(forward, { loss: 'loss', trainable: names });
+  const optGraph = buildOptimizerStep(names.map((name) => ({ name, shape: shapes.get(name)! })), { maxGradNorm: 1, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01 });
+  const values = new Map(await Promise.all(store.names().map(async (n) => [n, await store.toFloat32(n)] as const)));
+  const gradBytes = graphToOnnx(gradGraph, { parameters: (n) => values.get(n)!, graphName: 'gradient_step' });
+  const optBytes = graphToOnnx(optGraph, { parameters: (n) => { throw new Error(n); }, graphName: 'optimizer_step' });
+  const fwdBytes = graphToOnnx(forward, { parameters: (n) => values.get(n)!, graphName: 'forward' });
+  const buildMs = performance.now() - t;
+
+  console.log(`train-step-profile: ${model.describe()}`);
+  console.log(`  ${size}, batch ${SIZES[size].batch}, ${names.length} trainable tensors (${params.toLocaleString('en-US')} values, ${mb(params * 4)} MB each of weights / grads / m / v); onnxruntime cpu, ${threads} intra-op threads; ${availableParallelism()} cores (${cpus()[0]?.model ?? '?'})`);
+  console.log(`  graphs recorded + serialized in ${ms(buildMs)} ms: gradient step ${mb(gradBytes.length)} MB, optimizer step ${mb(optBytes.length)} MB, forward ${mb(fwdBytes.length)} MB`);
+
+  // 4. Node counts.
+  const [fc, gc, oc] = [countOps(forward), countOps(gradGraph), countOps(optGraph)];
+  console.log(`\nnodes: forward ${forward.nodes.length}, gradient step ${gradGraph.nodes.length} (backward 'grad/' ${gradGraph.nodes.filter((n) => n.name.startsWith('grad/')).length}), optimizer step ${optGraph.nodes.length}`);
+  console.log('| op type | forward | gradient step | added by backward + accumulation | optimizer step |');
+  console.log('|---|---:|---:|---:|---:|');
+  for (const [op, n] of [...gc].sort((a, b) => b[1] - a[1])) console.log(`| ${op} | ${fc.get(op) ?? 0} | ${n} | ${n - (fc.get(op) ?? 0)} | ${oc.get(op) ?? 0} |`);
+
+  // Host state, as the engine keeps it.
+  let weights = new Map<string, Float32Array>(names.map((n) => [n, values.get(n)!.slice()]));
+  let m = new Map<string, Float32Array>();
+  let v = new Map<string, Float32Array>();
+  const zeros = (n: string) => new Float32Array(weights.get(n)!.length);
+  const batchOf = async (i: number) => {
+    const ctx = { epoch: 0, batchIndex: i, step: i, rng: new Rng(SEED * 1000 + i), training: true as const };
+    const [b0, bc0] = [performance.now(), cpuMs()];
+    const batch: HostBatch = await task.batch(Array.from({ length: SIZES[size].batch }, (_, k) => (i * SIZES[size].batch + k) % task.numExamples()), ctx);
+    const [b1, bc1] = [performance.now(), cpuMs()];
+    const feeds: Record<string, ort.Tensor> = {};
+    const dims: Record<string, number[]> = {};
+    for (const input of ops.inputs) {
+      const a = batch[input.name];
+      dims[input.name] = a.shape;
+      feeds[input.name] = input.dtype === 'int32' ? int64(a.data as Int32Array, a.shape) : float32(a.data as Float32Array, a.shape);
+    }
+    for (const [name, mask] of dropoutMaskFeeds(forward, dims, ctx.rng)) feeds[name] = float32(mask.data, mask.dims);
+    return { batch, feeds, tokens: task.tokens?.(batch) ?? 0, batchMs: b1 - b0, dataFeedMs: performance.now() - b1, batchCpu: bc1 - bc0, dataFeedCpu: cpuMs() - bc1 };
+  };
+
+  // 1. The step, part by part.
+  const gradSession = await session(gradBytes, threads);
+  const optSession = await session(optBytes, threads);
+  const parts: Record<string, number[]> = {};
+  const cpu: Record<string, number[]> = {};
+  const add = (k: string, x: number, c = NaN) => {
+    (parts[k] ??= []).push(x);
+    (cpu[k] ??= []).push(c);
+  };
+  let io = { gradIn: 0, gradOut: 0, optIn: 0, optOut: 0 };
+  const batches: Awaited<ReturnType<typeof batchOf>>[] = [];
+  let lastSums = new Map<string, Float32Array>();
+  for (let i = 0; i < warmup + steps; i++) {
+    const [s0, c0] = [performance.now(), cpuMs()];
+    const b = await batchOf(i);
+    batches.push(b);
+    t = performance.now();
+    const ct = cpuMs();
+    const feeds = { ...b.feeds };
+    for (const n of names) {
+      feeds[n] = float32(weights.get(n)!, shapes.get(n)!);
+      feeds[N.gradSum(n)] = float32(zeros(n), shapes.get(n)!);
+    }
+    feeds[N.microBatches] = float32(Float32Array.of(1), []);
+    const t1 = performance.now();
+    const c1 = cpuMs();
+    const out = await gradSession.run(feeds);
+    const t2 = performance.now();
+    const c2 = cpuMs();
+    const sums = new Map(names.map((n) => [n, out[N.updatedGradSum(n)].data as Float32Array]));
+    const t3 = performance.now();
+    const c3 = cpuMs();
+    lastSums = sums;
+    const step = i + 1;
+    const of: Record<string, ort.Tensor> = { [N.lr]: float32(Float32Array.of(1e-4), []), [N.biasCorrection1]: float32(Float32Array.of(1 - 0.9 ** step), []), [N.biasCorrection2Sqrt]: float32(Float32Array.of(Math.sqrt(1 - 0.999 ** step)), []) };
+    for (const n of names) {
+      const shape = shapes.get(n)!;
+      of[n] = float32(weights.get(n)!, shape);
+      of[N.grad(n)] = float32(sums.get(n)!, shape);
+      of[N.m(n)] = float32(m.get(n) ?? zeros(n), shape);
+      of[N.v(n)] = float32(v.get(n) ?? zeros(n), shape);
+    }
+    const t4 = performance.now();
+    const c4 = cpuMs();
+    const oout = await optSession.run(of);
+    const t5 = performance.now();
+    const c5 = cpuMs();
+    weights = new Map(names.map((n) => [n, oout[N.updated(n)].data as Float32Array]));
+    m = new Map(names.map((n) => [n, oout[N.updatedM(n)].data as Float32Array]));
+    v = new Map(names.map((n) => [n, oout[N.updatedV(n)].data as Float32Array]));
+    const t6 = performance.now();
+    const c6 = cpuMs();
+    io = { gradIn: bytesOf(feeds), gradOut: bytesOf(out), optIn: bytesOf(of), optOut: bytesOf(oout) };
+    if (i < warmup) continue;
+    add('batch building (task.batch)', b.batchMs, b.batchCpu);
+    add('data feeds (int64 ids, dropout masks)', b.dataFeedMs, b.dataFeedCpu);
+    add('gradient step: weight + zero grad-sum tensors', t1 - t, c1 - ct);
+    add('gradient step: session.run', t2 - t1, c2 - c1);
+    add('gradient step: outputs to maps', t3 - t2, c3 - c2);
+    add('optimizer step: feeds (weights, grads, zero/previous m, v)', t4 - t3, c4 - c3);
+    add('optimizer step: session.run', t5 - t4, c5 - c4);
+    add('optimizer step: outputs to maps', t6 - t5, c6 - c5);
+    add('whole step', t6 - s0, c6 - c0);
+    add('tokens', b.tokens);
+  }
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const whole = mean(parts['whole step']);
+  console.log(`\none optimizer step (grad_accum_steps 1), mean of ${steps} after ${warmup} warm-up; ${Math.round(mean(parts.tokens))} tokens / step -> ${Math.round(mean(parts.tokens) / (whole / 1000))} tokens/s`);
+  console.log('| part | ms / step | share | CPU ms (all threads) |');
+  console.log('|---|---:|---:|---:|');
+  for (const [k, xs] of Object.entries(parts)) if (k !== 'tokens') console.log(`| ${k} | ${ms(mean(xs))} | ${((100 * mean(xs)) / whole).toFixed(1)}% | ${ms(mean(cpu[k]))} |`);
+  console.log(`bytes per run: gradient step in ${mb(io.gradIn)} MB / out ${mb(io.gradOut)} MB; optimizer step in ${mb(io.optIn)} MB / out ${mb(io.optOut)} MB`);
+  // What copying that many bytes costs on this machine, for scale (one memcpy of each output).
+  const probe = new Float32Array(params);
+  const c0 = performance.now();
+  for (let k = 0; k < 3; k++) probe.slice();
+  console.log(`memcpy of one parameter-sized array (${mb(params * 4)} MB): ${ms((performance.now() - c0) / 3)} ms`);
+  await gradSession.release();
+  await optSession.release();
+  const optFeeds = (step: number) => {
+    const of: Record<string, ort.Tensor> = { [N.lr]: float32(Float32Array.of(1e-4), []), [N.biasCorrection1]: float32(Float32Array.of(1 - 0.9 ** step), []), [N.biasCorrection2Sqrt]: float32(Float32Array.of(Math.sqrt(1 - 0.999 ** step)), []) };
+    for (const n of names) {
+      const shape = shapes.get(n)!;
+      [of[n], of[N.grad(n)], of[N.m(n)], of[N.v(n)]] = [float32(weights.get(n)!, shape), float32(lastSums.get(n)!, shape), float32(m.get(n)!, shape), float32(v.get(n)!, shape)];
+    }
+    return of;
+  };
+
+  // 2. + 3. Profiles of the gradient step and of the forward-only session on the same feeds.
+  const fwdNodes = new Set(forward.nodes.map((n) => n.name));
+  // A fused node keeps the name of the node it started from: 'MatMul_5/MatMulAddFusion/GemmTransposeFusion/'.
+  const partOf = (name: string) => {
+    const node = name.replace(/\/[A-Za-z]*Fusion.*$/, '');
+    return fwdNodes.has(node) ? 'forward' : node.startsWith('grad/') ? 'backward' : node.startsWith('accumulate/') || node.startsWith('micro/') ? 'accumulate' : 'fused/other';
+  };
+  const dir = await mkdtemp(join(tmpdir(), 'train-step-profile-'));
+  try {
+    const profiled = await session(gradBytes, threads, dir);
+    const gradMs: number[] = [];
+    // Run 0 (batch 0) is the warm-up: left out of the mean and of the profile.
+    for (let i = 0; i < batches.length; i++) {
+      const feeds = { ...batches[i].feeds };
+      for (const n of names) {
+        feeds[n] = float32(weights.get(n)!, shapes.get(n)!);
+        feeds[N.gradSum(n)] = float32(zeros(n), shapes.get(n)!);
+      }
+      feeds[N.microBatches] = float32(Float32Array.of(1), []);
+      const p0 = performance.now();
+      await profiled.run(feeds);
+      if (i > 0) gradMs.push(performance.now() - p0);
+    }
+    profiled.endProfiling();
+    await profiled.release();
+    const { rows: gradOps, modelRunMs: gradModelRun } = await readProfile(dir, partOf);
+
+    const fwd = await session(fwdBytes, threads, dir);
+    const fwdMs: number[] = [];
+    for (let i = 0; i < batches.length; i++) {
+      const p0 = performance.now();
+      await fwd.run(batches[i].feeds);
+      if (i > 0) fwdMs.push(performance.now() - p0);
+    }
+    fwd.endProfiling();
+    await fwd.release();
+    const { rows: fwdOps, modelRunMs: fwdModelRun } = await readProfile(dir, () => 'forward');
+
+    const opt = await session(optBytes, threads, dir);
+    const optMs: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const feeds = optFeeds(warmup + steps + 1 + i);
+      const p0 = performance.now();
+      await opt.run(feeds);
+      if (i > 0) optMs.push(performance.now() - p0);
+    }
+    opt.endProfiling();
+    await opt.release();
+    const { rows: optOps, modelRunMs: optModelRun } = await readProfile(dir, () => 'optimizer');
+
+    // The same optimizer runs with pre-allocated outputs (fetches given as tensors): does the
+    // binding write into them, and what is left of its time?
+    const pre = await session(optBytes, threads);
+    const fetches: Record<string, ort.Tensor> = { [N.gradNorm]: float32(new Float32Array(1), []) };
+    for (const n of names) for (const o of [N.updated(n), N.updatedM(n), N.updatedV(n)]) fetches[o] = float32(new Float32Array(weights.get(n)!.length), shapes.get(n)!);
+    const preMs: number[] = [];
+    let inPlace = true;
+    for (let i = 0; i < 3; i++) {
+      const feeds = optFeeds(warmup + steps + 1 + i);
+      const p0 = performance.now();
+      const out = await pre.run(feeds, fetches);
+      if (i > 0) preMs.push(performance.now() - p0);
+      // Written into the given buffers: the given tensor holds the result (its buffer was all zeros).
+      inPlace &&= names.every((n) => {
+        const [given, got] = [fetches[N.updated(n)].data as Float32Array, out[N.updated(n)].data as Float32Array];
+        return given.buffer === got.buffer || given.every((x, k) => x === got[k]);
+      });
+    }
+    await pre.release();
+    console.log(`\noptimizer step with pre-allocated outputs: ${preMs.map(ms).join(', ')} ms per run (vs ${optMs.map(ms).join(', ')} without); outputs ${inPlace ? 'written into the given buffers' : 'NOT written into the given buffers (copied or new)'}`);
+
+    console.log(`\nprofiled gradient-step runs: ${gradMs.map(ms).join(', ')} ms (batches 2.., the first run left out); forward-only session: ${fwdMs.map(ms).join(', ')} ms`);
+    const gradKernel = gradOps.reduce((s, r) => s + r.ms, 0);
+    const fwdInGrad = gradOps.filter((r) => r.part === 'forward').reduce((s, r) => s + r.ms, 0);
+    const fwdKernel = fwdOps.reduce((s, r) => s + r.ms, 0);
+    console.log(`gradient-step session / forward-only session (wall): ${(mean(gradMs) / mean(fwdMs)).toFixed(2)}x; kernel time: gradient step ${ms(gradKernel)} ms, of it forward-named nodes ${ms(fwdInGrad)} ms; forward-only ${ms(fwdKernel)} ms; (gradient step - forward-only) / forward-only = ${((gradKernel - fwdKernel) / fwdKernel).toFixed(2)}`);
+    const kernel = (rows: OpRow[]) => rows.reduce((s, r) => s + r.ms, 0);
+    console.log('\n| session | wall ms / run (JS) | onnxruntime model_run ms | kernels ms | binding (wall - model_run) | in model_run, not in kernels |');
+    console.log('|---|---:|---:|---:|---:|---:|');
+    for (const [name, wall, run, rows] of [['gradient step', mean(gradMs), gradModelRun, gradOps], ['optimizer step', mean(optMs), optModelRun, optOps], ['forward only', mean(fwdMs), fwdModelRun, fwdOps]] as const) {
+      console.log(`| ${name} | ${ms(wall)} | ${ms(run)} | ${ms(kernel(rows))} | ${ms(wall - run)} | ${ms(run - kernel(rows))} |`);
+    }
+    printOps('gradient-step session by op type', gradOps, 14);
+    console.log(`fused/other: unattributed node names, e.g. ${[...fusedNames].join(', ')}`);
+    printOps('forward-only session by op type', fwdOps, 8);
+    printOps('optimizer-step session by op type', optOps, 6);
+    for (const [i, title] of ['gradient step', 'forward only'].entries()) {
+      console.log(`\nslowest nodes, ${title}: ${slowest[i].map((n) => `${n.op} '${n.node}' ${ms(n.ms)} ms -> ${n.shape}`).join('; ')}`);
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+    model.dispose();
+  }
+  console.log(`\npeak RSS ${mb(process.resourceUsage().maxRSS * 1024)} MB; load average ${load0.map((l) => l.toFixed(2)).join(' ')} -> ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
