@@ -6,7 +6,8 @@ import { addSchemaOptions, schemaFields, validated, valuesFromOptions } from './
 const fields = () => schemaFields(TrainConfigSchema.shape, parseTrainConfig({}) as unknown as Record<string, unknown>, { exclude: ['output_dir'] });
 
 function parse(argv: string[]) {
-  const command = new Command('t').exitOverride();
+  // Errors reach the test as the thrown CommanderError; commander's own stderr copy is dropped.
+  const command = new Command('t').exitOverride().configureOutput({ writeErr: () => {} });
   addSchemaOptions(command, fields());
   command.parse(argv, { from: 'user' });
   return valuesFromOptions(command.opts(), fields());
