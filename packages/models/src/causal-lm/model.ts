@@ -5,7 +5,6 @@ import { initLinear, linear } from '../layers/linear';
 import { moeFeedForward, type MoeNames } from '../layers/moe';
 import { initRmsNorm, rmsNorm } from '../layers/rms-norm';
 import { ropeAngles } from '../layers/rope';
-import { maskedCrossEntropy } from '../ops/cross-entropy';
 import type { Ops } from '../ops/ops';
 import { ParameterStore } from '../ops/parameter-store';
 import { parseCausalLmConfig, type CausalLmConfig, type CausalLmConfigInput } from './config';
@@ -253,8 +252,8 @@ export class CausalLm {
 
   /**
    * Mean next-token cross-entropy: logits at every position of `inputIds` [B, L] against
-   * `targets` [B, L] (the ids shifted by one; `ignoreIndex` positions skipped). The target
-   * log-probabilities are gathered by flat index, so no [B·L, vocab] one-hot is built.
+   * `targets` [B, L] (the ids shifted by one; `ignoreIndex` positions skipped), through
+   * `ops.crossEntropy`, which builds no [B·L, vocab] one-hot.
    */
   loss<T>(ops: Ops<T>, inputIds: T, targets: T, ignoreIndex = -100): T {
     return this.lossTerms(ops, inputIds, targets, ignoreIndex).loss;
@@ -266,21 +265,10 @@ export class CausalLm {
    * expert load per block, so a training loop can log them.
    */
   lossTerms<T>(ops: Ops<T>, inputIds: T, targets: T, ignoreIndex = -100): CausalLmLossTerms<T> {
-    const [b, l] = ops.shape(inputIds);
-    if (typeof l !== 'number') throw new RangeError('CausalLm.loss: the length must be known');
-    const vocab = this.config.vocab_size;
     const { hidden, moe } = this.decode(ops, inputIds, {}, undefined);
     const logits = this.logits2d(ops, ops.reshape(hidden, [-1, this.config.hidden_size]));
-    let lm: T;
-    if (typeof b === 'number') {
-      const rowStarts = ops.constant(Int32Array.from({ length: b * l }, (_, i) => i * vocab), [b * l], 'int32');
-      lm = maskedCrossEntropy(ops, logits, ops.reshape(targets, [b * l]), ignoreIndex, (logProbs, safeTargets) =>
-        ops.reshape(ops.gather(ops.reshape(logProbs, [b * l * vocab, 1]), ops.add(rowStarts, safeTargets)), [b * l]),
-      );
-    } else {
-      // A recorded graph with a run-time batch: crossEntropy gathers with GatherElements there (no one-hot either).
-      lm = ops.crossEntropy(logits, ops.reshape(targets, [-1]), ignoreIndex);
-    }
+    // crossEntropy picks each target's log-probability by index on both engines (no one-hot).
+    const lm = ops.crossEntropy(logits, ops.reshape(targets, [-1]), ignoreIndex);
     if (!this.config.use_moe) return { loss: lm, lm, aux: ops.scalar(0) };
     const balance = moe.balance.reduce((sum, t) => ops.add(sum, t));
     const aux = ops.mul(balance, ops.scalar(this.config.router_aux_loss_coef));

@@ -169,8 +169,11 @@ export class TfOps implements Ops<tf.Tensor> {
     if (targets.rank !== 1 || targets.shape[0] !== logits.shape[0] || targets.dtype !== 'int32') {
       throw new RangeError(`TfOps.crossEntropy: targets must be int32 [${logits.shape[0]}], got ${targets.dtype} [${targets.shape}]`);
     }
-    const vocab = logits.shape[1] as number;
-    return maskedCrossEntropy(this, logits, targets, ignoreIndex, (logProbs, safeTargets) => tf.sum(tf.mul(logProbs, tf.oneHot(safeTargets, vocab)), -1));
+    const [rows, vocab] = logits.shape as [number, number];
+    // log p[i, target_i] gathered by flat index i · V + target_i: no [N, V] one-hot (a causal LM's
+    // B·L × vocab would be the largest tensor of its step); exact, as the one-hot product was.
+    const rowStarts = tf.mul(tf.range(0, rows, 1, 'int32'), tf.scalar(vocab, 'int32'));
+    return maskedCrossEntropy(this, logits, targets, ignoreIndex, (logProbs, safeTargets) => tf.gather(tf.reshape(logProbs, [rows * vocab]), tf.add(rowStarts, safeTargets)));
   }
   dropout(x: tf.Tensor, rate: number, rng: Rng): tf.Tensor {
     if (!(rate >= 0 && rate < 1)) throw new RangeError(`TfOps.dropout: rate must be in [0, 1), got ${rate}`);
