@@ -1,2 +1,2 @@
-// Shared with the other apps through @proj/core (gap-relm and mateconv still have their own copies).
+// The plumbing every app shares (results to stdout, logs to stderr, CliError = one line and exit 2).
 export { CliError, log, processIO, type CliIO } from '@proj/core';

@@ -8,6 +8,8 @@ import { Writable } from 'node:stream';
 export interface CliIO {
   stdout: NodeJS.WritableStream & { isTTY?: boolean };
   stderr: NodeJS.WritableStream & { isTTY?: boolean };
+  /** Where interactive commands (mateconv chat) read lines; default process.stdin. */
+  stdin?: NodeJS.ReadableStream;
 }
 
 export const processIO: CliIO = { stdout: process.stdout, stderr: process.stderr };
