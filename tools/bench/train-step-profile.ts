@@ -28,7 +28,7 @@ import {
   buildGradientStep,
   buildOptimizerStep,
   createOpsStageTask,
-  dropoutMaskFeeds,
+  batchFeeds,
   graphToOnnx,
   initBackend,
   onlineExamples,
@@ -49,7 +49,6 @@ const SIZES = {
 type Size = keyof typeof SIZES;
 
 const float32 = (d: Float32Array, dims: readonly number[]) => new ort.Tensor('float32', d, dims);
-const int64 = (d: Int32Array, dims: readonly number[]) => new ort.Tensor('int64', BigInt64Array.from(d, (v) => BigInt(v)), dims);
 const mb = (bytes: number) => (bytes / 2 ** 20).toFixed(0);
 const ms = (x: number) => x.toFixed(1);
 /** CPU time of this process (all its threads), ms. */
@@ -199,14 +198,7 @@ async function main(): Promise<void> {
     const [b0, bc0] = [performance.now(), cpuMs()];
     const batch: HostBatch = await task.batch(Array.from({ length: SIZES[size].batch }, (_, k) => (i * SIZES[size].batch + k) % task.numExamples()), ctx);
     const [b1, bc1] = [performance.now(), cpuMs()];
-    const feeds: Record<string, ort.Tensor> = {};
-    const dims: Record<string, number[]> = {};
-    for (const input of ops.inputs) {
-      const a = batch[input.name];
-      dims[input.name] = a.shape;
-      feeds[input.name] = input.dtype === 'int32' ? int64(a.data as Int32Array, a.shape) : float32(a.data as Float32Array, a.shape);
-    }
-    for (const [name, mask] of dropoutMaskFeeds(forward, dims, ctx.rng)) feeds[name] = float32(mask.data, mask.dims);
+    const feeds = batchFeeds(ops.inputs, batch, forward, ctx.rng);
     return { batch, feeds, tokens: task.tokens?.(batch) ?? 0, batchMs: b1 - b0, dataFeedMs: performance.now() - b1, batchCpu: bc1 - bc0, dataFeedCpu: cpuMs() - bc1 };
   };
 

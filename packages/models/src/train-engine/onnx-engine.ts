@@ -8,7 +8,7 @@ import { graphToOnnx } from '../onnx/serialize';
 import { createOnnxSession } from '../onnx-runtime/session';
 import { GraphOps, type Graph, type GraphValue } from '../ops/graph-ops';
 import type { ParameterStore } from '../ops/parameter-store';
-import { checkHostBatch, type HostBatch, type OpsTrainTask } from './ops-task';
+import { checkHostBatch, type HostBatch, type OpsInput, type OpsTrainTask } from './ops-task';
 
 export interface OnnxEngineOptions {
   /** Providers to try in order (default ['cuda', 'cpu']); each failure is logged in one line. */
@@ -29,6 +29,23 @@ function opsOf(task: object & { name: string }): OpsTrainTask['ops'] {
 const float32 = (data: Float32Array, dims: readonly number[]) => new ort.Tensor('float32', data, dims);
 // int32 graph inputs are int64 at the ONNX boundary (graphToOnnx casts them back inside).
 const int64 = (data: Int32Array, dims: readonly number[]) => new ort.Tensor('int64', BigInt64Array.from(data, (v) => BigInt(v)), dims);
+
+/**
+ * The onnxruntime feeds of one micro-batch: the task's inputs (int32 as int64) and the dropout
+ * masks of `forward`, drawn from `rng` after batch() — the position in the step's stream where
+ * TfOps's dropout draws, so both engines drop the same units.
+ */
+export function batchFeeds(inputs: readonly OpsInput[], batch: HostBatch, forward: Graph, rng: Rng): Record<string, ort.Tensor> {
+  const feeds: Record<string, ort.Tensor> = {};
+  const dims: Record<string, number[]> = {};
+  for (const input of inputs) {
+    const a = batch[input.name];
+    dims[input.name] = a.shape;
+    feeds[input.name] = input.dtype === 'int32' ? int64(a.data as Int32Array, a.shape) : float32(a.data as Float32Array, a.shape);
+  }
+  for (const [name, mask] of dropoutMaskFeeds(forward, dims, rng)) feeds[name] = float32(mask.data, mask.dims);
+  return feeds;
+}
 
 /**
  * EMA of host weights with `Ema`'s arithmetic (decay, warm-up, float32 rounding of each product
@@ -147,15 +164,7 @@ export function createOnnxEngine(options: OnnxEngineOptions = {}): EngineFactory
         const batch = await task.batch(indices, ctx);
         checkHostBatch(ops.inputs, batch, `task "${task.name}".batch`);
         const tokens = task.tokens?.(batch) ?? indices.length;
-        const feeds: Record<string, ort.Tensor> = {};
-        const dims: Record<string, number[]> = {};
-        for (const input of ops.inputs) {
-          const a = batch[input.name];
-          dims[input.name] = a.shape;
-          feeds[input.name] = input.dtype === 'int32' ? int64(a.data as Int32Array, a.shape) : float32(a.data as Float32Array, a.shape);
-        }
-        // After batch(): the same position in ctx.rng's stream where TfOps's dropout draws.
-        for (const [name, mask] of dropoutMaskFeeds(forward, dims, ctx.rng)) feeds[name] = float32(mask.data, mask.dims);
+        const feeds = batchFeeds(ops.inputs, batch, forward, ctx.rng);
         for (const n of names) {
           feeds[n] = float32(weights.get(n)!, shapes.get(n)!);
           feeds[N.gradSum(n)] = float32(sums?.get(n) ?? zeros(n), shapes.get(n)!);
