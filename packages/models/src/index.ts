@@ -138,6 +138,7 @@ export { recordCausalLm, recordCausalLmWithPast, causalLmToOnnx, type CausalLmOn
 export { OnnxCausalLmSource } from './causal-lm/onnx-source';
 export { createCausalLmTask, type CausalLmTaskOptions, type CausalLmBatch } from './causal-lm/task';
 export { createCausalLmOpsTask } from './causal-lm/ops-task';
+export { heldoutLoss, sumNextTokenNll, type CausalLmLogitsFn, type HeldoutLoss } from './causal-lm/heldout';
 export { TfCausalLmSource, type TfCausalLmSourceOptions } from './causal-lm/logits-source';
 export {
   saveCausalLm,

@@ -28,6 +28,10 @@ export class OnnxCausalLmSource implements CausalLogitsSource {
     private readonly config: CausalLmConfig,
     /** Fills the left padding of shorter prompts (never attended). */
     private readonly padTokenId: number,
+    /** The execution provider the session runs on (`cpu`, `cuda`). */
+    readonly provider: string,
+    /** onnxruntime intra-op threads. */
+    readonly threads: number,
   ) {
     this.vocabSize = config.vocab_size;
     this.headDim = config.hidden_size / config.num_attention_heads;
@@ -35,12 +39,38 @@ export class OnnxCausalLmSource implements CausalLogitsSource {
 
   /** A session over an exported file or its bytes; `config` is the exported model's. */
   static async create(model: string | Uint8Array, config: CausalLmConfig, options: OnnxSessionOptions & { padTokenId?: number } = {}): Promise<OnnxCausalLmSource> {
-    const { session } = await createOnnxSession(model, options);
+    const { session, provider, intraOpNumThreads } = await createOnnxSession(model, options);
     const names = session.inputNames;
     for (const name of ['input_ids', 'attention_mask', 'position_ids', 'past_key_values.0.key']) {
       if (!names.includes(name)) throw new RangeError(`OnnxCausalLmSource.create: the graph has no input '${name}' (inputs: ${names.join(', ')}); export it with causalLmToOnnx(model, { kvCache: true })`);
     }
-    return new OnnxCausalLmSource(session, config, options.padTokenId ?? 0);
+    return new OnnxCausalLmSource(session, config, options.padTokenId ?? 0, provider, intraOpNumThreads);
+  }
+
+  /**
+   * Logits at every position, [rows, length, vocab] row-major, of unpadded ids [rows × length]
+   * (the first step with an empty past: positions 0..length-1, mask all ones), e.g. for held-out loss.
+   */
+  async logitsOf(ids: Int32Array, rows: number, length: number): Promise<Float32Array> {
+    if (ids.length !== rows * length || length === 0) throw new RangeError(`OnnxCausalLmSource.logitsOf: ids has ${ids.length} entries, not rows ${rows} x length ${length} (> 0)`);
+    const positions = new Int32Array(rows * length).map((_, k) => k % length);
+    const out = await this.session.run({
+      input_ids: int64(ids, [rows, length]),
+      attention_mask: int64(new Int32Array(rows * length).fill(1), [rows, length]),
+      position_ids: int64(positions, [rows, length]),
+      ...this.emptyPast(rows),
+    });
+    return float32Output(out, 'logits', 'OnnxCausalLmSource.logitsOf').data;
+  }
+
+  /** `past_key_values.*` of length 0, for a first step. */
+  private emptyPast(rows: number): Record<string, ort.Tensor> {
+    const past: Record<string, ort.Tensor> = {};
+    const empty = new Float32Array(0);
+    for (let i = 0; i < this.config.num_hidden_layers; i++) {
+      for (const part of ['key', 'value']) past[`past_key_values.${i}.${part}`] = new ort.Tensor('float32', empty, [rows, this.config.num_key_value_heads, 0, this.headDim]);
+    }
+    return past;
   }
 
   async next(batch: CausalBatch): Promise<CausalLogits> {
@@ -64,11 +94,7 @@ export class OnnxCausalLmSource implements CausalLogitsSource {
         for (let j = pad; j < length; j++) positions[b * length + j] = j - pad;
         return Array.from({ length }, (_, j) => (j < pad ? 0 : 1));
       });
-      past = {};
-      const empty = new Float32Array(0);
-      for (let i = 0; i < this.config.num_hidden_layers; i++) {
-        for (const part of ['key', 'value']) past[`past_key_values.${i}.${part}`] = new ort.Tensor('float32', empty, [rows, this.config.num_key_value_heads, 0, this.headDim]);
-      }
+      past = this.emptyPast(rows);
     } else {
       // 2. Later calls: one new token per row, one more slot, the next position.
       length = 1;
