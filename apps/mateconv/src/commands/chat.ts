@@ -1,12 +1,13 @@
 import { createInterface } from 'node:readline';
 import { Rng } from '@proj/core';
-import { TfCausalLmSource, type BackendChoice, type ChatMessage } from '@proj/models';
+import type { BackendChoice, ChatMessage } from '@proj/models';
 import { generate } from '@proj/sampling';
-import { Option, type Command } from 'commander';
+import type { Command } from 'commander';
 import { bundled } from '../bundled-data';
 import { type CliIO, CliError, log } from '../cli-io';
 import { intFlag, numberFlag } from '../flags';
-import { loadModelAndTokenizer } from './generate';
+import type { EngineChoice } from '../engine';
+import { addEngineOptions, loadModelAndTokenizer } from './generate';
 
 export interface ChatCommandOptions {
   model: string;
@@ -19,6 +20,7 @@ export interface ChatCommandOptions {
   greedy: boolean;
   seed: number;
   backend: BackendChoice;
+  engine: EngineChoice;
 }
 
 const LEAVE = new Set(['exit', 'quit', 'q']);
@@ -30,9 +32,9 @@ const LEAVE = new Set(['exit', 'quit', 'q']);
  */
 export async function runChat(options: ChatCommandOptions, io: CliIO): Promise<{ turns: number }> {
   const input = io.stdin ?? process.stdin;
-  const { model, tokenizer } = await loadModelAndTokenizer(options, io);
+  const { model, tokenizer, engine, close } = await loadModelAndTokenizer(options, io);
   if (!tokenizer.chatTemplate) {
-    model.dispose();
+    await close();
     throw new CliError(`--tokenizer: ${options.tokenizer} has no chat template in tokenizer_config.json`);
   }
   const rng = new Rng(options.seed);
@@ -61,7 +63,6 @@ export async function runChat(options: ChatCommandOptions, io: CliIO): Promise<{
       // trailing U+FFFD (a character whose bytes have not all arrived).
       const generated: number[] = [];
       let shown = '';
-      const source = new TfCausalLmSource(model);
       const flush = async (final: boolean) => {
         const text = await tokenizer.decode(generated, { skipSpecialTokens: true });
         const ready = final ? text : text.replace(/\uFFFD+$/, '');
@@ -71,27 +72,28 @@ export async function runChat(options: ChatCommandOptions, io: CliIO): Promise<{
         }
       };
       const pending: Promise<void>[] = [];
-      await generate(
-        [ids],
-        source,
-        {
-          maxNewTokens: options.maxNewTokens,
-          doSample: !options.greedy,
-          temperature: options.temperature,
-          topP: options.topP,
-          repetitionPenalty: options.repetitionPenalty,
-          eosTokenId: tokenizer.special.eos?.id ?? null,
-          padTokenId: tokenizer.special.pad?.id ?? null,
-        },
-        {
-          rng: options.greedy ? undefined : rng,
-          onToken: (event) => {
-            generated.push(event.token);
-            pending.push(flush(false));
+      await engine.withSource((source) =>
+        generate(
+          [ids],
+          source,
+          {
+            maxNewTokens: options.maxNewTokens,
+            doSample: !options.greedy,
+            temperature: options.temperature,
+            topP: options.topP,
+            repetitionPenalty: options.repetitionPenalty,
+            eosTokenId: tokenizer.special.eos?.id ?? null,
+            padTokenId: tokenizer.special.pad?.id ?? null,
           },
-        },
+          {
+            rng: options.greedy ? undefined : rng,
+            onToken: (event) => {
+              generated.push(event.token);
+              pending.push(flush(false));
+            },
+          },
+        ),
       );
-      source.dispose();
       await Promise.all(pending);
       await flush(true);
       io.stdout.write('\n');
@@ -100,14 +102,13 @@ export async function runChat(options: ChatCommandOptions, io: CliIO): Promise<{
     }
   } finally {
     lines.close();
-    model.dispose();
+    await close();
   }
   return { turns };
 }
 
 export function registerChat(program: Command, io: CliIO): void {
-  program
-    .command('chat')
+  addEngineOptions(program.command('chat'))
     .description('Chat with a model through the tokenizer\'s chat template; replies stream; exit/quit/q leave, clear empties the history')
     .requiredOption('--model <dir>', 'a model directory: pretrain final/ or a checkpoint')
     .option('--tokenizer <dir>', 'directory with tokenizer.json and tokenizer_config.json (chat template)', bundled.tokenizer)
@@ -118,7 +119,6 @@ export function registerChat(program: Command, io: CliIO): void {
     .option('--repetition-penalty <x>', 'penalize tokens already in the conversation (1: off)', numberFlag('--repetition-penalty'), 1.2)
     .option('--greedy', 'greedy argmax instead of sampling', false)
     .option('--seed <n>', 'sampling seed', intFlag('--seed', 0), 42)
-    .addOption(new Option('--backend <name>', 'compute backend').choices(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']).default('auto'))
     .action(async (opts: ChatCommandOptions) => {
       await runChat(opts, io);
     });

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { repetitionReport, type RepetitionReport } from '@proj/metrics';
-import { PACKED_FILES, PackedTokens, createCausalLmTask } from '@proj/models';
+import { PACKED_FILES, PackedTokens } from '@proj/models';
 import type { Command } from 'commander';
 import { type CliIO, CliError, log } from '../cli-io';
 import { intFlag } from '../flags';
@@ -31,15 +31,14 @@ export async function runEval(options: EvalCommandOptions, io: CliIO): Promise<E
   if (options.data !== undefined && !existsSync(join(options.data, PACKED_FILES.stats))) throw new CliError(`--data: no ${PACKED_FILES.stats} in ${options.data} (run \`mateconv prepare\` first)`);
   const prompts = await readPrompts(options);
   if (options.data === undefined && prompts.length === 0) throw new CliError('give --data (perplexity) and/or --prompt / --prompts-file (repetition)');
-  const { model, tokenizer } = await loadModelAndTokenizer(options, io);
+  const { model, tokenizer, engine, close } = await loadModelAndTokenizer(options, io);
   try {
     let heldout: EvalReport['heldout'] = null;
     if (options.data !== undefined) {
       const data = await PackedTokens.open(options.data);
       try {
         const seqLen = Math.min(options.seqLen, model.config.max_position_embeddings);
-        const windows = Math.min(options.windows, data.numWindows(seqLen));
-        const { loss, perplexity } = (await createCausalLmTask(model, { train: data, seqLen, dev: data, devWindows: windows }).evaluate!({ epoch: 0, step: 0 })) as { loss: number; perplexity: number };
+        const { loss, perplexity, windows } = await engine.heldout(data, seqLen, options.windows);
         heldout = { loss, perplexity, windows, seq_len: seqLen };
         log(io, `eval: held-out loss ${loss.toFixed(4)}, perplexity ${perplexity.toFixed(2)} over ${windows} windows of ${seqLen} tokens`);
       } finally {
@@ -49,14 +48,14 @@ export async function runEval(options: EvalCommandOptions, io: CliIO): Promise<E
     let repetition: RepetitionReport | null = null;
     let samples: Generation[] = [];
     if (prompts.length > 0) {
-      const generations = await continuePrompts(model, tokenizer, prompts, options);
+      const generations = await continuePrompts(engine, tokenizer, prompts, options);
       repetition = repetitionReport(prompts.map((p) => Array.from(p)), generations.map((g) => Array.from(g.text)));
       samples = generations.slice(0, options.samples);
       log(io, `eval: ${generations.length} generations: distinct-1 ${repetition.distinct1.toFixed(3)}, distinct-2 ${repetition.distinct2.toFixed(3)}, copy the prompt ${repetition.promptCopyRate.toFixed(3)}, loop ${repetition.loopRate.toFixed(3)}`);
     }
     return { heldout, repetition, samples };
   } finally {
-    model.dispose();
+    await close();
   }
 }
 

@@ -2,14 +2,15 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Rng } from '@proj/core';
-import { BpeTokenizer, CAUSAL_LM_CONFIG_FILE, TfCausalLmSource, initBackend, loadCausalLm, type BackendChoice, type CausalLm } from '@proj/models';
+import { BpeTokenizer, CAUSAL_LM_CONFIG_FILE, initBackend, loadCausalLm, type BackendChoice, type CausalLm } from '@proj/models';
 import { generate } from '@proj/sampling';
 import { Option, type Command } from 'commander';
 import { bundled } from '../bundled-data';
 import { type CliIO, CliError, log } from '../cli-io';
+import { ENGINE_CHOICES, openEngine, type EngineChoice, type LmEngine } from '../engine';
 import { intFlag, numberFlag } from '../flags';
 
-/** The flags shared by `generate` and `eval`: model, tokenizer, prompts, sampling, backend. */
+/** The flags shared by `generate` and `eval`: model, tokenizer, prompts, sampling, engine and backend. */
 export interface SamplingFlags {
   model: string;
   tokenizer: string;
@@ -25,6 +26,7 @@ export interface SamplingFlags {
   noRepeatNgramSize: number;
   seed: number;
   backend: BackendChoice;
+  engine: EngineChoice;
 }
 
 export interface GenerateCommandOptions extends SamplingFlags {
@@ -45,8 +47,19 @@ export async function readPrompts(options: Pick<SamplingFlags, 'prompt' | 'promp
   return prompts;
 }
 
-/** Checks --model and --tokenizer, starts the backend and loads both (the caller disposes the model). */
-export async function loadModelAndTokenizer(options: Pick<SamplingFlags, 'model' | 'tokenizer' | 'backend'>, io: CliIO): Promise<{ model: CausalLm; tokenizer: BpeTokenizer }> {
+/** What `loadModelAndTokenizer` opens; `close()` releases the engine and the model. */
+export interface LoadedModel {
+  model: CausalLm;
+  tokenizer: BpeTokenizer;
+  engine: LmEngine;
+  close(): Promise<void>;
+}
+
+/**
+ * Checks --model and --tokenizer, starts the tfjs backend, loads both and opens the model on
+ * --engine (the caller calls `close()`).
+ */
+export async function loadModelAndTokenizer(options: Pick<SamplingFlags, 'model' | 'tokenizer' | 'backend' | 'engine'>, io: CliIO): Promise<LoadedModel> {
   if (!existsSync(join(options.model, CAUSAL_LM_CONFIG_FILE))) throw new CliError(`--model: no ${CAUSAL_LM_CONFIG_FILE} in ${options.model} (a pretrain final/ or checkpoint directory)`);
   if (!existsSync(join(options.tokenizer, 'tokenizer.json'))) throw new CliError(`--tokenizer: no tokenizer.json in ${options.tokenizer}`);
   const backend = await initBackend({ backend: options.backend });
@@ -57,16 +70,26 @@ export async function loadModelAndTokenizer(options: Pick<SamplingFlags, 'model'
     model.dispose();
     throw new CliError(`--tokenizer: vocabulary ${tokenizer.vocabSize} != the model's ${model.config.vocab_size}`);
   }
-  return { model, tokenizer };
+  let engine: LmEngine;
+  try {
+    engine = await openEngine(model, options.model, options.engine, io, backend.name);
+  } catch (error) {
+    model.dispose();
+    throw error;
+  }
+  const close = async () => {
+    await engine.release();
+    model.dispose();
+  };
+  return { model, tokenizer, engine, close };
 }
 
 /** Continues each prompt: BOS + its ids (as pretraining wraps documents), EOS ends a row. */
-export async function continuePrompts(model: CausalLm, tokenizer: BpeTokenizer, prompts: readonly string[], options: SamplingFlags): Promise<Generation[]> {
+export async function continuePrompts(engine: LmEngine, tokenizer: BpeTokenizer, prompts: readonly string[], options: SamplingFlags): Promise<Generation[]> {
   const bos = tokenizer.special.bos?.id;
   const encoded = await tokenizer.encodeBatch(prompts, { addSpecialTokens: false });
   const rows = encoded.map((ids) => (bos === undefined ? ids : [bos, ...ids]));
-  const source = new TfCausalLmSource(model);
-  try {
+  return engine.withSource(async (source) => {
     const out = await generate(
       rows,
       source,
@@ -86,27 +109,32 @@ export async function continuePrompts(model: CausalLm, tokenizer: BpeTokenizer, 
     );
     const texts = await tokenizer.decodeBatch(out, { skipSpecialTokens: true });
     return prompts.map((prompt, i) => ({ prompt, text: texts[i], tokens: out[i] }));
-  } finally {
-    source.dispose();
-  }
+  });
 }
 
 export async function runGenerate(options: GenerateCommandOptions, io: CliIO): Promise<Generation[]> {
   const prompts = await readPrompts(options);
   if (prompts.length === 0) throw new CliError('give --prompt or --prompts-file');
-  const { model, tokenizer } = await loadModelAndTokenizer(options, io);
+  const loaded = await loadModelAndTokenizer(options, io);
   try {
-    const generations = await continuePrompts(model, tokenizer, prompts, options);
+    const generations = await continuePrompts(loaded.engine, loaded.tokenizer, prompts, options);
     for (const g of generations) io.stdout.write(options.json ? `${JSON.stringify(g)}\n` : `${g.prompt}${g.text.replace(/\n/g, ' ')}\n`);
     return generations;
   } finally {
-    model.dispose();
+    await loaded.close();
   }
 }
 
-/** Adds the model, tokenizer, prompt, sampling and backend flags. */
-export function addSamplingOptions(command: Command): Command {
+/** --engine and --backend, shared by generate, chat and eval. */
+export function addEngineOptions(command: Command): Command {
   return command
+    .addOption(new Option('--engine <name>', 'onnx: onnxruntime with the KV cache (<model>/onnx/model.onnx, else exported in memory); tfjs: the --backend; auto: onnx when it can run').choices(ENGINE_CHOICES).default('auto'))
+    .addOption(new Option('--backend <name>', 'tfjs backend (loading; the tfjs engine)').choices(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']).default('auto'));
+}
+
+/** Adds the model, tokenizer, prompt, sampling, engine and backend flags. */
+export function addSamplingOptions(command: Command): Command {
+  return addEngineOptions(command)
     .requiredOption('--model <dir>', 'a model directory: pretrain final/ or a checkpoint (config.json + model.safetensors)')
     .option('--tokenizer <dir>', 'directory with tokenizer.json (+ tokenizer_config.json)', bundled.tokenizer)
     .option('--prompt <text...>', 'prompts (several allowed)')
@@ -119,8 +147,7 @@ export function addSamplingOptions(command: Command): Command {
     .option('--min-p <x>', 'drop tokens below this fraction of the top probability (0: off)', numberFlag('--min-p'), 0)
     .option('--repetition-penalty <x>', 'penalize tokens already in the row (1: off)', numberFlag('--repetition-penalty'), 1)
     .option('--no-repeat-ngram-size <n>', 'never repeat an n-gram of this size (0: off)', intFlag('--no-repeat-ngram-size', 0), 0)
-    .option('--seed <n>', 'sampling seed', intFlag('--seed', 0), 42)
-    .addOption(new Option('--backend <name>', 'compute backend').choices(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']).default('auto'));
+    .option('--seed <n>', 'sampling seed', intFlag('--seed', 0), 42);
 }
 
 export function registerGenerate(program: Command, io: CliIO): void {

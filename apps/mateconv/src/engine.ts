@@ -1,0 +1,104 @@
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  CAUSAL_LM_WEIGHTS_FILE,
+  OnnxCausalLmSource,
+  TfCausalLmSource,
+  causalLmToOnnx,
+  createCausalLmTask,
+  heldoutLoss,
+  type CausalLm,
+  type HeldoutLoss,
+  type PackedTokens,
+} from '@proj/models';
+import type { CausalLogitsSource } from '@proj/sampling';
+import { type CliIO, CliError, log } from './cli-io';
+
+/** Where generation and held-out scoring run: onnxruntime with the KV cache, tfjs, or auto (onnx when it can). */
+export type EngineChoice = 'auto' | 'onnx' | 'tfjs';
+export const ENGINE_CHOICES: readonly EngineChoice[] = ['auto', 'onnx', 'tfjs'];
+
+/** One model on one engine, for `generate`, `chat` and `eval`. */
+export interface LmEngine {
+  readonly name: 'onnx' | 'tfjs';
+  /** Runs `fn` with a logits source for `generate` of @proj/sampling, freeing its cache afterwards. */
+  withSource<R>(fn: (source: CausalLogitsSource) => Promise<R>): Promise<R>;
+  /** Held-out loss and perplexity of the first `windows` windows of `seqLen + 1` tokens. */
+  heldout(data: PackedTokens, seqLen: number, windows: number): Promise<HeldoutLoss>;
+  release(): Promise<void>;
+}
+
+/** The export `mateconv export` writes beside a checkpoint. */
+export const onnxExportPath = (modelDir: string) => join(modelDir, 'onnx', 'model.onnx');
+
+function tfjsEngine(model: CausalLm): LmEngine {
+  return {
+    name: 'tfjs',
+    async withSource(fn) {
+      const source = new TfCausalLmSource(model);
+      try {
+        return await fn(source);
+      } finally {
+        source.dispose();
+      }
+    },
+    async heldout(data, seqLen, windows) {
+      const count = Math.min(windows, data.numWindows(seqLen));
+      const { loss, perplexity } = (await createCausalLmTask(model, { train: data, seqLen, dev: data, devWindows: count }).evaluate!({ epoch: 0, step: 0 })) as { loss: number; perplexity: number };
+      return { loss, perplexity, windows: count };
+    },
+    release: async () => {},
+  };
+}
+
+function onnxEngine(source: OnnxCausalLmSource, vocab: number): LmEngine {
+  return {
+    name: 'onnx',
+    withSource: (fn) => fn(source),
+    heldout: (data, seqLen, windows) => heldoutLoss(data, { seqLen, windows, vocab }, (ids, rows, length) => source.logitsOf(ids, rows, length)),
+    release: () => source.release(),
+  };
+}
+
+/**
+ * The ONNX session of `modelDir`: its `onnx/model.onnx` when that has past key/values and is not
+ * older than the weights, else an export of the loaded checkpoint made in memory.
+ */
+async function openOnnx(model: CausalLm, modelDir: string, io: CliIO): Promise<{ source: OnnxCausalLmSource; from: string }> {
+  const file = onnxExportPath(modelDir);
+  if (existsSync(file)) {
+    if (statSync(file).mtimeMs < statSync(join(modelDir, CAUSAL_LM_WEIGHTS_FILE)).mtimeMs) log(io, `engine: ${file} is older than the weights; exporting the checkpoint instead`);
+    else {
+      try {
+        return { source: await OnnxCausalLmSource.create(file, model.config), from: file };
+      } catch (error) {
+        log(io, `engine: ${file} cannot be used (${(error as Error).message.split('\n')[0]}); exporting the checkpoint instead`);
+      }
+    }
+  }
+  // The KV-cache graph's only length-sized constant is a vector, so it can cover every position.
+  const bytes = await causalLmToOnnx(model, { kvCache: true, maxLength: model.config.max_position_embeddings });
+  return { source: await OnnxCausalLmSource.create(bytes, model.config), from: 'exported from the checkpoint in memory' };
+}
+
+/**
+ * Opens `model` (loaded from `modelDir` on the tfjs backend `tfBackend`) on the chosen engine and says on stderr which runs:
+ * onnx = onnxruntime-node with the KV cache (prompts left-padded, one token per row per step);
+ * tfjs = the model on the tfjs backend (KV cache when prompts have equal lengths); auto = onnx,
+ * falling back to tfjs with the reason when onnxruntime cannot run the model.
+ */
+export async function openEngine(model: CausalLm, modelDir: string, choice: EngineChoice, io: CliIO, tfBackend: string): Promise<LmEngine> {
+  if (choice !== 'tfjs') {
+    try {
+      const { source, from } = await openOnnx(model, modelDir, io);
+      log(io, `engine: onnx (onnxruntime-node, ${source.provider} provider, ${source.threads} threads, KV cache; ${from})`);
+      return onnxEngine(source, model.config.vocab_size);
+    } catch (error) {
+      const why = (error as Error).message.split('\n')[0];
+      if (choice === 'onnx') throw new CliError(`--engine onnx: onnxruntime cannot run the model: ${why}`);
+      log(io, `engine: onnxruntime cannot run the model (${why}); falling back to tfjs`);
+    }
+  }
+  log(io, `engine: tfjs (${tfBackend} backend, KV cache for equal-length prompts)`);
+  return tfjsEngine(model);
+}
