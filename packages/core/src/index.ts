@@ -31,3 +31,21 @@ export { mapInWorkers, serveWorkerTasks, resolveWorkerScript, defaultThreadCount
 // Serving: dynamic micro-batching and latency percentiles
 export { MicroBatcher, type MicroBatcherOptions, type MicroBatcherStats } from './micro-batcher';
 export { LatencyStats, type LatencySummary } from './latency-stats';
+
+// Serving over HTTP/JSON: the server every serve command runs, its settings and flags, request
+// reading with limits, JSON errors and metrics
+export { startJsonServer, type JsonServer, type JsonServerOptions, type JsonRoute, type RouteContext, type BatcherView } from './http/json-server';
+export {
+  DEFAULT_HTTP_SERVER_CONFIG,
+  HTTP_SERVER_FLAGS,
+  addHttpServerOptions,
+  pickConfig,
+  nextSignal,
+  type HttpServerConfig,
+  type HttpServerFlag,
+  type OptionTarget,
+} from './http/server-config';
+export { ApiError } from './http/api-error';
+export { readBody } from './http/read-body';
+export { parseJsonObject, textsField, JsonFields, typeName, codePoints, type NumberRule, type TextLimits } from './http/request-json';
+export { ServerMetrics, prometheusText, type MetricsSpec, type MetricsSnapshot, type LatencyMetric } from './http/server-metrics';

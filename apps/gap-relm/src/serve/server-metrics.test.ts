@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { type MetricsSnapshot, prometheusText } from './server-metrics';
+import { type MetricsSnapshot, prometheusText } from '@proj/core';
+import { GAP_RELM_METRICS } from './server';
 
-const SNAPSHOT: MetricsSnapshot = {
+const SNAPSHOT: MetricsSnapshot<'textsCorrected', 'latencyMs'> = {
   uptimeSeconds: 2.5,
   requests: { total: 7, byStatus: { '200': 5, '400': 1, aborted: 1 } },
   inFlight: 1,
@@ -13,7 +14,7 @@ const SNAPSHOT: MetricsSnapshot = {
 
 describe('prometheusText', () => {
   it('writes the text exposition format: counters, gauges, a cumulative batch-size histogram and a latency summary', () => {
-    expect(prometheusText(SNAPSHOT).split('\n')).toEqual([
+    expect(prometheusText(SNAPSHOT, GAP_RELM_METRICS).split('\n')).toEqual([
       '# HELP gap_relm_uptime_seconds Seconds since the server started.',
       '# TYPE gap_relm_uptime_seconds gauge',
       'gap_relm_uptime_seconds 2.5',
@@ -55,8 +56,8 @@ describe('prometheusText', () => {
   });
 
   it('before the first request: no quantiles, empty histogram', () => {
-    const empty: MetricsSnapshot = { ...SNAPSHOT, requests: { total: 0, byStatus: {} }, batches: { count: 0, meanSize: 0, sizeHistogram: {}, failed: 0 }, latencyMs: { count: 0, window: 0, p50: null, p90: null, p99: null, max: null, sum: 0 } };
-    const text = prometheusText(empty);
+    const empty: MetricsSnapshot<'textsCorrected', 'latencyMs'> = { ...SNAPSHOT, requests: { total: 0, byStatus: {} }, batches: { count: 0, meanSize: 0, sizeHistogram: {}, failed: 0 }, latencyMs: { count: 0, window: 0, p50: null, p90: null, p99: null, max: null, sum: 0 } };
+    const text = prometheusText(empty, GAP_RELM_METRICS);
     expect(text).not.toMatch(/\{quantile=/);
     expect(text).toContain('gap_relm_batch_size_bucket{le="1"} 0\ngap_relm_batch_size_bucket{le="+Inf"} 0\n');
     expect(text).toContain('gap_relm_request_latency_ms_count 0\n');
