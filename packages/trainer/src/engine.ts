@@ -28,8 +28,10 @@ export interface TrainEngine {
   /**
    * One micro-batch: builds it (`task.batch(indices, ctx)`), adds the gradients of
    * loss / groupSize to the sums, returns the micro-batch's mean loss and its token count.
+   * `lr` is the learning rate of the optimizer step this micro-batch belongs to, so an engine may
+   * apply the update in the same run when groupSize is 1 (`optimizerStep` then gets the same lr).
    */
-  microStep(indices: readonly number[], ctx: StepContext, groupSize: number): Promise<{ loss: number; tokens: number }>;
+  microStep(indices: readonly number[], ctx: StepContext, groupSize: number, lr: number): Promise<{ loss: number; tokens: number }>;
   /**
    * At a group boundary: clips the summed gradient once, applies the optimizer at `lr`, updates
    * the EMA, empties the sums. Returns the global norm before clipping.

@@ -190,7 +190,9 @@ export async function train<B>(configInput: TrainConfigInput, task: TrainTask<B>
         const groupSize = Math.min(accum, batchesPerEpoch - groupStart);
         const ctx: StepContext = { epoch, batchIndex: b, step: state.global_step, rng: Rng.derive(epochSeed, b), training: true };
         const indices = order.slice(b * config.batch_size, (b + 1) * config.batch_size);
-        const micro = await engine.microStep(indices, ctx, groupSize);
+        // The LR of this group's optimizer step (global_step moves at the group boundary).
+        const lr = lrAt(state.global_step, schedule);
+        const micro = await engine.microStep(indices, ctx, groupSize, lr);
         const microLoss = micro.loss;
         groupTokens += micro.tokens;
         if (!Number.isFinite(microLoss)) {
@@ -199,8 +201,7 @@ export async function train<B>(configInput: TrainConfigInput, task: TrainTask<B>
         groupLoss += microLoss / groupSize;
         if (b - groupStart + 1 < groupSize) continue;
 
-        // 7c) group boundary: LR for this step, clip the summed gradient once, update, EMA
-        const lr = lrAt(state.global_step, schedule);
+        // 7c) group boundary: clip the summed gradient once, update at this step's LR, EMA
         const gradNorm = await engine.optimizerStep(lr);
         const epochEnd = b + 1 === batchesPerEpoch;
         state = {

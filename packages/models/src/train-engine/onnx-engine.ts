@@ -3,9 +3,9 @@ import { Rng } from '@proj/core';
 import type { EmaState, EngineFactory, HostTensor, OptimizerState, TrainEngine } from '@proj/trainer';
 import * as ort from 'onnxruntime-node';
 import { dropoutMaskFeeds } from '../autodiff/dropout-masks';
-import { buildGradientStep, buildOptimizerStep, TRAINING_STEP_NAMES as N } from '../autodiff/training-step';
+import { buildGradientStep, buildOptimizerStep, buildTrainingStep, TRAINING_STEP_NAMES as N } from '../autodiff/training-step';
 import { graphToOnnx } from '../onnx/serialize';
-import { createOnnxSession } from '../onnx-runtime/session';
+import { createOnnxSession, type OnnxSession } from '../onnx-runtime/session';
 import { GraphOps, type Graph, type GraphValue } from '../ops/graph-ops';
 import type { ParameterStore } from '../ops/parameter-store';
 import { checkHostBatch, type HostBatch, type OpsInput, type OpsTrainTask } from './ops-task';
@@ -99,15 +99,75 @@ function assignAll(store: ParameterStore, values: ReadonlyMap<string, Float32Arr
 }
 
 /**
+ * One host Float32Array per parameter, each wrapped once in an ort.Tensor (no copy), fed to a
+ * session or given to it as a pre-allocated output (onnxruntime-node writes into it).
+ */
+class HostArrays {
+  readonly data = new Map<string, Float32Array>();
+  private readonly tensors = new Map<string, ort.Tensor>();
+
+  constructor(shapes: ReadonlyMap<string, number[]>) {
+    for (const [name, shape] of shapes) {
+      const a = new Float32Array(shape.reduce((x, y) => x * y, 1));
+      this.data.set(name, a);
+      this.tensors.set(name, float32(a, shape));
+    }
+  }
+
+  /** Adds each parameter's tensor to `into` under `as(parameter)`. */
+  addTo(into: Record<string, ort.Tensor | null>, as: (p: string) => string): void {
+    for (const [name, t] of this.tensors) into[as(name)] = t;
+  }
+
+  fill(values: ReadonlyMap<string, ArrayLike<number>> | number): void {
+    for (const [name, a] of this.data) {
+      if (typeof values === 'number') a.fill(values);
+      else a.set(values.get(name)!);
+    }
+  }
+}
+
+/** Two copies of host state that swap roles after each run: the run reads `cur` and writes `next`. */
+class PingPong {
+  cur: HostArrays;
+  next: HostArrays;
+
+  constructor(shapes: ReadonlyMap<string, number[]>) {
+    [this.cur, this.next] = [new HostArrays(shapes), new HostArrays(shapes)];
+  }
+
+  swap(): void {
+    [this.cur, this.next] = [this.next, this.cur];
+  }
+}
+
+/** A session made on first use (graph recorded and serialized then), remade after `reset`. */
+function lazySession(make: () => Promise<OnnxSession>) {
+  let session: Promise<OnnxSession> | null = null;
+  return {
+    get: () => (session ??= make()),
+    async reset() {
+      if (session !== null) await (await session).session.release();
+      session = null;
+    },
+  };
+}
+
+const identity = (p: string) => p;
+
+/**
  * The onnxruntime engine for `train()` (`train(config, task, { engine: createOnnxEngine() })`),
  * for tasks built by `opsTrainTask`. The task's loss is recorded once with GraphOps (dropout as
- * mask inputs); `buildGradientStep` makes the micro-batch graph (loss / k and its gradients added
- * to the sums) and `buildOptimizerStep` the clipping + AdamW graph, each one onnxruntime session.
- * Weights, gradient sums and AdamW moments are host Float32Arrays fed to the sessions; dropout
- * masks are drawn from the micro-batch's `ctx.rng` after `batch()`, exactly as TfOps draws them.
- * Frozen parameters stay initializers of the gradient graph. Evaluation and `saveWeights` run on
- * the task's Variables, which the engine fills when the trainer asks, and checkpoints hold the
- * same optimizer and EMA tensors as the tfjs engine's: a run resumes on either engine.
+ * mask inputs). A step of one micro-batch is one session run of `buildTrainingStep` (forward,
+ * backward, clipping and AdamW), done in `microStep` at the step's lr; with accumulation each
+ * micro-batch runs `buildGradientStep` (loss / k and its gradients added to the sums) and the
+ * group ends with a run of `buildOptimizerStep`. Weights, AdamW moments and gradient sums are
+ * host Float32Arrays in two copies that swap after each run, fed as inputs and given as
+ * pre-allocated outputs, so no run allocates or copies its outputs. Dropout masks are drawn from
+ * the micro-batch's `ctx.rng` after `batch()`, exactly as TfOps draws them. Frozen parameters
+ * stay initializers of the graphs. Evaluation and `saveWeights` run on the task's Variables,
+ * which the engine fills when the trainer asks, and checkpoints hold the same optimizer and EMA
+ * tensors as the tfjs engine's: a run resumes on either engine.
  */
 export function createOnnxEngine(options: OnnxEngineOptions = {}): EngineFactory<HostBatch> {
   return async ({ config, task, trainable }): Promise<TrainEngine> => {
@@ -117,141 +177,171 @@ export function createOnnxEngine(options: OnnxEngineOptions = {}): EngineFactory
     const shapes = new Map(names.map((n) => [n, store.shape(n)]));
     const kind = config.optimizer;
     const [beta1, beta2] = [config.adam_beta1, config.adam_beta2];
+    const optimizerOptions = { maxGradNorm: config.max_grad_norm, beta1, beta2, eps: config.adam_eps, weightDecay: kind === 'adamw' ? config.weight_decay : 0 };
 
-    // 1. The graphs: the loss recorded once, then the micro-batch and optimizer steps.
+    // 1. The graphs: the loss recorded once; each step graph is built and loaded on first use.
     const g = new GraphOps(store, { dropout: 'inputs' });
     const inputs: Record<string, GraphValue> = {};
     for (const input of ops.inputs) inputs[input.name] = g.input(input.name, input.dtype, input.shape);
     g.output(ops.loss(g, inputs, { rng: new Rng(0) }), 'loss'); // the rng is unused: masks are inputs
     const forward: Graph = g.toGraph();
-    const gradGraph = buildGradientStep(forward, { loss: 'loss', trainable: names });
-    const optGraph = buildOptimizerStep(
-      names.map((name) => ({ name, shape: shapes.get(name)! })),
-      { maxGradNorm: config.max_grad_norm, beta1, beta2, eps: config.adam_eps, weightDecay: kind === 'adamw' ? config.weight_decay : 0 },
-    );
-    const frozenInGraph = gradGraph.initializers.filter((i) => i.kind === 'parameter').map((i) => i.name);
     const sessionOptions = { executionProviders: options.executionProviders, intraOpNumThreads: options.intraOpNumThreads, log: options.log };
-    const gradSessionOf = async () => {
-      // Frozen parameters are baked in with their current values (rebuilt after a checkpoint load).
-      const frozen = new Map(await Promise.all(frozenInGraph.map(async (n) => [n, await store.toFloat32(n)] as const)));
-      return createOnnxSession(graphToOnnx(gradGraph, { parameters: (n) => frozen.get(n)!, graphName: 'gradient_step' }), sessionOptions);
+    const sessionOf = (build: () => Graph, graphName: string) => async () => {
+      const graph = build();
+      // Frozen parameters are baked in with their current values (remade after a checkpoint load).
+      const frozenNames = graph.initializers.filter((i) => i.kind === 'parameter').map((i) => i.name);
+      const frozen = new Map(await Promise.all(frozenNames.map(async (n) => [n, await store.toFloat32(n)] as const)));
+      return createOnnxSession(graphToOnnx(graph, { parameters: (n) => frozen.get(n)!, graphName }), sessionOptions);
     };
-    let gradSession = await gradSessionOf();
-    const optSession = await createOnnxSession(
-      graphToOnnx(optGraph, { parameters: (n) => { throw new Error(`createOnnxEngine: optimizer graph has parameter initializer '${n}'`); }, graphName: 'optimizer_step' }),
-      sessionOptions,
-    );
+    const trainingSession = lazySession(sessionOf(() => buildTrainingStep(forward, { loss: 'loss', trainable: names, ...optimizerOptions }), 'training_step'));
+    const gradSession = lazySession(sessionOf(() => buildGradientStep(forward, { loss: 'loss', trainable: names }), 'gradient_step'));
+    const optSession = lazySession(sessionOf(() => buildOptimizerStep(names.map((name) => ({ name, shape: shapes.get(name)! })), optimizerOptions), 'optimizer_step'));
+    const first = await (config.grad_accum_steps === 1 ? trainingSession : gradSession).get();
 
-    // 2. Host state: weights, moments (created at the first step, as torch and createAdamW do), sums.
-    let weights = new Map(await Promise.all(names.map(async (n) => [n, await store.toFloat32(n)] as const)));
-    let m = new Map<string, Float32Array>();
-    let v = new Map<string, Float32Array>();
+    // 2. Host state: weights and moments (zeros until the first step, as torch and createAdamW
+    //    start them), gradient sums only when accumulating.
+    const weights = new PingPong(shapes);
+    weights.cur.fill(new Map(await Promise.all(names.map(async (n) => [n, await store.toFloat32(n)] as const))));
+    const [m, v] = [new PingPong(shapes), new PingPong(shapes)];
+    let hasMoments = false;
+    let sums: PingPong | null = null;
+    let microBatchesInSums = 0;
     let step = 0;
-    let sums: Map<string, Float32Array> | null = null;
+    // A one-micro-batch step already applied by microStep: its lr and gradient norm.
+    let applied: { lr: number; norm: number } | null = null;
     // The Variables lag the host weights after an optimizer step until the next sync.
     let weightsMoved = false;
-    const zeros = (n: string) => new Float32Array(weights.get(n)!.length);
-    const ema = config.ema_decay > 0 ? new HostEma(weights, shapes, config.ema_decay, config.ema_warmup) : null;
+    const ema = config.ema_decay > 0 ? new HostEma(weights.cur.data, shapes, config.ema_decay, config.ema_warmup) : null;
+
+    /** The optimizer's scalar feeds of the next step, and the step counted. */
+    const nextStepFeeds = (lr: number): Record<string, ort.Tensor> => {
+      if (!(lr >= 0)) throw new RangeError(`${kind}.apply: lr must be >= 0, got ${lr}`);
+      step += 1;
+      return {
+        [N.lr]: float32(Float32Array.of(lr), []),
+        [N.biasCorrection1]: float32(Float32Array.of(1 - beta1 ** step), []),
+        [N.biasCorrection2Sqrt]: float32(Float32Array.of(Math.sqrt(1 - beta2 ** step)), []),
+      };
+    };
+    /** Feeds weights, m and v, pre-allocates their updated outputs, runs, and swaps the copies. */
+    const runUpdate = async (session: OnnxSession, feeds: Record<string, ort.Tensor>, fetches: Record<string, ort.Tensor | null>) => {
+      for (const [state, as, asUpdated] of [[weights, identity, N.updated], [m, N.m, N.updatedM], [v, N.v, N.updatedV]] as const) {
+        state.cur.addTo(feeds, as);
+        state.next.addTo(fetches, asUpdated);
+      }
+      const out = await session.session.run(feeds, fetches);
+      for (const state of [weights, m, v]) state.swap();
+      hasMoments = true;
+      weightsMoved = true;
+      return out;
+    };
 
     return {
-      name: `onnxruntime (${gradSession.provider}, ${gradSession.intraOpNumThreads} threads)`,
+      name: `onnxruntime (${first.provider}, ${first.intraOpNumThreads} threads)`,
 
-      async microStep(indices, ctx, groupSize) {
+      async microStep(indices, ctx, groupSize, lr) {
         if (ops.readsWeightsInBatch && weightsMoved) {
-          assignAll(store, weights);
+          assignAll(store, weights.cur.data);
           weightsMoved = false;
         }
         const batch = await task.batch(indices, ctx);
         checkHostBatch(ops.inputs, batch, `task "${task.name}".batch`);
         const tokens = task.tokens?.(batch) ?? indices.length;
         const feeds = batchFeeds(ops.inputs, batch, forward, ctx.rng);
-        for (const n of names) {
-          feeds[n] = float32(weights.get(n)!, shapes.get(n)!);
-          feeds[N.gradSum(n)] = float32(sums?.get(n) ?? zeros(n), shapes.get(n)!);
+        if (groupSize === 1) {
+          // One run: forward, backward, clipping and AdamW at this step's lr.
+          if (microBatchesInSums > 0 || applied !== null) throw new Error('createOnnxEngine: a one-micro-batch step while another step is open');
+          const out = await runUpdate(await trainingSession.get(), Object.assign(feeds, nextStepFeeds(lr)), { loss: null, [N.gradNorm]: null });
+          applied = { lr, norm: (out[N.gradNorm].data as Float32Array)[0] };
+          return { loss: (out.loss.data as Float32Array)[0], tokens };
         }
+        sums ??= new PingPong(shapes);
+        if (microBatchesInSums === 0) sums.cur.fill(0);
+        weights.cur.addTo(feeds, identity);
+        sums.cur.addTo(feeds, N.gradSum);
         feeds[N.microBatches] = float32(Float32Array.of(groupSize), []);
-        const out = await gradSession.session.run(feeds);
-        sums = new Map(names.map((n) => [n, out[N.updatedGradSum(n)].data as Float32Array]));
+        const fetches: Record<string, ort.Tensor | null> = { loss: null };
+        sums.next.addTo(fetches, N.updatedGradSum);
+        const out = await (await gradSession.get()).session.run(feeds, fetches);
+        sums.swap();
+        microBatchesInSums += 1;
         return { loss: (out.loss.data as Float32Array)[0], tokens };
       },
 
       async optimizerStep(lr) {
-        if (sums === null) throw new Error('createOnnxEngine: optimizerStep before any microStep');
-        if (!(lr >= 0)) throw new RangeError(`${kind}.apply: lr must be >= 0, got ${lr}`);
-        step += 1;
-        const feeds: Record<string, ort.Tensor> = {
-          [N.lr]: float32(Float32Array.of(lr), []),
-          [N.biasCorrection1]: float32(Float32Array.of(1 - beta1 ** step), []),
-          [N.biasCorrection2Sqrt]: float32(Float32Array.of(Math.sqrt(1 - beta2 ** step)), []),
-        };
-        for (const n of names) {
-          const shape = shapes.get(n)!;
-          feeds[n] = float32(weights.get(n)!, shape);
-          feeds[N.grad(n)] = float32(sums.get(n)!, shape);
-          feeds[N.m(n)] = float32(m.get(n) ?? zeros(n), shape);
-          feeds[N.v(n)] = float32(v.get(n) ?? zeros(n), shape);
+        let norm: number;
+        if (applied !== null) {
+          if (lr !== applied.lr) throw new RangeError(`createOnnxEngine: optimizerStep at lr ${lr}, but microStep applied the step at lr ${applied.lr}`);
+          norm = applied.norm;
+          applied = null;
+        } else {
+          if (sums === null || microBatchesInSums === 0) throw new Error('createOnnxEngine: optimizerStep before any microStep');
+          const feeds = nextStepFeeds(lr);
+          sums.cur.addTo(feeds, N.grad);
+          const out = await runUpdate(await optSession.get(), feeds, { [N.gradNorm]: null });
+          microBatchesInSums = 0;
+          norm = (out[N.gradNorm].data as Float32Array)[0];
         }
-        const out = await optSession.session.run(feeds);
-        weights = new Map(names.map((n) => [n, out[N.updated(n)].data as Float32Array]));
-        m = new Map(names.map((n) => [n, out[N.updatedM(n)].data as Float32Array]));
-        v = new Map(names.map((n) => [n, out[N.updatedV(n)].data as Float32Array]));
-        sums = null;
-        weightsMoved = true;
-        ema?.update(weights);
-        return (out[N.gradNorm].data as Float32Array)[0];
+        ema?.update(weights.cur.data);
+        return norm;
       },
 
       async withEvalWeights(fn) {
-        assignAll(store, ema ? ema.shadow : weights);
+        assignAll(store, ema ? ema.shadow : weights.cur.data);
         try {
           return await fn();
         } finally {
-          if (ema) assignAll(store, weights);
+          if (ema) assignAll(store, weights.cur.data);
           weightsMoved = false;
         }
       },
 
       async syncToTask() {
-        assignAll(store, weights);
+        assignAll(store, weights.cur.data);
         weightsMoved = false;
       },
 
       async syncFromTask() {
-        weights = new Map(await Promise.all(names.map(async (n) => [n, await store.toFloat32(n)] as const)));
-        if (frozenInGraph.length > 0) {
-          await gradSession.session.release();
-          gradSession = await gradSessionOf();
-        }
+        weights.cur.fill(new Map(await Promise.all(names.map(async (n) => [n, await store.toFloat32(n)] as const))));
+        weightsMoved = false;
+        // Sessions with frozen parameters baked in are remade on their next use.
+        if (names.length < store.names().length) await Promise.all([trainingSession.reset(), gradSession.reset()]);
       },
 
       optimizer: {
         exportState(): OptimizerState {
           const slots = new Map<string, HostTensor>();
-          for (const [n, mv] of m) {
-            slots.set(`m.${n}`, { shape: [...shapes.get(n)!], data: mv.slice() });
-            slots.set(`v.${n}`, { shape: [...shapes.get(n)!], data: v.get(n)!.slice() });
+          if (hasMoments) {
+            for (const n of names) {
+              slots.set(`m.${n}`, { shape: [...shapes.get(n)!], data: m.cur.data.get(n)!.slice() });
+              slots.set(`v.${n}`, { shape: [...shapes.get(n)!], data: v.cur.data.get(n)!.slice() });
+            }
           }
           return { kind, step, slots };
         },
         importState(state: OptimizerState) {
           if (state.kind !== kind) throw new TypeError(`${kind}.importState: state is from optimizer "${state.kind}"`);
-          const [nextM, nextV] = [new Map<string, Float32Array>(), new Map<string, Float32Array>()];
+          const found = new Map<string, ArrayLike<number>>();
           for (const [slot, host] of state.slots) {
             const match = /^([mv])\.(.+)$/.exec(slot);
             if (!match) throw new RangeError(`${kind}.importState: unexpected slot "${slot}"`);
             const shape = shapes.get(match[2]);
             if (shape === undefined) throw new RangeError(`${kind}.importState: unknown parameter "${match[2]}"`);
             if (host.shape.join() !== shape.join()) throw new RangeError(`${kind}.importState: slot "${slot}" has shape [${host.shape}] but the parameter has [${shape}]`);
-            (match[1] === 'm' ? nextM : nextV).set(match[2], Float32Array.from(host.data));
+            found.set(slot, host.data);
           }
-          [m, v, step] = [nextM, nextV, state.step];
+          // A parameter without a slot starts from zero moments, as the optimizers do.
+          for (const [state, prefix] of [[m, 'm'], [v, 'v']] as const) {
+            state.cur.fill(0);
+            for (const [n, a] of state.cur.data) if (found.has(`${prefix}.${n}`)) a.set(found.get(`${prefix}.${n}`)!);
+          }
+          [hasMoments, step] = [found.size > 0, state.step];
         },
       },
       ema,
 
       async dispose() {
-        await gradSession.session.release();
-        await optSession.session.release();
+        await Promise.all([trainingSession.reset(), gradSession.reset(), optSession.reset()]);
       },
     };
   };
