@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { denoiseWithGuidance, guidancePasses, guidedLogits } from './cfg';
-import { MASK, PAD, twoPassSource } from './fake-sources';
+import { MASK, PAD, targetSource, twoPassSource, withDenoiseAt } from './fake-sources';
 import { maskGitDecode } from './maskgit';
 
 const close = (actual: ArrayLike<number>, expected: readonly number[]) => {
@@ -52,6 +52,19 @@ describe('denoiseWithGuidance', () => {
     expect(calls.map((c) => c.conditional)).toEqual(passes);
     close(logits, [...row, ...row]);
     expect(guidancePasses(w)).toEqual({ conditional: passes.includes(true as never), unconditional: passes.includes(false as never) });
+  });
+
+  it('with positions: [N, V] rows gathered from denoise(), or from one denoiseAt() call', async () => {
+    const rows = { ...batch, batch: 2, tokens: Int32Array.of(MASK, 2, MASK, MASK), lengths: Int32Array.of(2, 2), maskedFraction: Float64Array.of(0.5, 1) };
+    const target = { source: targetSource([[2, 3], [3, 2]], 4).source };
+    const full = await denoiseWithGuidance(target.source, rows, 2);
+    const positions = Int32Array.of(0, 2, 3);
+    const expected = [...positions].flatMap((p) => [...full.subarray(p * 4, p * 4 + 4)]);
+    close(await denoiseWithGuidance(target.source, rows, 2, 'f', positions), expected);
+    const { source, atCalls } = withDenoiseAt(target.source);
+    close(await denoiseWithGuidance(source, rows, 2, 'f', positions), expected);
+    expect(atCalls).toEqual([{ positions: [0, 2, 3], passes: [true, false] }]);
+    await expect(denoiseWithGuidance(source, rows, 2, 'f', Int32Array.of(4))).rejects.toThrow('f: positions[0] must be in [0, B × L = 4), got 4');
   });
 
   it('rejects logits of the wrong size', async () => {

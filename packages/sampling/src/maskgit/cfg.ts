@@ -1,4 +1,4 @@
-import type { DenoiserBatch, DenoiserLogitsSource } from './logits-source';
+import type { DenoiserLogitsSource, DenoiserStep } from './logits-source';
 
 /**
  * Classifier-free guidance: `uncond + w · (cond − uncond)` element-wise, in float64, stored as
@@ -29,32 +29,53 @@ export function guidancePasses(guidanceScale: number): { conditional: boolean; u
   return { conditional: guidanceScale !== 0, unconditional: guidanceScale !== 1 };
 }
 
+/** Rows `positions` of a row-major `[rows, V]` matrix, in that order: `[N, V]`. */
+function gatherRows(all: Float32Array, positions: Int32Array, V: number): Float32Array {
+  const out = new Float32Array(positions.length * V);
+  positions.forEach((p, k) => out.set(all.subarray(p * V, (p + 1) * V), k * V));
+  return out;
+}
+
 /**
- * One guided denoising step: calls the source once (w = 0 or 1) or twice (conditional, then
- * unconditional; in turn rather than at once, since a session may not run two calls at a time)
- * and combines the logits. Checks that each call returned `B × L × V` logits.
+ * One guided denoising step: the passes the scale needs (w = 0 or 1: one; otherwise conditional
+ * and unconditional) combined by `guidedLogits`. Without `positions`: `[B, L, V]` logits, one
+ * `source.denoise` call per pass, in turn (a session may not run two calls at a time). With
+ * `positions` (flat b · L + i): `[N, V]` logits at those positions only, from one
+ * `source.denoiseAt` call when the source has it, else gathered from `denoise`'s. Checks the
+ * size of what the source returned.
  */
 export async function denoiseWithGuidance(
   source: DenoiserLogitsSource,
-  batch: Omit<DenoiserBatch, 'conditional'>,
+  batch: DenoiserStep,
   guidanceScale: number,
   fn = 'denoiseWithGuidance',
+  positions?: Int32Array,
 ): Promise<Float32Array> {
-  const expected = batch.batch * batch.length * source.vocabSize;
-  const call = async (conditional: boolean) => {
-    const logits = await source.denoise({ ...batch, conditional });
-    if (!(logits instanceof Float32Array) || logits.length !== expected) {
+  const V = source.vocabSize;
+  const { conditional, unconditional } = guidancePasses(guidanceScale);
+  const passes = [...(conditional ? [true] : []), ...(unconditional ? [false] : [])];
+  const check = (logits: unknown, expected: string, size: number, what: string): Float32Array => {
+    if (!(logits instanceof Float32Array) || logits.length !== size) {
       const got = logits instanceof Float32Array ? `length ${logits.length}` : String(logits);
-      throw new RangeError(
-        `${fn}: source.denoise (conditional: ${conditional}) must return a Float32Array of B × L × V = ${batch.batch} × ${batch.length} × ${source.vocabSize} = ${expected} logits, got ${got}`,
-      );
+      throw new RangeError(`${fn}: ${what} must return a Float32Array of ${expected} = ${size} logits, got ${got}`);
     }
     return logits;
   };
-  const passes = guidancePasses(guidanceScale);
-  if (!passes.unconditional) return call(true);
-  if (!passes.conditional) return call(false);
-  const cond = await call(true);
-  const uncond = await call(false);
-  return guidedLogits(cond, uncond, guidanceScale, fn);
+  positions?.forEach((p, k) => {
+    if (!(p >= 0 && p < batch.batch * batch.length)) throw new RangeError(`${fn}: positions[${k}] must be in [0, B × L = ${batch.batch * batch.length}), got ${p}`);
+  });
+  let outs: Float32Array[];
+  if (positions !== undefined && source.denoiseAt !== undefined) {
+    const got: unknown = await source.denoiseAt(batch, positions, passes);
+    if (!Array.isArray(got) || got.length !== passes.length) throw new RangeError(`${fn}: source.denoiseAt must return one array per pass (${passes.length}), got ${String(got)}`);
+    outs = got.map((logits, i) => check(logits, `N × V = ${positions.length} × ${V}`, positions.length * V, `source.denoiseAt (pass ${i}, conditional: ${passes[i]})`));
+  } else {
+    outs = [];
+    for (const c of passes) {
+      const size = batch.batch * batch.length * V;
+      const all = check(await source.denoise({ ...batch, conditional: c }), `B × L × V = ${batch.batch} × ${batch.length} × ${V}`, size, `source.denoise (conditional: ${c})`);
+      outs.push(positions === undefined ? all : gatherRows(all, positions, V));
+    }
+  }
+  return outs.length === 1 ? outs[0] : guidedLogits(outs[0], outs[1], guidanceScale, fn);
 }

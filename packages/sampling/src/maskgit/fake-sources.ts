@@ -53,3 +53,28 @@ export function twoPassSource(cond: readonly number[], uncond: readonly number[]
   };
   return { source, calls };
 }
+
+/**
+ * `source` with the `denoiseAt` fast path: one call per step returns every pass, at the asked
+ * positions only (computed from `denoise` here); `atCalls` records what each call asked for.
+ */
+export function withDenoiseAt(source: DenoiserLogitsSource) {
+  const atCalls: { positions: number[]; passes: boolean[] }[] = [];
+  const fast: DenoiserLogitsSource = {
+    vocabSize: source.vocabSize,
+    maskId: source.maskId,
+    padId: source.padId,
+    denoise: () => Promise.reject(new Error('withDenoiseAt: denoise must not be called when denoiseAt is there')),
+    async denoiseAt(step, positions, passes) {
+      atCalls.push({ positions: [...positions], passes: [...passes] });
+      const V = source.vocabSize;
+      const outs: Float32Array[] = [];
+      for (const conditional of passes) {
+        const all = await source.denoise({ ...step, conditional });
+        outs.push(Float32Array.from({ length: positions.length * V }, (_, k) => all[positions[Math.floor(k / V)] * V + (k % V)]));
+      }
+      return outs;
+    },
+  };
+  return { source: fast, atCalls };
+}

@@ -27,6 +27,9 @@ export interface DenoiserBatch {
   conditional: boolean;
 }
 
+/** One decoding step's rows, for both guidance passes (`DenoiserBatch` without `conditional`). */
+export type DenoiserStep = Omit<DenoiserBatch, 'conditional'>;
+
 export interface DenoiserLogitsSource {
   /** Logit columns (V). */
   readonly vocabSize: number;
@@ -36,4 +39,11 @@ export interface DenoiserLogitsSource {
   readonly padId: number;
   /** `[B, L, V]` row-major logits. Only masked positions within a row's length are read. */
   denoise(batch: DenoiserBatch): Promise<Float32Array>;
+  /**
+   * Optional, the fast path `maskGitDecode` takes when present: logits only at `positions` (flat
+   * b · L + i, the masked ones) for every pass in `passes` (true = conditional), all from one
+   * model call (e.g. one session run over the 2B rows, the output projection only where read).
+   * Returns one `[N, V]` row-major array per pass, in `passes` order (N = positions.length).
+   */
+  denoiseAt?(step: DenoiserStep, positions: Int32Array, passes: readonly boolean[]): Promise<Float32Array[]>;
 }

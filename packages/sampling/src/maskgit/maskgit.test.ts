@@ -1,6 +1,6 @@
 import { Rng } from '@proj/core';
 import { describe, expect, it } from 'vitest';
-import { MASK, PAD, targetSource } from './fake-sources';
+import { MASK, PAD, targetSource, twoPassSource, withDenoiseAt } from './fake-sources';
 import { maskGitDecode, type MaskGitDecodeOptions } from './maskgit';
 import { maskedCounts } from './schedule';
 
@@ -164,6 +164,48 @@ describe('maskGitDecode batches', () => {
     const { source, calls } = targetSource([], V);
     expect((await maskGitDecode(source, { batch: 0, length: 4, config: greedy })).tokens).toEqual([]);
     expect(calls).toHaveLength(0);
+  });
+});
+
+describe('maskGitDecode with a denoiseAt source', () => {
+  it.each([
+    ['greedy, unguided', { ...greedy, guidanceScale: 1 }],
+    ['sampled, guided', { temperature: 1, choiceTemperature: 3, guidanceScale: 2.5 }],
+    ['greedy, unconditional', { ...greedy, guidanceScale: 0 }],
+  ])('%s: one call per step, only the masked positions, the same tokens as denoise()', async (_, config) => {
+    const lengths = [5, 9, 3];
+    const targets = lengths.map((n, b) => targetRow(n, b));
+    const confidence = (i: number, b: number) => 0.3 + 0.07 * ((i * (b + 2)) % 9);
+    const options: MaskGitDecodeOptions = { lengths, config: { ...config, steps: 4 }, rng: lengths.map((__, b) => Rng.derive(9, b)), trace: true };
+    const plain = await maskGitDecode(targetSource(targets, V, confidence).source, options);
+    const { source, atCalls } = withDenoiseAt(targetSource(targets, V, confidence).source);
+    const fast = await maskGitDecode(source, { ...options, rng: lengths.map((__, b) => Rng.derive(9, b)) });
+    expect(fast.tokens).toEqual(plain.tokens);
+    expect(atCalls).toHaveLength(4);
+    const passes = config.guidanceScale === 1 ? [true] : config.guidanceScale === 0 ? [false] : [true, false];
+    atCalls.forEach((call, t) => {
+      expect(call.passes).toEqual(passes);
+      // Before step t: the positions the trace says were still masked, flat b · 9 + i.
+      const before = t === 0 ? lengths.map((n) => Array.from({ length: n }, (__, i) => i)) : lengths.map((n, b) => [...plain.trace![t - 1].tokens[b]].flatMap((x, i) => (x === MASK ? [i] : [])));
+      expect(call.positions).toEqual(before.flatMap((m, b) => m.map((i) => b * 9 + i)));
+    });
+  });
+
+  it('guides with cond + w(cond - uncond) from the one call', async () => {
+    const { source, atCalls } = withDenoiseAt(twoPassSource([0, 0, 1, 0.5], [0, 0, 2, 0]).source);
+    const { tokens } = await maskGitDecode(source, { batch: 2, length: 3, config: { steps: 2, temperature: 0, choiceTemperature: 0, guidanceScale: 3 } });
+    expect(tokens).toEqual([new Int32Array(3).fill(3), new Int32Array(3).fill(3)]);
+    expect(atCalls).toHaveLength(2);
+  });
+
+  it('rejects a denoiseAt result of the wrong shape, naming the pass', async () => {
+    const { source } = withDenoiseAt(targetSource([targetRow(4, 0)], V).source);
+    const bad = { ...source, denoiseAt: async () => [new Float32Array(5)] };
+    await expect(maskGitDecode(bad, { batch: 1, length: 4, config: greedy })).rejects.toThrow(
+      'maskGitDecode: source.denoiseAt (pass 0, conditional: true) must return a Float32Array of N × V = 4 × 12 = 48 logits, got length 5',
+    );
+    const few = { ...source, denoiseAt: async () => [] };
+    await expect(maskGitDecode(few, { batch: 1, length: 4, config: { ...greedy, guidanceScale: 2 } })).rejects.toThrow('maskGitDecode: source.denoiseAt must return one array per pass (2)');
   });
 });
 

@@ -1,5 +1,4 @@
-import { greedyToken, sampleToken, type RandomSource } from '../autoregressive/sampler';
-import { softmaxRows } from '../softmax';
+import { sampleToken, type RandomSource } from '../autoregressive/sampler';
 import { denoiseWithGuidance } from './cfg';
 import { resolveMaskGitConfig, type MaskGitConfig } from './config';
 import type { DenoiserLogitsSource } from './logits-source';
@@ -91,26 +90,37 @@ function resolveRngs(rng: MaskGitDecodeOptions['rng'], rows: number, needed: boo
 
 /**
  * The candidate token for one masked position and its log-probability under the guided
- * (untempered) distribution. `[MASK]` and padding are never candidates. Argmax ties go to the lower id.
+ * (untempered) distribution. `[MASK]` and padding are never candidates. Argmax ties go to the
+ * lower id. One pass for the max, one for the normalizer: this runs for every masked position of
+ * every step over the whole vocabulary, so it allocates nothing on the argmax path.
  */
 function predict(logits: Float32Array, offset: number, source: DenoiserLogitsSource, temperature: number, rng: RandomSource | undefined, where: string) {
-  const V = source.vocabSize;
-  const row = Float64Array.from(logits.subarray(offset, offset + V));
-  row[source.maskId] = -Infinity;
-  row[source.padId] = -Infinity;
-  row.forEach((x, v) => {
+  const { vocabSize: V, maskId, padId } = source;
+  let max = -Infinity;
+  let best = -1;
+  for (let v = 0; v < V; v++) {
+    if (v === maskId || v === padId) continue;
+    const x = logits[offset + v];
     if (Number.isNaN(x) || x === Infinity) throw new RangeError(`${FN}: logits at ${where}, token ${v} must be finite or -Infinity, got ${x}`);
-  });
-  if (row.every((x) => x === -Infinity)) throw new RangeError(`${FN}: logits at ${where} give no token but [MASK] and padding a finite score`);
-  const probs = softmaxRows(row, V, FN, `logits at ${where}`);
-  const token = temperature === 0 ? greedyToken(row, FN) : sampleToken(temperature === 1 ? row : row.map((x) => x / temperature), rng!, FN);
-  return { token, logProb: Math.log(probs[token]) };
+    if (x > max) [max, best] = [x, v];
+  }
+  if (best < 0) throw new RangeError(`${FN}: logits at ${where} give no token but [MASK] and padding a finite score`);
+  let sum = 0;
+  for (let v = 0; v < V; v++) if (v !== maskId && v !== padId) sum += Math.exp(logits[offset + v] - max);
+  let token = best;
+  if (temperature > 0) {
+    const row = Float64Array.from(logits.subarray(offset, offset + V), (x) => x / temperature);
+    row[maskId] = row[padId] = -Infinity;
+    token = sampleToken(row, rng!, FN);
+  }
+  return { token, logProb: logits[offset + token] - max - Math.log(sum) };
 }
 
 /**
  * MaskGIT decoding (Chang et al. 2022) with classifier-free guidance. Every row starts with
  * `[MASK]` at each position not fixed. Each of the T steps:
- *  1. one guided model pass over the batch (two when 0 < w ≠ 1; see `denoiseWithGuidance`);
+ *  1. guided logits at the masked positions: one model pass over the batch (two when 0 < w ≠ 1,
+ *     in one call when the source has `denoiseAt`; see `denoiseWithGuidance`);
  *  2. for each masked position, a candidate token (argmax, or sampled at `temperature`) and its
  *     confidence: log p(candidate) + choiceTemperature · (1 − r) · Gumbel noise, r = (t + 1) / T;
  *  3. per row, the most confident candidates are kept (lower position on ties) so that exactly
@@ -164,22 +174,27 @@ export async function maskGitDecode(source: DenoiserLogitsSource, options: MaskG
       return positions;
     });
     const maskedFraction = Float64Array.from(masked, (m, b) => (decodable[b] === 0 ? 0 : m.length / decodable[b]));
+    const positions = Int32Array.from(masked.flatMap((m, b) => m.map((i) => b * L + i)));
 
-    // 2. Guided logits for the whole batch (the source gets its own copy of the tokens).
+    // 2. Guided logits at the masked positions, [N, V] in `positions` order (the source gets its own copy of the tokens).
     const logits = await denoiseWithGuidance(
       source,
       { batch: B, length: L, tokens: tokens.slice(), lengths: Int32Array.from(lengths), step, steps, maskedFraction },
       guidanceScale,
       FN,
+      positions,
     );
 
     // 3. Per row: candidates and confidences, then keep the most confident.
     const maskedAfter: number[] = [];
     const revealed: number[][] = [];
+    let cursor = 0; // index into `positions` of row b's first masked position
     for (let b = 0; b < B; b++) {
       const target = maskedCountAfterStep(schedule, step + 1, steps, decodable[b]);
-      const candidates = masked[b].map((position) => {
-        const { token, logProb } = predict(logits, (b * L + position) * source.vocabSize, source, temperature, rngs[b], `row ${b}, position ${position}, step ${step}`);
+      const first = cursor;
+      cursor += masked[b].length;
+      const candidates = masked[b].map((position, k) => {
+        const { token, logProb } = predict(logits, (first + k) * source.vocabSize, source, temperature, rngs[b], `row ${b}, position ${position}, step ${step}`);
         const noise = choiceTemperature > 0 && r < 1 ? choiceTemperature * (1 - r) * -Math.log(-Math.log(rngs[b]!.float())) : 0;
         return { position, token, confidence: logProb + noise };
       });
