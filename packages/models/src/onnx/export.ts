@@ -100,11 +100,13 @@ export async function exportGapRelmToOnnx(model: GapRelm, dir: string, options: 
 /**
  * The SGDD decoder graph: `input_ids`, `attention_mask` [batch, seq], `timesteps` [batch] (int64 in
  * ONNX), `semantic` [batch, semantic_size], `condition` [batch] (1 = semantic vector, 0 = null
- * vector) → `logits` [batch, seq, vocab]. Both guidance passes run the one graph.
+ * vector) and `positions` [n] (flat b · seq + i) → `logits` [n, vocab] at those positions only
+ * (the tied output projection is a third of the full-size decoder's work; MaskGIT reads only the
+ * masked positions). Both guidance passes run the one graph, as one batch of 2 · batch rows.
  */
 export function recordSgddDecoder(model: SgddModel): Graph {
   const g = new GraphOps(model.params);
-  const { fullLogits } = model.forward(
+  const { logits } = model.forward(
     g,
     {
       inputIds: g.input('input_ids', 'int32', [BATCH, SEQ]),
@@ -113,9 +115,9 @@ export function recordSgddDecoder(model: SgddModel): Graph {
       semantic: g.input('semantic', 'float32', [BATCH, model.config.semantic_size]),
       condition: g.input('condition', 'float32', [BATCH]),
     },
-    { fullLogits: true },
+    { positions: g.input('positions', 'int32', ['positions']) },
   );
-  g.output(fullLogits!, 'logits');
+  g.output(logits!, 'logits');
   return g.toGraph();
 }
 

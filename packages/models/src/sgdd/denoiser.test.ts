@@ -8,6 +8,7 @@ import { initBackend } from '../backend/init-backend';
 import { parseSgddConfig } from './config';
 import { OnnxSgddDenoiser, SgddDenoiser } from './denoiser';
 import { SgddModel } from './model';
+import { sampleSgdd } from './sample';
 import { maskProbability } from './schedule';
 import { TINY_SGDD, toyVectors, trainSteps } from './testing';
 
@@ -34,6 +35,57 @@ describe('SgddDenoiser', () => {
     );
     expect(tf.memory().numTensors).toBe(model.params.size);
     model.dispose();
+  });
+
+  it('denoiseAt: every pass from one call over the stacked rows, the rows of denoise() at the asked positions, on both engines', async () => {
+    const config = parseSgddConfig(TINY_SGDD);
+    const model = SgddModel.random(config, new Rng(21));
+    const vectors = toyVectors(2, new Rng(22));
+    const session = await ort.InferenceSession.create(await sgddDecoderToOnnx(model));
+    const step = { batch: 2, length: 6, tokens: Int32Array.from([2, 1, 9, 1, 1, 3, 2, 1, 1, 3, 0, 0]), lengths: Int32Array.from([6, 4]), step: 2, steps: 8, maskedFraction: Float64Array.from([0.75, 1]) };
+    const positions = Int32Array.from([1, 3, 4, 7, 8]);
+    const V = config.vocab_size;
+    const rowsOf = (all: Float32Array) => Float32Array.from({ length: positions.length * V }, (_, k) => all[positions[Math.floor(k / V)] * V + (k % V)]);
+    const maxDiff = (a: Float32Array, b: Float32Array) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
+    const results: Float32Array[][] = [];
+    for (const source of [new SgddDenoiser(model, vectors), new OnnxSgddDenoiser(session, config, vectors)]) {
+      const [cond, uncond] = await source.denoiseAt(step, positions, [true, false]);
+      expect(cond).toHaveLength(positions.length * V);
+      expect(maxDiff(cond, rowsOf(await source.denoise({ ...step, conditional: true })))).toBeLessThan(1e-5);
+      expect(maxDiff(uncond, rowsOf(await source.denoise({ ...step, conditional: false })))).toBeLessThan(1e-5);
+      const [alone] = await source.denoiseAt(step, positions, [false]);
+      expect(maxDiff(alone, uncond)).toBeLessThan(1e-5);
+      expect(await source.denoiseAt(step, new Int32Array(0), [true, false])).toEqual([new Float32Array(0), new Float32Array(0)]);
+      results.push([cond, uncond]);
+    }
+    // The exported decoder on onnxruntime equals the model's own forward (tfjs) within 1e-4.
+    expect(maxDiff(results[0][0], results[1][0])).toBeLessThan(1e-4);
+    expect(maxDiff(results[0][1], results[1][1])).toBeLessThan(1e-4);
+    expect(tf.memory().numTensors).toBe(model.params.size);
+    await session.release();
+    model.dispose();
+  });
+
+  it('a seeded guided sample (temperature 1, Gumbel choice noise) gives the same tokens on both engines', async () => {
+    const config = parseSgddConfig(TINY_SGDD);
+    const model = SgddModel.random(config, new Rng(31));
+    const vectors = toyVectors(3, new Rng(32));
+    const session = await ort.InferenceSession.create(await sgddDecoderToOnnx(model));
+    const lengths = [9, 5, 12];
+    const sample = (source: SgddDenoiser | OnnxSgddDenoiser, seed: number) =>
+      sampleSgdd(source, lengths, { steps: 8, guidance: 2, temperature: 1, choiceTemperature: 4.5, rng: lengths.map((_, b) => Rng.derive(seed, b)) });
+    for (const seed of [1, 2, 3]) {
+      const [a, b] = [await sample(new SgddDenoiser(model, vectors), seed), await sample(new OnnxSgddDenoiser(session, config, vectors), seed)];
+      expect(b.tokens).toEqual(a.tokens);
+      expect(a.tokens.map((t) => t.length)).toEqual(lengths);
+    }
+    await session.release();
+    model.dispose();
+  });
+
+  it('OnnxSgddDenoiser refuses a decoder without the positions input, saying to export again', async () => {
+    const old = { inputNames: ['input_ids', 'attention_mask', 'timesteps', 'semantic', 'condition'] } as unknown as ort.InferenceSession;
+    expect(() => new OnnxSgddDenoiser(old, parseSgddConfig(TINY_SGDD), [])).toThrow(/no 'positions' input .*export it again/);
   });
 
   it('a tiny decoder overfit on two sentences reconstructs both with MaskGIT from their vectors (guided and not)', async () => {

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as ort from 'onnxruntime-node';
-import type { DenoiserBatch, DenoiserLogitsSource } from '@proj/sampling';
+import type { DenoiserBatch, DenoiserLogitsSource, DenoiserStep } from '@proj/sampling';
 import { float32Output, int64 } from '../onnx-runtime/tensors';
 import { TfOps } from '../ops/tf-ops';
 import type { SgddConfig } from './config';
@@ -15,11 +15,20 @@ export interface SgddDenoiserInputs {
   condition: Float32Array;
 }
 
+/** `values` repeated `times` times, end to end. */
+function repeat<A extends Int32Array | Float32Array>(values: A, times: number): A {
+  const out = new (values.constructor as new (n: number) => A)(values.length * times);
+  for (let k = 0; k < times; k++) out.set(values, k * values.length);
+  return out;
+}
+
 /**
  * The row-bound part of a SGDD `DenoiserLogitsSource`: row b of every batch is `vectors[b]`,
  * the conditional pass uses it and the unconditional pass the learned null vector (guidance is
  * combined by `maskGitDecode`), and each step's masked fraction becomes the training timestep
- * with that mask probability (`timestepForMaskedFraction`). Engines implement `run`.
+ * with that mask probability (`timestepForMaskedFraction`). `denoiseAt` runs every pass of a step
+ * as one decoder call over the rows stacked once per pass, with logits only at the asked
+ * positions. Engines implement `run`.
  */
 abstract class SgddDenoiserBase implements DenoiserLogitsSource {
   readonly vocabSize: number;
@@ -56,11 +65,33 @@ abstract class SgddDenoiserBase implements DenoiserLogitsSource {
     return { attentionMask, timesteps: this.timesteps(batch.maskedFraction), semantic: this.semantic, condition: new Float32Array(B).fill(batch.conditional ? 1 : 0) };
   }
 
+  /** `[B, L, V]` logits of one pass. */
   async denoise(batch: DenoiserBatch): Promise<Float32Array> {
-    return this.run(batch, this.inputs(batch));
+    const every = Int32Array.from({ length: batch.batch * batch.length }, (_, k) => k);
+    return this.run(batch.tokens, batch.batch, batch.length, this.inputs(batch), every);
   }
 
-  protected abstract run(batch: DenoiserBatch, inputs: SgddDenoiserInputs): Promise<Float32Array>;
+  /** Every pass in `passes` from one decoder call over `passes.length` · B rows: `[N, V]` each. */
+  async denoiseAt(step: DenoiserStep, positions: Int32Array, passes: readonly boolean[]): Promise<Float32Array[]> {
+    const { batch: B, length: L } = step;
+    const [P, N, V] = [passes.length, positions.length, this.vocabSize];
+    if (N === 0) return passes.map(() => new Float32Array(0));
+    const x = this.inputs({ ...step, conditional: true });
+    // Pass p is rows p·B .. p·B + B − 1; its positions move by p·B·L.
+    const stacked: SgddDenoiserInputs = {
+      attentionMask: repeat(x.attentionMask, P),
+      timesteps: repeat(x.timesteps, P),
+      semantic: repeat(x.semantic, P),
+      condition: Float32Array.from({ length: P * B }, (_, r) => (passes[Math.floor(r / B)] ? 1 : 0)),
+    };
+    const at = new Int32Array(P * N);
+    for (let p = 0; p < P; p++) for (let k = 0; k < N; k++) at[p * N + k] = positions[k] + p * B * L;
+    const logits = await this.run(repeat(step.tokens, P), P * B, L, stacked, at);
+    return passes.map((_, p) => logits.subarray(p * N * V, (p + 1) * N * V));
+  }
+
+  /** `[positions.length, V]` logits of `rows` rows of `length` tokens at the flat `positions`. */
+  protected abstract run(tokens: Int32Array, rows: number, length: number, inputs: SgddDenoiserInputs, positions: Int32Array): Promise<Float32Array>;
 }
 
 /** The SGDD decoder on tfjs as a `DenoiserLogitsSource` for `maskGitDecode` of @proj/sampling. */
@@ -75,21 +106,20 @@ export class SgddDenoiser extends SgddDenoiserBase {
     this.ops = new TfOps(model.params);
   }
 
-  protected async run(batch: DenoiserBatch, x: SgddDenoiserInputs): Promise<Float32Array> {
-    const { batch: B, length: L } = batch;
+  protected async run(tokens: Int32Array, rows: number, length: number, x: SgddDenoiserInputs, positions: Int32Array): Promise<Float32Array> {
     const logits = tf.tidy(() => {
-      const { fullLogits } = this.model.forward(
+      const { logits } = this.model.forward(
         this.ops,
         {
-          inputIds: tf.tensor2d(batch.tokens, [B, L], 'int32'),
-          attentionMask: tf.tensor2d(x.attentionMask, [B, L], 'int32'),
+          inputIds: tf.tensor2d(tokens, [rows, length], 'int32'),
+          attentionMask: tf.tensor2d(x.attentionMask, [rows, length], 'int32'),
           timesteps: tf.tensor1d(x.timesteps, 'int32'),
-          semantic: tf.tensor2d(x.semantic, [B, this.config.semantic_size]),
+          semantic: tf.tensor2d(x.semantic, [rows, this.config.semantic_size]),
           condition: tf.tensor1d(x.condition),
         },
-        { fullLogits: true },
+        { positions: tf.tensor1d(positions, 'int32') },
       );
-      return fullLogits!;
+      return logits!;
     });
     try {
       return (await logits.data()) as Float32Array;
@@ -100,8 +130,9 @@ export class SgddDenoiser extends SgddDenoiserBase {
 }
 
 /**
- * The exported SGDD decoder (`exportSgddDecoderToOnnx`) on an onnxruntime session, fed exactly
- * what `SgddDenoiser` feeds tfjs. Pass the session of `createOnnxSession` and the saved config.
+ * The exported SGDD decoder (`sgddDecoderToOnnx`: logits at a `positions` input) on an
+ * onnxruntime session, fed exactly what `SgddDenoiser` feeds tfjs. Pass the session of
+ * `createOnnxSession` and the saved config.
  */
 export class OnnxSgddDenoiser extends SgddDenoiserBase {
   constructor(
@@ -110,6 +141,9 @@ export class OnnxSgddDenoiser extends SgddDenoiserBase {
     vectors: readonly ArrayLike<number>[],
   ) {
     super(config, vectors, 'OnnxSgddDenoiser');
+    if (!session.inputNames.includes('positions')) {
+      throw new RangeError(`OnnxSgddDenoiser: the decoder has no 'positions' input (inputs: ${session.inputNames.join(', ')}); it predates logits at positions, export it again`);
+    }
   }
 
   /** The same session bound to other rows. */
@@ -117,14 +151,14 @@ export class OnnxSgddDenoiser extends SgddDenoiserBase {
     return new OnnxSgddDenoiser(this.session, this.config, vectors);
   }
 
-  protected async run(batch: DenoiserBatch, x: SgddDenoiserInputs): Promise<Float32Array> {
-    const { batch: B, length: L } = batch;
+  protected async run(tokens: Int32Array, rows: number, length: number, x: SgddDenoiserInputs, positions: Int32Array): Promise<Float32Array> {
     const out = await this.session.run({
-      input_ids: int64(batch.tokens, [B, L]),
-      attention_mask: int64(x.attentionMask, [B, L]),
-      timesteps: int64(x.timesteps, [B]),
-      semantic: new ort.Tensor('float32', x.semantic, [B, this.config.semantic_size]),
-      condition: new ort.Tensor('float32', x.condition, [B]),
+      input_ids: int64(tokens, [rows, length]),
+      attention_mask: int64(x.attentionMask, [rows, length]),
+      timesteps: int64(x.timesteps, [rows]),
+      semantic: new ort.Tensor('float32', x.semantic, [rows, this.config.semantic_size]),
+      condition: new ort.Tensor('float32', x.condition, [rows]),
+      positions: int64(positions, [positions.length]),
     });
     return float32Output(out, 'logits', 'OnnxSgddDenoiser.denoise').data;
   }
