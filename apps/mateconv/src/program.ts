@@ -8,6 +8,7 @@ import { registerExport } from './commands/export';
 import { registerGenerate } from './commands/generate';
 import { registerPrepare } from './commands/prepare';
 import { registerPretrain } from './commands/pretrain';
+import { registerServe } from './commands/serve';
 
 export const VERSION = '0.1.0';
 
@@ -27,6 +28,7 @@ export function buildProgram(io: CliIO): Command {
   registerChat(program, io);
   registerEval(program, io, report);
   registerExport(program, io, report);
+  registerServe(program, io);
   for (const command of program.commands) command.exitOverride().configureOutput(program.configureOutput());
   return program;
 }
