@@ -1,6 +1,6 @@
-import { ApiError, MicroBatcher, ServerMetrics, startJsonServer, type JsonServer, type MetricsSpec } from '@proj/core';
+import { ApiError, MicroBatcher, logBatchFailures, ServerMetrics, startJsonServer, type JsonServer, type MetricsSpec } from '@proj/core';
 import type { Correction, GapRelmDecodeConfig } from '@proj/sampling';
-import { type CliIO, log } from '../cli-io';
+import type { CliIO } from '../cli-io';
 import type { Corrector } from '../load-corrector';
 import { parseCorrectRequest } from './parse-request';
 import type { ServeConfig } from './serve-config';
@@ -48,14 +48,7 @@ export async function startServer(corrector: Corrector, options: ServeOptions, i
     maxBatchCost: options.maxBatchChars,
     cost: (text) => Math.max(1, text.length),
     fair: options.fairBatching ?? true,
-    run: async (texts) => {
-      try {
-        return await corrector.correct(texts, options.decode);
-      } catch (error) {
-        log(io, `serve: a batch of ${texts.length} texts failed: ${(error as Error)?.stack ?? String(error)}`);
-        throw error;
-      }
-    },
+    run: logBatchFailures(io, 'texts', (texts) => corrector.correct(texts, options.decode)),
   });
   return startJsonServer(
     {

@@ -6,6 +6,7 @@ import {
   Rng,
   ServerMetrics,
   addHttpServerOptions,
+  logBatchFailures,
   nextSignal,
   parseJsonObject,
   pickConfig,
@@ -118,14 +119,7 @@ async function startServer(options: ServeCommandOptions & { context: number; bat
   const batcher = new MicroBatcher<GenerationJob, GenerationResult>({
     maxBatchItems: options.batchRows,
     maxWaitMs: options.maxWaitMs,
-    run: async (jobs) => {
-      try {
-        return await engine.withSource((source) => generateRows(jobs, source, tokenizer));
-      } catch (error) {
-        log(io, `serve: a batch of ${jobs.length} prompts failed: ${(error as Error)?.stack ?? String(error)}`);
-        throw error;
-      }
-    },
+    run: logBatchFailures(io, 'prompts', (jobs) => engine.withSource((source) => generateRows(jobs, source, tokenizer))),
   });
 
   /** Prompt ids per row: BOS + the prompt (as pretraining wraps documents), or the rendered chat. */

@@ -65,6 +65,18 @@ export interface JsonServer<C extends string = string, L extends string = string
   close(reason?: string): Promise<void>;
 }
 
+/** A MicroBatcher `run` that logs a failing batch with its stack (the answers say only model_error) before rejecting. */
+export function logBatchFailures<In, Out>(io: CliIO, noun: string, run: (batch: In[]) => Promise<Out[]>): (batch: In[]) => Promise<Out[]> {
+  return async (batch) => {
+    try {
+      return await run(batch);
+    } catch (error) {
+      log(io, `serve: a batch of ${batch.length} ${noun} failed: ${(error as Error)?.stack ?? String(error)}`);
+      throw error;
+    }
+  };
+}
+
 /**
  * Serves an app's JSON routes over `node:http` until `close()`, with what every serve command
  * shares: GET /metrics (JSON, or Prometheus text for a scraper) and health, 404 / 405 / 413 / 408 /
