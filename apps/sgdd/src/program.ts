@@ -6,6 +6,7 @@ import { registerEval } from './commands/eval';
 import { registerExport } from './commands/export';
 import { registerPrepare } from './commands/prepare';
 import { registerSample } from './commands/sample';
+import { registerServe } from './commands/serve';
 import { registerTrain } from './commands/train';
 
 export const VERSION = '0.1.0';
@@ -13,7 +14,7 @@ export const VERSION = '0.1.0';
 /** Builds the `sgdd` command line. Each command is registered by its own module. */
 export function buildProgram(io: CliIO): Command {
   const program = new Command('sgdd')
-    .description('SGDD: semantic-guided discrete diffusion. prepare (encode once), train (reconstruction, then paraphrase), sample, eval, export (ONNX), demo')
+    .description('SGDD: semantic-guided discrete diffusion. prepare (encode once), train (reconstruction, then paraphrase), sample, eval, export (ONNX), demo, serve')
     .version(VERSION)
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
@@ -26,6 +27,7 @@ export function buildProgram(io: CliIO): Command {
   registerEval(program, io, report);
   registerExport(program, io, report);
   registerDemo(program, io, report);
+  registerServe(program, io);
   for (const command of program.commands) command.exitOverride().configureOutput(program.configureOutput());
   return program;
 }
