@@ -3,6 +3,7 @@ import { DataError } from '@proj/core';
 import { PrepareError } from '@proj/models';
 import { type CliIO, CliError, processIO } from './cli-io';
 import { registerChat } from './commands/chat';
+import { registerDemo } from './commands/demo';
 import { registerEval } from './commands/eval';
 import { registerExport } from './commands/export';
 import { registerGenerate } from './commands/generate';
@@ -29,6 +30,7 @@ export function buildProgram(io: CliIO): Command {
   registerEval(program, io, report);
   registerExport(program, io, report);
   registerServe(program, io);
+  registerDemo(program, io, report);
   for (const command of program.commands) command.exitOverride().configureOutput(program.configureOutput());
   return program;
 }
