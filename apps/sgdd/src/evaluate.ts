@@ -1,6 +1,6 @@
 import { Progress, Rng } from '@proj/core';
 import { corpusBleu, exactMatch, perplexity } from '@proj/metrics';
-import { OnnxSgddDenoiser, SgddDenoiser, createOnnxSession, createSgddTask, sampleSgdd, sgddDecoderToOnnx, type BertTokenizer, type SgddModel } from '@proj/models';
+import { OnnxSgddDenoiser, SgddDenoiser, createOnnxSession, createSgddTask, sampleSgdd, sgddDecoderToOnnx, type BertTokenizer, type OnnxSession, type SgddModel } from '@proj/models';
 import type { PreparedSplit } from './data';
 import type { CliIO } from './cli-io';
 
@@ -15,17 +15,17 @@ export function idsToText(tokenizer: BertTokenizer, ids: ArrayLike<number>): str
 
 export type Engine = 'onnx' | 'tfjs';
 
-/** Decodes sentences from vectors: the tfjs model, or the same weights exported in memory to onnxruntime. */
+/** Decodes sentences from vectors: the tfjs model, or its exported decoder on onnxruntime. */
 export interface Sampler {
   engine: Engine;
   sample(vectors: readonly Float32Array[], lengths: readonly number[], options: { steps: number; guidance: number; temperature: number; seed: number }): Promise<Int32Array[]>;
   release(): Promise<void>;
 }
 
-export async function createSampler(model: SgddModel, engine: Engine, threads?: number): Promise<Sampler> {
-  const session = engine === 'onnx' ? (await createOnnxSession(await sgddDecoderToOnnx(model), { executionProviders: ['cpu'], intraOpNumThreads: threads })).session : null;
+/** A sampler on `session` (the exported decoder; released with the sampler), or on tfjs when null. */
+export function samplerOn(model: SgddModel, session: OnnxSession['session'] | null): Sampler {
   return {
-    engine,
+    engine: session ? 'onnx' : 'tfjs',
     async sample(vectors, lengths, o) {
       const source = session ? new OnnxSgddDenoiser(session, model.config, vectors) : new SgddDenoiser(model, vectors);
       // One stream per row (derived from the seed and the row's index in the call): a row's sample does not depend on its batch.
@@ -39,6 +39,12 @@ export async function createSampler(model: SgddModel, engine: Engine, threads?: 
   };
 }
 
+/** A sampler on `engine`; onnx exports the weights in memory (`openSampler` of ./engine also reads `sgdd export`'s file and says which runs). */
+export async function createSampler(model: SgddModel, engine: Engine, threads?: number): Promise<Sampler> {
+  const session = engine === 'onnx' ? (await createOnnxSession(await sgddDecoderToOnnx(model), { executionProviders: ['cpu'], intraOpNumThreads: threads })).session : null;
+  return samplerOn(model, session);
+}
+
 export interface EvalOptions {
   phase: 'reconstruction' | 'paraphrase';
   /** Dev examples scored for the loss. */
@@ -50,7 +56,10 @@ export interface EvalOptions {
   temperature: number;
   seed: number;
   batchSize: number;
+  /** The decoder engine, unless `sampler` is given. */
   engine: Engine;
+  /** Decode with this sampler (its engine; the caller releases it) instead of one made here on `engine`. */
+  sampler?: Sampler;
   progress: boolean;
   /** Examples printed in the summary. */
   show: number;
@@ -87,8 +96,8 @@ export async function evaluateSgdd(model: SgddModel, tokenizer: BertTokenizer, d
   const m = Math.min(o.samples, dev.records.length);
   const records = dev.records.slice(0, m);
   const predictions: Int32Array[] = [];
-  const sampler = await createSampler(model, o.engine);
-  const progress = new Progress({ label: `decode (${o.engine})`, total: m, unit: 'sent', stream: io.stderr, enabled: o.progress });
+  const sampler = o.sampler ?? (await createSampler(model, o.engine));
+  const progress = new Progress({ label: `decode (${sampler.engine})`, total: m, unit: 'sent', stream: io.stderr, enabled: o.progress });
   const started = performance.now();
   try {
     for (let i = 0; i < m; i += o.batchSize) {
@@ -99,7 +108,7 @@ export async function evaluateSgdd(model: SgddModel, tokenizer: BertTokenizer, d
     }
   } finally {
     progress.finish();
-    await sampler.release();
+    if (o.sampler === undefined) await sampler.release();
   }
   const seconds = (performance.now() - started) / 1000;
   const refText = records.map((r) => idsToText(tokenizer, r.ids));
@@ -116,7 +125,7 @@ export async function evaluateSgdd(model: SgddModel, tokenizer: BertTokenizer, d
     bleu_reference: bleu(predText, refText),
     bleu_source: bleu(predText, srcText),
     bleu_copy_source_vs_reference: o.phase === 'paraphrase' ? bleu(srcText, refText) : null,
-    sampling: { steps: o.steps, guidance: o.guidance, temperature: o.temperature, engine: o.engine, seconds: Number(seconds.toFixed(2)), sentences_per_s: Number((m / Math.max(seconds, 1e-9)).toFixed(2)) },
+    sampling: { steps: o.steps, guidance: o.guidance, temperature: o.temperature, engine: sampler.engine, seconds: Number(seconds.toFixed(2)), sentences_per_s: Number((m / Math.max(seconds, 1e-9)).toFixed(2)) },
     samples: records.slice(0, o.show).map((r, i) => ({ source: r.source, reference: refText[i], prediction: predText[i] })),
   };
 }

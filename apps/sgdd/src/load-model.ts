@@ -1,12 +1,14 @@
 import { BertTokenizer, SentenceEncoder, initBackend, loadSgdd, type BackendChoice, type SgddModel } from '@proj/models';
 import { CliError, log, type CliIO } from './cli-io';
 import { readAppInfo, type AppInfo } from './encoder';
-import type { Engine } from './evaluate';
+import type { EngineChoice } from './engine';
 
 export interface LoadedModel {
   model: SgddModel;
   tokenizer: BertTokenizer;
   app: AppInfo;
+  /** The tfjs backend holding the weights (and computing with --engine tfjs or the dev loss). */
+  backend: string;
   /** The frozen encoder, on onnxruntime. */
   encoder: SentenceEncoder;
   dispose(): Promise<void>;
@@ -17,7 +19,7 @@ export interface LoadedModel {
  * exports them in memory), its tokenizer (copied beside it by `train`) and the frozen encoder.
  * Only the tfjs engine computes on the tfjs backend; onnx needs it for holding weights alone.
  */
-export async function loadModel(dir: string, flag: string, engine: Engine, backend: BackendChoice, io: CliIO): Promise<LoadedModel> {
+export async function loadModel(dir: string, flag: string, engine: EngineChoice, backend: BackendChoice, io: CliIO): Promise<LoadedModel> {
   const app = await readAppInfo(dir, flag);
   const b = await initBackend({ backend: engine === 'onnx' ? 'cpu' : backend });
   if (engine === 'tfjs') log(io, `backend: ${b.name} (${b.detail})`);
@@ -34,6 +36,7 @@ export async function loadModel(dir: string, flag: string, engine: Engine, backe
     model,
     tokenizer,
     app,
+    backend: b.name,
     encoder,
     async dispose() {
       model.dispose();

@@ -82,6 +82,9 @@ describe('sgdd', () => {
     expect(a.code, a.stderr).toBe(0);
     expect(a.stdout.trim().split('\n')).toHaveLength(2);
     expect(b.stdout).toBe(a.stdout);
+    expect(a.stderr).toContain('engine: onnx (onnxruntime-node, cpu provider');
+    expect(a.stderr).toContain('exported from the weights in memory');
+    expect(b.stderr).toContain('engine: tfjs (cpu backend)');
     expect((await cli(...args, '--temperature', '1', '--seed', '3')).stdout).toBe(t.stdout);
     const bad = await cli(...args, '--guidance', '-1');
     expect(bad.code).toBe(2);
@@ -99,6 +102,10 @@ describe('sgdd', () => {
     const ex = JSON.parse(x.stdout);
     expect(ex.parity_max_abs_diff).toBeLessThan(1e-4);
     expect(ex.files).toEqual(expect.arrayContaining(['decoder.onnx', 'encoder.onnx', 'sgdd_config.json', 'vocab.txt']));
+    // Now --engine auto samples with the exported decoder, to the same output.
+    const exported = await cli(...args, '--engine', 'auto');
+    expect(exported.stderr).toContain(`threads; ${join(model, 'onnx', 'decoder.onnx')})`);
+    expect(exported.stdout).toBe(a.stdout);
     expect((await cli('eval', '--model', join(dir, 'run'), '--data', join(dir, 'prepared'))).stderr).toContain(`is not an SGDD model directory (no sgdd_config.json); ${join(dir, 'run', 'best')} and ${join(dir, 'run', 'final')} have one`);
   }, 120_000);
 

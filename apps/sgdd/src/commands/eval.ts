@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { CliError, type CliIO } from '../cli-io';
 import { readPrepareInfo, readSplit } from '../data';
+import { ENGINE_CHOICES, openSampler } from '../engine';
 import { evaluateSgdd, type EvalSummary } from '../evaluate';
 import { num } from '../flags';
 import { loadModel } from '../load-model';
@@ -23,8 +24,13 @@ export async function runEval(o: EvalCommandOptions, io: CliIO): Promise<EvalSum
   const m = await loadModel(o.model, '--model', o.engine, o.backend, io);
   try {
     if (m.model.config.semantic_size !== info.vector_size) throw new CliError(`--data: ${o.data} has vectors of ${info.vector_size}, the model expects ${m.model.config.semantic_size}`);
-    const summary = await evaluateSgdd(m.model, m.tokenizer, split, { phase: info.task, ...o }, io);
-    return { model: o.model, data: o.data, split: o.split, ...summary };
+    const sampler = await openSampler(m.model, o.model, o.engine, io, m.backend);
+    try {
+      const summary = await evaluateSgdd(m.model, m.tokenizer, split, { phase: info.task, ...o, engine: sampler.engine, sampler }, io);
+      return { model: o.model, data: o.data, split: o.split, ...summary };
+    } finally {
+      await sampler.release();
+    }
   } finally {
     await m.dispose();
   }
@@ -41,5 +47,5 @@ export function registerEval(program: Command, io: CliIO, report: (r: unknown) =
     .option('--samples <n>', 'examples decoded for exact match and BLEU (0: none)', num('--samples', { integer: true, min: 0 }), 200)
     .option('--show <n>', 'samples printed in the summary', num('--show', { integer: true, min: 0 }), 5)
     .option('--no-progress', 'no progress lines');
-  addSamplingOptions(command).action(async (opts: EvalCommandOptions) => report(await runEval(opts, io)));
+  addSamplingOptions(command, ENGINE_CHOICES).action(async (opts: EvalCommandOptions) => report(await runEval(opts, io)));
 }

@@ -21,10 +21,11 @@ export interface ExportSummary {
 }
 
 /**
- * Writes the decoder (`decoder.onnx`: input_ids, attention_mask, timesteps, semantic, condition →
- * logits) and the frozen encoder (`encoder.onnx`: ids → sentence_embedding) with the configs and
- * tokenizer into `--output` (default <model>/onnx), then checks the decoder on onnxruntime against
- * the tfjs forward on a seeded batch.
+ * Writes the decoder (`decoder.onnx`: input_ids, attention_mask, timesteps, semantic, condition,
+ * positions → logits at those positions; `sample` and `eval` run it) and the frozen encoder
+ * (`encoder.onnx`: ids → sentence_embedding) with the configs and tokenizer into `--output`
+ * (default <model>/onnx), then checks the decoder on onnxruntime against the tfjs forward on a
+ * seeded batch.
  */
 export async function runExport(o: ExportOptions, io: CliIO): Promise<ExportSummary> {
   const out = o.output ?? join(o.model, 'onnx');

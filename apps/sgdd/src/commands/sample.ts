@@ -5,7 +5,8 @@ import type { BackendChoice } from '@proj/models';
 import { Option, type Command } from 'commander';
 import { CliError, type CliIO } from '../cli-io';
 import { tokenizeBounded } from '../data';
-import { createSampler, idsToText, type Engine } from '../evaluate';
+import { ENGINE_CHOICES, openSampler, type EngineChoice } from '../engine';
+import { idsToText } from '../evaluate';
 import { num } from '../flags';
 import { loadModel } from '../load-model';
 
@@ -15,7 +16,7 @@ export interface SamplingFlags {
   guidance: number;
   temperature: number;
   seed: number;
-  engine: Engine;
+  engine: EngineChoice;
   backend: BackendChoice;
   batchSize: number;
 }
@@ -43,7 +44,10 @@ export async function runSample(o: SampleOptions, io: CliIO): Promise<SampleRow[
   const texts = [...(o.text ?? []), ...(o.input === undefined ? [] : (await readFile(o.input, 'utf8')).split('\n'))].map((t) => t.trim()).filter((t) => t !== '');
   if (texts.length === 0) throw new CliError('no non-empty text to sample from');
   const m = await loadModel(o.model, '--model', o.engine, o.backend, io);
-  const sampler = await createSampler(m.model, o.engine);
+  const sampler = await openSampler(m.model, o.model, o.engine, io, m.backend).catch(async (error: unknown) => {
+    await m.dispose();
+    throw error;
+  });
   try {
     const truncated = new SkipCounter();
     const rows: SampleRow[] = [];
@@ -68,14 +72,24 @@ export async function runSample(o: SampleOptions, io: CliIO): Promise<SampleRow[
   }
 }
 
-export function addSamplingOptions(command: Command): Command {
+/**
+ * The sampling flags. `engines`: the --engine choices, the first the default; `sample` and `eval`
+ * give all three (auto first, resolved by `openSampler`); a caller that tests `engine === 'onnx'`
+ * itself keeps the default, onnx or tfjs.
+ */
+export function addSamplingOptions(command: Command, engines: readonly EngineChoice[] = ['onnx', 'tfjs']): Command {
+  const engineHelp: Record<EngineChoice, string> = {
+    auto: 'auto = onnx unless onnxruntime cannot run the decoder',
+    onnx: `onnx (onnxruntime: ${engines.includes('auto') ? '<model>/onnx/decoder.onnx, else ' : ''}the weights exported in memory)`,
+    tfjs: 'tfjs (--backend)',
+  };
   return command
     .option('--steps <n>', 'MaskGIT steps', num('--steps', { integer: true, min: 1 }), 16)
     .option('--guidance <w>', 'classifier-free guidance w in cond + w(cond - uncond); 0 = plain conditional', num('--guidance', { min: 0 }), 2)
     .option('--temperature <t>', 'candidate sampling temperature; 0 = argmax (then --seed does not matter)', num('--temperature', { min: 0 }), 0)
     .option('--seed <n>', 'sampling seed (per row: a row does not depend on its batch)', num('--seed', { integer: true }), 42)
-    .addOption(new Option('--engine <name>', 'decoder engine: onnx (onnxruntime, the weights exported in memory) or tfjs').choices(['onnx', 'tfjs']).default('onnx'))
-    .addOption(new Option('--backend <name>', 'tfjs backend (with --engine tfjs)').choices(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']).default('auto'))
+    .addOption(new Option('--engine <name>', `decoder engine: ${engines.map((e) => engineHelp[e]).join('; ')}`).choices([...engines]).default(engines[0]))
+    .addOption(new Option('--backend <name>', 'tfjs backend (computes with --engine tfjs; holds the weights otherwise)').choices(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']).default('auto'))
     .option('--batch-size <n>', 'sentences per decoder call', num('--batch-size', { integer: true, min: 1 }), 32);
 }
 
@@ -87,7 +101,7 @@ export function registerSample(program: Command, io: CliIO): void {
     .option('--text <text...>', 'sentences to sample from')
     .option('--input <file>', 'one sentence per line (empty lines skipped)')
     .option('--json', 'JSON records {source, output, truncated} instead of lines', false);
-  addSamplingOptions(command).action(async (opts: SampleOptions) => {
+  addSamplingOptions(command, ENGINE_CHOICES).action(async (opts: SampleOptions) => {
     const rows = await runSample(opts, io);
     io.stdout.write(opts.json ? `${JSON.stringify(rows, null, 2)}\n` : rows.map((r) => `${r.output}\n`).join(''));
   });
