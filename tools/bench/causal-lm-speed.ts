@@ -1,0 +1,304 @@
+// MateConv speed against PyTorch CPU, side by side in one command: the same random model (saved by
+// saveCausalLm, loaded by PyTorch as transformers' LlamaForCausalLM), the same batches.
+//
+//   npx tsx tools/bench/causal-lm-speed.ts [--sizes cpu-small,minimind-26m] [--batch 8] [--seq-len 128]
+//       [--steps 4] [--warmup 1] [--new-tokens 32] [--prompt-length 32] [--train-engines onnx,tfjs]
+//       [--repeats 3] [--no-train] [--no-generate]
+//
+// Pretraining: tokens/s of AdamW steps (lr 5e-4, clipping 1.0) through train() of @proj/trainer on
+// the onnxruntime engine (createOnnxEngine, cpu, 2 threads) and the tfjs engine (wasm), on windows
+// of the bundled Chinese Wikipedia sentences tokenized with minimind's tokenizer; PyTorch (2
+// threads, tools/reference/mateconv_torch.py) runs AdamW with the same settings on the batches the
+// onnx run recorded. The first --warmup steps of each are not timed.
+// Generation: greedy new tokens/s at batch 1 and 8 (equal-length prompts of windows of the same
+// corpus): tfjs with and without its KV cache, onnxruntime with the KV cache (the export with past
+// key/values) and without it (the same graph on the full sequence every step), PyTorch's generate
+// with and without its cache. Whether every run gave the same tokens is reported, not required
+// (a random model's near-ties may flip between float orders).
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Rng } from '@proj/core';
+import {
+  BpeTokenizer,
+  CAUSAL_LM_PRESETS,
+  CausalLm,
+  OnnxCausalLmSource,
+  TfCausalLmSource,
+  causalLmToOnnx,
+  createOnnxEngine,
+  initBackend,
+  loadCausalLm,
+  opsTrainTask,
+  saveCausalLm,
+  type CausalLmPreset,
+  type HostBatch,
+  type Ops,
+} from '@proj/models';
+import { generate, type CausalBatch, type CausalLogits, type CausalLogitsSource } from '@proj/sampling';
+import { train, type TrainEngine } from '@proj/trainer';
+import { REFERENCE_PYTHON } from './gap-relm-torch';
+import { intFlag } from './int-flag';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const flag = (name: string, fallback: number) => intFlag('causal-lm-speed', name, fallback);
+const listFlag = (name: string, fallback: string) => {
+  const at = process.argv.indexOf(`--${name}`);
+  return (at >= 0 ? process.argv[at + 1] : fallback).split(',').filter((s) => s !== '');
+};
+const SEED = 42;
+const THREADS = 2;
+const TRAIN = { lr: 5e-4, weight_decay: 0.01, max_grad_norm: 1 };
+const REPEATS = flag('repeats', 3);
+
+/** The bundled corpus as one token stream (BOS + ids + EOS per sentence), as `mateconv prepare` packs it. */
+async function corpusTokens(): Promise<Int32Array> {
+  const tokenizer = await BpeTokenizer.fromDirectory(join(root, 'apps/mateconv/data/tokenizers/minimind'));
+  const lines = readFileSync(join(root, 'apps/gap-relm/data/corpus/wiki.zh-cn.txt'), 'utf8').split('\n').filter((s) => s.trim() !== '');
+  const ids = await tokenizer.encodeBatch(lines, { addSpecialTokens: false });
+  const [bos, eos] = [tokenizer.special.bos?.id, tokenizer.special.eos?.id];
+  return Int32Array.from(ids.flatMap((row) => [...(bos === undefined ? [] : [bos]), ...row, ...(eos === undefined ? [] : [eos])]));
+}
+
+/** Training steps/s of `engine` on a copy of the saved model; returns tokens/s and the batches fed. */
+async function trainRun(modelDir: string, engine: 'onnx' | 'tfjs', corpus: Int32Array, opts: { batch: number; seqLen: number; steps: number; warmup: number }) {
+  console.error(`causal-lm-speed: training on the ${engine} engine`);
+  const model = await loadCausalLm(modelDir);
+  const { seqLen } = opts;
+  const windows = Math.floor((corpus.length - 1) / seqLen);
+  const recorded: HostBatch[] = [];
+  const task = opsTrainTask({
+    name: 'bench/causal-lm',
+    describe: () => 'causal LM windows',
+    store: model.params,
+    numExamples: () => windows,
+    inputs: [
+      { name: 'input_ids', dtype: 'int32', shape: ['batch', seqLen] },
+      { name: 'targets', dtype: 'int32', shape: ['batch', seqLen] },
+    ],
+    batch: (indices) => {
+      const [inputs, targets] = [new Int32Array(indices.length * seqLen), new Int32Array(indices.length * seqLen)];
+      indices.forEach((w, r) => {
+        inputs.set(corpus.subarray(w * seqLen, (w + 1) * seqLen), r * seqLen);
+        targets.set(corpus.subarray(w * seqLen + 1, (w + 1) * seqLen + 1), r * seqLen);
+      });
+      const b = { input_ids: { data: inputs, shape: [indices.length, seqLen] }, targets: { data: targets, shape: [indices.length, seqLen] } };
+      recorded.push(b);
+      return b;
+    },
+    loss: <T>(ops: Ops<T>, x: Record<string, T>): T => model.loss(ops, x.input_ids, x.targets),
+    tokens: (b) => b.input_ids.data.length,
+    saveWeights: (dir) => saveCausalLm(model, dir),
+    loadWeights: async () => {},
+  });
+  const dir = await mkdtemp(join(tmpdir(), `bench-causal-lm-${engine}-`));
+  // Where a step's time goes: the engine's micro-step (batch, forward, backward) and optimizer step, per step.
+  const parts = { micro: [] as number[], optimizer: [] as number[] };
+  const timed = (e: TrainEngine): TrainEngine => {
+    const microStep = e.microStep.bind(e);
+    const optimizerStep = e.optimizerStep.bind(e);
+    return Object.assign(e, {
+      microStep: async (...args: Parameters<TrainEngine['microStep']>) => {
+        const t = performance.now();
+        const r = await microStep(...args);
+        parts.micro.push((performance.now() - t) / 1000);
+        return r;
+      },
+      optimizerStep: async (lr: number) => {
+        const t = performance.now();
+        const r = await optimizerStep(lr);
+        parts.optimizer.push((performance.now() - t) / 1000);
+        return r;
+      },
+    });
+  };
+  const onnxEngine = createOnnxEngine({ executionProviders: ['cpu'], intraOpNumThreads: THREADS });
+  try {
+    const result = await train(
+      { max_steps: opts.warmup + opts.steps, batch_size: opts.batch, optimizer: 'adamw', lr: TRAIN.lr, weight_decay: TRAIN.weight_decay, warmup_steps: 0, schedule: 'constant', max_grad_norm: TRAIN.max_grad_norm, log_every_steps: 1, seed: SEED, output_dir: dir },
+      task,
+      { log: null, engine: engine === 'onnx' ? async (setup) => timed(await onnxEngine(setup)) : undefined },
+    );
+    const steps = result.history.filter((r) => r.split === 'train');
+    let [tokens, seconds] = [0, 0];
+    for (const r of steps.slice(opts.warmup)) {
+      const t = opts.batch * seqLen;
+      tokens += t;
+      seconds += t / (r.tokens_per_s as number);
+    }
+    const mean = (xs: number[]) => (xs.length <= opts.warmup ? NaN : xs.slice(opts.warmup).reduce((a, b) => a + b, 0) / (xs.length - opts.warmup));
+    return { tokens_per_s: tokens / seconds, step_s: seconds / opts.steps, first_loss: steps[0].loss as number, last_loss: steps.at(-1)!.loss as number, batches: recorded, micro_s: mean(parts.micro), optimizer_s: mean(parts.optimizer) };
+  } finally {
+    model.dispose();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** The KV-cache graph without its cache: the full sequences every step (past of length 0). */
+class OnnxNoCacheSource implements CausalLogitsSource {
+  readonly vocabSize: number;
+  constructor(private readonly onnx: OnnxCausalLmSource) {
+    this.vocabSize = onnx.vocabSize;
+  }
+  async next({ tokens }: CausalBatch): Promise<CausalLogits> {
+    const [rows, length, vocab] = [tokens.length, tokens[0].length, this.vocabSize];
+    const all = await this.onnx.logitsOf(Int32Array.from(tokens.flat()), rows, length);
+    const logits = new Float32Array(rows * vocab);
+    for (let b = 0; b < rows; b++) logits.set(all.subarray((b * length + length - 1) * vocab, (b * length + length) * vocab), b * vocab);
+    return { logits };
+  }
+}
+
+interface GenRow {
+  batch: number;
+  run: string;
+  seconds: number;
+  rate: number;
+  tokens: number[][];
+}
+
+/** The median of --repeats timed runs after a short warm-up (the shared machine's load moves). */
+async function time(batch: number, run: string, prompts: number[][], source: CausalLogitsSource, newTokens: number): Promise<GenRow> {
+  console.error(`causal-lm-speed: generating, batch ${batch}, ${run}`);
+  await generate(prompts, source, { maxNewTokens: 2 }); // warm-up
+  const times: number[] = [];
+  let tokens: number[][] = [];
+  // Runs longer than 10 s are timed once: their noise is small against their length.
+  for (let r = 0; r < REPEATS && !(times.length > 0 && times[0] > 10); r++) {
+    const start = performance.now();
+    tokens = await generate(prompts, source, { maxNewTokens: newTokens });
+    times.push((performance.now() - start) / 1000);
+  }
+  const seconds = times.sort((a, b) => a - b)[Math.floor(times.length / 2)];
+  return { batch, run, seconds, rate: (prompts.length * newTokens) / seconds, tokens };
+}
+
+async function generationRuns(model: CausalLm, promptSets: number[][][], newTokens: number): Promise<GenRow[]> {
+  const rows: GenRow[] = [];
+  const maxLength = promptSets[0][0].length + newTokens + 8;
+  const onnx = await OnnxCausalLmSource.create(await causalLmToOnnx(model, { kvCache: true, maxLength }), model.config, { executionProviders: ['cpu'], intraOpNumThreads: THREADS });
+  try {
+    for (const prompts of promptSets) {
+      const b = prompts.length;
+      for (const cache of [true, false]) {
+        const source = new TfCausalLmSource(model, { cache });
+        rows.push(await time(b, `tfjs ${cache ? 'KV cache' : 'no cache'}`, prompts, source, newTokens));
+        source.dispose();
+      }
+      rows.push(await time(b, 'onnxruntime KV cache', prompts, onnx, newTokens));
+      rows.push(await time(b, 'onnxruntime no cache', prompts, new OnnxNoCacheSource(onnx), newTokens));
+    }
+  } finally {
+    await onnx.release();
+  }
+  return rows;
+}
+
+interface TorchResult {
+  torch: string;
+  omp_wait_policy: string;
+  transformers: string;
+  threads: number;
+  params: number;
+  generate: { batch: number; cache: boolean; seconds: number; tokens_per_s: number; tokens: number[][] }[];
+  train?: { tokens_per_s: number; step_s: number; forward_s: number; backward_s: number; optimizer_s: number; first_loss: number; last_loss: number };
+}
+
+function runTorch(specFile: string): TorchResult | string {
+  if (!existsSync(REFERENCE_PYTHON)) return `no ${REFERENCE_PYTHON}`;
+  const script = fileURLToPath(new URL('../reference/mateconv_torch.py', import.meta.url));
+  const out = spawnSync(REFERENCE_PYTHON, [script, specFile, '--threads', String(THREADS), '--repeats', String(REPEATS)], { encoding: 'utf8', maxBuffer: 1 << 28, input: '' });
+  const line = out.stdout.trim().split('\n').at(-1) ?? '';
+  if (out.status !== 0 || !line.startsWith('{')) return `failed: ${out.stderr.trim().split('\n').slice(-3).join(' ')}`;
+  return JSON.parse(line) as TorchResult;
+}
+
+const fmt = (x: number) => (x >= 100 ? x.toFixed(0) : x.toFixed(1));
+
+async function main(): Promise<void> {
+  const sizes = listFlag('sizes', 'cpu-small,minimind-26m') as CausalLmPreset[];
+  const opts = { batch: flag('batch', 8), seqLen: flag('seq-len', 128), steps: flag('steps', 4), warmup: flag('warmup', 1) };
+  const [newTokens, promptLength] = [flag('new-tokens', 32), flag('prompt-length', 32)];
+  const engines = listFlag('train-engines', 'onnx,tfjs') as ('onnx' | 'tfjs')[];
+  const doTrain = !process.argv.includes('--no-train');
+  const doGenerate = !process.argv.includes('--no-generate');
+  const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
+  const loadBefore = load();
+  const backend = await initBackend({ backend: 'wasm' });
+  const corpus = await corpusTokens();
+  const out: string[] = [];
+  for (const size of sizes) {
+    if (!(size in CAUSAL_LM_PRESETS)) throw new RangeError(`bench/causal-lm-speed: --sizes: unknown preset ${size} (have ${Object.keys(CAUSAL_LM_PRESETS).join(', ')})`);
+    const dir = await mkdtemp(join(tmpdir(), `bench-causal-lm-speed-${size}-`));
+    try {
+      const model = CausalLm.random({ ...CAUSAL_LM_PRESETS[size], max_position_embeddings: Math.max(1024, opts.seqLen) }, new Rng(SEED));
+      const modelDir = join(dir, 'model');
+      await saveCausalLm(model, modelDir);
+      const c = model.config;
+      const params = model.parameterCount();
+      const rng = new Rng(SEED + 1);
+      const promptSets = [1, 8].map((b) => Array.from({ length: b }, () => {
+        const start = rng.int(corpus.length - promptLength);
+        return Array.from(corpus.subarray(start, start + promptLength));
+      }));
+      const gen = doGenerate ? await generationRuns(model, promptSets, newTokens) : [];
+      model.dispose();
+      const trained: Record<string, Awaited<ReturnType<typeof trainRun>>> = {};
+      if (doTrain) for (const engine of engines) trained[engine] = await trainRun(modelDir, engine, corpus, opts);
+      const recorded = trained.onnx?.batches ?? trained.tfjs?.batches;
+      const spec = {
+        model_dir: modelDir,
+        train: recorded && { ...TRAIN, warmup: opts.warmup, batches: recorded.map((b) => ({ rows: b.input_ids.shape[0], length: b.input_ids.shape[1], inputs: Array.from(b.input_ids.data), targets: Array.from(b.targets.data) })) },
+        generate: doGenerate ? promptSets.map((prompts) => ({ prompts, new_tokens: newTokens })) : [],
+      };
+      const specFile = join(dir, 'spec.json');
+      await writeFile(specFile, JSON.stringify(spec));
+      const torch = runTorch(specFile);
+      const torchOk = typeof torch !== 'string';
+      out.push(`### ${size}: hidden ${c.hidden_size}, ${c.num_hidden_layers} layers, ${c.num_attention_heads} heads / ${c.num_key_value_heads} KV heads, SwiGLU ${c.intermediate_size}, vocabulary ${c.vocab_size}, ${params.toLocaleString('en-US')} parameters (random, seed ${SEED})`);
+      out.push('');
+      if (!torchOk) out.push(`PyTorch: ${torch}`, '');
+      else out.push(`PyTorch ${torch.torch}, transformers ${torch.transformers}, ${torch.threads} threads, OMP_WAIT_POLICY=${torch.omp_wait_policy} (LlamaForCausalLM from the saved checkpoint, ${torch.params.toLocaleString('en-US')} parameters)`, '');
+      if (doTrain) {
+        const base = torchOk && torch.train ? torch.train.tokens_per_s : NaN;
+        out.push(`Pretraining: batch ${opts.batch} x ${opts.seqLen} tokens, AdamW lr ${TRAIN.lr}, clipping ${TRAIN.max_grad_norm}; ${opts.steps} timed steps after ${opts.warmup} warm-up`, '');
+        out.push('| engine | tokens/s | s/step | of which forward + backward / optimizer (s) | loss first → last | × PyTorch |', '|:---|---:|---:|:---|:---|---:|');
+        for (const [engine, r] of Object.entries(trained)) {
+          const name = engine === 'onnx' ? `onnxruntime engine (cpu, ${THREADS} threads)` : `tfjs engine (${backend.name})`;
+          const split = Number.isNaN(r.micro_s) ? '' : `${r.micro_s.toFixed(2)} / ${r.optimizer_s.toFixed(2)}`;
+          out.push(`| ${name} | ${fmt(r.tokens_per_s)} | ${r.step_s.toFixed(2)} | ${split} | ${r.first_loss.toFixed(3)} → ${r.last_loss.toFixed(3)} | ${(r.tokens_per_s / base).toFixed(2)}× |`);
+        }
+        if (torchOk && torch.train) {
+          const t = torch.train;
+          out.push(`| PyTorch CPU (${torch.threads} threads), same batches | ${fmt(base)} | ${t.step_s.toFixed(2)} | ${(t.forward_s + t.backward_s).toFixed(2)} / ${t.optimizer_s.toFixed(2)} (forward ${t.forward_s.toFixed(2)}) | ${t.first_loss.toFixed(3)} → ${t.last_loss.toFixed(3)} | 1.00× |`);
+        }
+        out.push('');
+      }
+      if (doGenerate) {
+        out.push(`Generation: greedy, prompts of ${promptLength} tokens, ${newTokens} new tokens per row; seconds = median of ${REPEATS} runs after a warm-up (one run when it takes over 10 s)`, '');
+        out.push('| batch | run | seconds | new tokens/s | × PyTorch with cache | same tokens as PyTorch with cache |', '|---:|:---|---:|---:|---:|:---|');
+        for (const b of [1, 8]) {
+          const ref = torchOk ? torch.generate.find((g) => g.batch === b && g.cache) : undefined;
+          const rows: GenRow[] = [...gen.filter((g) => g.batch === b)];
+          if (torchOk) for (const g of torch.generate.filter((t) => t.batch === b)) rows.push({ batch: b, run: `PyTorch ${g.cache ? 'KV cache' : 'no cache'}`, seconds: g.seconds, rate: g.tokens_per_s, tokens: g.tokens });
+          for (const r of rows) {
+            const same = ref === undefined ? '?' : JSON.stringify(r.tokens) === JSON.stringify(ref.tokens) ? 'yes' : `no (${r.tokens.flat().filter((t, k) => t !== ref.tokens.flat()[k]).length} of ${r.tokens.flat().length} differ)`;
+            out.push(`| ${b} | ${r.run} | ${r.seconds.toFixed(2)} | ${fmt(r.rate)} | ${ref ? (r.rate / ref.tokens_per_s).toFixed(2) : '?'}× | ${same} |`);
+          }
+        }
+        out.push('');
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+  console.log(`command: npx tsx tools/bench/causal-lm-speed.ts${process.argv.slice(2).map((a) => ` ${a}`).join('')}`);
+  console.log(`machine: ${cpus()[0]?.model ?? 'unknown cpu'}, ${availableParallelism()} cores (shared), node ${process.version}; tfjs ${backend.name} (${backend.detail}); load average ${loadBefore} before, ${load()} after`);
+  console.log('');
+  for (const line of out) console.log(line);
+}
+
+await main();
