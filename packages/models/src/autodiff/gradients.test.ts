@@ -41,6 +41,17 @@ describe('appendGradients', () => {
     expect(() => appendGradients(graph(), options)).toThrow(message);
   });
 
+  it('a MatMul by a transposed weight (tied projection) reads the weight, not a transpose of the transpose', () => {
+    const g = new GraphOps(shapes);
+    const x = g.input('x', 'float32', [2, 3]);
+    g.output(g.sum(g.tanh(g.matMul(x, g.transpose(g.param('w'), [1, 0]))), [0, 1]), 'loss');
+    const { graph: out } = appendGradients(g.toGraph(), { loss: 'loss', wrt: ['w', 'x'] });
+    const backward = out.nodes.filter((n) => n.name.startsWith('grad/'));
+    // d x = dy · w (no Transpose); d w = Transpose(xᵀ · dy): one Transpose for xᵀ, one from the Transpose rule.
+    expect(backward.find((n) => n.op === 'MatMul' && n.inputs.includes('w'))).toBeDefined();
+    expect(backward.filter((n) => n.op === 'Transpose')).toHaveLength(2);
+  });
+
   it('an op without a rule on the path is an error naming the node and the op', () => {
     const g = new GraphOps(shapes);
     const x = g.input('x', 'float32', [2, 4]);

@@ -62,6 +62,9 @@ export function appendGradients(graph: Graph, options: GradientOptions): Gradien
   }
   const onPath = (name: string) => varying.has(name) && useful.has(name);
 
+  const producers = new Map(graph.nodes.flatMap((n) => n.outputs.map((o) => [o, n] as const)));
+  const producer = (value: string) => producers.get(value);
+
   // 3. The reverse sweep; contributions are summed when a value's gradient is first read.
   const contributions = new Map<string, GraphValue[]>([[loss, [g.scalar(1)]]]);
   const gradientOf = (name: string): GraphValue | null => {
@@ -79,7 +82,7 @@ export function appendGradients(graph: Graph, options: GradientOptions): Gradien
     const grads = node.outputs.map((o) => (onPath(o) ? gradientOf(o) : null));
     if (grads.every((d) => d === null)) continue;
     const needs = node.inputs.map(onPath);
-    const inputGrads = rule({ g, node, inputs: node.inputs.map((i) => g.value(i)), outputs: node.outputs.map((o) => g.value(o)), grads, needs });
+    const inputGrads = rule({ g, node, inputs: node.inputs.map((i) => g.value(i)), outputs: node.outputs.map((o) => g.value(o)), grads, needs, producer });
     inputGrads.forEach((d, i) => {
       if (d === null || !needs[i]) return;
       const name = node.inputs[i];

@@ -119,6 +119,8 @@ const CASES: Case[] = [
     inputs: [{ name: 'x', shape: [2, 3, 4], declared: ['b', 's', 4] }, { name: 'w', shape: [4, 4] }],
     f: (o, [x, w]) => o.add(o.tanh(o.matMul(x, w)), o.mul(x, o.sum(w, [0]))),
   },
+  // The tied output projection: the rule reads w itself instead of transposing the transpose.
+  { name: 'MatMul [3,4] x Transpose([5,4]) (tied projection)', inputs: [{ name: 'a', shape: [3, 4] }, { name: 'w', shape: [5, 4] }], f: (o, [a, w]) => o.matMul(a, o.transpose(w, [1, 0])) },
 ];
 
 interface Prepared {
