@@ -1,55 +1,304 @@
-// SGDD sampling speed: 16-step guided MaskGIT (w = 2: two decoder passes per step) with the
-// full-size decoder (6 layers, hidden 512, vocab 21,128; random weights: speed does not depend on
-// them), on onnxruntime-node and, as the in-run baseline, tfjs. Latency per sentence at batch 1
-// and sentences/s at batch --batch (default 8).
-// Run from the repo root: npx tsx tools/bench/sgdd.ts [--len 32] [--steps 16] [--runs 1] [--batch 8] [--backend wasm|cpu]
-import { cpus } from 'node:os';
+// SGDD speed, side by side in one command, at the full decoder (hidden 512, 6 layers, 8 heads,
+// FFN 2048) and the small CPU one (hidden 128, 2 layers, 4 heads, FFN 512), vocabulary 21,128,
+// random weights (speed does not depend on them):
+//
+//   sampling: 16-step guided MaskGIT (w = 2: a conditional and an unconditional pass per step)
+//     through sampleSgdd, on onnxruntime (the exported decoder: both passes in one run over 2B
+//     rows, logits at the masked positions only) and tfjs-wasm (the same calls on tfjs): seconds
+//     per sentence at batch 1 and sentences/s at batch --batch (32; tfjs at the full size:
+//     --tfjs-batch, 8, or it takes many minutes). Rows of --len tokens ([CLS] and [SEP] fixed).
+//   training: steps of createSgddOpsTask through train() of @proj/trainer on the onnx engine and
+//     the tfjs engine (wasm), each in its own process (peak RSS its own), then PyTorch CPU (2
+//     threads, OMP_WAIT_POLICY=PASSIVE, tools/reference/sgdd_torch.py) on the very batches the
+//     onnx run trained on, from the same initial weights (its logits are checked against the TS
+//     forward first). Tokens/s counts non-padding tokens over the steps after the warm-up.
+//
+// Run from the repo root: npx tsx tools/bench/sgdd.ts [all|sample|train] [--size small|full|both]
+//   [--len 32] [--steps 16] [--runs 2] [--batch 32] [--tfjs-batch 8] [--train-steps 4] [--train-warmup 2]
+// The load average (uptime) is printed before and after: on shared cores the absolute numbers move
+// with it; the ratios in one run are the usable part.
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as tf from '@tensorflow/tfjs-core';
 import { Rng } from '@proj/core';
-import { maskGitDecode, type DenoiserLogitsSource } from '@proj/sampling';
-import { OnnxSgddDenoiser, SgddDenoiser, SgddModel, createOnnxSession, defaultSgddConfig, initBackend, sgddDecoderToOnnx } from '@proj/models';
+import {
+  OnnxSgddDenoiser,
+  SMALL_SGDD_CONFIG,
+  SgddDenoiser,
+  SgddModel,
+  TfOps,
+  createOnnxEngine,
+  createOnnxSession,
+  createSgddOpsTask,
+  initBackend,
+  makeSgddBatch,
+  parseSgddConfig,
+  sampleSgdd,
+  saveSgdd,
+  sgddDecoderToOnnx,
+  type HostBatch,
+  type SgddConfig,
+} from '@proj/models';
+import { train, type MetricsRecord } from '@proj/trainer';
+import { REFERENCE_PYTHON } from './gap-relm-torch';
 import { intFlag } from './int-flag';
 
 const flag = (name: string, fallback: number) => intFlag('sgdd', name, fallback);
-const len = flag('len', 32);
-const steps = flag('steps', 16);
-const runs = flag('runs', 1);
-const big = flag('batch', 8);
-const backendAt = process.argv.indexOf('--backend');
-const backend = (backendAt >= 0 ? process.argv[backendAt + 1] : 'wasm') as 'wasm' | 'cpu';
-const config = defaultSgddConfig;
+const SEED = 42;
+const VOCAB = 21128;
+const SIZES = {
+  small: { model: SMALL_SGDD_CONFIG, trainBatch: 32, tfjsBatch: 32 },
+  // Batch 8 in training: tfjs-wasm ran out of memory at BERT-small size from batch 16 (train-engines).
+  full: { model: {}, trainBatch: 8, tfjsBatch: 8 },
+} as const;
+type Size = keyof typeof SIZES;
+const configOf = (size: Size): SgddConfig => parseSgddConfig({ ...SIZES[size].model, vocab_size: VOCAB, dropout: 0.1 });
+const load = () => loadavg().map((l) => l.toFixed(2)).join(' ');
+/** The command line from its first --flag on (what a child process is passed). */
+function flagArgs(): string[] {
+  const first = process.argv.findIndex((a, i) => i >= 2 && a.startsWith('--'));
+  return first < 0 ? [] : process.argv.slice(first);
+}
+const argAfter = (name: string) => (process.argv.includes(`--${name}`) ? process.argv[process.argv.indexOf(`--${name}`) + 1] : undefined);
 
-/** Mean seconds of one decode of `batch` rows, over `runs` timed runs after one warm-up run. */
-async function time(makeSource: (vectors: Float32Array[]) => DenoiserLogitsSource, batch: number): Promise<number> {
+// ---- sampling ----
+
+/** Mean seconds of one guided decode of `batch` rows, over `runs` timed runs (after one warm-up run when `warm`). */
+async function timeDecode(make: (vectors: Float32Array[]) => OnnxSgddDenoiser | SgddDenoiser, config: SgddConfig, batch: number, len: number, steps: number, runs: number, warm: boolean): Promise<number> {
   const rng = new Rng(3);
   const vectors = Array.from({ length: batch }, () => Float32Array.from({ length: config.semantic_size }, () => rng.normal()));
-  const fixed = vectors.map(() => Int32Array.from({ length: len }, (_, i) => (i === 0 ? config.cls_token_id : i === len - 1 ? config.sep_token_id : config.mask_token_id)));
-  const decode = () => maskGitDecode(makeSource(vectors), { batch, length: len, fixed, config: { steps, guidanceScale: 2, temperature: 0, choiceTemperature: 0 } });
-  await decode();
+  const decode = () => sampleSgdd(make(vectors), new Array<number>(batch).fill(len), { steps, guidance: 2 });
+  if (warm) await decode();
   const start = performance.now();
   for (let i = 0; i < runs; i++) await decode();
   return (performance.now() - start) / 1000 / runs;
 }
 
-const info = await initBackend({ backend });
-console.log(`backend: ${info.name} (${info.detail}); ${cpus().length} cores; len ${len}, ${steps} steps, w = 2, ${runs} runs`);
-const model = SgddModel.random(config, new Rng(1));
-console.log(`decoder: ${model.params.count().toLocaleString('en-US')} parameters`);
-const { session, provider, intraOpNumThreads } = await createOnnxSession(await sgddDecoderToOnnx(model), { executionProviders: ['cpu'], log: () => {} });
-console.log(`onnxruntime: provider ${provider}, ${intraOpNumThreads} threads`);
-
-const rows: { engine: string; batch1: number; batchN: number }[] = [];
-for (const [engine, make] of [
-  ['onnxruntime', (v: Float32Array[]) => new OnnxSgddDenoiser(session, config, v)],
-  [`tfjs-${info.name}`, (v: Float32Array[]) => new SgddDenoiser(model, v)],
-] as const) {
-  const batch1 = await time(make, 1);
-  const batchN = big / (await time(make, big));
-  rows.push({ engine, batch1, batchN });
-  console.log(`${engine}: ${batch1.toFixed(3)} s / sentence at batch 1, ${batchN.toFixed(2)} sentences / s at batch ${big}`);
+interface SampleRow {
+  size: Size;
+  engine: string;
+  batch1: number;
+  big: number;
+  batchN: number;
 }
-const base = rows[1]; // tfjs, the baseline
-console.log(`\n| engine | s / sentence, batch 1 | sentences / s, batch ${big} | speed-up vs tfjs (batch 1, batch ${big}) |`);
-console.log('|---|---|---|---|');
-for (const r of rows) console.log(`| ${r.engine} | ${r.batch1.toFixed(3)} | ${r.batchN.toFixed(2)} | ${(base.batch1 / r.batch1).toFixed(2)}x, ${(r.batchN / base.batchN).toFixed(2)}x |`);
-await session.release();
-model.dispose();
+
+async function sampling(sizes: Size[]): Promise<SampleRow[]> {
+  const [len, steps, runs, batch] = [flag('len', 32), flag('steps', 16), flag('runs', 2), flag('batch', 32)];
+  const info = await initBackend({ backend: 'wasm' });
+  const rows: SampleRow[] = [];
+  for (const size of sizes) {
+    const config = configOf(size);
+    const model = SgddModel.random(config, new Rng(1));
+    const { session, provider, intraOpNumThreads } = await createOnnxSession(await sgddDecoderToOnnx(model), { executionProviders: ['cpu'] });
+    console.error(`sgdd sample ${size}: ${model.params.count().toLocaleString('en-US')} parameters; onnxruntime ${provider}, ${intraOpNumThreads} threads; tfjs ${info.name} (${info.detail}); len ${len}, ${steps} steps, w = 2`);
+    const tfjsBatch = size === 'full' ? flag('tfjs-batch', SIZES.full.tfjsBatch) : batch;
+    for (const [engine, make, big] of [
+      ['onnxruntime', (v: Float32Array[]) => new OnnxSgddDenoiser(session, config, v), batch],
+      [`tfjs-${info.name}`, (v: Float32Array[]) => new SgddDenoiser(model, v), tfjsBatch],
+    ] as const) {
+      const batch1 = await timeDecode(make, config, 1, len, steps, runs, true);
+      // One timed run at the large batch, no warm-up of its own: the batch-1 runs warmed the kernels.
+      const batchN = big / (await timeDecode(make, config, big, len, steps, 1, false));
+      rows.push({ size, engine, batch1, big, batchN });
+      console.error(`sgdd sample ${size} ${engine}: ${batch1.toFixed(3)} s / sentence at batch 1, ${batchN.toFixed(2)} sentences / s at batch ${big} (load ${load()})`);
+    }
+    await session.release();
+    model.dispose();
+  }
+  return rows;
+}
+
+// ---- training ----
+
+/** `n` synthetic rows ([CLS] ids [SEP], 8..40 tokens: the bundled sentences' range) and vectors. */
+function syntheticExamples(config: SgddConfig, n: number) {
+  const rng = new Rng(SEED);
+  const rows = Array.from({ length: n }, () => Int32Array.from([config.cls_token_id, ...Array.from({ length: 6 + rng.int(33) }, () => 104 + rng.int(config.vocab_size - 104)), config.sep_token_id]));
+  const vectors = rows.map(() => Float32Array.from({ length: config.semantic_size }, () => rng.normal()));
+  return { rows, vectors };
+}
+
+const hostArray = (b: HostBatch, k: string) => Array.from(b[k].data as ArrayLike<number>);
+
+/** One batch as sgdd_torch.py reads it. */
+function torchBatch(b: HostBatch) {
+  const [batch, length] = b.input_ids.shape;
+  return { batch, length, ...Object.fromEntries(['input_ids', 'attention_mask', 'timesteps', 'semantic', 'condition', 'positions', 'targets'].map((k) => [k, hostArray(b, k)])) };
+}
+
+/** The TS forward's logits at the first positions of a seeded batch (eval mode), for the reference to match. */
+function checkBatch(model: SgddModel) {
+  const { rows, vectors } = syntheticExamples(model.config, 4);
+  const b = makeSgddBatch(rows, vectors, model.config, new Rng(7));
+  const positions = b.positions.slice(0, 3);
+  const logits = tf.tidy(() => {
+    const { logits } = model.forward(
+      new TfOps(model.params),
+      {
+        inputIds: tf.tensor2d(b.inputIds, [b.batch, b.length], 'int32'),
+        attentionMask: tf.tensor2d(b.attentionMask, [b.batch, b.length], 'int32'),
+        timesteps: tf.tensor1d(b.timesteps, 'int32'),
+        semantic: tf.tensor2d(b.semantic, [b.batch, model.config.semantic_size]),
+        condition: tf.tensor1d(b.condition),
+      },
+      { positions: tf.tensor1d(positions, 'int32') },
+    );
+    return Array.from(logits!.dataSync());
+  });
+  return { batch: b.batch, length: b.length, input_ids: [...b.inputIds], attention_mask: [...b.attentionMask], timesteps: [...b.timesteps], semantic: [...b.semantic], condition: [...b.condition], positions: [...positions], logits };
+}
+
+/** The child process of `training`: `steps` steps on one engine; prints one JSON line; the onnx run writes the PyTorch spec. */
+async function trainChild(size: Size, engine: 'tfjs' | 'onnx'): Promise<void> {
+  const [steps, warmup] = [flag('train-steps', 4), flag('train-warmup', 2)];
+  await initBackend({ backend: 'wasm' });
+  const config = configOf(size);
+  const model = SgddModel.random(config, new Rng(SEED));
+  const dir = await mkdtemp(join(tmpdir(), `bench-sgdd-${engine}-`));
+  const specFile = process.env.SGDD_TORCH_SPEC;
+  try {
+    if (specFile) await saveSgdd(model, dir); // PyTorch starts from these weights
+    const check = specFile ? checkBatch(model) : null;
+    const task = createSgddOpsTask(model, { phase: 'reconstruction', train: syntheticExamples(config, 512) });
+    const recorded: HostBatch[] = [];
+    const batch = task.batch;
+    task.batch = async (indices, ctx) => {
+      const b = await batch(indices, ctx);
+      recorded.push(b);
+      return b;
+    };
+    const times: number[] = [];
+    const lr = 1e-3;
+    const result = await train(
+      { max_steps: warmup + steps, batch_size: SIZES[size].trainBatch, lr, warmup_steps: 1, log_every_steps: 1, seed: SEED, output_dir: join(dir, 'run') },
+      task,
+      { log: null, onLog: () => times.push(performance.now()), engine: engine === 'onnx' ? createOnnxEngine({ executionProviders: ['cpu'] }) : undefined },
+    );
+    const history = result.history.filter((r: MetricsRecord) => r.split === 'train');
+    let [tokens, seconds] = [0, 0];
+    for (let i = warmup; i < history.length; i++) {
+      const dt = (times[i] - times[i - 1]) / 1000;
+      tokens += (history[i].tokens_per_s as number) * dt;
+      seconds += dt;
+    }
+    if (specFile) {
+      const weights = join(dir, 'model.safetensors');
+      await writeFile(specFile, JSON.stringify({ seed: SEED, model: config, weights, check, train: { warmup, lr, weight_decay: 0.01, max_grad_norm: 1, batches: recorded.map(torchBatch) } }));
+      // The weights file must outlive this process: the parent runs PyTorch on it, then removes `dir`.
+      console.log(JSON.stringify({ keep: dir }));
+    }
+    console.log(JSON.stringify({ size, engine, tokens_per_s: tokens / seconds, step_s: seconds / steps, loss: history.at(-1)!.loss, max_rss_mb: process.resourceUsage().maxRSS / 1024, params: model.params.count() }));
+    if (!specFile) await rm(dir, { recursive: true, force: true });
+  } finally {
+    model.dispose();
+  }
+}
+
+interface TrainRow {
+  size: Size;
+  engine: 'tfjs' | 'onnx' | 'torch';
+  tokens_per_s: number;
+  step_s: number;
+  max_rss_mb: number;
+  note: string;
+}
+
+/**
+ * PyTorch CPU (2 threads) on the spec; peak RSS from /usr/bin/time; null without the reference venv.
+ * OMP_WAIT_POLICY=PASSIVE: idle OpenMP threads sleep instead of spinning, as onnxruntime's do here
+ * (allow_spinning 0); spinning made PyTorch's steps 3-6x slower while other jobs shared the 2 cores.
+ */
+function runTorch(size: Size, specFile: string): TrainRow | null {
+  if (!existsSync(REFERENCE_PYTHON) || !existsSync('/usr/bin/time')) return null;
+  const script = fileURLToPath(new URL('../reference/sgdd_torch.py', import.meta.url));
+  const env = { ...process.env, OMP_WAIT_POLICY: 'PASSIVE' };
+  const out = spawnSync('/usr/bin/time', ['-f', 'maxrss_kb %M', REFERENCE_PYTHON, script, specFile, '--threads', '2'], { encoding: 'utf8', maxBuffer: 1 << 26, env });
+  const line = out.stdout.trim().split('\n').at(-1) ?? '';
+  const rss = /maxrss_kb (\d+)/.exec(out.stderr);
+  if (out.status !== 0 || !line.startsWith('{')) return { size, engine: 'torch', tokens_per_s: NaN, step_s: NaN, max_rss_mb: NaN, note: `failed: ${out.stderr.trim().split('\n').slice(-2).join(' ')}` };
+  const r = JSON.parse(line) as { torch: string; threads: number; params: number; check: { max_abs_diff: number; rows: number }; train: { tokens_per_s: number; step_ms: number } };
+  const note = `PyTorch ${r.torch}, ${r.threads} threads (OMP_WAIT_POLICY=PASSIVE), ${r.params.toLocaleString('en-US')} params; logits vs the TS forward at ${r.check.rows} positions: max |diff| ${r.check.max_abs_diff.toExponential(1)}`;
+  return { size, engine: 'torch', tokens_per_s: r.train.tokens_per_s, step_s: r.train.step_ms / 1000, max_rss_mb: rss ? Number(rss[1]) / 1024 : NaN, note };
+}
+
+async function training(sizes: Size[]): Promise<TrainRow[]> {
+  const rows: TrainRow[] = [];
+  const work = await mkdtemp(join(tmpdir(), 'bench-sgdd-'));
+  for (const size of sizes) {
+    const specFile = join(work, `${size}.json`);
+    let keep: string | undefined;
+    for (const engine of ['tfjs', 'onnx'] as const) {
+      const args = [...process.execArgv, fileURLToPath(import.meta.url), 'child', size, engine, ...flagArgs()];
+      const env = engine === 'onnx' ? { ...process.env, SGDD_TORCH_SPEC: specFile } : process.env;
+      const out = spawnSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 1 << 24, env });
+      const lines = out.stdout.trim().split('\n').filter((l) => l.startsWith('{'));
+      const result = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+      keep = (result.find((r) => 'keep' in r)?.keep as string | undefined) ?? keep;
+      const row = result.find((r) => 'engine' in r);
+      if (out.status !== 0 || !row) {
+        const reason = out.stderr.split('\n').find((l) => /Error|Abort/.test(l)) ?? `exit ${out.status}`;
+        console.error(`sgdd train ${size} on ${engine} failed: ${out.stderr.slice(-1500)}`);
+        rows.push({ size, engine, tokens_per_s: NaN, step_s: NaN, max_rss_mb: NaN, note: `failed: ${reason.trim()}` });
+        continue;
+      }
+      rows.push({ size, engine, tokens_per_s: row.tokens_per_s as number, step_s: row.step_s as number, max_rss_mb: row.max_rss_mb as number, note: `${(row.params as number).toLocaleString('en-US')} params, loss ${(row.loss as number).toFixed(3)}` });
+      console.error(`sgdd train ${size} ${engine}: ${JSON.stringify(row)} (load ${load()})`);
+    }
+    if (existsSync(specFile)) {
+      const torch = runTorch(size, specFile);
+      if (torch) {
+        rows.push(torch);
+        console.error(`sgdd train ${size} torch: ${torch.tokens_per_s.toFixed(0)} tokens/s; ${torch.note} (load ${load()})`);
+      }
+    }
+    if (keep) await rm(keep, { recursive: true, force: true });
+  }
+  await rm(work, { recursive: true, force: true });
+  return rows;
+}
+
+// ---- the command ----
+
+async function main(): Promise<void> {
+  const [mode = 'all', size, engine] = process.argv.slice(2).filter((a, i, all) => !a.startsWith('--') && !all[i - 1]?.startsWith('--'));
+  if (mode === 'child') return trainChild(size as Size, engine as 'tfjs' | 'onnx');
+  if (!['all', 'sample', 'train'].includes(mode)) throw new Error(`usage: npx tsx tools/bench/sgdd.ts [all|sample|train] [--size small|full|both] ...; got ${JSON.stringify(mode)}`);
+  const which = argAfter('size') ?? 'both';
+  const sizes: Size[] = which === 'both' ? ['small', 'full'] : [which as Size];
+  if (!sizes.every((s) => s in SIZES)) throw new Error(`bench/sgdd: --size must be small, full or both, got ${which}`);
+  const load0 = load();
+  const started = new Date().toISOString();
+  const sampled = mode === 'train' ? [] : await sampling(sizes);
+  const trained = mode === 'sample' ? [] : await training(sizes);
+  console.log(`sgdd bench ${started}: ${availableParallelism()} cores (${cpus()[0]?.model ?? '?'}), Node ${process.versions.node}; load average ${load0} -> ${load()}`);
+  if (sampled.length) {
+    console.log(`\nSampling: sampleSgdd, ${flag('steps', 16)} MaskGIT steps, w = 2, rows of ${flag('len', 32)} tokens, argmax`);
+    console.log('| size | engine | s / sentence, batch 1 | sentences / s, batch N | N | vs tfjs (batch 1, batch N) |');
+    console.log('|---|---|---:|---:|---:|---|');
+    for (const r of sampled) {
+      const base = sampled.find((x) => x.size === r.size && x.engine.startsWith('tfjs'))!;
+      console.log(`| ${r.size} | ${r.engine} | ${r.batch1.toFixed(3)} | ${r.batchN.toFixed(2)} | ${r.big} | ${(base.batch1 / r.batch1).toFixed(2)}x, ${(r.batchN / base.batchN).toFixed(2)}x |`);
+    }
+  }
+  if (trained.length) {
+    console.log(`\nTraining: createSgddOpsTask steps through train() (${flag('train-steps', 4)} timed after ${flag('train-warmup', 2)}), batch ${sizes.map((s) => `${SIZES[s].trainBatch} (${s})`).join(', ')}; PyTorch on the onnx run's batches`);
+    for (const r of trained) console.log(`${r.size} ${r.engine}: ${r.note}`);
+    console.log('| size | engine | s / step | tokens / s | vs tfjs-wasm | vs PyTorch | peak RSS MB |');
+    console.log('|---|---|---:|---:|---:|---:|---:|');
+    for (const r of trained) {
+      const base = trained.find((x) => x.size === r.size && x.engine === 'tfjs');
+      const torch = trained.find((x) => x.size === r.size && x.engine === 'torch');
+      const ratio = (x?: TrainRow) => (x && Number.isFinite(x.tokens_per_s) ? `${(r.tokens_per_s / x.tokens_per_s).toFixed(2)}x` : 'n/a');
+      console.log(`| ${r.size} | ${{ tfjs: 'tfjs-wasm', onnx: 'onnxruntime', torch: 'PyTorch CPU' }[r.engine]} | ${r.step_s.toFixed(2)} | ${Math.round(r.tokens_per_s)} | ${ratio(base)} | ${ratio(torch)} | ${Math.round(r.max_rss_mb)} |`);
+    }
+  }
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
