@@ -34,7 +34,7 @@ export { LatencyStats, type LatencySummary } from './latency-stats';
 
 // Serving over HTTP/JSON: the server every serve command runs, its settings and flags, request
 // reading with limits, JSON errors and metrics
-export { startJsonServer, logBatchFailures, type JsonServer, type JsonServerOptions, type JsonRoute, type RouteContext, type BatcherView } from './http/json-server';
+export { startJsonServer, logBatchFailures, submitToModel, type JsonServer, type JsonServerOptions, type JsonRoute, type RouteContext, type BatcherView } from './http/json-server';
 export {
   DEFAULT_HTTP_SERVER_CONFIG,
   HTTP_SERVER_FLAGS,

@@ -1,4 +1,4 @@
-import { ApiError, MicroBatcher, logBatchFailures, ServerMetrics, startJsonServer, type JsonServer, type MetricsSpec } from '@proj/core';
+import { MicroBatcher, logBatchFailures, submitToModel, ServerMetrics, startJsonServer, type JsonServer, type MetricsSpec } from '@proj/core';
 import type { Correction, GapRelmDecodeConfig } from '@proj/sampling';
 import type { CliIO } from '../cli-io';
 import type { Corrector } from '../load-corrector';
@@ -59,12 +59,7 @@ export async function startServer(corrector: Corrector, options: ServeOptions, i
           latency: 'latencyMs',
           async handle(_req, _res, ctx) {
             const texts = parseCorrectRequest(await ctx.body(), options);
-            let results: Correction[];
-            try {
-              results = await batcher.submit(texts);
-            } catch (error) {
-              throw new ApiError(500, 'model_error', `the model failed on a batch holding this request's texts: ${(error as Error)?.message ?? String(error)}`);
-            }
+            const results = await submitToModel(batcher, texts, 'texts');
             metrics.add('textsCorrected', texts.length);
             ctx.send(200, { results: results.map(correctionJson) });
           },

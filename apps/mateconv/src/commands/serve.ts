@@ -11,6 +11,7 @@ import {
   parseJsonObject,
   pickConfig,
   startJsonServer,
+  submitToModel,
   type HttpServerConfig,
   type JsonServer,
   type MetricsSpec,
@@ -175,11 +176,11 @@ async function startServer(options: ServeCommandOptions & { context: number; bat
     }));
     let results: GenerationResult[];
     try {
-      results = await batcher.submit(jobs);
+      results = await submitToModel(batcher, jobs, 'prompts');
     } catch (error) {
-      const api = new ApiError(500, 'model_error', `the model failed on a batch holding this request's prompts: ${(error as Error)?.message ?? String(error)}`);
-      if (!r.stream) throw api;
-      sse(res, api.body());
+      // A stream has answered 200 already: the error goes in the stream.
+      if (!r.stream || !(error instanceof ApiError)) throw error;
+      sse(res, error.body());
       sse(res, '[DONE]');
       res.end();
       return;

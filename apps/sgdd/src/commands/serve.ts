@@ -12,6 +12,7 @@ import {
   parseJsonObject,
   pickConfig,
   startJsonServer,
+  submitToModel,
   textsField,
   type HttpServerConfig,
   type JsonRoute,
@@ -129,12 +130,7 @@ export async function runServe(o: ServeCommandOptions, io: CliIO): Promise<SgddS
       };
       const truncated = texts.map(() => new SkipCounter());
       const items = texts.map((t, index) => ({ ids: tokenizeBounded(m.tokenizer, t, maxLength, `texts[${index}]`, { refuse: false, truncated: truncated[index] }), ...settings, index }));
-      let outputs: string[];
-      try {
-        outputs = await batcher.submit(items);
-      } catch (error) {
-        throw new ApiError(500, 'model_error', `the model failed on a batch holding this request's texts: ${(error as Error)?.message ?? String(error)}`);
-      }
+      const outputs = await submitToModel(batcher, items, 'texts');
       metrics.add('textsSampled', texts.length);
       ctx.send(200, { results: texts.map((source, i) => ({ source, output: outputs[i], truncated: truncated[i].count > 0 })), ...settings });
     },

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type CliIO, CliError, log } from '../cli-io';
-import type { MicroBatcherStats } from '../micro-batcher';
+import type { MicroBatcher, MicroBatcherStats } from '../micro-batcher';
 import { ApiError } from './api-error';
 import { readBody } from './read-body';
 import type { HttpServerConfig } from './server-config';
@@ -75,6 +75,15 @@ export function logBatchFailures<In, Out>(io: CliIO, noun: string, run: (batch: 
       throw error;
     }
   };
+}
+
+/** `batcher.submit(items)` for a request; a failed model call becomes 500 model_error naming what the request's `noun` are. */
+export async function submitToModel<In, Out>(batcher: MicroBatcher<In, Out>, items: readonly In[], noun: string): Promise<Out[]> {
+  try {
+    return await batcher.submit(items);
+  } catch (error) {
+    throw new ApiError(500, 'model_error', `the model failed on a batch holding this request's ${noun}: ${(error as Error)?.message ?? String(error)}`);
+  }
 }
 
 /**
