@@ -1,4 +1,5 @@
 import { mkdtemp, rm } from 'node:fs/promises';
+import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CapturedIO, Rng } from '@proj/core';
@@ -16,8 +17,8 @@ let onnx: MateconvServer;
 let onnxLog: CapturedIO;
 const PROMPTS = ['北京是', '中国的首都在哪里？请回答', '床前明月光，疑是'];
 
-const serve = async (engine: 'auto' | 'tfjs', io: CapturedIO) =>
-  runServe({ ...DEFAULT_SERVE_CONFIG, port: 0, maxWaitMs: 20, model, tokenizer: bundled.tokenizer, engine, backend: 'wasm', modelName: 'tiny' }, io);
+const serve = async (engine: 'auto' | 'tfjs', io: CapturedIO, overrides: Partial<typeof DEFAULT_SERVE_CONFIG> = {}) =>
+  runServe({ ...DEFAULT_SERVE_CONFIG, port: 0, maxWaitMs: 20, model, tokenizer: bundled.tokenizer, engine, backend: 'wasm', modelName: 'tiny', ...overrides }, io);
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'mateconv-serve-'));
@@ -204,6 +205,41 @@ describe('mateconv serve: malformed requests get a 4xx and a JSON error', () => 
     expect(res.headers.get('allow')).toBe('POST');
     expect(((await res.json()) as Json).error.code).toBe('method_not_allowed');
   });
+});
+
+describe('mateconv serve: clients that leave, a full queue', () => {
+  it('a streaming client that leaves mid-answer stops its row; the server counts it aborted and answers on', async () => {
+    const before = onnx.metrics();
+    await new Promise<void>((resolve, reject) => {
+      const req = request(`${onnx.url}/v1/completions`, { method: 'POST', agent: false }, (res) => {
+        res.once('data', () => {
+          req.destroy();
+          resolve();
+        });
+      });
+      req.on('error', (error) => (error.message === 'socket hang up' ? undefined : reject(error)));
+      req.end(JSON.stringify({ prompt: PROMPTS[0], max_tokens: 100, temperature: 0, stream: true }));
+    });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const after = onnx.metrics();
+    expect((after.requests.byStatus.aborted ?? 0) - (before.requests.byStatus.aborted ?? 0)).toBe(1);
+    expect(after.completionTokens).toBe(before.completionTokens); // the aborted answer is not counted
+    expect((await post(onnx.url, '/v1/completions', { prompt: '你好', max_tokens: 2 })).status).toBe(200);
+  });
+
+  it('past --max-queue waiting prompts a request gets 429 queue_full; the others are answered', async () => {
+    const small = await serve('auto', new CapturedIO(), { maxQueue: 1, maxBatchRows: 1, maxWaitMs: 0 });
+    try {
+      const answers = await Promise.all(Array.from({ length: 6 }, (_, i) => post(small.url, '/v1/completions', { prompt: PROMPTS[i % 3], max_tokens: 24, temperature: 0 })));
+      const statuses = answers.map((a) => a.status);
+      expect(statuses).toContain(429);
+      expect(statuses.filter((s) => s !== 429).every((s) => s === 200)).toBe(true);
+      const refused = answers.find((a) => a.status === 429)!;
+      expect(refused.json.error).toMatchObject({ code: 'queue_full', limit: 1 });
+    } finally {
+      await small.close();
+    }
+  }, 60_000);
 });
 
 describe('mateconv serve: the tfjs engine and the command', () => {
