@@ -33,12 +33,18 @@ export interface Corrector {
   info: CorrectorInfo;
 }
 
+/** A loaded model with the planner and infiller logits sources behind `correct` (what `tuneThresholds` reads). */
+export interface LoadedCorrector extends Corrector {
+  plannerSource: GapRelm['plannerSource'];
+  infillerSource: GapRelm['infillerSource'];
+}
+
 /**
  * Loads `options.model` on the chosen engine, logging the backend, the engine and the model.
  * tfjs also serves the onnx engine: it reads the model directory and exports `<model>/onnx/` on
  * first use.
  */
-export async function loadCorrector(options: CorrectorOptions, io: CliIO): Promise<Corrector> {
+export async function loadCorrector(options: CorrectorOptions, io: CliIO): Promise<LoadedCorrector> {
   requireModelDir(options.model, '--model');
   const known = knownExecutionProviders();
   const unknown = (options.providers ?? []).filter((p) => !known.includes(p));
@@ -54,7 +60,7 @@ export async function loadCorrector(options: CorrectorOptions, io: CliIO): Promi
     log(io, `backend: ${backend.name} (${backend.detail})`);
     return backend;
   };
-  let corrector: Corrector;
+  let corrector: LoadedCorrector;
   if (options.engine === 'onnx') {
     if (missingGapRelmOnnx(options.model, options.infillerOnnx).length > 0) {
       await startBackend();
@@ -63,12 +69,18 @@ export async function loadCorrector(options: CorrectorOptions, io: CliIO): Promi
     const onnx = await OnnxGapRelm.load(options.model, { executionProviders: options.providers, intraOpNumThreads: options.threads, infiller: options.infillerOnnx, log: (line) => log(io, line) });
     log(io, `engine: onnx (provider ${onnx.provider}, ${onnx.intraOpNumThreads} threads)`);
     const info: CorrectorInfo = { engine: 'onnx', provider: onnx.provider, model: options.model, ...(options.infillerOnnx === undefined ? {} : { infiller: options.infillerOnnx }) };
-    corrector = { correct: (texts, decode) => onnx.correct(texts, decode), release: () => onnx.release(), info };
+    corrector = { correct: (texts, decode) => onnx.correct(texts, decode), plannerSource: () => onnx.plannerSource(), infillerSource: () => onnx.infillerSource(), release: () => onnx.release(), info };
   } else {
     const backend = await startBackend();
     const tfjs = await GapRelm.load(options.model);
     log(io, `engine: tfjs (backend ${backend.name})`);
-    corrector = { correct: (texts, decode) => tfjs.correct(texts, decode), release: async () => tfjs.dispose(), info: { engine: 'tfjs', backend: backend.name, model: options.model } };
+    corrector = {
+      correct: (texts, decode) => tfjs.correct(texts, decode),
+      plannerSource: () => tfjs.plannerSource(),
+      infillerSource: () => tfjs.infillerSource(),
+      release: async () => tfjs.dispose(),
+      info: { engine: 'tfjs', backend: backend.name, model: options.model },
+    };
   }
   log(io, `model: ${options.model}`);
   return corrector;
@@ -79,12 +91,17 @@ export async function loadCorrector(options: CorrectorOptions, io: CliIO): Promi
  * flags: --thresholds, then one flag per decode setting (read back with `decodeConfigFrom`).
  */
 export function addCorrectorOptions(command: Command, defaultEngine: Engine): Command {
-  command
-    .option('--thresholds <file>', 'decision thresholds from `gap-relm tune` (default: <model>/thresholds.json when there, as `export --output` writes; flags given here override them)')
-    .addOption(new Option('--engine <name>', 'tfjs, or onnx: onnxruntime-node on <model>/onnx/ (exported there on first use)').choices([...ENGINES]).default(defaultEngine))
-    .option('--providers <list>', 'onnx engine: execution providers tried in order, comma-separated', (v: string) => v.split(',').map((p) => p.trim()).filter((p) => p !== ''), ['cuda', 'cpu'])
-    .option('--threads <n>', 'onnx engine: threads per op (default: the core count)', parseIntFlag('--threads', 1))
+  command.option('--thresholds <file>', 'decision thresholds from `gap-relm tune` (default: <model>/thresholds.json when there, as `export --output` writes; flags given here override them)');
+  addEngineOptions(command, defaultEngine)
     .option('--infiller-onnx <dir>', 'onnx engine: infiller from a Hugging Face BERT masked LM exported to ONNX (optimum layout: model.onnx, config.json, tokenizer files) instead of <model>/onnx/infiller.onnx');
   addBackendOption(command);
   return addDecodeOptions(command);
+}
+
+/** --engine, --providers and --threads: where a trained model runs (read by `loadCorrector`). */
+export function addEngineOptions(command: Command, defaultEngine: Engine): Command {
+  return command
+    .addOption(new Option('--engine <name>', 'tfjs, or onnx: onnxruntime-node on <model>/onnx/ (exported there on first use)').choices([...ENGINES]).default(defaultEngine))
+    .option('--providers <list>', 'onnx engine: execution providers tried in order, comma-separated', (v: string) => v.split(',').map((p) => p.trim()).filter((p) => p !== ''), ['cuda', 'cpu'])
+    .option('--threads <n>', 'onnx engine: threads per op (default: the core count)', parseIntFlag('--threads', 1));
 }

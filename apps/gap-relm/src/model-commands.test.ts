@@ -167,6 +167,19 @@ describe('gap-relm predict / tune', () => {
     expect(unchanged).toBe('他门来了\n');
   });
 
+  it('tune --engine onnx sweeps on onnxruntime and scores every threshold triple as tfjs does', async () => {
+    const sweep = async (engine: string) => {
+      const out = join(run, `thresholds-${engine}.json`);
+      const { code, stderr } = await cli('tune', '--model', join(run, 'final'), '--dev', join(run, 'data', 'dev.jsonl'), '--grid', '0.3,0.9', '--output', out, '--backend', 'cpu', '--engine', engine, '--providers', 'cpu');
+      expect(code, stderr).toBe(0);
+      expect(stderr).toContain(engine === 'onnx' ? 'engine: onnx (provider cpu' : 'engine: tfjs (backend cpu)');
+      return JSON.parse(await readFile(out, 'utf8')) as { rows: { score: number }[] };
+    };
+    const [onnx, tfjs] = [await sweep('onnx'), await sweep('tfjs')];
+    expect(onnx.rows).toHaveLength(8);
+    onnx.rows.forEach((row, i) => expect(row.score).toBeCloseTo(tfjs.rows[i].score, 6));
+  });
+
   it('a missing model directory is one clear error', async () => {
     const { code, stderr } = await cli('predict', '--model', join(run, 'nope'), '--text', '你好');
     expect(code).toBe(2);

@@ -255,7 +255,7 @@ export async function runDemo(options: DemoCommandOptions, io: CliIO) {
     // The grid runs high to low so that ties (e.g. every F2 at 0) keep the most conservative triple.
     const thresholdsFile = join(options.outputDir, 'thresholds.json');
     const tuned = await runTune(
-      { model: trained.final, dev: devPairs, beta: 2, metric: 'auto', grid: '0.95,0.9,0.7,0.5', output: thresholdsFile, backend: options.backend, decode: {} },
+      { model: trained.final, dev: devPairs, beta: 2, metric: 'auto', grid: '0.95,0.9,0.7,0.5', output: thresholdsFile, backend: options.backend, engine: 'onnx', decode: {} },
       { stdout: io.stderr, stderr: io.stderr },
     );
     thresholds = tuned.bestConfig;
@@ -267,7 +267,7 @@ export async function runDemo(options: DemoCommandOptions, io: CliIO) {
       const pred = join(options.outputDir, `${name === 'frozen dev' ? 'dev' : 'sighan15-test'}.pred.txt`);
       const { deleteThreshold, insertThreshold, replaceThreshold } = tuned.bestConfig;
       await runPredict(
-        { model: trained.final, input: gold, output: pred, backend: options.backend, chunk: 256, progress: options.progress, decode: { deleteThreshold, insertThreshold, replaceThreshold } },
+        { model: trained.final, input: gold, output: pred, backend: options.backend, engine: 'onnx', chunk: 256, progress: options.progress, decode: { deleteThreshold, insertThreshold, replaceThreshold } },
         io,
       );
       scores[name] = await runEval({ gold, pred }, { stdout: io.stderr, stderr: io.stderr });

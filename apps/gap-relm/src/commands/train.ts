@@ -25,7 +25,7 @@ export interface TrainCommandOptions extends SynthInputFlags {
   stages: string;
   stageMaxSteps?: string;
   backend: 'auto' | 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
-  /** Where training steps run: onnxruntime (auto, the default) or tfjs; evaluation runs on tfjs either way. */
+  /** Where training steps and dev evaluation run: onnxruntime (auto, the default) or tfjs. */
   engine?: 'auto' | 'onnx' | 'tfjs';
   resumeFrom?: string;
   [flag: string]: unknown;
@@ -91,7 +91,7 @@ export async function runTrain(options: TrainCommandOptions, io: CliIO) {
   const backend = await initBackend({ backend: options.backend });
   log(io, `backend: ${backend.name} (${backend.detail})`);
   const engine = options.engine === 'tfjs' ? 'tfjs' : 'onnx';
-  log(io, `engine: ${engine === 'onnx' ? 'onnx (training steps on onnxruntime-node; evaluation on tfjs)' : `tfjs (${backend.name})`}${options.engine === 'auto' || options.engine === undefined ? ', from --engine auto' : ''}`);
+  log(io, `engine: ${engine === 'onnx' ? 'onnx (training steps and dev evaluation on onnxruntime-node)' : `tfjs (${backend.name})`}${options.engine === 'auto' || options.engine === undefined ? ', from --engine auto' : ''}`);
   try {
     checkPrecision(trainConfig, backend.name);
   } catch (error) {

@@ -1,15 +1,16 @@
 import { writeFileAtomic } from '@proj/core';
-import { GapRelm, initBackend } from '@proj/models';
 import { DEFAULT_TUNE_GRID, type GapRelmDecodeConfig, type TuneMetric, tuneThresholds } from '@proj/sampling';
 import { Option, type Command } from 'commander';
 import { type CliIO, CliError, log, requireDistinctPaths, requireFile, requireModelDir, requireOutputFile } from '../cli-io';
 import { decodeConfigFrom } from '../decode-config';
 import { parseIntFlag, parsePositiveFlag } from '../flags';
+import { type CorrectorOptions, addEngineOptions, loadCorrector } from '../load-corrector';
 import { addBackendOption, addDecodeOptions } from '../model-flags';
 import { InputReport } from '../input-lines';
 import { readPairLines } from '../pairs-file';
 
-export interface TuneCommandOptions {
+/** Where the model runs: `engine` defaults to tfjs here (`demo` tunes on onnx). */
+export interface TuneCommandOptions extends Pick<CorrectorOptions, 'engine' | 'providers' | 'threads'> {
   model: string;
   dev: string;
   limit?: number;
@@ -43,18 +44,21 @@ export async function runTune(options: TuneCommandOptions, io: CliIO) {
   const dev = options.limit === undefined ? pairs : pairs.slice(0, options.limit);
   const grid = options.grid === undefined ? DEFAULT_TUNE_GRID : { deleteThreshold: parseGrid(options.grid), insertThreshold: parseGrid(options.grid), replaceThreshold: parseGrid(options.grid) };
 
-  const backend = await initBackend({ backend: options.backend });
-  log(io, `backend: ${backend.name} (${backend.detail})`);
-  const model = await GapRelm.load(options.model);
+  const model = await loadCorrector({ model: options.model, backend: options.backend, engine: options.engine, providers: options.providers, threads: options.threads }, io);
   const started = performance.now();
-  const result = await tuneThresholds(dev, {
-    planner: model.plannerSource(),
-    infiller: model.infillerSource(),
-    config: options.decode,
-    grid,
-    beta: options.beta,
-    metric: options.metric,
-  });
+  let result: Awaited<ReturnType<typeof tuneThresholds>>;
+  try {
+    result = await tuneThresholds(dev, {
+      planner: model.plannerSource(),
+      infiller: model.infillerSource(),
+      config: options.decode,
+      grid,
+      beta: options.beta,
+      metric: options.metric,
+    });
+  } finally {
+    await model.release();
+  }
   const { best } = result;
   log(io, `tune: ${dev.length} dev pairs, ${result.rows.length} threshold triples, ${result.templatesFilled} templates filled, ${((performance.now() - started) / 1000).toFixed(1)} s`);
   io.stdout.write(
@@ -76,6 +80,7 @@ export function registerTune(program: Command, io: CliIO): void {
     .addOption(new Option('--metric <m>', 'auto: sentence-level CSC when all pairs keep their length, else char edits').choices(['auto', 'csc-sentence', 'char-edit']).default('auto'))
     .option('--grid <values>', `threshold values tried for each kind (default ${DEFAULT_TUNE_GRID.deleteThreshold.join(',')})`)
     .option('--output <file>', 'where the thresholds and the full table go', 'thresholds.json');
+  addEngineOptions(command, 'tfjs');
   addBackendOption(command);
   addDecodeOptions(command);
   command.action(async (opts: Omit<TuneCommandOptions, 'decode'>, cmd: Command) => {

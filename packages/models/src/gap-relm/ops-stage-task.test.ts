@@ -10,6 +10,7 @@ import type { BertTokenizer } from '../tokenizers/bert-tokenizer';
 import { onlineExamples } from './example-source';
 import { GapRelm } from './gap-relm';
 import { createOpsStageTask } from './ops-stage-task';
+import { decodeDev } from './stage-parts';
 import { createStageTask, STAGES, type StageName } from './tasks';
 import { charTokenizer, corpusSentences, TINY } from './testing';
 
@@ -83,6 +84,27 @@ describe('createOpsStageTask: evaluation', () => {
       const legacy = await createStageTask(stage, model, options).evaluate!({ epoch: 0, step: 0 });
       expect(Math.abs(ops.loss - legacy.loss) / legacy.loss).toBeLessThan(1e-5);
       expect(ops.f1).toBe(legacy.f1);
+    } finally {
+      model.dispose();
+    }
+  }, 120_000);
+
+  it('evalEngine onnx: the dev loss (within 1e-5) and the decoded corrections equal tfjs\'s, from onnxruntime sessions of the current weights', async () => {
+    const model = GapRelm.create({ ...MODEL, aux_mlm_weight: 0 }, tokenizer, 5);
+    try {
+      // Low thresholds: the random model edits, so equal outputs compare real decisions.
+      const decode = { deleteThreshold: 0.3, replaceThreshold: 0.3, insertThreshold: 0.3 };
+      const base = { train: onlineExamples(sentences, generator, 1), decode };
+      const sources = sentences.slice(0, 16);
+      const onTfjs = await decodeDev(model, sources, base);
+      const onOnnx = await decodeDev(model, sources, { ...base, evalEngine: 'onnx', evalSessions: { executionProviders: ['cpu'], intraOpNumThreads: 1 } });
+      expect(onOnnx.map((c) => c.corrected)).toEqual(onTfjs.map((c) => c.corrected));
+      expect(onTfjs.filter((c) => c.corrected !== c.source).length).toBeGreaterThan(3);
+      const dev = onlineExamples(sentences, generator, 2);
+      const evaluate = (evalEngine: 'tfjs' | 'onnx') => createOpsStageTask('joint_finetune', model, { ...base, dev, devEvalLimit: 24, evalEngine, evalSessions: { executionProviders: ['cpu'], intraOpNumThreads: 1 } }).evaluate!({ epoch: 0, step: 0 });
+      const [onnx, tfjs] = [await evaluate('onnx'), await evaluate('tfjs')];
+      expect(Math.abs(onnx.loss - tfjs.loss) / tfjs.loss).toBeLessThan(1e-5);
+      expect({ ...onnx, loss: 0 }).toEqual({ ...tfjs, loss: 0 });
     } finally {
       model.dispose();
     }

@@ -4,6 +4,7 @@ import { Rng } from '@proj/core';
 import type { StepContext } from '@proj/trainer';
 import type { Ops } from '../ops/ops';
 import { TfOps } from '../ops/tf-ops';
+import { createOnnxLossSession } from '../train-engine/onnx-loss';
 import { opsTrainTask, type HostBatch, type OpsInput, type OpsTrainTask } from '../train-engine/ops-task';
 import type { GapRelm } from './gap-relm';
 import type { InfillerInputs, PaddedInputs } from './inputs';
@@ -150,20 +151,35 @@ export function createOpsStageTask(stage: StageName, model: GapRelm, options: St
     return host;
   };
 
-  // ---- evaluation: dev loss (TfOps, no dropout; a fixed aux masking stream, so evaluations compare) ----
-  const tfOps = new TfOps(model.store);
-  const devLoss = async (examples: EncodedExample[]): Promise<number> => {
-    const { batch: host } = hostBatch(examples, examples.map(() => true), new Rng(0));
-    const value = tf.tidy(() => {
-      const x: Record<string, tf.Tensor> = {};
-      for (const input of inputs) x[input.name] = tf.tensor(host[input.name].data, host[input.name].shape, input.dtype);
-      return loss(tfOps, x) as tf.Scalar;
-    });
-    const v = (await value.data())[0];
-    value.dispose();
-    return v;
+  // ---- evaluation: dev loss without dropout (a fixed aux masking stream, so evaluations compare),
+  // on TfOps or, with evalEngine 'onnx', on an onnxruntime session of the loss on the current weights ----
+  const devHost = (examples: EncodedExample[]) => hostBatch(examples, examples.map(() => true), new Rng(0)).batch;
+  const devLosses = async (batches: EncodedExample[][]): Promise<number[]> => {
+    if (options.evalEngine === 'onnx') {
+      const session = await createOnnxLossSession({ name: `gap-relm/${stage}`, store: model.store, inputs, loss }, options.evalSessions);
+      try {
+        const losses: number[] = [];
+        for (const examples of batches) losses.push(await session.loss(devHost(examples)));
+        return losses;
+      } finally {
+        await session.release();
+      }
+    }
+    const tfOps = new TfOps(model.store);
+    const losses: number[] = [];
+    for (const examples of batches) {
+      const host = devHost(examples);
+      const value = tf.tidy(() => {
+        const x: Record<string, tf.Tensor> = {};
+        for (const input of inputs) x[input.name] = tf.tensor(host[input.name].data, host[input.name].shape, input.dtype);
+        return loss(tfOps, x) as tf.Scalar;
+      });
+      losses.push((await value.data())[0]);
+      value.dispose();
+    }
+    return losses;
   };
-  const evaluate = dev ? stageEvaluator(stage, model, dev, options, stats, devLoss) : undefined;
+  const evaluate = dev ? stageEvaluator(stage, model, dev, options, stats, devLosses) : undefined;
 
   const inputs = stageInputs(usesPlanner, usesInfiller, auxOn);
   const task = opsTrainTask({

@@ -4,7 +4,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import { PlannerOp, buildTemplate } from '@proj/align';
 import type { Rng } from '@proj/core';
 import { cscMetrics } from '@proj/metrics';
+import type { Correction } from '@proj/sampling';
 import type { StepContext } from '@proj/trainer';
+import { OnnxGapRelm } from '../onnx-runtime/gap-relm-onnx';
 import { TfOps } from '../ops/tf-ops';
 import type { ExampleSource } from './example-source';
 import { GapRelm } from './gap-relm';
@@ -95,13 +97,25 @@ export async function scheduleBatch(
  * A stage's evaluate(): the mean of `devLoss` over dev batches (no dropout) and sentence-level
  * correction P/R/F1 of `model.correct` on the first `devEvalLimit` dev examples.
  */
+/** The dev sources corrected on `options.evalEngine`, with the model's current weights. */
+export async function decodeDev(model: GapRelm, sources: string[], options: StageTaskOptions): Promise<Correction[]> {
+  if (options.evalEngine !== 'onnx') return model.correct(sources, options.decode);
+  const sessions = await OnnxGapRelm.fromModel(model, options.evalSessions);
+  try {
+    return await sessions.correct(sources, options.decode);
+  } finally {
+    await sessions.release();
+  }
+}
+
 export function stageEvaluator(
   stage: StageName,
   model: GapRelm,
   dev: ExampleSource,
   options: StageTaskOptions,
   stats: ScheduledSamplingStats,
-  devLoss: (examples: EncodedExample[]) => Promise<number>,
+  /** The mean loss of each batch of dev examples, in order. */
+  devLosses: (batches: EncodedExample[][]) => Promise<number[]>,
 ): () => Promise<Record<string, number>> {
   const devLimit = options.devEvalLimit ?? 200;
   const evalBatch = options.evalBatchSize ?? 16;
@@ -114,18 +128,16 @@ export function stageEvaluator(
       devPairs = raw.map((e) => ({ source: e.source, target: e.target }));
       devCache = raw.map((e, i) => encodeExample(e, model.ids, model.budget, `dev example ${i} of ${dev.describe()}`)).filter((e): e is EncodedExample => e !== null);
     }
-    let sum = 0;
-    let batches = 0;
-    for (let i = 0; i < devCache.length; i += evalBatch) {
-      sum += await devLoss(devCache.slice(i, i + evalBatch));
-      batches++;
-    }
-    const corrected = await model.correct(devPairs.map((p) => p.source), options.decode);
+    const batches: EncodedExample[][] = [];
+    for (let i = 0; i < devCache.length; i += evalBatch) batches.push(devCache.slice(i, i + evalBatch));
+    const losses = await devLosses(batches);
+    const sum = losses.reduce((a, b) => a + b, 0);
+    const corrected = await decodeDev(model, devPairs.map((p) => p.source), options);
     const m = cscMetrics(devPairs.map((p) => p.source), devPairs.map((p) => p.target), corrected.map((c) => c.corrected)).sentence.correction;
     if (stage === 'joint_finetune' && options.log) {
       options.log.write(`${stage}: scheduled sampling in ${stats.scheduledBatches}/${stats.batches} batches; infill loss kept for ${stats.examplesKept}, skipped for ${stats.examplesSkipped} examples\n`);
     }
-    return { loss: batches > 0 ? sum / batches : 0, f1: m.f1, precision: m.precision, recall: m.recall };
+    return { loss: batches.length > 0 ? sum / batches.length : 0, f1: m.f1, precision: m.precision, recall: m.recall };
   };
 }
 

@@ -3,6 +3,7 @@ import { PlannerOp } from '@proj/align';
 import { Rng } from '@proj/core';
 import type { GapRelmDecodeConfig } from '@proj/sampling';
 import type { StepContext, TrainTask } from '@proj/trainer';
+import type { OnnxSessionOptions } from '../onnx-runtime/session';
 import { TfOps } from '../ops/tf-ops';
 import type { ExampleSource } from './example-source';
 import { GapRelm } from './gap-relm';
@@ -53,6 +54,15 @@ export interface StageTaskOptions {
   dev?: ExampleSource;
   /** Decoding for the dev F1. */
   decode?: Partial<GapRelmDecodeConfig>;
+  /**
+   * Where dev evaluation runs: tfjs (default), or onnxruntime sessions on the current weights (the
+   * loss graph, and `OnnxGapRelm.fromModel` for decoding), which the onnx engine uses: on
+   * tfjs-wasm the dev evaluation of the demo took minutes, longer than its training steps.
+   * `createStageTask` (tfjs only) computes its dev loss on tfjs either way.
+   */
+  evalEngine?: 'tfjs' | 'onnx';
+  /** onnxruntime sessions of `evalEngine: 'onnx'` (providers, threads). */
+  evalSessions?: OnnxSessionOptions;
   /** Dev examples scored (loss and F1); default 200. */
   devEvalLimit?: number;
   /** Optimizer steps of this stage (the scheduled-sampling ramp); default: p = ss_end throughout. */
@@ -165,13 +175,16 @@ export function createStageTask(stage: StageName, model: GapRelm, options: Stage
   };
 
   // ---- evaluation: dev loss and sentence-level correction P/R/F1 ----
-  const devLoss = async (examples: EncodedExample[]): Promise<number> => {
-    const value = tf.tidy(() => combine(lossTerms({ examples, scheduled: false, infill: examples.map(() => true), tokens: 0 })));
-    const v = (await value.data())[0];
-    value.dispose();
-    return v;
+  const devLosses = async (batches: EncodedExample[][]): Promise<number[]> => {
+    const losses: number[] = [];
+    for (const examples of batches) {
+      const value = tf.tidy(() => combine(lossTerms({ examples, scheduled: false, infill: examples.map(() => true), tokens: 0 })));
+      losses.push((await value.data())[0]);
+      value.dispose();
+    }
+    return losses;
   };
-  const evaluate = dev ? stageEvaluator(stage, model, dev, options, stats, devLoss) : undefined;
+  const evaluate = dev ? stageEvaluator(stage, model, dev, options, stats, devLosses) : undefined;
   const trainable = stageTrainable(stage, model);
 
   return {

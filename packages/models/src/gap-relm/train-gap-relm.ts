@@ -198,6 +198,8 @@ export async function trainGapRelm(options: TrainGapRelmOptions): Promise<TrainG
       dev: options.dev,
       decode: options.decode,
       devEvalLimit: options.devEvalLimit,
+      // The onnx engine evaluates on onnxruntime too; tfjs-wasm took minutes per evaluation.
+      ...(options.engine === 'onnx' ? { evalEngine: 'onnx' as const, evalSessions: { executionProviders: options.onnx?.executionProviders, intraOpNumThreads: options.onnx?.intraOpNumThreads } } : {}),
       totalSteps: stageSteps(config, options.train.length),
       log: logStream,
     };

@@ -2,7 +2,9 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PlannerOp } from '@proj/align';
 import type { GapRelmDecodeConfig, InfillerBatch } from '@proj/sampling';
+import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../backend/init-backend';
 import { GapRelm } from '../gap-relm/gap-relm';
@@ -107,6 +109,35 @@ describe('OnnxGapRelm (parity with the tfjs GapRelm)', () => {
     const kinds = new Set(a.flatMap((c) => c.edits.map((e) => e.kind)));
     expect([...kinds].sort()).toEqual(['delete', 'insert', 'replace']);
     expect(a.filter((c) => c.corrected !== c.source).length).toBeGreaterThan(10);
+  });
+
+  it('fromModel: sessions on the in-memory weights decode as the exported files do, and follow changed weights', async () => {
+    const inMemory = await OnnxGapRelm.fromModel(tfjs, { executionProviders: ['cpu'] });
+    try {
+      expect(await inMemory.correct(sentences, LOW)).toEqual(await onnx.correct(sentences, LOW));
+    } finally {
+      await inMemory.release();
+    }
+    // Changed weights reach sessions built afterwards: head biases of +50 on KEEP and on "insert
+    // nothing" make the planner keep every sentence as it is.
+    const changed = await GapRelm.load(dir);
+    try {
+      for (const head of ['planner.planner.op_head.bias', 'planner.planner.insert_head.bias']) {
+        const bias = changed.store.get(head);
+        bias.assign(tf.tensor1d(Array.from({ length: bias.shape[0] }, (_, i) => (i === PlannerOp.KEEP || (head.includes('insert') && i === 0) ? 50 : 0))));
+      }
+      const keepAll = await OnnxGapRelm.fromModel(changed, { executionProviders: ['cpu'] });
+      try {
+        // The unchanged model edits some of these sentences, so an unchanged session would fail here.
+        expect((await onnx.correct(sentences.slice(0, 6), LOW)).some((c) => c.corrected !== c.source)).toBe(true);
+        const out = await keepAll.correct(sentences.slice(0, 6), LOW);
+        expect(out.map((c) => c.corrected)).toEqual(sentences.slice(0, 6));
+      } finally {
+        await keepAll.release();
+      }
+    } finally {
+      changed.dispose();
+    }
   });
 
   it('writeGapRelmServingDir: a weights-free directory (graphs, configs, tokenizer) serves the same corrections', async () => {

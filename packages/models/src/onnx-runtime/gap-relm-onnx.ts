@@ -6,7 +6,7 @@ import type { Correction, GapRelmDecodeConfig, InfillerLogitsSource, PlannerLogi
 import { GapRelm } from '../gap-relm/gap-relm';
 import { writeFileAtomic } from '@proj/core';
 import { GAP_RELM_CONFIG_FILE, GapRelmCodec, type InfillerRun, type PlannerRun } from '../gap-relm/codec';
-import { exportGapRelmToOnnx } from '../onnx/export';
+import { exportGapRelmToOnnx, gapRelmToOnnx } from '../onnx/export';
 import { OnnxMaskedLM } from './masked-lm-onnx';
 import { createOnnxSession, type OnnxSessionOptions } from './session';
 import { float32Output, idFeeds, int64 } from './tensors';
@@ -82,6 +82,14 @@ export interface OnnxGapRelmOptions extends OnnxSessionOptions {
   infiller?: string;
 }
 
+/** The infiller engine of our infiller.onnx: MLM logits at the mask positions only. */
+function infillerRunOf(infiller: ort.InferenceSession): InfillerRun {
+  return async (x) => {
+    const outputs = await infiller.run({ ...idFeeds(x), mask_positions: int64(x.positions, [x.positions.length]) });
+    return float32Output(outputs, 'logits', 'OnnxGapRelm.infillerRun').data;
+  };
+}
+
 /**
  * Gap-ReLM decoding on onnxruntime-node: the planner and infiller graphs exported by
  * `exportGapRelmOnnx`, each in one session created at load and reused for every batch.
@@ -125,11 +133,25 @@ export class OnnxGapRelm {
         return new OnnxGapRelm(codec, planner.session, (x) => mlm.logitsAt(x, x.positions), () => mlm.release(), planner.provider, planner.intraOpNumThreads);
       }
       const infiller = (await createOnnxSession(join(onnxDir, 'infiller.onnx'), same)).session;
-      const run: InfillerRun = async (x) => {
-        const outputs = await infiller.run({ ...idFeeds(x), mask_positions: int64(x.positions, [x.positions.length]) });
-        return float32Output(outputs, 'logits', 'OnnxGapRelm.infillerRun').data;
-      };
-      return new OnnxGapRelm(codec, planner.session, run, () => infiller.release(), planner.provider, planner.intraOpNumThreads);
+      return new OnnxGapRelm(codec, planner.session, infillerRunOf(infiller), () => infiller.release(), planner.provider, planner.intraOpNumThreads);
+    } catch (error) {
+      await planner.session.release();
+      throw error;
+    }
+  }
+
+  /**
+   * Sessions on the current weights of an in-memory model, exported to ONNX bytes without touching
+   * disk: what training's dev evaluation decodes with when steps run on onnxruntime. The sessions
+   * keep a copy of the weights, so build a new one after the weights change.
+   */
+  static async fromModel(model: GapRelm, options: OnnxSessionOptions = {}): Promise<OnnxGapRelm> {
+    const bytes = await gapRelmToOnnx(model);
+    const planner = await createOnnxSession(bytes.planner, options);
+    const same = { ...options, executionProviders: [planner.provider], intraOpNumThreads: planner.intraOpNumThreads };
+    try {
+      const infiller = (await createOnnxSession(bytes.infiller, same)).session;
+      return new OnnxGapRelm(model.codec, planner.session, infillerRunOf(infiller), () => infiller.release(), planner.provider, planner.intraOpNumThreads);
     } catch (error) {
       await planner.session.release();
       throw error;

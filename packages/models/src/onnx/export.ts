@@ -32,7 +32,8 @@ async function parameterValues(graph: Graph, store: ParameterStore): Promise<Map
   return values;
 }
 
-async function serialize(graph: Graph, store: ParameterStore, graphName: string, options: OnnxExportOptions): Promise<Uint8Array> {
+/** A recorded graph as ONNX bytes with the store's current weights as initializers. */
+export async function graphWithWeightsToOnnx(graph: Graph, store: ParameterStore, graphName: string, options: OnnxExportOptions = {}): Promise<Uint8Array> {
   const values = await parameterValues(graph, store);
   return graphToOnnx(graph, {
     opset: options.opset,
@@ -55,7 +56,7 @@ export function recordBertForMaskedLM(model: BertForMaskedLM): Graph {
 
 /** BertForMaskedLM as ONNX bytes (inputs `input_ids`, `attention_mask`, `token_type_ids` int64; output `logits`). */
 export async function bertForMaskedLMToOnnx(model: BertForMaskedLM, options: OnnxExportOptions = {}): Promise<Uint8Array> {
-  return serialize(recordBertForMaskedLM(model), model.params, 'bert_for_masked_lm', options);
+  return graphWithWeightsToOnnx(recordBertForMaskedLM(model), model.params, 'bert_for_masked_lm', options);
 }
 
 /** Writes BertForMaskedLM to `path` as ONNX, atomically. Returns the bytes written. */
@@ -84,8 +85,8 @@ export function recordGapRelmInfiller(model: GapRelm): Graph {
 
 export async function gapRelmToOnnx(model: GapRelm, options: OnnxExportOptions = {}): Promise<{ planner: Uint8Array; infiller: Uint8Array }> {
   return {
-    planner: await serialize(recordGapRelmPlanner(model), model.store, 'gap_relm_planner', options),
-    infiller: await serialize(recordGapRelmInfiller(model), model.store, 'gap_relm_infiller', options),
+    planner: await graphWithWeightsToOnnx(recordGapRelmPlanner(model), model.store, 'gap_relm_planner', options),
+    infiller: await graphWithWeightsToOnnx(recordGapRelmInfiller(model), model.store, 'gap_relm_infiller', options),
   };
 }
 
@@ -122,7 +123,7 @@ export function recordSgddDecoder(model: SgddModel): Graph {
 }
 
 export async function sgddDecoderToOnnx(model: SgddModel, options: OnnxExportOptions = {}): Promise<Uint8Array> {
-  return serialize(recordSgddDecoder(model), model.params, 'sgdd_decoder', options);
+  return graphWithWeightsToOnnx(recordSgddDecoder(model), model.params, 'sgdd_decoder', options);
 }
 
 /** Writes the SGDD decoder to `path` as ONNX, atomically. Returns the bytes written. */
@@ -143,5 +144,5 @@ export function recordSentenceEncoder(encoder: BertModel): Graph {
 }
 
 export async function sentenceEncoderToOnnx(encoder: BertModel, options: OnnxExportOptions = {}): Promise<Uint8Array> {
-  return serialize(recordSentenceEncoder(encoder), encoder.params, 'sentence_encoder', options);
+  return graphWithWeightsToOnnx(recordSentenceEncoder(encoder), encoder.params, 'sentence_encoder', options);
 }
