@@ -1,4 +1,5 @@
 import { GraphOps, type Graph, type GraphNode, type GraphValue } from '../ops/graph-ops';
+import { withoutDeadNodes } from './dead-nodes';
 import { VJP_RULES } from './rules';
 
 export interface GradientOptions {
@@ -62,8 +63,14 @@ export function appendGradients(graph: Graph, options: GradientOptions): Gradien
   }
   const onPath = (name: string) => varying.has(name) && useful.has(name);
 
-  const producers = new Map(graph.nodes.flatMap((n) => n.outputs.map((o) => [o, n] as const)));
-  const producer = (value: string) => producers.get(value);
+  // The node computing a value, forward or backward (recorded nodes are indexed as they appear).
+  const producers = new Map<string, GraphNode>();
+  let indexed = 0;
+  const producer = (value: string) => {
+    const nodes = g.toGraph().nodes;
+    for (; indexed < nodes.length; indexed++) for (const o of nodes[indexed].outputs) producers.set(o, nodes[indexed]);
+    return producers.get(value);
+  };
 
   // 3. The reverse sweep; contributions are summed when a value's gradient is first read.
   const contributions = new Map<string, GraphValue[]>([[loss, [g.scalar(1)]]]);
@@ -99,5 +106,6 @@ export function appendGradients(graph: Graph, options: GradientOptions): Gradien
     values.set(name, d);
     if (asOutputs) gradients.set(name, g.output(d, gradientName(name)).name);
   }
-  return { graph: g.toGraph(), gradients, values };
+  // With the gradients as outputs, what a rule recorded and then rewrote can go.
+  return { graph: asOutputs ? withoutDeadNodes(g.toGraph()) : g.toGraph(), gradients, values };
 }

@@ -14,7 +14,7 @@ export interface VjpContext {
   grads: (GraphValue | null)[];
   /** Which inputs need a gradient (float32 values that depend on a parameter). */
   needs: boolean[];
-  /** The forward node that computes a value (undefined for inputs, initializers and backward values). */
+  /** The node that computes a value, forward or backward so far (undefined for inputs and initializers). */
   producer?: (value: string) => GraphNode | undefined;
 }
 
@@ -155,8 +155,17 @@ export const VJP_RULES: Readonly<Record<string, VjpRule>> = {
   Reshape: (c) => [c.g.reshapeLike(dy(c), c.inputs[0]), null],
   Transpose: (c) => {
     const perm = c.node.attrs.perm as number[];
+    const d = dy(c);
+    // (p·q)ᵀ = qᵀ·pᵀ: a transposed weight's gradient (a tied projection's [vocab, hidden]) as one
+    // product in the weight's layout instead of a product and a transpose of it; the first product
+    // is left unread (withoutDeadNodes drops it).
+    const product = perm.length === 2 && perm[0] === 1 ? c.producer?.(d.name) : undefined;
+    if (product?.op === 'MatMul' && product.inputs.every((i) => c.g.value(i).shape.length === 2)) {
+      const [p, q] = product.inputs.map((i) => c.g.value(i));
+      return [c.g.matMul(swapLast(c, q), swapLast(c, p))];
+    }
     const inverse = perm.map((_, i) => perm.indexOf(i));
-    return [c.g.transpose(dy(c), inverse)];
+    return [c.g.transpose(d, inverse)];
   },
   Concat: (c) => {
     const { g } = c;

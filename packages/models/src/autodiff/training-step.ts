@@ -1,6 +1,7 @@
 import { isNoDecayParam } from '@proj/trainer';
 import { GraphOps, parametersAsInputs, type Graph, type GraphValue } from '../ops/graph-ops';
 import { appendGradients } from './gradients';
+import { withoutDeadNodes } from './dead-nodes';
 import { pruneIdentities } from './prune-identities';
 
 /** AdamW and clipping settings, as @proj/trainer's `createAdamW` and `clipByGlobalNorm` take them. */
@@ -116,7 +117,7 @@ export function buildTrainingStep(graph: Graph, options: TrainingStepOptions): G
   const { graph: withGrads, values: grads } = appendGradients(parametersAsInputs(graph, options.trainable), { loss: options.loss, wrt: options.trainable, asOutputs: false });
   const g = GraphOps.continue(withGrads, NO_PARAMETERS, { namePrefix: 'step/' });
   recordOptimizerStep(g, grads, optimizer);
-  return pruneIdentities(g.toGraph());
+  return pruneIdentities(withoutDeadNodes(g.toGraph()));
 }
 
 /**
@@ -136,7 +137,7 @@ export function buildGradientStep(graph: Graph, options: GradientStepOptions): G
     const sum = out.input(N.gradSum(p), 'float32', out.value(p).shape);
     out.output(out.add(sum, grads.get(p)!), N.updatedGradSum(p));
   }
-  return pruneIdentities(out.toGraph());
+  return pruneIdentities(withoutDeadNodes(out.toGraph()));
 }
 
 /**
@@ -153,5 +154,5 @@ export function buildOptimizerStep(parameters: readonly { name: string; shape: n
     grads.set(name, g.input(TRAINING_STEP_NAMES.grad(name), 'float32', shape));
   }
   recordOptimizerStep(g, grads, optimizer);
-  return pruneIdentities(g.toGraph());
+  return pruneIdentities(withoutDeadNodes(g.toGraph()));
 }
