@@ -1,11 +1,13 @@
 // Gap-ReLM joint_finetune on the two training engines of @proj/trainer: tfjs (wasm backend) and
 // onnxruntime (createOnnxEngine), same init, same batches, same dropout masks, through train().
 //
-//   npx tsx tools/bench/train-engines.ts parity [--steps 50] [--repeat-onnx] [--threads N]
+//   npx tsx tools/bench/train-engines.ts parity [--steps 50] [--repeat-onnx] [--threads N] [--adam-eps X]
 //     the demo model (hidden 128, 2 layers, 4 heads, ffn 256, P-tuning LSTM, dropout 0.1, batch 32,
 //     scheduled sampling ramp 0 -> 0.5): per-step loss and final weights of both engines compared;
 //     --repeat-onnx runs the onnx engine a second time to show how far two runs of it drift;
-//     --threads sets onnxruntime's intra-op threads (default: the core count).
+//     --threads sets onnxruntime's intra-op threads (default: the core count); --adam-eps sets the
+//     optimizer's eps (a large eps, e.g. 1, makes the update close to SGD with momentum, lr·m, so
+//     Adam's m / √v cannot turn a near-zero gradient's float noise into a full-size step).
 //   npx tsx tools/bench/train-engines.ts speed [--steps 5] [--warmup 2]
 //     tokens/s and peak RSS of a joint step at demo size (batch 32) and at BERT-small size (hidden
 //     512, 4 layers, 8 heads, ffn 2048, vocabulary 21,128, batch 8) on each engine, each run in
@@ -50,6 +52,15 @@ async function setup(size: Size) {
 }
 
 /** `steps` joint_finetune steps of a fresh seeded model on `engine`; the train records and the final weights. */
+/** `--adam-eps X` of parity (a float), else the trainer's default. */
+function adamEps(): number | undefined {
+  const i = process.argv.indexOf('--adam-eps');
+  if (i < 0) return undefined;
+  const eps = Number(process.argv[i + 1]);
+  if (!(eps > 0)) throw new RangeError(`train-engines: --adam-eps must be a number > 0, got ${process.argv[i + 1]}`);
+  return eps;
+}
+
 async function runJoint(size: Size, engine: Engine, steps: number, logEvery: number, extra: Partial<GapRelmConfigInput> = {}, record?: HostBatch[]) {
   const { examples, tokenizer } = await setup(size);
   const model = GapRelm.create({ ...SIZES[size].model, ...extra }, tokenizer, SEED);
@@ -64,13 +75,20 @@ async function runJoint(size: Size, engine: Engine, steps: number, logEvery: num
         return b;
       };
     }
-    const config = { max_steps: steps, batch_size: SIZES[size].batch, lr: 3e-3, warmup_steps: Math.min(10, steps), log_every_steps: logEvery, seed: SEED, output_dir: dir };
+    const eps = adamEps();
+    const config = { max_steps: steps, batch_size: SIZES[size].batch, lr: 3e-3, warmup_steps: Math.min(10, steps), log_every_steps: logEvery, seed: SEED, output_dir: dir, ...(eps === undefined ? {} : { adam_eps: eps }) };
     const times: number[] = [];
-    const onLog = () => void times.push(performance.now());
+    // CPU seconds of this process (every thread) at each log: steady under other sessions' load, unlike wall time.
+    const cpu: number[] = [];
+    const onLog = () => {
+      times.push(performance.now());
+      const u = process.cpuUsage();
+      cpu.push((u.user + u.system) / 1e6);
+    };
     const result = await train(config, task, { log: null, onLog, engine: engine === 'onnx' ? createOnnxEngine({ executionProviders: ['cpu'], intraOpNumThreads: process.argv.includes('--threads') ? flag('threads', 1) : undefined }) : undefined });
     const weights = new Map(await Promise.all(model.store.names().map(async (n) => [n, await model.store.toFloat32(n)] as const)));
     const torchModel = { ...SIZES[size].model, vocab_size: tokenizer.vocab.size, max_position_embeddings: model.bertConfig.maxPositionEmbeddings, max_insert_k: model.config.max_insert_k, prompt_length: model.special.prompts, dropout: model.config.dropout };
-    return { history: result.history.filter((r: MetricsRecord) => r.split === 'train'), times, weights, describe: model.describe(), stats: task.stats, torchModel };
+    return { history: result.history.filter((r: MetricsRecord) => r.split === 'train'), times, cpu, weights, describe: model.describe(), stats: task.stats, torchModel };
   } finally {
     model.dispose();
     await rm(dir, { recursive: true, force: true });
@@ -93,14 +111,16 @@ async function parity(): Promise<void> {
   // Key biases have a zero gradient in exact arithmetic (softmax ignores a per-query shift): Adam
   // turns each engine's float noise there into lr-sized steps, which change no output.
   const diff = { other: 0, keyBias: 0 };
-  const byParam: [string, number][] = [];
+  const byParam: [string, number, string][] = [];
   for (const [name, w] of onnx.weights) {
     const t = tfjs.weights.get(name)!;
     const key = name.endsWith('attention.self.key.bias') ? 'keyBias' : 'other';
-    let worst = 0;
-    for (let i = 0; i < w.length; i++) worst = Math.max(worst, Math.abs(w[i] - t[i]));
+    let [worst, over, median] = [0, 0, 0];
+    const d = w.map((x, i) => Math.abs(x - t[i]));
+    for (const x of d) [worst, over] = [Math.max(worst, x), over + (x > 1e-4 ? 1 : 0)];
+    median = d.sort()[d.length >> 1];
     diff[key] = Math.max(diff[key], worst);
-    byParam.push([name, worst]);
+    byParam.push([name, worst, `${over}/${w.length} > 1e-4, median ${median.toExponential(0)}`]);
   }
   const losses = onnx.history.map((r, i) => `${r.step}:${(Math.abs((r.loss as number) - (tfjs.history[i].loss as number)) / Math.abs(tfjs.history[i].loss as number)).toExponential(1)}`);
   console.log(`train-engines parity: ${onnx.describe}`);
@@ -109,7 +129,9 @@ async function parity(): Promise<void> {
   console.log(`  scheduled sampling: tfjs ${JSON.stringify(tfjs.stats)}, onnx ${JSON.stringify(onnx.stats)}`);
   console.log(`  per-step loss, max relative difference: ${lossRel.toExponential(2)} (target < 1e-4)`);
   console.log(`  final weights, max abs difference: ${diff.other.toExponential(2)} (target < 1e-4); attention key biases: ${diff.keyBias.toExponential(2)}`);
-  console.log(`  largest weight differences: ${byParam.sort((x, y) => y[1] - x[1]).slice(0, 6).map(([n, d]) => `${n} ${d.toExponential(1)}`).join(', ')}`);
+  console.log(`  adam_eps ${adamEps() ?? 'default (1e-8)'}; largest weight differences (max abs; elements over 1e-4; median): ${byParam.sort((x, y) => y[1] - x[1]).slice(0, 8).map(([n, d, more]) => `${n} ${d.toExponential(1)} (${more})`).join(', ')}`);
+  const overall = byParam.reduce((s, [, , more]) => s + Number(more.split('/')[0]), 0);
+  console.log(`  elements over 1e-4 apart: ${overall} of ${[...onnx.weights.values()].reduce((s, w) => s + w.length, 0)}; parameters with none: ${byParam.filter(([, , more]) => more.startsWith('0/')).length} of ${byParam.length}`);
   console.log(`  relative loss difference by step: ${losses.join(' ')}`);
   // What the weight differences change: dev loss and correction F1 of both final models (tfjs, no dropout).
   const { examples, tokenizer } = await setup('demo');
@@ -153,7 +175,8 @@ async function child(size: Size, engine: Engine): Promise<void> {
   const rss = process.resourceUsage().maxRSS / 1024;
   const specFile = process.env.TRAIN_ENGINES_TORCH_SPEC;
   if (specFile) await writeFile(specFile, JSON.stringify(torchSpec(run.torchModel, recorded, warmup)));
-  console.log(JSON.stringify({ size, engine, tokens_per_s: tokens / seconds, step_s: seconds / steps, loss: run.history.at(-1)!.loss, max_rss_mb: rss, describe: run.describe }));
+  const cpuPerStep = (run.cpu.at(-1)! - run.cpu[warmup - 1]) / steps;
+  console.log(JSON.stringify({ size, engine, tokens_per_s: tokens / seconds, step_s: seconds / steps, cpu_s: cpuPerStep, loss: run.history.at(-1)!.loss, max_rss_mb: rss, describe: run.describe }));
 }
 
 /**

@@ -1,16 +1,19 @@
 // Where the time of one onnx-engine training step goes: Gap-ReLM joint_finetune at BERT-small size
-// (hidden 512, 4 layers, 8 heads, ffn 2048, vocabulary 21,128, batch 8), the graphs and feeds
-// exactly as createOnnxEngine builds them (packages/models/src/train-engine/onnx-engine.ts),
-// with grad_accum_steps = 1: one gradient-step run and one optimizer-step run per step.
+// (hidden 512, 4 layers, 8 heads, ffn 2048, vocabulary 21,128, batch 8), the graph, feeds and host
+// state exactly as createOnnxEngine runs a step of one micro-batch
+// (packages/models/src/train-engine/onnx-engine.ts): one run of the buildTrainingStep session
+// (forward, backward, clipping, AdamW), weights and moments fed from one host copy and written into
+// the other (pre-allocated outputs).
 //
 //   nice -n 5 npx tsx tools/bench/train-step-profile.ts [--steps 3] [--warmup 1] [--threads 2] [--size bert-small|demo]
-//     1. per step: batch building, feeds (int64 ids, dropout masks, weight / sum tensors), the
-//        gradient run, the optimizer run (their feeds and outputs), and the bytes each run moves;
-//     2. an onnxruntime session profile (enableProfiling) of the gradient step, aggregated by op
-//        type, split into forward / backward ('grad/' nodes) / accumulation nodes;
+//       [--opt-level disabled|basic|extended|all] [--parallel]
+//     1. per step: batch building, data feeds (int64 ids, dropout masks), the session run, wall
+//        and CPU time (all threads), and the bytes the run reads and writes;
+//     2. an onnxruntime session profile (enableProfiling) of the training step, aggregated by op
+//        type, split into forward / backward ('grad/' nodes) / optimizer ('step/' nodes);
 //     3. the forward-only session of the same graph on the same feeds (time and op profile);
-//        the optimizer-step session's profile, and its runs with pre-allocated outputs;
-//     4. node counts of the forward and the gradient-step graph by op type.
+//     4. node counts of the forward and the training-step graph by op type.
+//     --opt-level and --parallel set the sessions' graphOptimizationLevel and executionMode.
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
@@ -25,8 +28,7 @@ import {
   GraphOps,
   TRAINING_STEP_NAMES as N,
   buildCharVocab,
-  buildGradientStep,
-  buildOptimizerStep,
+  buildTrainingStep,
   createOpsStageTask,
   batchFeeds,
   graphToOnnx,
@@ -58,10 +60,15 @@ const cpuMs = () => {
 };
 const bytesOf = (tensors: Record<string, ort.Tensor>) => Object.values(tensors).reduce((s, t) => s + (t.data as ArrayBufferView).byteLength, 0);
 
-async function session(bytes: Uint8Array, threads: number, profileDir?: string): Promise<ort.InferenceSession> {
+type OptLevel = 'disabled' | 'basic' | 'extended' | 'all';
+const OPT_LEVELS: readonly OptLevel[] = ['disabled', 'basic', 'extended', 'all'];
+
+async function session(bytes: Uint8Array, threads: number, tuning: { optLevel: OptLevel; parallel: boolean }, profileDir?: string): Promise<ort.InferenceSession> {
   return ort.InferenceSession.create(bytes, {
     executionProviders: ['cpu'],
     intraOpNumThreads: threads,
+    graphOptimizationLevel: tuning.optLevel,
+    executionMode: tuning.parallel ? 'parallel' : 'sequential',
     // As createOnnxSession: idle intra-op threads sleep.
     extra: { session: { intra_op: { allow_spinning: '0' } } },
     ...(profileDir ? { enableProfiling: true, profileFilePrefix: join(profileDir, 'ort') } : {}),
@@ -142,6 +149,9 @@ function countOps(graph: Graph): Map<string, number> {
 async function main(): Promise<void> {
   const size = (process.argv.includes('--size') ? process.argv[process.argv.indexOf('--size') + 1] : 'bert-small') as Size;
   if (!(size in SIZES)) throw new RangeError(`train-step-profile: --size must be one of ${Object.keys(SIZES).join(', ')}`);
+  const optLevel = (process.argv.includes('--opt-level') ? process.argv[process.argv.indexOf('--opt-level') + 1] : 'all') as OptLevel;
+  if (!OPT_LEVELS.includes(optLevel)) throw new RangeError(`train-step-profile: --opt-level must be one of ${OPT_LEVELS.join(', ')}, got ${optLevel}`);
+  const tuning = { optLevel, parallel: process.argv.includes('--parallel') };
   const steps = flag('steps', 3);
   const warmup = flag('warmup', 1);
   const threads = flag('threads', availableParallelism());
@@ -163,36 +173,39 @@ async function main(): Promise<void> {
   const params = names.reduce((s, n) => s + shapes.get(n)!.reduce((a, b) => a * b, 1), 0);
 
   // The graphs, as createOnnxEngine builds them.
-  let t = performance.now();
+  const t = performance.now();
   const g = new GraphOps(store, { dropout: 'inputs' });
   const inputs: Record<string, GraphValue> = {};
   for (const input of ops.inputs) inputs[input.name] = g.input(input.name, input.dtype, input.shape);
   g.output(ops.loss(g, inputs, { rng: new Rng(0) }), 'loss');
   const forward = g.toGraph();
-  const gradGraph = buildGradientStep(forward, { loss: 'loss', trainable: names });
-  const optGraph = buildOptimizerStep(names.map((name) => ({ name, shape: shapes.get(name)! })), { maxGradNorm: 1, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01 });
+  const stepGraph = buildTrainingStep(forward, { loss: 'loss', trainable: names, maxGradNorm: 1, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01 });
   const values = new Map(await Promise.all(store.names().map(async (n) => [n, await store.toFloat32(n)] as const)));
-  const gradBytes = graphToOnnx(gradGraph, { parameters: (n) => values.get(n)!, graphName: 'gradient_step' });
-  const optBytes = graphToOnnx(optGraph, { parameters: (n) => { throw new Error(n); }, graphName: 'optimizer_step' });
+  const stepBytes = graphToOnnx(stepGraph, { parameters: (n) => values.get(n)!, graphName: 'training_step' });
   const fwdBytes = graphToOnnx(forward, { parameters: (n) => values.get(n)!, graphName: 'forward' });
   const buildMs = performance.now() - t;
 
   console.log(`train-step-profile: ${model.describe()}`);
-  console.log(`  ${size}, batch ${SIZES[size].batch}, ${names.length} trainable tensors (${params.toLocaleString('en-US')} values, ${mb(params * 4)} MB each of weights / grads / m / v); onnxruntime cpu, ${threads} intra-op threads; ${availableParallelism()} cores (${cpus()[0]?.model ?? '?'})`);
-  console.log(`  graphs recorded + serialized in ${ms(buildMs)} ms: gradient step ${mb(gradBytes.length)} MB, optimizer step ${mb(optBytes.length)} MB, forward ${mb(fwdBytes.length)} MB`);
+  console.log(`  ${size}, batch ${SIZES[size].batch}, ${names.length} trainable tensors (${params.toLocaleString('en-US')} values, ${mb(params * 4)} MB each of weights / m / v); onnxruntime cpu, ${threads} intra-op threads, graphOptimizationLevel ${tuning.optLevel}, executionMode ${tuning.parallel ? 'parallel' : 'sequential'}; ${availableParallelism()} cores (${cpus()[0]?.model ?? '?'})`);
+  console.log(`  graphs recorded + serialized in ${ms(buildMs)} ms: training step ${mb(stepBytes.length)} MB, forward ${mb(fwdBytes.length)} MB`);
 
   // 4. Node counts.
-  const [fc, gc, oc] = [countOps(forward), countOps(gradGraph), countOps(optGraph)];
-  console.log(`\nnodes: forward ${forward.nodes.length}, gradient step ${gradGraph.nodes.length} (backward 'grad/' ${gradGraph.nodes.filter((n) => n.name.startsWith('grad/')).length}), optimizer step ${optGraph.nodes.length}`);
-  console.log('| op type | forward | gradient step | added by backward + accumulation | optimizer step |');
-  console.log('|---|---:|---:|---:|---:|');
-  for (const [op, n] of [...gc].sort((a, b) => b[1] - a[1])) console.log(`| ${op} | ${fc.get(op) ?? 0} | ${n} | ${n - (fc.get(op) ?? 0)} | ${oc.get(op) ?? 0} |`);
+  const [fc, sc] = [countOps(forward), countOps(stepGraph)];
+  const isBackward = (n: string) => n.startsWith('grad/');
+  const isOptimizer = (n: string) => n.startsWith('step/') || n.startsWith('updated.');
+  console.log(`\nnodes: forward ${forward.nodes.length}, training step ${stepGraph.nodes.length} (backward 'grad/' ${stepGraph.nodes.filter((n) => isBackward(n.name)).length}, clipping + AdamW ${stepGraph.nodes.filter((n) => isOptimizer(n.name)).length})`);
+  console.log('| op type | forward | training step | added by backward + optimizer |');
+  console.log('|---|---:|---:|---:|');
+  for (const [op, n] of [...sc].sort((a, b) => b[1] - a[1])) console.log(`| ${op} | ${fc.get(op) ?? 0} | ${n} | ${n - (fc.get(op) ?? 0)} |`);
 
-  // Host state, as the engine keeps it.
-  let weights = new Map<string, Float32Array>(names.map((n) => [n, values.get(n)!.slice()]));
-  let m = new Map<string, Float32Array>();
-  let v = new Map<string, Float32Array>();
-  const zeros = (n: string) => new Float32Array(weights.get(n)!.length);
+  // Host state, as the engine keeps it: two copies of weights, m and v; a run reads one and writes the other.
+  const copies = [0, 1].map((k) => {
+    const arrays = new Map<string, Float32Array>(names.map((n) => [n, k === 0 ? values.get(n)!.slice() : new Float32Array(values.get(n)!.length)]));
+    const tensors = (what: 'w' | 'm' | 'v') => new Map(names.map((n) => [n, float32(what === 'w' ? arrays.get(n)! : new Float32Array(arrays.get(n)!.length), shapes.get(n)!)] as const));
+    return { w: tensors('w'), m: tensors('m'), v: tensors('v') };
+  });
+  let cur = 0;
+  let stepNo = 0;
   const batchOf = async (i: number) => {
     const ctx = { epoch: 0, batchIndex: i, step: i, rng: new Rng(SEED * 1000 + i), training: true as const };
     const [b0, bc0] = [performance.now(), cpuMs()];
@@ -201,70 +214,44 @@ async function main(): Promise<void> {
     const feeds = batchFeeds(ops.inputs, batch, forward, ctx.rng);
     return { batch, feeds, tokens: task.tokens?.(batch) ?? 0, batchMs: b1 - b0, dataFeedMs: performance.now() - b1, batchCpu: bc1 - bc0, dataFeedCpu: cpuMs() - bc1 };
   };
+  /** One step's feeds and pre-allocated fetches, from copy `cur` into the other; the copies swap. */
+  const stepIo = (data: Record<string, ort.Tensor>) => {
+    stepNo += 1;
+    const [from, to] = [copies[cur], copies[1 - cur]];
+    cur = 1 - cur;
+    const feeds: Record<string, ort.Tensor> = { ...data, [N.lr]: float32(Float32Array.of(1e-4), []), [N.biasCorrection1]: float32(Float32Array.of(1 - 0.9 ** stepNo), []), [N.biasCorrection2Sqrt]: float32(Float32Array.of(Math.sqrt(1 - 0.999 ** stepNo)), []) };
+    const fetches: Record<string, ort.Tensor | null> = { loss: null, [N.gradNorm]: null };
+    for (const n of names) {
+      [feeds[n], feeds[N.m(n)], feeds[N.v(n)]] = [from.w.get(n)!, from.m.get(n)!, from.v.get(n)!];
+      [fetches[N.updated(n)], fetches[N.updatedM(n)], fetches[N.updatedV(n)]] = [to.w.get(n)!, to.m.get(n)!, to.v.get(n)!];
+    }
+    return { feeds, fetches };
+  };
 
   // 1. The step, part by part.
-  const gradSession = await session(gradBytes, threads);
-  const optSession = await session(optBytes, threads);
+  const stepSession = await session(stepBytes, threads, tuning);
   const parts: Record<string, number[]> = {};
   const cpu: Record<string, number[]> = {};
   const add = (k: string, x: number, c = NaN) => {
     (parts[k] ??= []).push(x);
     (cpu[k] ??= []).push(c);
   };
-  let io = { gradIn: 0, gradOut: 0, optIn: 0, optOut: 0 };
+  let io = { in: 0, out: 0 };
   const batches: Awaited<ReturnType<typeof batchOf>>[] = [];
-  let lastSums = new Map<string, Float32Array>();
   for (let i = 0; i < warmup + steps; i++) {
     const [s0, c0] = [performance.now(), cpuMs()];
     const b = await batchOf(i);
     batches.push(b);
-    t = performance.now();
-    const ct = cpuMs();
-    const feeds = { ...b.feeds };
-    for (const n of names) {
-      feeds[n] = float32(weights.get(n)!, shapes.get(n)!);
-      feeds[N.gradSum(n)] = float32(zeros(n), shapes.get(n)!);
-    }
-    feeds[N.microBatches] = float32(Float32Array.of(1), []);
-    const t1 = performance.now();
-    const c1 = cpuMs();
-    const out = await gradSession.run(feeds);
-    const t2 = performance.now();
-    const c2 = cpuMs();
-    const sums = new Map(names.map((n) => [n, out[N.updatedGradSum(n)].data as Float32Array]));
-    const t3 = performance.now();
-    const c3 = cpuMs();
-    lastSums = sums;
-    const step = i + 1;
-    const of: Record<string, ort.Tensor> = { [N.lr]: float32(Float32Array.of(1e-4), []), [N.biasCorrection1]: float32(Float32Array.of(1 - 0.9 ** step), []), [N.biasCorrection2Sqrt]: float32(Float32Array.of(Math.sqrt(1 - 0.999 ** step)), []) };
-    for (const n of names) {
-      const shape = shapes.get(n)!;
-      of[n] = float32(weights.get(n)!, shape);
-      of[N.grad(n)] = float32(sums.get(n)!, shape);
-      of[N.m(n)] = float32(m.get(n) ?? zeros(n), shape);
-      of[N.v(n)] = float32(v.get(n) ?? zeros(n), shape);
-    }
-    const t4 = performance.now();
-    const c4 = cpuMs();
-    const oout = await optSession.run(of);
-    const t5 = performance.now();
-    const c5 = cpuMs();
-    weights = new Map(names.map((n) => [n, oout[N.updated(n)].data as Float32Array]));
-    m = new Map(names.map((n) => [n, oout[N.updatedM(n)].data as Float32Array]));
-    v = new Map(names.map((n) => [n, oout[N.updatedV(n)].data as Float32Array]));
-    const t6 = performance.now();
-    const c6 = cpuMs();
-    io = { gradIn: bytesOf(feeds), gradOut: bytesOf(out), optIn: bytesOf(of), optOut: bytesOf(oout) };
+    const { feeds, fetches } = stepIo(b.feeds);
+    const [t1, c1] = [performance.now(), cpuMs()];
+    const out = await stepSession.run(feeds, fetches);
+    const [t2, c2] = [performance.now(), cpuMs()];
+    io = { in: bytesOf(feeds), out: bytesOf(out) };
     if (i < warmup) continue;
     add('batch building (task.batch)', b.batchMs, b.batchCpu);
     add('data feeds (int64 ids, dropout masks)', b.dataFeedMs, b.dataFeedCpu);
-    add('gradient step: weight + zero grad-sum tensors', t1 - t, c1 - ct);
-    add('gradient step: session.run', t2 - t1, c2 - c1);
-    add('gradient step: outputs to maps', t3 - t2, c3 - c2);
-    add('optimizer step: feeds (weights, grads, zero/previous m, v)', t4 - t3, c4 - c3);
-    add('optimizer step: session.run', t5 - t4, c5 - c4);
-    add('optimizer step: outputs to maps', t6 - t5, c6 - c5);
-    add('whole step', t6 - s0, c6 - c0);
+    add('training step: session.run (forward, backward, clipping, AdamW)', t2 - t1, c2 - c1);
+    add('whole step', t2 - s0, c2 - c0);
     add('tokens', b.tokens);
   }
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
@@ -273,51 +260,32 @@ async function main(): Promise<void> {
   console.log('| part | ms / step | share | CPU ms (all threads) |');
   console.log('|---|---:|---:|---:|');
   for (const [k, xs] of Object.entries(parts)) if (k !== 'tokens') console.log(`| ${k} | ${ms(mean(xs))} | ${((100 * mean(xs)) / whole).toFixed(1)}% | ${ms(mean(cpu[k]))} |`);
-  console.log(`bytes per run: gradient step in ${mb(io.gradIn)} MB / out ${mb(io.gradOut)} MB; optimizer step in ${mb(io.optIn)} MB / out ${mb(io.optOut)} MB`);
-  // What copying that many bytes costs on this machine, for scale (one memcpy of each output).
-  const probe = new Float32Array(params);
-  const c0 = performance.now();
-  for (let k = 0; k < 3; k++) probe.slice();
-  console.log(`memcpy of one parameter-sized array (${mb(params * 4)} MB): ${ms((performance.now() - c0) / 3)} ms`);
-  await gradSession.release();
-  await optSession.release();
-  const optFeeds = (step: number) => {
-    const of: Record<string, ort.Tensor> = { [N.lr]: float32(Float32Array.of(1e-4), []), [N.biasCorrection1]: float32(Float32Array.of(1 - 0.9 ** step), []), [N.biasCorrection2Sqrt]: float32(Float32Array.of(Math.sqrt(1 - 0.999 ** step)), []) };
-    for (const n of names) {
-      const shape = shapes.get(n)!;
-      [of[n], of[N.grad(n)], of[N.m(n)], of[N.v(n)]] = [float32(weights.get(n)!, shape), float32(lastSums.get(n)!, shape), float32(m.get(n)!, shape), float32(v.get(n)!, shape)];
-    }
-    return of;
-  };
+  console.log(`bytes per run: in ${mb(io.in)} MB, out ${mb(io.out)} MB (written into the pre-allocated copies)`);
+  await stepSession.release();
 
-  // 2. + 3. Profiles of the gradient step and of the forward-only session on the same feeds.
+  // 2. + 3. Profiles of the training step and of the forward-only session on the same feeds.
   const fwdNodes = new Set(forward.nodes.map((n) => n.name));
   // A fused node keeps the name of the node it started from: 'MatMul_5/MatMulAddFusion/GemmTransposeFusion/'.
   const partOf = (name: string) => {
     const node = name.replace(/\/[A-Za-z]*Fusion.*$/, '');
-    return fwdNodes.has(node) ? 'forward' : node.startsWith('grad/') ? 'backward' : node.startsWith('accumulate/') || node.startsWith('micro/') ? 'accumulate' : 'fused/other';
+    return fwdNodes.has(node) ? 'forward' : isBackward(node) ? 'backward' : isOptimizer(node) ? 'optimizer' : 'fused/other';
   };
   const dir = await mkdtemp(join(tmpdir(), 'train-step-profile-'));
   try {
-    const profiled = await session(gradBytes, threads, dir);
-    const gradMs: number[] = [];
+    const profiled = await session(stepBytes, threads, tuning, dir);
+    const stepMs: number[] = [];
     // Run 0 (batch 0) is the warm-up: left out of the mean and of the profile.
     for (let i = 0; i < batches.length; i++) {
-      const feeds = { ...batches[i].feeds };
-      for (const n of names) {
-        feeds[n] = float32(weights.get(n)!, shapes.get(n)!);
-        feeds[N.gradSum(n)] = float32(zeros(n), shapes.get(n)!);
-      }
-      feeds[N.microBatches] = float32(Float32Array.of(1), []);
+      const { feeds, fetches } = stepIo(batches[i].feeds);
       const p0 = performance.now();
-      await profiled.run(feeds);
-      if (i > 0) gradMs.push(performance.now() - p0);
+      await profiled.run(feeds, fetches);
+      if (i > 0) stepMs.push(performance.now() - p0);
     }
     profiled.endProfiling();
     await profiled.release();
-    const { rows: gradOps, modelRunMs: gradModelRun } = await readProfile(dir, partOf);
+    const { rows: stepOps, modelRunMs: stepModelRun } = await readProfile(dir, partOf);
 
-    const fwd = await session(fwdBytes, threads, dir);
+    const fwd = await session(fwdBytes, threads, tuning, dir);
     const fwdMs: number[] = [];
     for (let i = 0; i < batches.length; i++) {
       const p0 = performance.now();
@@ -328,55 +296,19 @@ async function main(): Promise<void> {
     await fwd.release();
     const { rows: fwdOps, modelRunMs: fwdModelRun } = await readProfile(dir, () => 'forward');
 
-    const opt = await session(optBytes, threads, dir);
-    const optMs: number[] = [];
-    for (let i = 0; i < 3; i++) {
-      const feeds = optFeeds(warmup + steps + 1 + i);
-      const p0 = performance.now();
-      await opt.run(feeds);
-      if (i > 0) optMs.push(performance.now() - p0);
-    }
-    opt.endProfiling();
-    await opt.release();
-    const { rows: optOps, modelRunMs: optModelRun } = await readProfile(dir, () => 'optimizer');
-
-    // The same optimizer runs with pre-allocated outputs (fetches given as tensors): does the
-    // binding write into them, and what is left of its time?
-    const pre = await session(optBytes, threads);
-    const fetches: Record<string, ort.Tensor> = { [N.gradNorm]: float32(new Float32Array(1), []) };
-    for (const n of names) for (const o of [N.updated(n), N.updatedM(n), N.updatedV(n)]) fetches[o] = float32(new Float32Array(weights.get(n)!.length), shapes.get(n)!);
-    const preMs: number[] = [];
-    let inPlace = true;
-    for (let i = 0; i < 3; i++) {
-      const feeds = optFeeds(warmup + steps + 1 + i);
-      const p0 = performance.now();
-      const out = await pre.run(feeds, fetches);
-      if (i > 0) preMs.push(performance.now() - p0);
-      // Written into the given buffers: the given tensor holds the result (its buffer was all zeros).
-      inPlace &&= names.every((n) => {
-        const [given, got] = [fetches[N.updated(n)].data as Float32Array, out[N.updated(n)].data as Float32Array];
-        return given.buffer === got.buffer || given.every((x, k) => x === got[k]);
-      });
-    }
-    await pre.release();
-    console.log(`\noptimizer step with pre-allocated outputs: ${preMs.map(ms).join(', ')} ms per run (vs ${optMs.map(ms).join(', ')} without); outputs ${inPlace ? 'written into the given buffers' : 'NOT written into the given buffers (copied or new)'}`);
-
-    console.log(`\nprofiled gradient-step runs: ${gradMs.map(ms).join(', ')} ms (batches 2.., the first run left out); forward-only session: ${fwdMs.map(ms).join(', ')} ms`);
-    const gradKernel = gradOps.reduce((s, r) => s + r.ms, 0);
-    const fwdInGrad = gradOps.filter((r) => r.part === 'forward').reduce((s, r) => s + r.ms, 0);
-    const fwdKernel = fwdOps.reduce((s, r) => s + r.ms, 0);
-    console.log(`gradient-step session / forward-only session (wall): ${(mean(gradMs) / mean(fwdMs)).toFixed(2)}x; kernel time: gradient step ${ms(gradKernel)} ms, of it forward-named nodes ${ms(fwdInGrad)} ms; forward-only ${ms(fwdKernel)} ms; (gradient step - forward-only) / forward-only = ${((gradKernel - fwdKernel) / fwdKernel).toFixed(2)}`);
-    const kernel = (rows: OpRow[]) => rows.reduce((s, r) => s + r.ms, 0);
+    console.log(`\nprofiled training-step runs: ${stepMs.map(ms).join(', ')} ms (batches 2.., the first run left out); forward-only session: ${fwdMs.map(ms).join(', ')} ms`);
+    const kernel = (rows: OpRow[], part?: string) => rows.filter((r) => part === undefined || r.part === part).reduce((s, r) => s + r.ms, 0);
+    const fwdKernel = kernel(fwdOps);
+    console.log(`kernel time: training step ${ms(kernel(stepOps))} ms = forward-named ${ms(kernel(stepOps, 'forward'))} + backward ${ms(kernel(stepOps, 'backward'))} + optimizer ${ms(kernel(stepOps, 'optimizer'))} + other ${ms(kernel(stepOps, 'fused/other'))}; forward-only ${ms(fwdKernel)} ms; backward / forward-only = ${(kernel(stepOps, 'backward') / fwdKernel).toFixed(2)}; training step / forward-only (wall) = ${(mean(stepMs) / mean(fwdMs)).toFixed(2)}`);
     console.log('\n| session | wall ms / run (JS) | onnxruntime model_run ms | kernels ms | binding (wall - model_run) | in model_run, not in kernels |');
     console.log('|---|---:|---:|---:|---:|---:|');
-    for (const [name, wall, run, rows] of [['gradient step', mean(gradMs), gradModelRun, gradOps], ['optimizer step', mean(optMs), optModelRun, optOps], ['forward only', mean(fwdMs), fwdModelRun, fwdOps]] as const) {
+    for (const [name, wall, run, rows] of [['training step', mean(stepMs), stepModelRun, stepOps], ['forward only', mean(fwdMs), fwdModelRun, fwdOps]] as const) {
       console.log(`| ${name} | ${ms(wall)} | ${ms(run)} | ${ms(kernel(rows))} | ${ms(wall - run)} | ${ms(run - kernel(rows))} |`);
     }
-    printOps('gradient-step session by op type', gradOps, 14);
+    printOps('training-step session by op type', stepOps, 16);
     console.log(`fused/other: unattributed node names, e.g. ${[...fusedNames].join(', ')}`);
     printOps('forward-only session by op type', fwdOps, 8);
-    printOps('optimizer-step session by op type', optOps, 6);
-    for (const [i, title] of ['gradient step', 'forward only'].entries()) {
+    for (const [i, title] of ['training step', 'forward only'].entries()) {
       console.log(`\nslowest nodes, ${title}: ${slowest[i].map((n) => `${n.op} '${n.node}' ${ms(n.ms)} ms -> ${n.shape}`).join('; ')}`);
     }
   } finally {
