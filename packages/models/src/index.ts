@@ -45,6 +45,7 @@ export { dropoutMaskFeeds } from './autodiff/dropout-masks';
 // Training engines: tasks whose loss is written once on Ops, run by @proj/trainer on tfjs or onnxruntime
 export { opsTrainTask, checkHostBatch, type OpsTaskSpec, type OpsTrainTask, type OpsInput, type HostArray, type HostBatch } from './train-engine/ops-task';
 export { batchFeeds, createOnnxEngine, type OnnxEngineOptions } from './train-engine/onnx-engine';
+export { createOnnxLossSession, type OnnxLossSession } from './train-engine/onnx-loss';
 export { ParameterStore } from './ops/parameter-store';
 export { writeParameterFile, readParameterFile } from './ops/parameter-file';
 
