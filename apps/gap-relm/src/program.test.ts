@@ -218,6 +218,21 @@ describe('gap-relm demo', () => {
     expect(refused.stderr).toContain('--learner-share must be in [0, 1), got "1"');
   });
 
+  it('trains, tunes and scores on onnxruntime end to end (2 steps a stage, from scratch) and writes summary.json', async () => {
+    const out = await tempDir();
+    const { code, stdout, stderr } = await cli('demo', '--output-dir', out, '--dev-samples', '20', '--no-progress', '--init-from', 'none', '--train-steps', '2,2,2');
+    expect(code, stderr).toBe(0);
+    expect(stderr).toContain('engine: onnx (training steps and dev evaluation on onnxruntime-node)');
+    expect(stderr).toContain('engine: onnx (provider cpu');
+    expect(stdout).toMatch(/SIGHAN-15 test\s+[\d.]+\s+[\d.]+\s+[\d.]+\s+[\d.]+\s+[\d.]+\s+1100\/1100/);
+    const summary = JSON.parse(await readFile(join(out, 'summary.json'), 'utf8'));
+    expect(summary).toMatchObject({ train_steps: '2,2,2', start: 'scratch', engine: 'onnx', learner_share: 0.5 });
+    expect(summary.train_seconds).toBeGreaterThan(0);
+    expect(summary.scores['SIGHAN-15 test'].sentences).toBe(1100);
+    expect(summary.scores['frozen dev'].sentences + summary.scores['frozen dev'].skipped_length_mismatch).toBe(20);
+    expect(existsSync(join(out, 'model', 'final', 'onnx', 'planner.onnx'))).toBe(true);
+  }, 300_000);
+
   it('refuses, before any work, to train over an earlier run unless --fresh', async () => {
     const out = await tempDir();
     await mkdir(join(out, 'model', 'infiller_pretrain'), { recursive: true });

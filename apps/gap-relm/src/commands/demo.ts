@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
+import { loadavg } from 'node:os';
 import { readLines, writeFileAtomic } from '@proj/core';
 import type { CscMetrics } from '@proj/metrics';
 import { join } from 'node:path';
@@ -170,6 +171,7 @@ function formatStatsTable(rows: Record<string, LabelStats>): string {
  */
 export async function runDemo(options: DemoCommandOptions, io: CliIO) {
   const started = performance.now();
+  const loadStart = loadavg().map((x) => Number(x.toFixed(2)));
   requireOutputDir(options.outputDir, '--output-dir');
   // The trainer never overwrites checkpoints of another run, so an earlier demo's model would stop
   // this one after the data steps: decide before doing any work.
@@ -306,6 +308,21 @@ export async function runDemo(options: DemoCommandOptions, io: CliIO) {
     lines.push('', closingHint(options.outputDir));
   }
   io.stdout.write(`${lines.join('\n')}\n`);
+  if (scores) {
+    // For scripts (tools/reference/csc_side_by_side.sh gives the baseline this training time).
+    const summary = {
+      seconds: Math.round(seconds),
+      train_seconds: Math.round(trainSeconds),
+      train_steps: options.trainSteps,
+      start: start?.kind === 'pretrained' ? start.spec : 'scratch',
+      engine: 'onnx',
+      learner_share: options.learnerShare,
+      thresholds,
+      load_average: { start: loadStart, end: loadavg().map((x) => Number(x.toFixed(2))) },
+      scores: Object.fromEntries(Object.entries(scores).map(([name, m]) => [name, { ...m.sentence.correction, detection_f1: m.sentence.detection.f1, fpr: m.fpr, sentences: m.sentences, skipped_length_mismatch: m.gold_length_mismatch }])),
+    };
+    await writeFileAtomic(join(options.outputDir, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
+  }
   return { seconds, train, dev, test, stats: { train: trainStats, dev: devStats, test: testStats }, scores };
 }
 
