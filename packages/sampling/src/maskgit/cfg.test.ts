@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { denoiseWithGuidance, guidancePasses, guidedLogits } from './cfg';
+import { denoisePasses, denoiseWithGuidance, guidancePasses, guidedLogits } from './cfg';
 import { MASK, PAD, targetSource, twoPassSource, withDenoiseAt } from './fake-sources';
 import { maskGitDecode } from './maskgit';
 
@@ -65,6 +65,18 @@ describe('denoiseWithGuidance', () => {
     close(await denoiseWithGuidance(source, rows, 2, 'f', positions), expected);
     expect(atCalls).toEqual([{ positions: [0, 2, 3], passes: [true, false] }]);
     await expect(denoiseWithGuidance(source, rows, 2, 'f', Int32Array.of(4))).rejects.toThrow('f: positions[0] must be in [0, B × L = 4), got 4');
+  });
+
+  it('denoisePasses returns the passes uncombined; guidedLogits can write into a given row', async () => {
+    const { source } = twoPassSource(cond, uncond);
+    const { passes, logits } = await denoisePasses(source, batch, 2, 'f', Int32Array.of(1));
+    expect(passes).toEqual([true, false]);
+    close(logits[0], cond);
+    close(logits[1], uncond);
+    const row = new Float32Array(4);
+    expect(guidedLogits(logits[0], logits[1], 2, 'f', row)).toBe(row);
+    close(row, [0, 0, 3, -1]);
+    expect(() => guidedLogits(cond, uncond, 2, 'f', new Float32Array(3))).toThrow('f: out has length 3, the logits 4');
   });
 
   it('rejects logits of the wrong size', async () => {

@@ -1,5 +1,5 @@
 import { sampleToken, type RandomSource } from '../autoregressive/sampler';
-import { denoiseWithGuidance } from './cfg';
+import { denoisePasses, guidedLogits } from './cfg';
 import { resolveMaskGitConfig, type MaskGitConfig } from './config';
 import type { DenoiserLogitsSource } from './logits-source';
 import { maskedCountAfterStep } from './schedule';
@@ -89,31 +89,35 @@ function resolveRngs(rng: MaskGitDecodeOptions['rng'], rows: number, needed: boo
 }
 
 /**
- * The candidate token for one masked position and its log-probability under the guided
- * (untempered) distribution. `[MASK]` and padding are never candidates. Argmax ties go to the
- * lower id. One pass for the max, one for the normalizer: this runs for every masked position of
- * every step over the whole vocabulary, so it allocates nothing on the argmax path.
+ * The candidate token for one masked position (`row`: its V guided logits) and its
+ * log-probability under the guided (untempered) distribution. `[MASK]` and padding are never
+ * candidates. Argmax ties go to the lower id. This runs for every masked position of every step
+ * over the whole vocabulary, so the argmax path is two plain loops (max, then the normalizer) and
+ * bad values are looked for only when the result shows one (a NaN sum or an infinite max).
  */
-function predict(logits: Float32Array, offset: number, source: DenoiserLogitsSource, temperature: number, rng: RandomSource | undefined, where: string) {
+function predict(row: Float32Array, source: DenoiserLogitsSource, temperature: number, rng: RandomSource | undefined, where: string) {
   const { vocabSize: V, maskId, padId } = source;
+  const [saveMask, savePad] = [row[maskId], row[padId]];
+  row[maskId] = row[padId] = -Infinity;
   let max = -Infinity;
   let best = -1;
   for (let v = 0; v < V; v++) {
-    if (v === maskId || v === padId) continue;
-    const x = logits[offset + v];
-    if (Number.isNaN(x) || x === Infinity) throw new RangeError(`${FN}: logits at ${where}, token ${v} must be finite or -Infinity, got ${x}`);
-    if (x > max) [max, best] = [x, v];
+    if (row[v] > max) {
+      max = row[v];
+      best = v;
+    }
   }
-  if (best < 0) throw new RangeError(`${FN}: logits at ${where} give no token but [MASK] and padding a finite score`);
   let sum = 0;
-  for (let v = 0; v < V; v++) if (v !== maskId && v !== padId) sum += Math.exp(logits[offset + v] - max);
-  let token = best;
-  if (temperature > 0) {
-    const row = Float64Array.from(logits.subarray(offset, offset + V), (x) => x / temperature);
-    row[maskId] = row[padId] = -Infinity;
-    token = sampleToken(row, rng!, FN);
+  if (max !== Infinity) for (let v = 0; v < V; v++) sum += Math.exp(row[v] - max);
+  if (max === Infinity || Number.isNaN(sum) || best < 0) {
+    const bad = row.findIndex((x) => Number.isNaN(x) || x === Infinity);
+    [row[maskId], row[padId]] = [saveMask, savePad];
+    if (bad >= 0) throw new RangeError(`${FN}: logits at ${where}, token ${bad} must be finite or -Infinity, got ${row[bad]}`);
+    throw new RangeError(`${FN}: logits at ${where} give no token but [MASK] and padding a finite score`);
   }
-  return { token, logProb: logits[offset + token] - max - Math.log(sum) };
+  let token = best;
+  if (temperature > 0) token = sampleToken(temperature === 1 ? row : row.map((x) => x / temperature), rng!, FN);
+  return { token, logProb: row[token] - max - Math.log(sum) };
 }
 
 /**
@@ -166,6 +170,7 @@ export async function maskGitDecode(source: DenoiserLogitsSource, options: MaskG
   const rowsOf = (all: Int32Array) => lengths.map((n, b) => all.slice(b * L, b * L + n));
   if (B === 0) return { tokens: [], config, ...(options.trace ? { trace } : {}) };
 
+  const row = new Float32Array(source.vocabSize); // one position's guided logits, reused
   for (let step = 0; step < steps; step++) {
     const r = (step + 1) / steps;
     const masked = lengths.map((n, b) => {
@@ -176,14 +181,21 @@ export async function maskGitDecode(source: DenoiserLogitsSource, options: MaskG
     const maskedFraction = Float64Array.from(masked, (m, b) => (decodable[b] === 0 ? 0 : m.length / decodable[b]));
     const positions = Int32Array.from(masked.flatMap((m, b) => m.map((i) => b * L + i)));
 
-    // 2. Guided logits at the masked positions, [N, V] in `positions` order (the source gets its own copy of the tokens).
-    const logits = await denoiseWithGuidance(
+    // 2. Each pass's logits at the masked positions, [N, V] in `positions` order (the source gets
+    // its own copy of the tokens); guidance combines them one position at a time into `row`.
+    const { logits } = await denoisePasses(
       source,
       { batch: B, length: L, tokens: tokens.slice(), lengths: Int32Array.from(lengths), step, steps, maskedFraction },
       guidanceScale,
       FN,
       positions,
     );
+    const V = source.vocabSize;
+    const guided = (k: number) => {
+      const [a, b] = logits.map((l) => l.subarray(k * V, (k + 1) * V));
+      if (b === undefined) row.set(a);
+      else guidedLogits(a, b, guidanceScale, FN, row);
+    };
 
     // 3. Per row: candidates and confidences, then keep the most confident.
     const maskedAfter: number[] = [];
@@ -194,7 +206,8 @@ export async function maskGitDecode(source: DenoiserLogitsSource, options: MaskG
       const first = cursor;
       cursor += masked[b].length;
       const candidates = masked[b].map((position, k) => {
-        const { token, logProb } = predict(logits, (first + k) * source.vocabSize, source, temperature, rngs[b], `row ${b}, position ${position}, step ${step}`);
+        guided(first + k);
+        const { token, logProb } = predict(row, source, temperature, rngs[b], `row ${b}, position ${position}, step ${step}`);
         const noise = choiceTemperature > 0 && r < 1 ? choiceTemperature * (1 - r) * -Math.log(-Math.log(rngs[b]!.float())) : 0;
         return { position, token, confidence: logProb + noise };
       });
