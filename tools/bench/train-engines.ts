@@ -1,13 +1,14 @@
 // Gap-ReLM joint_finetune on the two training engines of @proj/trainer: tfjs (wasm backend) and
 // onnxruntime (createOnnxEngine), same init, same batches, same dropout masks, through train().
 //
-//   npx tsx tools/bench/train-engines.ts parity [--steps 50] [--repeat-onnx] [--threads N] [--adam-eps X]
+//   npx tsx tools/bench/train-engines.ts parity [--steps 50] [--repeat-onnx] [--threads N] [--adam-eps X] [--stop-after K]
 //     the demo model (hidden 128, 2 layers, 4 heads, ffn 256, P-tuning LSTM, dropout 0.1, batch 32,
 //     scheduled sampling ramp 0 -> 0.5): per-step loss and final weights of both engines compared;
 //     --repeat-onnx runs the onnx engine a second time to show how far two runs of it drift;
 //     --threads sets onnxruntime's intra-op threads (default: the core count); --adam-eps sets the
 //     optimizer's eps (a large eps, e.g. 1, makes the update close to SGD with momentum, lr·m, so
-//     Adam's m / √v cannot turn a near-zero gradient's float noise into a full-size step).
+//     Adam's m / √v cannot turn a near-zero gradient's float noise into a full-size step);
+//     --stop-after K compares the weights after step K of the same run (schedule and batches of --steps).
 //   npx tsx tools/bench/train-engines.ts speed [--steps 5] [--warmup 2]
 //     tokens/s and peak RSS of a joint step at demo size (batch 32) and at BERT-small size (hidden
 //     512, 4 layers, 8 heads, ffn 2048, vocabulary 21,128, batch 8) on each engine, each run in
@@ -80,12 +81,16 @@ async function runJoint(size: Size, engine: Engine, steps: number, logEvery: num
     const times: number[] = [];
     // CPU seconds of this process (every thread) at each log: steady under other sessions' load, unlike wall time.
     const cpu: number[] = [];
+    // parity --stop-after K: the 50-step run (same schedule and batches) stopped after step K.
+    const stop = new AbortController();
+    const stopAfter = process.argv.includes('--stop-after') ? flag('stop-after', steps) : steps;
     const onLog = () => {
       times.push(performance.now());
+      if (times.length >= stopAfter) stop.abort();
       const u = process.cpuUsage();
       cpu.push((u.user + u.system) / 1e6);
     };
-    const result = await train(config, task, { log: null, onLog, engine: engine === 'onnx' ? createOnnxEngine({ executionProviders: ['cpu'], intraOpNumThreads: process.argv.includes('--threads') ? flag('threads', 1) : undefined }) : undefined });
+    const result = await train(config, task, { log: null, onLog, signal: stop.signal, engine: engine === 'onnx' ? createOnnxEngine({ executionProviders: ['cpu'], intraOpNumThreads: process.argv.includes('--threads') ? flag('threads', 1) : undefined }) : undefined });
     const weights = new Map(await Promise.all(model.store.names().map(async (n) => [n, await model.store.toFloat32(n)] as const)));
     const torchModel = { ...SIZES[size].model, vocab_size: tokenizer.vocab.size, max_position_embeddings: model.bertConfig.maxPositionEmbeddings, max_insert_k: model.config.max_insert_k, prompt_length: model.special.prompts, dropout: model.config.dropout };
     return { history: result.history.filter((r: MetricsRecord) => r.split === 'train'), times, cpu, weights, describe: model.describe(), stats: task.stats, torchModel };
@@ -124,7 +129,7 @@ async function parity(): Promise<void> {
   }
   const losses = onnx.history.map((r, i) => `${r.step}:${(Math.abs((r.loss as number) - (tfjs.history[i].loss as number)) / Math.abs(tfjs.history[i].loss as number)).toExponential(1)}`);
   console.log(`train-engines parity: ${onnx.describe}`);
-  console.log(`  ${steps} joint_finetune steps, batch 32, dropout 0.1, scheduled sampling 0 -> 0.5; tfjs ${backend.name} vs onnxruntime cpu (${availableParallelism()} cores, ${cpus()[0]?.model ?? '?'})`);
+  console.log(`  ${steps} joint_finetune steps${process.argv.includes('--stop-after') ? `, stopped after step ${onnx.history.length}` : ''}, batch 32, dropout 0.1, scheduled sampling 0 -> 0.5; tfjs ${backend.name} vs onnxruntime cpu (${availableParallelism()} cores, ${cpus()[0]?.model ?? '?'})`);
   console.log(`  loss step 1 / ${steps}: tfjs ${(tfjs.history[0].loss as number).toFixed(4)} / ${(tfjs.history.at(-1)!.loss as number).toFixed(4)}, onnx ${(onnx.history[0].loss as number).toFixed(4)} / ${(onnx.history.at(-1)!.loss as number).toFixed(4)}`);
   console.log(`  scheduled sampling: tfjs ${JSON.stringify(tfjs.stats)}, onnx ${JSON.stringify(onnx.stats)}`);
   console.log(`  per-step loss, max relative difference: ${lossRel.toExponential(2)} (target < 1e-4)`);
