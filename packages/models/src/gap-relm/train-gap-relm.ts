@@ -8,7 +8,7 @@ import type { ExampleSource } from './example-source';
 import { createOnnxEngine, type OnnxEngineOptions } from '../train-engine/onnx-engine';
 import type { GapRelm } from './gap-relm';
 import { createOpsStageTask } from './ops-stage-task';
-import { STAGES, createStageTask, type StageName } from './tasks';
+import { STAGES, type StageName } from './tasks';
 
 export interface TrainGapRelmOptions {
   model: GapRelm;
@@ -36,9 +36,9 @@ export interface TrainGapRelmOptions {
    */
   resumeFrom?: string;
   /**
-   * Where the steps run: 'tfjs' or 'onnx' train the stage tasks written on Ops
-   * (`createOpsStageTask`), which give the same losses and weights on both engines (within float
-   * rounding) and share one checkpoint format. Unset: the tfjs-only `createStageTask`, as before.
+   * Where the steps of the stage tasks (`createOpsStageTask`) run: 'tfjs' (default) or 'onnx'
+   * (onnxruntime; dev evaluation too). Both give the same losses and weights within float
+   * rounding and share one checkpoint format.
    */
   engine?: 'tfjs' | 'onnx';
   /** onnxruntime sessions of the 'onnx' engine (providers, threads, log). */
@@ -203,9 +203,7 @@ export async function trainGapRelm(options: TrainGapRelmOptions): Promise<TrainG
       totalSteps: stageSteps(config, options.train.length),
       log: logStream,
     };
-    const legacyTask = options.engine === undefined ? createStageTask(stage, model, taskOptions) : null;
-    const opsTask = legacyTask === null ? createOpsStageTask(stage, model, taskOptions) : null;
-    const task = legacyTask ?? opsTask!;
+    const task = createOpsStageTask(stage, model, taskOptions);
     const baseEvaluate = task.evaluate;
     if (baseEvaluate) {
       // Keep the best model by dev F1 across stages (the trainer's best/ is per stage and by its metric).
@@ -220,9 +218,7 @@ export async function trainGapRelm(options: TrainGapRelmOptions): Promise<TrainG
       };
     }
     say(`trainGapRelm: ${stage}${resumeFrom ? ` (resuming from ${resumeFrom})` : ''}`);
-    const result = legacyTask
-      ? await train(config, legacyTask, { resumeFrom, log: logStream })
-      : await train(config, opsTask!, { resumeFrom, log: logStream, engine: options.engine === 'onnx' ? createOnnxEngine(options.onnx) : undefined });
+    const result = await train(config, task, { resumeFrom, log: logStream, engine: options.engine === 'onnx' ? createOnnxEngine(options.onnx) : undefined });
     if (stage === 'joint_finetune') {
       const s = task.stats;
       say(`trainGapRelm: joint_finetune scheduled sampling in ${s.scheduledBatches}/${s.batches} batches (infill loss kept for ${s.examplesKept}, skipped for ${s.examplesSkipped} examples)`);
