@@ -2,16 +2,19 @@ import * as tf from '@tensorflow/tfjs-core';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { PrecomputedExample } from '@proj/align';
+import { PlannerOp, type PrecomputedExample } from '@proj/align';
 import { Rng } from '@proj/core';
 import { ConfusionSet, ErrorGenerator, precomputedLine } from '@proj/data-synth';
 import { train, type StepContext } from '@proj/trainer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../backend/init-backend';
+import { TfOps } from '../ops/tf-ops';
 import type { BertTokenizer } from '../tokenizers/bert-tokenizer';
+import type { HostBatch } from '../train-engine/ops-task';
 import { onlineExamples, staticExamples, type ExampleSource } from './example-source';
 import { GapRelm } from './gap-relm';
-import { createStageTask, scheduledSamplingProbability } from './tasks';
+import { createOpsStageTask, type GapRelmOpsTask } from './ops-stage-task';
+import { scheduledSamplingProbability } from './tasks';
 import { encodeExample } from './tokens';
 import { charTokenizer, corpusSentences, TINY } from './testing';
 
@@ -37,6 +40,18 @@ afterAll(async () => {
 });
 
 const ctx = (step = 0, epoch = 0): StepContext => ({ epoch, batchIndex: 0, step, rng: new Rng(step + 1), training: true });
+
+/**
+ * A stage task's loss of one batch on TfOps without dropout; `weights` replace term-weight inputs
+ * (`infill_weight`, `aux_weight`), so a term is that difference.
+ */
+function lossOf(task: GapRelmOpsTask, batch: HostBatch, weights: Record<string, number> = {}): number {
+  return tf.tidy(() => {
+    const x: Record<string, tf.Tensor> = {};
+    for (const { name, dtype } of task.ops.inputs) x[name] = name in weights ? tf.scalar(weights[name]) : tf.tensor(batch[name].data, batch[name].shape, dtype);
+    return (task.ops.loss(new TfOps(task.ops.store), x) as tf.Scalar).dataSync()[0];
+  });
+}
 
 describe('example sources', () => {
   it('online examples differ per epoch, are reproducible from (seed, epoch, index), and differ by seed', async () => {
@@ -142,28 +157,27 @@ describe('stage tasks', () => {
       const online = onlineExamples(sentences, generator, 5);
       const corrupted: number[] = [];
       for (let i = 0; corrupted.length < 4; i++) if ((await online.get(i, 0)).mask_positions.length > 0) corrupted.push(i);
-      const task = createStageTask('joint_finetune', model, { train: online, totalSteps: 10 });
+      const task = createOpsStageTask('joint_finetune', model, { train: online, totalSteps: 10 });
       const batch = await task.batch(corrupted, ctx());
-      expect(batch.scheduled).toBe(true);
-      expect(batch.infill).toEqual([false, false, false, false]);
       expect(task.stats).toEqual({ batches: 1, scheduledBatches: 1, examplesKept: 0, examplesSkipped: 4 });
-      const terms = tf.tidy(() => {
-        const t = task.lossTerms(batch, { rng: new Rng(1) });
-        return { planner: t.planner?.dataSync()[0], infill: t.infill?.dataSync()[0], aux: t.aux?.dataSync()[0] };
-      });
-      expect(terms.infill).toBeUndefined();
-      expect(terms.planner).toBeGreaterThan(0);
-      expect(terms.aux).toBeGreaterThan(0);
+      // Every infill target is ignored and the term weighs 0: it adds nothing at any weight.
+      expect(batch.infill_labels.data.every((l) => l === -100)).toBe(true);
+      expect(batch.infill_weight.data[0]).toBe(0);
+      const loss = lossOf(task, batch);
+      expect(lossOf(task, batch, { infill_weight: 1 })).toBe(loss);
+      const planner = lossOf(task, batch, { aux_weight: 0 });
+      expect(planner).toBeGreaterThan(0);
+      expect(loss - planner).toBeGreaterThan(0); // 0.5 · aux
 
       // p = 0: the same examples train the infiller on their gold templates.
       const plain = GapRelm.create({ ...TINY, ss_start: 0, ss_end: 0 }, tokenizer, 2);
       try {
-        const t0 = createStageTask('joint_finetune', plain, { train: online, totalSteps: 10 });
+        const t0 = createOpsStageTask('joint_finetune', plain, { train: online, totalSteps: 10 });
         const b0 = await t0.batch(corrupted, ctx());
-        expect(b0.scheduled).toBe(false);
-        const infill = tf.tidy(() => t0.lossTerms(b0).infill?.dataSync()[0]);
+        expect(b0.infill_weight.data[0]).toBe(1);
+        const infill = lossOf(t0, b0) - lossOf(t0, b0, { infill_weight: 0 });
         expect(infill).toBeGreaterThan(Math.log(tokenizer.vocab.size) * 0.5);
-        expect(t0.stats.scheduledBatches).toBe(0);
+        expect(t0.stats).toEqual({ batches: 1, scheduledBatches: 0, examplesKept: 0, examplesSkipped: 0 });
       } finally {
         plain.dispose();
       }
@@ -183,7 +197,7 @@ describe('stage tasks', () => {
     try {
       const online = onlineExamples(sentences, generator, 5);
       for (const stage of ['infiller_pretrain', 'planner_train', 'joint_finetune'] as const) {
-        const task = createStageTask(stage, model, { train: online });
+        const task = createOpsStageTask(stage, model, { train: online });
         const batch = await task.batch([0, 1, 2, 3, 4, 5], ctx());
         const { value, grads } = model.store.grads(() => task.loss(batch, ctx()));
         expect(Number.isFinite(value.dataSync()[0])).toBe(true);
@@ -196,20 +210,25 @@ describe('stage tasks', () => {
     }
   });
 
-  it('ablations: no_insert drops the insert loss; no_delete decoding never deletes', async () => {
+  it('ablations: no_insert drops the insert loss; no_delete trains no DELETE and decoding never deletes', async () => {
     const online = onlineExamples(sentences, generator, 5);
-    const plannerTerm = async (config: object) => {
+    const plannerBatch = async (config: object, source = online) => {
       const model = GapRelm.create({ ...TINY, ...config }, tokenizer, 9);
       try {
-        const task = createStageTask('planner_train', model, { train: online });
-        const batch = await task.batch([0, 1, 2, 3], ctx());
-        return tf.tidy(() => task.lossTerms(batch).planner!.dataSync()[0]);
+        const task = createOpsStageTask('planner_train', model, { train: source });
+        const batch = await task.batch([0, 1, 2, 3, 4, 5, 6, 7], ctx());
+        return { loss: lossOf(task, batch), opTargets: Array.from(batch.op_targets.data) };
       } finally {
         model.dispose();
       }
     };
     // Same weights (same seed): the insert cross-entropy (about ln 4 untrained) is gone.
-    expect((await plannerTerm({})) - (await plannerTerm({ no_insert: true }))).toBeGreaterThan(1);
+    expect((await plannerBatch({})).loss - (await plannerBatch({ no_insert: true })).loss).toBeGreaterThan(1);
+    // Doubled characters: their gold op is DELETE, which no_delete leaves untrained.
+    const doubled = onlineExamples(sentences, new ErrorGenerator({ pi_skip: 0, pi_multiply: 1, pi_replace: 0, p_corrupt: 1, max_edits_per_sent: 1, seed: 7 }, CONFUSION), 5);
+    const all = (await plannerBatch({}, doubled)).opTargets;
+    expect(all.filter((t) => t === PlannerOp.DELETE).length).toBeGreaterThan(0);
+    expect((await plannerBatch({ no_delete: true }, doubled)).opTargets).toEqual(all.map((t) => (t === PlannerOp.DELETE ? -100 : t)));
     const model = GapRelm.create({ ...TINY, no_delete: true }, tokenizer, 9);
     try {
       model.params().get('planner.planner.op_head.bias')!.assign(tf.tensor1d([0, 50, 0])); // DELETE everywhere
@@ -228,16 +247,18 @@ describe('stage tasks', () => {
     expect((await clean.get(0, 0)).mask_positions).toEqual([]);
     const model = GapRelm.create({ ...TINY, aux_mlm_weight: 0 }, tokenizer, 6);
     try {
-      const task = createStageTask('infiller_pretrain', model, { train: clean });
+      const task = createOpsStageTask('infiller_pretrain', model, { train: clean });
       const batch = await task.batch([0, 1, 2, 3], ctx());
+      expect(batch.infill_weight.data[0]).toBe(0);
+      // Zero up to its sign: 0 · the mean over no targets is -0.
       const { value, grads } = model.store.grads(() => task.loss(batch, ctx()));
-      expect(value.dataSync()[0]).toBe(0);
+      expect(Math.abs(value.dataSync()[0])).toBe(0);
       expect(grads.size).toBeGreaterThan(0);
       for (const g of grads.values()) expect(g.dataSync().every((v) => v === 0)).toBe(true);
       tf.dispose([value, ...grads.values()]);
       const result = await train({ epochs: 1, batch_size: 8, log_every_steps: 1, seed: 1, output_dir: join(dir, 'no-mask') }, task, { log: null });
       expect(result).toMatchObject({ stopped: 'completed', global_step: 3 });
-      expect(result.history.filter((r) => r.split === 'train').map((r) => r.loss)).toEqual([0, 0, 0]);
+      expect(result.history.filter((r) => r.split === 'train').map((r) => Math.abs(r.loss as number))).toEqual([0, 0, 0]);
     } finally {
       model.dispose();
     }
@@ -248,9 +269,9 @@ describe('stage tasks', () => {
     try {
       const online = onlineExamples(sentences, generator, 5);
       const names = [...model.params().keys()];
-      const p = createStageTask('planner_train', model, { train: online });
-      const i = createStageTask('infiller_pretrain', model, { train: online });
-      const j = createStageTask('joint_finetune', model, { train: online });
+      const p = createOpsStageTask('planner_train', model, { train: online });
+      const i = createOpsStageTask('infiller_pretrain', model, { train: online });
+      const j = createOpsStageTask('joint_finetune', model, { train: online });
       expect(names.filter((n) => p.trainable!(n)).every((n) => n.startsWith('planner.') || n.startsWith('prompt.planner.'))).toBe(true);
       expect(names.filter((n) => i.trainable!(n)).every((n) => n.startsWith('infiller.') || n.startsWith('prompt.infiller.'))).toBe(true);
       expect(names.filter((n) => p.trainable!(n)).length + names.filter((n) => i.trainable!(n)).length).toBe(names.length);
@@ -265,7 +286,7 @@ describe('stage tasks', () => {
     const config = { epochs: 2, batch_size: 8, lr: 3e-3, log_every_steps: 1, seed: 5 };
     const run = async (outputDir: string, abortAt?: number, resumeFrom?: string) => {
       const model = GapRelm.create({ ...TINY, dropout: 0.1 }, tokenizer, 4);
-      const task = createStageTask('planner_train', model, { train: data });
+      const task = createOpsStageTask('planner_train', model, { train: data });
       const controller = new AbortController();
       const result = await train({ ...config, output_dir: outputDir }, task, {
         log: null,
