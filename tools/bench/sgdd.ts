@@ -13,8 +13,15 @@
 //     onnx run trained on, from the same initial weights (its logits are checked against the TS
 //     forward first). Tokens/s counts non-padding tokens over the steps after the warm-up.
 //
-// Run from the repo root: npx tsx tools/bench/sgdd.ts [all|sample|train] [--size small|full|both]
+//   variants (not in all): the onnxruntime decode three ways, to see what each sampling change is
+//     worth: full logits and a run per guidance pass (the first version), masked positions only,
+//     then both passes in one run.
+//   ablate --model <dir> --data <prepared dir> (not in all): `sgdd eval` of a trained model at
+//     guidance w = 0, 1, 2, 3 (16 steps) and 4, 8 steps (w = 2), one process each.
+//
+// Run from the repo root: npx tsx tools/bench/sgdd.ts [all|sample|train|variants|ablate] [--size small|full|both]
 //   [--len 32] [--steps 16] [--runs 2] [--batch 32] [--tfjs-batch 8] [--train-steps 4] [--train-warmup 2]
+//   [--model M --data D --samples 100 --loss-limit 300 --engine auto] (ablate)
 // The load average (uptime) is printed before and after: on shared cores the absolute numbers move
 // with it; the ratios in one run are the usable part.
 import { spawnSync } from 'node:child_process';
@@ -43,6 +50,7 @@ import {
   type HostBatch,
   type SgddConfig,
 } from '@proj/models';
+import type { DenoiserLogitsSource } from '@proj/sampling';
 import { train, type MetricsRecord } from '@proj/trainer';
 import { REFERENCE_PYTHON } from './gap-relm-torch';
 import { intFlag } from './int-flag';
@@ -67,23 +75,36 @@ const argAfter = (name: string) => (process.argv.includes(`--${name}`) ? process
 
 // ---- sampling ----
 
-/** Mean seconds of one guided decode of `batch` rows, over `runs` timed runs (after one warm-up run when `warm`). */
-async function timeDecode(make: (vectors: Float32Array[]) => OnnxSgddDenoiser | SgddDenoiser, config: SgddConfig, batch: number, len: number, steps: number, runs: number, warm: boolean): Promise<number> {
+/** CPU seconds of this process so far (every thread): what the work costs whoever else shares the cores. */
+const cpuSeconds = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+};
+
+/**
+ * Mean wall and CPU seconds of one guided decode of `batch` rows, over `runs` timed runs (after
+ * one warm-up run when `warm`).
+ */
+async function timeDecode(make: (vectors: Float32Array[]) => DenoiserLogitsSource & { readonly config: SgddConfig }, config: SgddConfig, batch: number, len: number, steps: number, runs: number, warm: boolean): Promise<{ wall: number; cpu: number }> {
   const rng = new Rng(3);
   const vectors = Array.from({ length: batch }, () => Float32Array.from({ length: config.semantic_size }, () => rng.normal()));
   const decode = () => sampleSgdd(make(vectors), new Array<number>(batch).fill(len), { steps, guidance: 2 });
   if (warm) await decode();
-  const start = performance.now();
+  const [start, cpu] = [performance.now(), cpuSeconds()];
   for (let i = 0; i < runs; i++) await decode();
-  return (performance.now() - start) / 1000 / runs;
+  return { wall: (performance.now() - start) / 1000 / runs, cpu: (cpuSeconds() - cpu) / runs };
 }
 
 interface SampleRow {
   size: Size;
   engine: string;
+  /** Seconds per sentence at batch 1 (wall), and CPU seconds per sentence. */
   batch1: number;
+  cpu1: number;
   big: number;
+  /** Sentences per second at batch `big` (wall), and CPU seconds per sentence. */
   batchN: number;
+  cpuN: number;
 }
 
 async function sampling(sizes: Size[]): Promise<SampleRow[]> {
@@ -100,11 +121,12 @@ async function sampling(sizes: Size[]): Promise<SampleRow[]> {
       ['onnxruntime', (v: Float32Array[]) => new OnnxSgddDenoiser(session, config, v), batch],
       [`tfjs-${info.name}`, (v: Float32Array[]) => new SgddDenoiser(model, v), tfjsBatch],
     ] as const) {
-      const batch1 = await timeDecode(make, config, 1, len, steps, runs, true);
+      const one = await timeDecode(make, config, 1, len, steps, runs, true);
       // One timed run at the large batch, no warm-up of its own: the batch-1 runs warmed the kernels.
-      const batchN = big / (await timeDecode(make, config, big, len, steps, 1, false));
-      rows.push({ size, engine, batch1, big, batchN });
-      console.error(`sgdd sample ${size} ${engine}: ${batch1.toFixed(3)} s / sentence at batch 1, ${batchN.toFixed(2)} sentences / s at batch ${big} (load ${load()})`);
+      const many = await timeDecode(make, config, big, len, steps, 1, false);
+      const row = { size, engine, batch1: one.wall, cpu1: one.cpu, big, batchN: big / many.wall, cpuN: many.cpu / big };
+      rows.push(row);
+      console.error(`sgdd sample ${size} ${engine}: ${row.batch1.toFixed(3)} s / sentence at batch 1 (CPU ${row.cpu1.toFixed(3)} s), ${row.batchN.toFixed(2)} sentences / s at batch ${big} (CPU ${row.cpuN.toFixed(3)} s / sentence) (load ${load()})`);
     }
     await session.release();
     model.dispose();
@@ -171,12 +193,12 @@ async function trainChild(size: Size, engine: 'tfjs' | 'onnx'): Promise<void> {
       recorded.push(b);
       return b;
     };
-    const times: number[] = [];
+    const [times, cpu]: number[][] = [[], []];
     const lr = 1e-3;
     const result = await train(
       { max_steps: warmup + steps, batch_size: SIZES[size].trainBatch, lr, warmup_steps: 1, log_every_steps: 1, seed: SEED, output_dir: join(dir, 'run') },
       task,
-      { log: null, onLog: () => times.push(performance.now()), engine: engine === 'onnx' ? createOnnxEngine({ executionProviders: ['cpu'] }) : undefined },
+      { log: null, onLog: () => (times.push(performance.now()), cpu.push(cpuSeconds())), engine: engine === 'onnx' ? createOnnxEngine({ executionProviders: ['cpu'] }) : undefined },
     );
     const history = result.history.filter((r: MetricsRecord) => r.split === 'train');
     let [tokens, seconds] = [0, 0];
@@ -191,7 +213,7 @@ async function trainChild(size: Size, engine: 'tfjs' | 'onnx'): Promise<void> {
       // The weights file must outlive this process: the parent runs PyTorch on it, then removes `dir`.
       console.log(JSON.stringify({ keep: dir }));
     }
-    console.log(JSON.stringify({ size, engine, tokens_per_s: tokens / seconds, step_s: seconds / steps, loss: history.at(-1)!.loss, max_rss_mb: process.resourceUsage().maxRSS / 1024, params: model.params.count() }));
+    console.log(JSON.stringify({ size, engine, tokens_per_s: tokens / seconds, step_s: seconds / steps, cpu_s: (cpu.at(-1)! - cpu[warmup - 1]) / steps, loss: history.at(-1)!.loss, max_rss_mb: process.resourceUsage().maxRSS / 1024, params: model.params.count() }));
     if (!specFile) await rm(dir, { recursive: true, force: true });
   } finally {
     model.dispose();
@@ -203,6 +225,8 @@ interface TrainRow {
   engine: 'tfjs' | 'onnx' | 'torch';
   tokens_per_s: number;
   step_s: number;
+  /** CPU seconds per step (every thread); null where it failed. */
+  cpu_s: number | null;
   max_rss_mb: number;
   note: string;
 }
@@ -219,10 +243,10 @@ function runTorch(size: Size, specFile: string): TrainRow | null {
   const out = spawnSync('/usr/bin/time', ['-f', 'maxrss_kb %M', REFERENCE_PYTHON, script, specFile, '--threads', '2'], { encoding: 'utf8', maxBuffer: 1 << 26, env });
   const line = out.stdout.trim().split('\n').at(-1) ?? '';
   const rss = /maxrss_kb (\d+)/.exec(out.stderr);
-  if (out.status !== 0 || !line.startsWith('{')) return { size, engine: 'torch', tokens_per_s: NaN, step_s: NaN, max_rss_mb: NaN, note: `failed: ${out.stderr.trim().split('\n').slice(-2).join(' ')}` };
-  const r = JSON.parse(line) as { torch: string; threads: number; params: number; check: { max_abs_diff: number; rows: number }; train: { tokens_per_s: number; step_ms: number } };
+  if (out.status !== 0 || !line.startsWith('{')) return { size, engine: 'torch', tokens_per_s: NaN, step_s: NaN, cpu_s: null, max_rss_mb: NaN, note: `failed: ${out.stderr.trim().split('\n').slice(-2).join(' ')}` };
+  const r = JSON.parse(line) as { torch: string; threads: number; params: number; check: { max_abs_diff: number; rows: number }; train: { tokens_per_s: number; step_ms: number; cpu_s_per_step: number } };
   const note = `PyTorch ${r.torch}, ${r.threads} threads (OMP_WAIT_POLICY=PASSIVE), ${r.params.toLocaleString('en-US')} params; logits vs the TS forward at ${r.check.rows} positions: max |diff| ${r.check.max_abs_diff.toExponential(1)}`;
-  return { size, engine: 'torch', tokens_per_s: r.train.tokens_per_s, step_s: r.train.step_ms / 1000, max_rss_mb: rss ? Number(rss[1]) / 1024 : NaN, note };
+  return { size, engine: 'torch', tokens_per_s: r.train.tokens_per_s, step_s: r.train.step_ms / 1000, cpu_s: r.train.cpu_s_per_step, max_rss_mb: rss ? Number(rss[1]) / 1024 : NaN, note };
 }
 
 async function training(sizes: Size[]): Promise<TrainRow[]> {
@@ -242,10 +266,10 @@ async function training(sizes: Size[]): Promise<TrainRow[]> {
       if (out.status !== 0 || !row) {
         const reason = out.stderr.split('\n').find((l) => /Error|Abort/.test(l)) ?? `exit ${out.status}`;
         console.error(`sgdd train ${size} on ${engine} failed: ${out.stderr.slice(-1500)}`);
-        rows.push({ size, engine, tokens_per_s: NaN, step_s: NaN, max_rss_mb: NaN, note: `failed: ${reason.trim()}` });
+        rows.push({ size, engine, tokens_per_s: NaN, step_s: NaN, cpu_s: null, max_rss_mb: NaN, note: `failed: ${reason.trim()}` });
         continue;
       }
-      rows.push({ size, engine, tokens_per_s: row.tokens_per_s as number, step_s: row.step_s as number, max_rss_mb: row.max_rss_mb as number, note: `${(row.params as number).toLocaleString('en-US')} params, loss ${(row.loss as number).toFixed(3)}` });
+      rows.push({ size, engine, tokens_per_s: row.tokens_per_s as number, step_s: row.step_s as number, cpu_s: row.cpu_s as number, max_rss_mb: row.max_rss_mb as number, note: `${(row.params as number).toLocaleString('en-US')} params, loss ${(row.loss as number).toFixed(3)}` });
       console.error(`sgdd train ${size} ${engine}: ${JSON.stringify(row)} (load ${load()})`);
     }
     if (existsSync(specFile)) {
@@ -261,15 +285,89 @@ async function training(sizes: Size[]): Promise<TrainRow[]> {
   return rows;
 }
 
+// ---- what each sampling change is worth (onnxruntime) ----
+
+/**
+ * The same guided decode on onnxruntime three ways: full [B, L, V] logits with a session run per
+ * guidance pass (the first version), logits at the masked positions with a run per pass, and at
+ * the masked positions with both passes in one run over 2B rows (what sampling does now).
+ */
+async function variants(sizes: Size[]): Promise<void> {
+  const [len, steps, runs, batch] = [flag('len', 32), flag('steps', 16), flag('runs', 2), flag('batch', 32)];
+  await initBackend({ backend: 'cpu' });
+  const load0 = load();
+  const lines: string[] = [];
+  for (const size of sizes) {
+    const config = configOf(size);
+    const model = SgddModel.random(config, new Rng(1));
+    const { session } = await createOnnxSession(await sgddDecoderToOnnx(model), { executionProviders: ['cpu'] });
+    const kinds: [string, (v: Float32Array[]) => DenoiserLogitsSource & { config: SgddConfig }][] = [
+      ['full logits, a run per pass', (v) => {
+        const s = new OnnxSgddDenoiser(session, config, v);
+        return { config, vocabSize: s.vocabSize, maskId: s.maskId, padId: s.padId, denoise: (b) => s.denoise(b) };
+      }],
+      ['masked positions, a run per pass', (v) => {
+        const s = new OnnxSgddDenoiser(session, config, v);
+        return { config, vocabSize: s.vocabSize, maskId: s.maskId, padId: s.padId, denoise: (b) => s.denoise(b), denoiseAt: async (step, positions, passes) => { const out: Float32Array[] = []; for (const p of passes) out.push(...(await s.denoiseAt(step, positions, [p]))); return out; } };
+      }],
+      ['masked positions, both passes in one run', (v) => new OnnxSgddDenoiser(session, config, v)],
+    ];
+    for (const [kind, make] of kinds) {
+      const one = await timeDecode(make, config, 1, len, steps, runs, true);
+      const many = await timeDecode(make, config, batch, len, steps, 1, false);
+      const line = `| ${size} | ${kind} | ${one.wall.toFixed(3)} (${one.cpu.toFixed(3)}) | ${(batch / many.wall).toFixed(2)} (${(many.cpu / batch).toFixed(3)}) |`;
+      lines.push(line);
+      console.error(`sgdd variants: ${line} (load ${load()})`);
+    }
+    await session.release();
+    model.dispose();
+  }
+  console.log(`sgdd variants: onnxruntime, ${steps} steps, w = 2, rows of ${len} tokens; load average ${load0} -> ${load()}`);
+  console.log(`| size | decoder calls | s / sentence, batch 1 (CPU s) | sentences / s, batch ${batch} (CPU s / sentence) |`);
+  console.log('|---|---|---:|---:|');
+  for (const l of lines) console.log(l);
+}
+
+// ---- ablation ----
+
+/**
+ * `sgdd eval` of a trained model over the guidance grid (w = 0, 1, 2, 3 at 16 steps) and the steps
+ * grid (4, 8, 16 at w = 2), each in its own process on --engine (default auto): exact match, BLEU
+ * against the reference, and the decode time of --samples dev sentences.
+ */
+async function ablation(): Promise<void> {
+  const [model, data] = [argAfter('model'), argAfter('data')];
+  if (!model || !data) throw new Error('usage: npx tsx tools/bench/sgdd.ts ablate --model <dir> --data <prepared dir> [--samples 100] [--loss-limit 300] [--engine auto]');
+  const cli = fileURLToPath(new URL('../../apps/sgdd/src/cli.ts', import.meta.url));
+  const grid = [...[0, 1, 2, 3].map((w) => [w, 16]), [2, 8], [2, 4]];
+  const load0 = load();
+  const rows: string[] = [];
+  for (const [w, steps] of grid) {
+    const args = [...process.execArgv, cli, 'eval', '--model', model, '--data', data, '--samples', String(flag('samples', 100)), '--loss-limit', String(flag('loss-limit', 300)), '--steps', String(steps), '--guidance', String(w), '--engine', argAfter('engine') ?? 'auto', '--no-progress'];
+    const out = spawnSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 1 << 26 });
+    if (out.status !== 0) throw new Error(`bench/sgdd ablate: sgdd eval (w = ${w}, ${steps} steps) failed: ${out.stderr.trim().split('\n').at(-1)}`);
+    const r = JSON.parse(out.stdout) as { loss: number; loss_unconditional: number; exact_match: number; bleu_reference: number; decoded: number; sampling: { engine: string; seconds: number; sentences_per_s: number } };
+    const row = `| ${w} | ${steps} | ${(100 * r.exact_match).toFixed(1)}% | ${r.bleu_reference.toFixed(2)} | ${r.sampling.seconds.toFixed(1)} | ${r.sampling.sentences_per_s.toFixed(2)} | ${r.sampling.engine} | ${r.loss.toFixed(3)} / ${r.loss_unconditional.toFixed(3)} |`;
+    rows.push(row);
+    console.error(`sgdd ablate: ${row} (load ${load()})`);
+  }
+  console.log(`sgdd ablate ${model} on ${data} (dev, ${flag('samples', 100)} sentences decoded, argmax); load average ${load0} -> ${load()}`);
+  console.log('| guidance w | steps | exact match | BLEU vs reference | decode s | sentences / s | engine | dev loss / with the null vector |');
+  console.log('|---:|---:|---:|---:|---:|---:|---|---|');
+  for (const r of rows) console.log(r);
+}
+
 // ---- the command ----
 
 async function main(): Promise<void> {
   const [mode = 'all', size, engine] = process.argv.slice(2).filter((a, i, all) => !a.startsWith('--') && !all[i - 1]?.startsWith('--'));
   if (mode === 'child') return trainChild(size as Size, engine as 'tfjs' | 'onnx');
-  if (!['all', 'sample', 'train'].includes(mode)) throw new Error(`usage: npx tsx tools/bench/sgdd.ts [all|sample|train] [--size small|full|both] ...; got ${JSON.stringify(mode)}`);
+  if (mode === 'ablate') return ablation();
+  if (!['all', 'sample', 'train', 'variants'].includes(mode)) throw new Error(`usage: npx tsx tools/bench/sgdd.ts [all|sample|train|variants|ablate] [--size small|full|both] ...; got ${JSON.stringify(mode)}`);
   const which = argAfter('size') ?? 'both';
   const sizes: Size[] = which === 'both' ? ['small', 'full'] : [which as Size];
   if (!sizes.every((s) => s in SIZES)) throw new Error(`bench/sgdd: --size must be small, full or both, got ${which}`);
+  if (mode === 'variants') return variants(sizes);
   const load0 = load();
   const started = new Date().toISOString();
   const sampled = mode === 'train' ? [] : await sampling(sizes);
@@ -277,23 +375,23 @@ async function main(): Promise<void> {
   console.log(`sgdd bench ${started}: ${availableParallelism()} cores (${cpus()[0]?.model ?? '?'}), Node ${process.versions.node}; load average ${load0} -> ${load()}`);
   if (sampled.length) {
     console.log(`\nSampling: sampleSgdd, ${flag('steps', 16)} MaskGIT steps, w = 2, rows of ${flag('len', 32)} tokens, argmax`);
-    console.log('| size | engine | s / sentence, batch 1 | sentences / s, batch N | N | vs tfjs (batch 1, batch N) |');
+    console.log('| size | engine | s / sentence, batch 1 (CPU s) | sentences / s, batch N (CPU s / sentence) | N | vs tfjs (batch 1, batch N) |');
     console.log('|---|---|---:|---:|---:|---|');
     for (const r of sampled) {
       const base = sampled.find((x) => x.size === r.size && x.engine.startsWith('tfjs'))!;
-      console.log(`| ${r.size} | ${r.engine} | ${r.batch1.toFixed(3)} | ${r.batchN.toFixed(2)} | ${r.big} | ${(base.batch1 / r.batch1).toFixed(2)}x, ${(r.batchN / base.batchN).toFixed(2)}x |`);
+      console.log(`| ${r.size} | ${r.engine} | ${r.batch1.toFixed(3)} (${r.cpu1.toFixed(3)}) | ${r.batchN.toFixed(2)} (${r.cpuN.toFixed(3)}) | ${r.big} | ${(base.batch1 / r.batch1).toFixed(2)}x, ${(r.batchN / base.batchN).toFixed(2)}x |`);
     }
   }
   if (trained.length) {
     console.log(`\nTraining: createSgddOpsTask steps through train() (${flag('train-steps', 4)} timed after ${flag('train-warmup', 2)}), batch ${sizes.map((s) => `${SIZES[s].trainBatch} (${s})`).join(', ')}; PyTorch on the onnx run's batches`);
     for (const r of trained) console.log(`${r.size} ${r.engine}: ${r.note}`);
-    console.log('| size | engine | s / step | tokens / s | vs tfjs-wasm | vs PyTorch | peak RSS MB |');
+    console.log('| size | engine | s / step (CPU s) | tokens / s | vs tfjs-wasm | vs PyTorch | peak RSS MB |');
     console.log('|---|---|---:|---:|---:|---:|---:|');
     for (const r of trained) {
       const base = trained.find((x) => x.size === r.size && x.engine === 'tfjs');
       const torch = trained.find((x) => x.size === r.size && x.engine === 'torch');
       const ratio = (x?: TrainRow) => (x && Number.isFinite(x.tokens_per_s) ? `${(r.tokens_per_s / x.tokens_per_s).toFixed(2)}x` : 'n/a');
-      console.log(`| ${r.size} | ${{ tfjs: 'tfjs-wasm', onnx: 'onnxruntime', torch: 'PyTorch CPU' }[r.engine]} | ${r.step_s.toFixed(2)} | ${Math.round(r.tokens_per_s)} | ${ratio(base)} | ${ratio(torch)} | ${Math.round(r.max_rss_mb)} |`);
+      console.log(`| ${r.size} | ${{ tfjs: 'tfjs-wasm', onnx: 'onnxruntime', torch: 'PyTorch CPU' }[r.engine]} | ${r.step_s.toFixed(2)}${r.cpu_s === null ? '' : ` (${r.cpu_s.toFixed(2)})`} | ${Math.round(r.tokens_per_s)} | ${ratio(base)} | ${ratio(torch)} | ${Math.round(r.max_rss_mb)} |`);
     }
   }
 }

@@ -17,7 +17,8 @@ Reads a JSON spec written by tools/bench/sgdd.ts:
            on (ids, mask, timesteps, semantic, condition, positions, targets), each step
            cross-entropy at the positions, backward, clip to norm max_grad_norm, AdamW
 
-Tokens/s counts the non-padding tokens of the steps after `warmup` (as the TS task's `tokens`).
+Tokens/s counts the non-padding tokens of the steps after `warmup` (as the TS task's `tokens`); CPU
+seconds per step (every thread) are reported beside the wall time.
 Prints one JSON line. Run: tools/reference/.venv/bin/python tools/reference/sgdd_torch.py SPEC.json [--threads 2]
 """
 
@@ -193,10 +194,10 @@ def train(model: SgddDecoder, t: dict) -> dict:
         step(x)
     timed = batches[t["warmup"] :]
     tokens = sum(int(x["attention_mask"].sum()) for x in timed)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     losses = [step(x) for x in timed]
-    seconds = time.perf_counter() - start
-    return {"steps": len(timed), "seconds": seconds, "tokens": tokens, "tokens_per_s": tokens / seconds, "step_ms": 1000 * seconds / len(timed), "last_loss": losses[-1]}
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+    return {"steps": len(timed), "seconds": seconds, "tokens": tokens, "tokens_per_s": tokens / seconds, "step_ms": 1000 * seconds / len(timed), "cpu_s_per_step": cpu / len(timed), "last_loss": losses[-1]}
 
 
 def main() -> None:
