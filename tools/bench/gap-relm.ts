@@ -11,19 +11,10 @@ import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfusionSet, ErrorGenerator, defaultSynthConfig } from '@proj/data-synth';
-import {
-  BertTokenizer,
-  GapRelm,
-  buildCharVocab,
-  createStageTask,
-  initBackend,
-  onlineExamples,
-  type ExampleSource,
-  type GapRelmBatch,
-} from '@proj/models';
+import { BertTokenizer, GapRelm, buildCharVocab, createOpsStageTask, initBackend, onlineExamples, type ExampleSource, type HostArray, type HostBatch, type OpsTrainTask } from '@proj/models';
 import { correct, type Correction } from '@proj/sampling';
-import { train, type TrainTask } from '@proj/trainer';
-import { REFERENCE_PYTHON, inputsSpec as spec, recordedBatchSpec, recordingSources, runGapRelmTorch, type InputsSpec, type RecordedBatch, type TorchRun } from './gap-relm-torch';
+import { train } from '@proj/trainer';
+import { REFERENCE_PYTHON, recordedBatchSpec, recordingSources, runGapRelmTorch, type InputsSpec, type RecordedBatch, type TorchRun } from './gap-relm-torch';
 import { goldPlanner } from './gold-planner';
 import { intFlag } from './int-flag';
 
@@ -50,25 +41,20 @@ const DEMO = { hidden_size: 128, num_hidden_layers: 2, num_attention_heads: 4, i
 const modelConfig = { hidden_size: DEMO.hidden_size, num_hidden_layers: DEMO.num_hidden_layers, num_attention_heads: DEMO.num_attention_heads, intermediate_size: DEMO.intermediate_size, ss_end: 0 };
 const SEED = 42;
 
-/** A training batch as the task's loss sees it: planner inputs + targets, infiller inputs + gold fills. */
-function trainBatchSpec(model: GapRelm, b: GapRelmBatch): { tokens: number; planner: InputsSpec; infiller: InputsSpec | null } {
-  const p = model.plannerInputs(b.examples.map((e) => e.source));
-  const slots = p.length - model.special.prompts;
-  const op = new Array<number>(p.batch * slots).fill(-100);
-  const ins = new Array<number>(p.batch * slots).fill(-100);
-  b.examples.forEach((e, i) => {
-    for (let s = 0; s < e.opLabels.length; s++) {
-      if (s > 0) op[i * slots + s] = e.opLabels[s]; // slot 0 is always KEEP: not trained
-      ins[i * slots + s] = e.insertLabels[s];
-    }
-  });
-  const kept = b.examples.filter((_, i) => b.infill[i]);
-  let infiller: InputsSpec | null = null;
-  if (kept.some((e) => e.maskPositions.length > 0)) {
-    const x = model.infillerInputs(kept.map((e) => e.source), kept.map((e) => e.template), kept.map((e) => e.maskPositions));
-    infiller = { ...spec(x), positions: Array.from(x.positions), gold: kept.flatMap((e) => e.gold) };
-  }
-  return { tokens: b.tokens, planner: { ...spec(p), op_targets: op, insert_targets: ins }, infiller };
+/**
+ * A training batch as the task's loss sees it (createOpsStageTask's inputs): planner inputs +
+ * targets (all type 0), infiller inputs + gold fills; no infiller when the infill term weighs 0
+ * (no example has a mask).
+ */
+function trainBatchSpec(b: HostBatch, tokens: number): { tokens: number; planner: InputsSpec; infiller: InputsSpec | null } {
+  const list = (a: HostArray) => Array.from(a.data);
+  const padded = (prefix: string, types: number[]): InputsSpec => {
+    const [batch, length] = b[`${prefix}_input_ids`].shape;
+    return { batch, length, ids: list(b[`${prefix}_input_ids`]), mask: list(b[`${prefix}_attention_mask`]), types };
+  };
+  const planner = { ...padded('planner', new Array<number>(b.planner_input_ids.data.length).fill(0)), op_targets: list(b.op_targets), insert_targets: list(b.insert_targets) };
+  const infiller = b.infill_weight.data[0] > 0 ? { ...padded('infill', list(b.infill_token_type_ids)), positions: list(b.infill_positions), gold: list(b.infill_labels) } : null;
+  return { tokens, planner, infiller };
 }
 
 // ---- training: train() of @proj/trainer itself, timed per optimizer step ----
@@ -79,7 +65,9 @@ interface TrainMeasure {
   seconds: number;
   /** Mean time of task.batch() (online synthesis, encoding, padding) inside a step. */
   batchMs: number;
-  batches: GapRelmBatch[];
+  batches: HostBatch[];
+  /** The task's token count of each batch. */
+  batchTokens: number[];
 }
 
 /**
@@ -88,17 +76,19 @@ interface TrainMeasure {
  * infiller tokens over the step's wall time. The warm-up steps are dropped.
  */
 async function measureTraining(model: GapRelm, examples: ExampleSource, warmupSteps: number, timedSteps: number, outputDir: string): Promise<TrainMeasure> {
-  const task = createStageTask('joint_finetune', model, { train: examples });
-  const batches: GapRelmBatch[] = [];
+  const task = createOpsStageTask('joint_finetune', model, { train: examples });
+  const batches: HostBatch[] = [];
+  const batchTokens: number[] = [];
   const batchMs: number[] = [];
   const stepSeconds: number[] = [];
-  const recording: TrainTask<GapRelmBatch> = {
+  const recording: OpsTrainTask = {
     ...task,
     batch: async (indices, ctx) => {
       const start = performance.now();
       const b = await task.batch(indices, ctx);
       batchMs.push(performance.now() - start);
       batches.push(b);
+      batchTokens.push(task.tokens!(b));
       return b;
     },
   };
@@ -107,16 +97,17 @@ async function measureTraining(model: GapRelm, examples: ExampleSource, warmupSt
   await train({ batch_size: DEMO.batch_size, lr: DEMO.lr, warmup_steps: 0, max_steps: warmupSteps + timedSteps, log_every_steps: 1, seed: SEED, output_dir: outputDir }, recording, {
     log: null,
     onLog: (r) => {
-      if (r.split === 'train') stepSeconds.push(batches[stepSeconds.length].tokens / Number(r.tokens_per_s));
+      if (r.split === 'train') stepSeconds.push(batchTokens[stepSeconds.length] / Number(r.tokens_per_s));
     },
   });
-  const timed = batches.slice(warmupSteps);
+  const timed = batchTokens.slice(warmupSteps);
   return {
     steps: timed.length,
-    tokens: timed.reduce((s, b) => s + b.tokens, 0),
+    tokens: timed.reduce((s, n) => s + n, 0),
     seconds: stepSeconds.slice(warmupSteps).reduce((s, x) => s + x, 0),
     batchMs: batchMs.slice(warmupSteps).reduce((s, x) => s + x, 0) / timed.length,
     batches,
+    batchTokens,
   };
 }
 
@@ -239,7 +230,7 @@ async function main(): Promise<void> {
         JSON.stringify({
           seed: SEED,
           model: { ...modelConfig, vocab_size: tokenizer.vocab.size, max_position_embeddings: model.bertConfig.maxPositionEmbeddings, max_insert_k: model.config.max_insert_k, prompt_length: model.special.prompts, dropout: model.config.dropout },
-          train: { warmup, lr: DEMO.lr, weight_decay: 0.01, max_grad_norm: 1, batches: wasmTrain.batches.map((b) => trainBatchSpec(model, b)) },
+          train: { warmup, lr: DEMO.lr, weight_decay: 0.01, max_grad_norm: 1, batches: wasmTrain.batches.map((b, i) => trainBatchSpec(b, wasmTrain.batchTokens[i])) },
           infer: wasmPredict.map((r) => ({ name: `${r.name} b${r.batchSize}`, batch_size: r.batchSize, warmup: 3, batches: r.calls.map(recordedBatchSpec) })),
         }),
       );
