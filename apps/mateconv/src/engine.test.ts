@@ -80,4 +80,11 @@ describe('--engine onnx | tfjs | auto', () => {
     expect(stale.stderr).toContain('is older than the weights; exporting the checkpoint instead');
     expect(stale.stderr).toContain('exported from the checkpoint in memory');
   }, 120_000);
+
+  it('an export too short for the positions asked exits 2 with one line naming --max-length', async () => {
+    expect((await run('export', '--model', model, '--max-length', '8', '--no-check')).code).toBe(0);
+    const { code, stderr } = await cli('generate', '--model', model, '--prompt', prompts[0], '--max-new-tokens', '12', '--backend', 'wasm');
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/^mateconv: --engine onnx: OnnxCausalLmSource\.next: 1 rows at \d+ positions \(cached \+ new\) failed in onnxruntime; if the graph was exported with a smaller maxLength \(mateconv export --max-length\)/m);
+  }, 120_000);
 });

@@ -51,11 +51,21 @@ function tfjsEngine(model: CausalLm): LmEngine {
   };
 }
 
+/** onnxruntime's failures of a run (OnnxCausalLmSource names them) become one CLI line. */
+async function asCliError<R>(fn: () => Promise<R>): Promise<R> {
+  try {
+    return await fn();
+  } catch (error) {
+    if (error instanceof RangeError && /^OnnxCausalLmSource\.\w+: .* failed in onnxruntime/.test(error.message)) throw new CliError(`--engine onnx: ${error.message}`);
+    throw error;
+  }
+}
+
 function onnxEngine(source: OnnxCausalLmSource, vocab: number): LmEngine {
   return {
     name: 'onnx',
-    withSource: (fn) => fn(source),
-    heldout: (data, seqLen, windows) => heldoutLoss(data, { seqLen, windows, vocab }, (ids, rows, length) => source.logitsOf(ids, rows, length)),
+    withSource: (fn) => asCliError(() => fn(source)),
+    heldout: (data, seqLen, windows) => asCliError(() => heldoutLoss(data, { seqLen, windows, vocab }, (ids, rows, length) => source.logitsOf(ids, rows, length))),
     release: () => source.release(),
   };
 }

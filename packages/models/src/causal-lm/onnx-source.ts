@@ -54,13 +54,29 @@ export class OnnxCausalLmSource implements CausalLogitsSource {
   async logitsOf(ids: Int32Array, rows: number, length: number): Promise<Float32Array> {
     if (ids.length !== rows * length || length === 0) throw new RangeError(`OnnxCausalLmSource.logitsOf: ids has ${ids.length} entries, not rows ${rows} x length ${length} (> 0)`);
     const positions = new Int32Array(rows * length).map((_, k) => k % length);
-    const out = await this.session.run({
-      input_ids: int64(ids, [rows, length]),
-      attention_mask: int64(new Int32Array(rows * length).fill(1), [rows, length]),
-      position_ids: int64(positions, [rows, length]),
-      ...this.emptyPast(rows),
-    });
+    const out = await this.run(
+      {
+        input_ids: int64(ids, [rows, length]),
+        attention_mask: int64(new Int32Array(rows * length).fill(1), [rows, length]),
+        position_ids: int64(positions, [rows, length]),
+        ...this.emptyPast(rows),
+      },
+      `OnnxCausalLmSource.logitsOf: ${rows} rows of ${length} positions`,
+    );
     return float32Output(out, 'logits', 'OnnxCausalLmSource.logitsOf').data;
+  }
+
+  /**
+   * One session run; a failure names the call and its size, and the usual cause: a graph exported
+   * with a smaller maxLength than the positions asked for fails inside a broadcast.
+   */
+  private async run(feeds: Record<string, ort.Tensor>, what: string): Promise<ort.InferenceSession.OnnxValueMapType> {
+    try {
+      return await this.session.run(feeds);
+    } catch (error) {
+      const reason = (error instanceof Error ? error.message : String(error)).split('\n')[0];
+      throw new RangeError(`${what} failed in onnxruntime; if the graph was exported with a smaller maxLength (mateconv export --max-length), re-export it or drop the file: ${reason}`);
+    }
   }
 
   /** `past_key_values.*` of length 0, for a first step. */
@@ -105,12 +121,15 @@ export class OnnxCausalLmSource implements CausalLogitsSource {
       past = cached.past;
     }
     const slots = mask[0].length;
-    const out = await this.session.run({
-      input_ids: int64(ids, [rows, length]),
-      attention_mask: int64(Int32Array.from(mask.flat()), [rows, slots]),
-      position_ids: int64(positions, [rows, length]),
-      ...past,
-    });
+    const out = await this.run(
+      {
+        input_ids: int64(ids, [rows, length]),
+        attention_mask: int64(Int32Array.from(mask.flat()), [rows, slots]),
+        position_ids: int64(positions, [rows, length]),
+        ...past,
+      },
+      `OnnxCausalLmSource.next: ${rows} rows at ${slots} positions (cached + new)`,
+    );
     const { data } = float32Output(out, 'logits', 'OnnxCausalLmSource.next');
     const vocab = this.vocabSize;
     const logits = new Float32Array(rows * vocab);
