@@ -180,17 +180,7 @@ export { GapRelm, type GapRelmRole } from './gap-relm/gap-relm';
 export { GapRelmCodec, readSavedGapRelm, GAP_RELM_CONFIG_FILE, type EncoderInputSpec, type SavedGapRelm, type PlannerRun, type InfillerRun } from './gap-relm/codec';
 export { groupByLength, MAX_PADDING_WASTE } from './gap-relm/length-groups';
 export { staticExamples, onlineExamples, positiveExample, type ExampleSource } from './gap-relm/example-source';
-export {
-  createStageTask,
-  scheduledSamplingProbability,
-  STAGES,
-  AUX_MLM_RATE,
-  type StageName,
-  type StageTaskOptions,
-  type GapRelmTask,
-  type GapRelmBatch,
-  type ScheduledSamplingStats,
-} from './gap-relm/tasks';
+export { scheduledSamplingProbability, STAGES, AUX_MLM_RATE, type StageName, type StageTaskOptions, type ScheduledSamplingStats } from './gap-relm/tasks';
 export { createOpsStageTask, type GapRelmOpsTask } from './gap-relm/ops-stage-task';
 export { trainGapRelm, resolveGapRelmResume, checkGapRelmResume, type GapRelmResumePoint, type TrainGapRelmOptions, type TrainGapRelmResult } from './gap-relm/train-gap-relm';
 

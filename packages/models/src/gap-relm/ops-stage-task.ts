@@ -22,11 +22,11 @@ export interface GapRelmOpsTask extends OpsTrainTask {
 }
 
 /**
- * The loss inputs of a stage. Every data-dependent branch of `createStageTask`'s loss is an input
- * here, so one recorded graph serves every batch: targets the loss must not see are IGNORE, the
- * infill and aux terms carry their weight as a scalar input (0 when a batch has no such term), and
- * every target list holds at least one entry (an ignored one when there is nothing to learn) so no
- * tensor is empty.
+ * The loss inputs of a stage. Every data-dependent branch of the loss is an input here, so one
+ * recorded graph serves every batch: targets the loss must not see are IGNORE, the infill and aux
+ * terms carry their weight as a scalar input (0 when a batch has no such term), and every target
+ * list holds at least one entry (an ignored one when there is nothing to learn) so no tensor is
+ * empty.
  */
 function stageInputs(usesPlanner: boolean, usesInfiller: boolean, auxOn: boolean): OpsInput[] {
   const ids = (prefix: string, withTypes: boolean): OpsInput[] => [
@@ -69,12 +69,21 @@ function infillerFeeds(prefix: string, x: InfillerInputs, labels: number[], weig
 }
 
 /**
- * `createStageTask` written once against Ops, for either engine (`train(config, task, { engine })`):
- * the same stages, trainable sets, loss terms, weights, scheduled sampling and evaluation. What
- * differs from `createStageTask`, so that one graph serves every batch: the auxiliary MLM's
- * masking is drawn in `batch()` (after scheduled sampling), and the infill term always runs on
- * every example of the batch with the targets of the examples whose predicted template differs
- * from the gold one ignored (the same mean as running on the kept examples alone).
+ * One Gap-ReLM stage as a @proj/trainer task over the model's Variables, its loss written once
+ * against Ops so it trains on either engine (`train(config, task, { engine })`):
+ * - infiller_pretrain: the infiller on gold templates (+ μ · auxiliary MLM); trains `infiller.*`
+ *   and the infiller's prompts (shared prompts included).
+ * - planner_train: op + insert cross-entropy; trains `planner.*` and the planner's prompts; the
+ *   infiller is frozen through `trainable`.
+ * - joint_finetune: planner + λ · infill + μ · aux, everything trainable, with scheduled sampling:
+ *   with probability p(step) (linear from ss_start to ss_end over the stage) a batch's templates
+ *   are the current planner's argmax decode (computed in `batch()`, outside the gradient tape).
+ *   The gold fills only fit a template equal to the gold one, so the infill targets of the other
+ *   examples are ignored (the term's weight is 0 when none match).
+ * Everything that varies per batch is decided in `batch()` (scheduled sampling, then the
+ * auxiliary MLM's masking from the step's rng) and fed as inputs, so one graph serves every
+ * batch. A batch with no target at all (infiller_pretrain on examples without [MASK], aux off) is
+ * a zero-loss step whose gradients are zeros.
  */
 export function createOpsStageTask(stage: StageName, model: GapRelm, options: StageTaskOptions): GapRelmOpsTask {
   if (!STAGES.includes(stage)) throw new RangeError(`createOpsStageTask: stage must be one of ${STAGES.join(', ')}, got ${JSON.stringify(stage)}`);
@@ -145,7 +154,7 @@ export function createOpsStageTask(stage: StageName, model: GapRelm, options: St
   const tokensOf = new WeakMap<HostBatch, number>();
   const batch = async (indices: readonly number[], ctx: StepContext): Promise<HostBatch> => {
     const examples = await encodeBatch(model, stage, train, indices, ctx);
-    const { infill } = await scheduleBatch(stage, model, examples, ctx, options.totalSteps, stats);
+    const infill = await scheduleBatch(stage, model, examples, ctx, options.totalSteps, stats);
     const { batch: host, tokens } = hostBatch(examples, infill, ctx.rng);
     tokensOf.set(host, tokens);
     return host;

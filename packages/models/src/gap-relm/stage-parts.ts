@@ -1,5 +1,5 @@
-// Parts shared by the two forms of a Gap-ReLM stage task: `createStageTask` (tfjs only) and
-// `createOpsStageTask` (loss on Ops, for either training engine).
+// The host-side parts of a Gap-ReLM stage task (`createOpsStageTask`): trainable sets, batch
+// encoding, scheduled sampling and dev evaluation.
 import * as tf from '@tensorflow/tfjs-core';
 import { PlannerOp, buildTemplate } from '@proj/align';
 import type { Rng } from '@proj/core';
@@ -67,7 +67,7 @@ async function predictedTemplates(model: GapRelm, examples: EncodedExample[]): P
  * joint_finetune's scheduled sampling for one batch: with probability p(step) (one `ctx.rng`
  * draw) the templates are the planner's argmax, and the infill loss is kept only for examples
  * whose predicted template equals the gold one. Returns per example whether its infill loss is
- * kept, and whether the batch was scheduled; other stages keep everything and draw nothing.
+ * kept; other stages keep everything and draw nothing.
  */
 export async function scheduleBatch(
   stage: StageName,
@@ -76,13 +76,13 @@ export async function scheduleBatch(
   ctx: StepContext,
   totalSteps: number | undefined,
   stats: ScheduledSamplingStats,
-): Promise<{ infill: boolean[]; scheduled: boolean }> {
+): Promise<boolean[]> {
   const cfg = model.config;
   const infill = examples.map(() => true);
-  if (stage !== 'joint_finetune') return { infill, scheduled: false };
+  if (stage !== 'joint_finetune') return infill;
   stats.batches++;
   const p = totalSteps === undefined ? cfg.ss_end : scheduledSamplingProbability(ctx.step, totalSteps, cfg.ss_start, cfg.ss_end);
-  if (!(p > 0 && ctx.rng.float() < p)) return { infill, scheduled: false };
+  if (!(p > 0 && ctx.rng.float() < p)) return infill;
   stats.scheduledBatches++;
   (await predictedTemplates(model, examples)).forEach((t, i) => {
     const same = t.length === examples[i].template.length && t.every((id, j) => id === examples[i].template[j]);
@@ -90,13 +90,9 @@ export async function scheduleBatch(
     if (same) stats.examplesKept++;
     else stats.examplesSkipped++;
   });
-  return { infill, scheduled: true };
+  return infill;
 }
 
-/**
- * A stage's evaluate(): the mean of `devLoss` over dev batches (no dropout) and sentence-level
- * correction P/R/F1 of `model.correct` on the first `devEvalLimit` dev examples.
- */
 /** The dev sources corrected on `options.evalEngine`, with the model's current weights. */
 export async function decodeDev(model: GapRelm, sources: string[], options: StageTaskOptions): Promise<Correction[]> {
   if (options.evalEngine !== 'onnx') return model.correct(sources, options.decode);
@@ -108,6 +104,10 @@ export async function decodeDev(model: GapRelm, sources: string[], options: Stag
   }
 }
 
+/**
+ * A stage's evaluate(): the mean of `devLosses` over dev batches (no dropout) and sentence-level
+ * correction P/R/F1 of the decoded dev sources on the first `devEvalLimit` dev examples.
+ */
 export function stageEvaluator(
   stage: StageName,
   model: GapRelm,
