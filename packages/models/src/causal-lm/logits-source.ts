@@ -13,6 +13,32 @@ export interface TfCausalLmSourceOptions {
   cache?: boolean;
 }
 
+/**
+ * TfOps for decoding with weights that do not change: the transposed weight matrices every
+ * linear layer and the tied output projection ask for (`transpose(W, [1, 0])`) are made once and
+ * kept until `release()`. Transposing every matrix at every step was a third of a minimind step on
+ * tfjs-wasm, and a new tensor each step also made the wasm backend repack it for its matrix
+ * kernel (the other half).
+ */
+class FrozenWeightOps extends TfOps {
+  private readonly transposed = new Map<tf.Tensor, tf.Tensor>();
+
+  override transpose(x: tf.Tensor, perm: number[]): tf.Tensor {
+    if (!(x instanceof tf.Variable && perm.length === 2 && perm[0] === 1 && perm[1] === 0)) return super.transpose(x, perm);
+    let t = this.transposed.get(x);
+    if (t === undefined) {
+      t = tf.keep(super.transpose(x, perm));
+      this.transposed.set(x, t);
+    }
+    return t;
+  }
+
+  release(): void {
+    tf.dispose([...this.transposed.values()]);
+    this.transposed.clear();
+  }
+}
+
 /** The cache handed back and forth through `generate`: one key/value pair per layer. */
 interface TfKvCache {
   layers: KeyValueCache<tf.Tensor>[];
@@ -22,11 +48,12 @@ interface TfKvCache {
  * `CausalLm` on tfjs as the `CausalLogitsSource` of `generate` in @proj/sampling. With the KV
  * cache (default, for equal-length prompts) each step feeds one token per row and RoPE positions
  * continue from the cached length; otherwise every call runs the full sequences, rows grouped by
- * length. Call `dispose()` after generating to free the last cache.
+ * length. The model's weights must not change while the source is in use (it keeps their
+ * transposes); call `dispose()` after generating to free them and the last cache.
  */
 export class TfCausalLmSource implements CausalLogitsSource {
   readonly vocabSize: number;
-  private readonly ops: TfOps;
+  private readonly ops: FrozenWeightOps;
   private readonly useCache: boolean;
   private live: TfKvCache | undefined;
 
@@ -35,7 +62,7 @@ export class TfCausalLmSource implements CausalLogitsSource {
     options: TfCausalLmSourceOptions = {},
   ) {
     this.vocabSize = model.config.vocab_size;
-    this.ops = new TfOps(model.params);
+    this.ops = new FrozenWeightOps(model.params);
     this.useCache = options.cache ?? true;
   }
 
@@ -53,10 +80,11 @@ export class TfCausalLmSource implements CausalLogitsSource {
     return { logits: this.fullRecompute(tokens) };
   }
 
-  /** Frees the last KV cache. */
+  /** Frees the last KV cache and the transposed weights (the source stays usable; they are remade). */
   dispose(): void {
     if (this.live) tf.dispose(this.live.layers.flatMap((kv) => [kv.key, kv.value]));
     this.live = undefined;
+    this.ops.release();
   }
 
   private cachedStep(tokens: readonly (readonly number[])[], past: TfKvCache | undefined): CausalLogits {
