@@ -229,7 +229,7 @@ function runTorch(specFile: string): { tokens_per_s: number; step_s: number; max
 
 async function speed(): Promise<void> {
   const load0 = loadavg();
-  const rows: { size: Size; engine: Engine | 'torch'; tokens_per_s: number; step_s: number; max_rss_mb: number; describe: string }[] = [];
+  const rows: { size: Size; engine: Engine | 'torch'; tokens_per_s: number; step_s: number; cpu_s?: number; max_rss_mb: number; describe: string }[] = [];
   const work = await mkdtemp(join(tmpdir(), 'bench-train-engines-'));
   for (const size of Object.keys(SIZES) as Size[]) {
     const specFile = join(work, `${size}.json`);
@@ -253,12 +253,12 @@ async function speed(): Promise<void> {
   await rm(work, { recursive: true, force: true });
   console.log(`train-engines speed: Gap-ReLM joint_finetune steps through train(), tfjs-wasm vs onnxruntime cpu; ${availableParallelism()} cores (${cpus()[0]?.model ?? '?'})`);
   for (const r of rows) console.log(`${r.size} (batch ${SIZES[r.size].batch}) on ${r.engine}: ${r.describe}`);
-  console.log('| size | engine | s/step | tokens/s | vs tfjs-wasm | vs PyTorch | peak RSS MB |');
-  console.log('|---|---|---:|---:|---:|---:|---:|');
+  console.log('| size | engine | s/step | CPU s/step | tokens/s | vs tfjs-wasm | vs PyTorch | peak RSS MB |');
+  console.log('|---|---|---:|---:|---:|---:|---:|---:|');
   for (const r of rows) {
     const base = rows.find((x) => x.size === r.size && x.engine === 'tfjs')!;
     const torch = rows.find((x) => x.size === r.size && x.engine === 'torch');
-    console.log(`| ${r.size} | ${{ tfjs: 'tfjs-wasm', onnx: 'onnxruntime', torch: 'PyTorch CPU' }[r.engine]} | ${r.step_s.toFixed(2)} | ${Math.round(r.tokens_per_s)} | ${(r.tokens_per_s / base.tokens_per_s).toFixed(2)}x | ${torch ? `${(r.tokens_per_s / torch.tokens_per_s).toFixed(2)}x` : 'n/a'} | ${Math.round(r.max_rss_mb)} |`);
+    console.log(`| ${r.size} | ${{ tfjs: 'tfjs-wasm', onnx: 'onnxruntime', torch: 'PyTorch CPU' }[r.engine]} | ${r.step_s.toFixed(2)} | ${r.cpu_s === undefined ? 'n/a' : r.cpu_s.toFixed(2)} | ${Math.round(r.tokens_per_s)} | ${(r.tokens_per_s / base.tokens_per_s).toFixed(2)}x | ${torch ? `${(r.tokens_per_s / torch.tokens_per_s).toFixed(2)}x` : 'n/a'} | ${Math.round(r.max_rss_mb)} |`);
   }
   console.log(`load average ${load0.map((l) => l.toFixed(1)).join(' ')} -> ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
 }
