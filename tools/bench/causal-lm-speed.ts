@@ -30,6 +30,7 @@ import {
   TfCausalLmSource,
   causalLmToOnnx,
   createOnnxEngine,
+  createOnnxLossSession,
   initBackend,
   loadCausalLm,
   opsTrainTask,
@@ -37,6 +38,8 @@ import {
   type CausalLmPreset,
   type HostBatch,
   type Ops,
+  type OpsInput,
+  type OpsTaskSpec,
 } from '@proj/models';
 import { generate, type CausalBatch, type CausalLogits, type CausalLogitsSource } from '@proj/sampling';
 import { train, type TrainEngine } from '@proj/trainer';
@@ -70,7 +73,7 @@ async function trainRun(modelDir: string, engine: 'onnx' | 'tfjs', corpus: Int32
   const { seqLen } = opts;
   const windows = Math.floor((corpus.length - 1) / seqLen);
   const recorded: HostBatch[] = [];
-  const task = opsTrainTask({
+  const spec = {
     name: 'bench/causal-lm',
     describe: () => 'causal LM windows',
     store: model.params,
@@ -78,8 +81,8 @@ async function trainRun(modelDir: string, engine: 'onnx' | 'tfjs', corpus: Int32
     inputs: [
       { name: 'input_ids', dtype: 'int32', shape: ['batch', seqLen] },
       { name: 'targets', dtype: 'int32', shape: ['batch', seqLen] },
-    ],
-    batch: (indices) => {
+    ] satisfies OpsInput[],
+    batch: (indices: readonly number[]) => {
       const [inputs, targets] = [new Int32Array(indices.length * seqLen), new Int32Array(indices.length * seqLen)];
       indices.forEach((w, r) => {
         inputs.set(corpus.subarray(w * seqLen, (w + 1) * seqLen), r * seqLen);
@@ -90,10 +93,11 @@ async function trainRun(modelDir: string, engine: 'onnx' | 'tfjs', corpus: Int32
       return b;
     },
     loss: <T>(ops: Ops<T>, x: Record<string, T>): T => model.loss(ops, x.input_ids, x.targets),
-    tokens: (b) => b.input_ids.data.length,
-    saveWeights: (dir) => saveCausalLm(model, dir),
+    tokens: (b: HostBatch) => b.input_ids.data.length,
+    saveWeights: (dir: string) => saveCausalLm(model, dir),
     loadWeights: async () => {},
-  });
+  } satisfies OpsTaskSpec;
+  const task = opsTrainTask(spec);
   const dir = await mkdtemp(join(tmpdir(), `bench-causal-lm-${engine}-`));
   // Where a step's time goes: the engine's micro-step (batch, forward, backward) and optimizer step, per step.
   const parts = { micro: [] as number[], optimizer: [] as number[] };
@@ -129,8 +133,19 @@ async function trainRun(modelDir: string, engine: 'onnx' | 'tfjs', corpus: Int32
       tokens += t;
       seconds += t / (r.tokens_per_s as number);
     }
+    // The forward alone (the loss graph on onnxruntime, no gradient) on the timed steps' batches.
+    let forwardS = NaN;
+    if (engine === 'onnx') {
+      const lossSession = await createOnnxLossSession(spec, { executionProviders: ['cpu'], intraOpNumThreads: THREADS });
+      const timedBatches = recorded.slice(opts.warmup, opts.warmup + opts.steps);
+      await lossSession.loss(recorded[0]); // warm-up
+      const t = performance.now();
+      for (const b of timedBatches) await lossSession.loss(b);
+      forwardS = (performance.now() - t) / 1000 / timedBatches.length;
+      await lossSession.release();
+    }
     const mean = (xs: number[]) => (xs.length <= opts.warmup ? NaN : xs.slice(opts.warmup).reduce((a, b) => a + b, 0) / (xs.length - opts.warmup));
-    return { tokens_per_s: tokens / seconds, step_s: seconds / opts.steps, first_loss: steps[0].loss as number, last_loss: steps.at(-1)!.loss as number, batches: recorded, micro_s: mean(parts.micro), optimizer_s: mean(parts.optimizer) };
+    return { tokens_per_s: tokens / seconds, step_s: seconds / opts.steps, first_loss: steps[0].loss as number, last_loss: steps.at(-1)!.loss as number, batches: recorded, micro_s: mean(parts.micro), optimizer_s: mean(parts.optimizer), forward_s: forwardS };
   } finally {
     model.dispose();
     await rm(dir, { recursive: true, force: true });
@@ -268,7 +283,7 @@ async function main(): Promise<void> {
         out.push('| engine | tokens/s | s/step | of which forward + backward / optimizer (s) | loss first → last | × PyTorch |', '|:---|---:|---:|:---|:---|---:|');
         for (const [engine, r] of Object.entries(trained)) {
           const name = engine === 'onnx' ? `onnxruntime engine (cpu, ${THREADS} threads)` : `tfjs engine (${backend.name})`;
-          const split = Number.isNaN(r.micro_s) ? '' : `${r.micro_s.toFixed(2)} / ${r.optimizer_s.toFixed(2)}`;
+          const split = Number.isNaN(r.micro_s) ? '' : `${r.micro_s.toFixed(2)} / ${r.optimizer_s.toFixed(2)}${Number.isNaN(r.forward_s) ? '' : ` (forward alone ${r.forward_s.toFixed(2)})`}`;
           out.push(`| ${name} | ${fmt(r.tokens_per_s)} | ${r.step_s.toFixed(2)} | ${split} | ${r.first_loss.toFixed(3)} → ${r.last_loss.toFixed(3)} | ${(r.tokens_per_s / base).toFixed(2)}× |`);
         }
         if (torchOk && torch.train) {
