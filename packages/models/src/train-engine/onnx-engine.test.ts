@@ -182,6 +182,45 @@ describe('createOnnxEngine: train() on onnxruntime equals train() on tfjs', () =
   }, 240_000);
 });
 
+describe('createOnnxEngine: one micro-batch per step (forward, backward, clipping and AdamW in one run)', () => {
+  // 6 steps per epoch, 12 steps, a checkpoint every 3.
+  const ONE_RUN: TrainConfigInput = { ...RECIPE, grad_accum_steps: 1, epochs: 2 };
+  const runs: Record<string, { dir: string; history: MetricsRecord[]; weights: Map<string, Float32Array> }> = {};
+
+  it('equals tfjs, and an onnx run resumed on onnx ends bit-identical to the uninterrupted one', async () => {
+    for (const engine of ['tfjs', 'onnx'] as const) {
+      const { task, model } = tinyMlmTask();
+      const dir = join(tmp, `one-run-${engine}`);
+      const result = await train({ ...ONE_RUN, output_dir: dir }, task, { ...quiet, engine: engine === 'onnx' ? onnx() : undefined });
+      expect(result.global_step).toBe(12);
+      runs[engine] = { dir, history: result.history, weights: await weightsOf(model) };
+      model.dispose();
+    }
+    expectLossesClose(split(runs.onnx.history, 'train'), split(runs.tfjs.history, 'train'), 'train loss');
+    expect(maxAbsDiff(runs.onnx.weights, runs.tfjs.weights)).toBeLessThan(1e-4);
+
+    // One onnxruntime thread is deterministic: the resumed run's weights, EMA and losses are the same bits.
+    const { task, model } = tinyMlmTask();
+    const dir = join(tmp, 'one-run-resumed');
+    const result = await train({ ...ONE_RUN, output_dir: dir }, task, { ...quiet, resumeFrom: join(runs.onnx.dir, 'checkpoint-6'), engine: onnx() });
+    expect(result.global_step).toBe(12);
+    expect(split(result.history, 'train').map((r) => r.loss)).toEqual(split(runs.onnx.history, 'train').filter((r) => r.step > 6).map((r) => r.loss));
+    expect(maxAbsDiff(await weightsOf(model), runs.onnx.weights)).toBe(0);
+    expect(maxAbsDiff(await emaOf(join(dir, 'checkpoint-12')), await emaOf(join(runs.onnx.dir, 'checkpoint-12')))).toBe(0);
+    model.dispose();
+  }, 240_000);
+
+  it('a one-run onnx checkpoint resumes on tfjs and ends where the uninterrupted tfjs run does', async () => {
+    const { task, model } = tinyMlmTask();
+    const dir = join(tmp, 'one-run-onnx-to-tfjs');
+    const result = await train({ ...ONE_RUN, output_dir: dir }, task, { ...quiet, resumeFrom: join(runs.onnx.dir, 'checkpoint-3') });
+    expect(result.global_step).toBe(12);
+    expectLossesClose(split(result.history, 'train'), split(runs.tfjs.history, 'train').filter((r) => r.step > 3), 'train loss after resume');
+    expect(maxAbsDiff(await weightsOf(model), runs.tfjs.weights)).toBeLessThan(1e-4);
+    model.dispose();
+  }, 240_000);
+});
+
 describe('createOnnxEngine: other recipes and errors', () => {
   it('Adam (no decay), EMA warm-up, no clipping and no accumulation also equal tfjs', async () => {
     const recipe: TrainConfigInput = { ...RECIPE, optimizer: 'adam', ema_warmup: true, max_grad_norm: 0, grad_accum_steps: 1, epochs: 1, eval_every_steps: 0 };
