@@ -21,10 +21,14 @@ async function openDecoder(model: SgddModel, modelDir: string, io: CliIO): Promi
   if (existsSync(file)) {
     if (statSync(file).mtimeMs < statSync(join(modelDir, SGDD_WEIGHTS_FILE)).mtimeMs) log(io, `engine: ${file} is older than the weights; exporting them instead`);
     else {
-      const onnx = await createOnnxSession(file, { executionProviders: ['cpu'] });
-      if (onnx.session.inputNames.includes('positions')) return { onnx, from: file };
-      await onnx.session.release();
-      log(io, `engine: ${file} predates logits at positions (run \`sgdd export\` again); exporting the weights instead`);
+      try {
+        const onnx = await createOnnxSession(file, { executionProviders: ['cpu'] });
+        if (onnx.session.inputNames.includes('positions')) return { onnx, from: file };
+        await onnx.session.release();
+        log(io, `engine: ${file} predates logits at positions (run \`sgdd export\` again); exporting the weights instead`);
+      } catch (error) {
+        log(io, `engine: ${file} cannot be used (${(error as Error).message.split('\n')[0]}); exporting the weights instead`);
+      }
     }
   }
   return { onnx: await createOnnxSession(await sgddDecoderToOnnx(model), { executionProviders: ['cpu'] }), from: 'exported from the weights in memory' };

@@ -106,6 +106,11 @@ describe('sgdd', () => {
     const exported = await cli(...args, '--engine', 'auto');
     expect(exported.stderr).toContain(`threads; ${join(model, 'onnx', 'decoder.onnx')})`);
     expect(exported.stdout).toBe(a.stdout);
+    // A decoder file onnxruntime cannot read: said, and the weights are exported instead.
+    await writeFile(join(model, 'onnx', 'decoder.onnx'), 'not onnx');
+    const unreadable = await cli(...args, '--engine', 'onnx');
+    expect(unreadable.stderr).toContain(`engine: ${join(model, 'onnx', 'decoder.onnx')} cannot be used`);
+    expect(unreadable.stdout).toBe(a.stdout);
     expect((await cli('eval', '--model', join(dir, 'run'), '--data', join(dir, 'prepared'))).stderr).toContain(`is not an SGDD model directory (no sgdd_config.json); ${join(dir, 'run', 'best')} and ${join(dir, 'run', 'final')} have one`);
   }, 120_000);
 
