@@ -12,7 +12,7 @@
 //   npx tsx tools/bench/train-engines.ts speed [--steps 5] [--warmup 2]
 //     tokens/s and peak RSS of a joint step at demo size (batch 32) and at BERT-small size (hidden
 //     512, 4 layers, 8 heads, ffn 2048, vocabulary 21,128, batch 8) on each engine, each run in
-//     its own process so its peak RSS is its own, and PyTorch CPU (2 threads,
+//     its own process so its peak RSS is its own, and PyTorch CPU (2 threads, OMP_WAIT_POLICY=PASSIVE,
 //     tools/reference/gap_relm_torch.py, when tools/reference/.venv exists) on the batches the
 //     onnx run trained on; the load average before and after.
 import { spawnSync } from 'node:child_process';
@@ -219,12 +219,14 @@ function torchSpec(model: Record<string, unknown>, batches: HostBatch[], warmup:
 function runTorch(specFile: string): { tokens_per_s: number; step_s: number; max_rss_mb: number; describe: string } | null {
   if (!existsSync(REFERENCE_PYTHON) || !existsSync('/usr/bin/time')) return null;
   const script = fileURLToPath(new URL('../reference/gap_relm_torch.py', import.meta.url));
-  const out = spawnSync('/usr/bin/time', ['-f', 'maxrss_kb %M', REFERENCE_PYTHON, script, specFile, '--threads', '2', '--repeats', '1'], { encoding: 'utf8', maxBuffer: 1 << 26 });
+  // Idle OpenMP threads sleep: spinning ones made PyTorch's step 0.6-7.7 s on the shared cores.
+  const env = { ...process.env, OMP_WAIT_POLICY: 'PASSIVE' };
+  const out = spawnSync('/usr/bin/time', ['-f', 'maxrss_kb %M', REFERENCE_PYTHON, script, specFile, '--threads', '2', '--repeats', '1'], { encoding: 'utf8', maxBuffer: 1 << 26, env });
   const line = out.stdout.trim().split('\n').at(-1) ?? '';
   const rss = /maxrss_kb (\d+)/.exec(out.stderr);
   if (out.status !== 0 || !line.startsWith('{')) return { tokens_per_s: NaN, step_s: NaN, max_rss_mb: NaN, describe: `failed: ${out.stderr.trim().split('\n').slice(-2).join(' ')}` };
   const r = JSON.parse(line) as { torch: string; threads: number; params: number; train: { tokens_per_s: number; step_ms: number } };
-  return { tokens_per_s: r.train.tokens_per_s, step_s: r.train.step_ms / 1000, max_rss_mb: rss ? Number(rss[1]) / 1024 : NaN, describe: `PyTorch ${r.torch}, ${r.threads} threads, ${r.params.toLocaleString('en-US')} params` };
+  return { tokens_per_s: r.train.tokens_per_s, step_s: r.train.step_ms / 1000, max_rss_mb: rss ? Number(rss[1]) / 1024 : NaN, describe: `PyTorch ${r.torch}, ${r.threads} threads, OMP_WAIT_POLICY=PASSIVE, ${r.params.toLocaleString('en-US')} params` };
 }
 
 async function speed(): Promise<void> {
