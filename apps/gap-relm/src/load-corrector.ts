@@ -46,10 +46,7 @@ export interface LoadedCorrector extends Corrector {
  */
 export async function loadCorrector(options: CorrectorOptions, io: CliIO): Promise<LoadedCorrector> {
   requireModelDir(options.model, '--model');
-  const known = knownExecutionProviders();
-  const unknown = (options.providers ?? []).filter((p) => !known.includes(p));
-  if (unknown.length > 0) throw new CliError(`--providers: unknown execution provider ${unknown.map((p) => `"${p}"`).join(', ')}; onnxruntime-node knows ${known.join(', ')}`);
-  if (options.providers !== undefined && options.providers.length === 0) throw new CliError('--providers: give at least one execution provider, e.g. cpu');
+  checkProviders(options.providers);
   if (options.infillerOnnx !== undefined) {
     if (options.engine !== 'onnx') throw new CliError('--infiller-onnx needs --engine onnx');
     requireFile(join(options.infillerOnnx, OPTIMUM_MODEL_FILE), '--infiller-onnx', { binary: true });
@@ -100,8 +97,25 @@ export function addCorrectorOptions(command: Command, defaultEngine: Engine): Co
 
 /** --engine, --providers and --threads: where a trained model runs (read by `loadCorrector`). */
 export function addEngineOptions(command: Command, defaultEngine: Engine): Command {
+  command.addOption(new Option('--engine <name>', 'tfjs, or onnx: onnxruntime-node on <model>/onnx/ (exported there on first use)').choices([...ENGINES]).default(defaultEngine));
+  return addProviderOptions(command);
+}
+
+/**
+ * --providers and the onnx engine's threads per op (check the list with `checkProviders`). The
+ * threads flag is --threads, or another name where --threads already means worker threads (train).
+ */
+export function addProviderOptions(command: Command, threadsFlag: '--threads' | '--onnx-threads' = '--threads'): Command {
   return command
-    .addOption(new Option('--engine <name>', 'tfjs, or onnx: onnxruntime-node on <model>/onnx/ (exported there on first use)').choices([...ENGINES]).default(defaultEngine))
-    .option('--providers <list>', 'onnx engine: execution providers tried in order, comma-separated', (v: string) => v.split(',').map((p) => p.trim()).filter((p) => p !== ''), ['cuda', 'cpu'])
-    .option('--threads <n>', 'onnx engine: threads per op (default: the core count)', parseIntFlag('--threads', 1));
+    .option('--providers <list>', 'onnx engine: execution providers tried in order, comma-separated (cuda needs the CUDA provider installed: docs/onnx.md, GPU deployment)', (v: string) => v.split(',').map((p) => p.trim()).filter((p) => p !== ''), ['cuda', 'cpu'])
+    .option(`${threadsFlag} <n>`, 'onnx engine: threads per op (default: the core count)', parseIntFlag(threadsFlag, 1));
+}
+
+/** --providers: every name one onnxruntime-node knows, and at least one. */
+export function checkProviders(providers: string[] | undefined): void {
+  if (providers === undefined) return;
+  const known = knownExecutionProviders();
+  const unknown = providers.filter((p) => !known.includes(p));
+  if (unknown.length > 0) throw new CliError(`--providers: unknown execution provider ${unknown.map((p) => `"${p}"`).join(', ')}; onnxruntime-node knows ${known.join(', ')}`);
+  if (providers.length === 0) throw new CliError('--providers: give at least one execution provider, e.g. cpu');
 }

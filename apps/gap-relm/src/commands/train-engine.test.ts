@@ -14,9 +14,12 @@ describe('gap-relm train --engine', () => {
     await writeFile(clean, (await readFile(bundled.corpus, 'utf8')).split('\n').slice(0, 80).join('\n'));
     const run = join(dir, 'run');
     const common = ['--clean-file', clean, '--dev-samples', '8', '--dev-eval-limit', '8', '--batch-size', '16', '--backend', 'cpu', '--no-progress', ...TINY];
-    const first = await cli('train', ...common, '--output-dir', run, '--stages', 'infiller_pretrain,planner_train', '--stage-max-steps', '2,2', '--save-every-steps', '1', '--log-every-steps', '1');
+    const first = await cli('train', ...common, '--output-dir', run, '--stages', 'infiller_pretrain,planner_train', '--stage-max-steps', '2,2', '--save-every-steps', '1', '--log-every-steps', '1', '--providers', 'cpu', '--onnx-threads', '1');
     expect(first.code, first.stderr).toBe(0);
     expect(first.stderr).toContain('engine: onnx');
+    // --providers / --onnx-threads reach the training sessions (no CUDA attempt with cpu alone).
+    expect(first.stderr).toContain('runs on provider cpu (1 threads)');
+    expect(first.stderr).not.toContain('provider cuda');
     expect(JSON.parse(first.stdout)).toMatchObject({ engine: 'onnx', stages: [{ name: 'infiller_pretrain', steps: 2 }, { name: 'planner_train', steps: 2 }] });
 
     // planner_train continues from its step-1 checkpoint on tfjs, into a new dir.
@@ -28,4 +31,12 @@ describe('gap-relm train --engine', () => {
     const [onnx, tfjs] = [await trainLoss(run), await trainLoss(join(dir, 'resumed'))];
     expect(Math.abs(onnx - tfjs) / onnx).toBeLessThan(1e-4);
   }, 300_000);
+
+  it('--providers with a name onnxruntime-node does not know is one error line and exit 2, before any work', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'gap-relm-engine-'));
+    const { code, stderr } = await cli('train', '--clean-file', bundled.corpus, '--output-dir', join(dir, 'run'), '--providers', 'tpu,cpu', '--backend', 'cpu', '--no-progress', ...TINY);
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/^gap-relm: --providers: unknown execution provider "tpu"; onnxruntime-node knows .*cpu/m);
+    expect(stderr).not.toContain('    at ');
+  });
 });

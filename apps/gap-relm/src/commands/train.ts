@@ -5,6 +5,7 @@ import { SkipCounter } from '@proj/core';
 import { checkPrecision, parseTrainConfig } from '@proj/trainer';
 import { Option, type Command } from 'commander';
 import { type CliIO, CliError, log, requireDir, requireFile, requireOutputDir } from '../cli-io';
+import { addProviderOptions, checkProviders } from '../load-corrector';
 import { checkDecodeConfig } from '../decode-config';
 import { checkedExamples } from '../checked-examples';
 import { parseIntFlag } from '../flags';
@@ -27,6 +28,9 @@ export interface TrainCommandOptions extends SynthInputFlags {
   backend: 'auto' | 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
   /** Where training steps and dev evaluation run: onnxruntime (auto, the default) or tfjs. */
   engine?: 'auto' | 'onnx' | 'tfjs';
+  /** onnx engine: execution providers tried in order (default cuda, cpu) and threads per op (--onnx-threads). */
+  providers?: string[];
+  onnxThreads?: number;
   resumeFrom?: string;
   [flag: string]: unknown;
 }
@@ -91,6 +95,7 @@ export async function runTrain(options: TrainCommandOptions, io: CliIO) {
   const backend = await initBackend({ backend: options.backend });
   log(io, `backend: ${backend.name} (${backend.detail})`);
   const engine = options.engine === 'tfjs' ? 'tfjs' : 'onnx';
+  checkProviders(options.providers);
   log(io, `engine: ${engine === 'onnx' ? 'onnx (training steps and dev evaluation on onnxruntime-node)' : `tfjs (${backend.name})`}${options.engine === 'auto' || options.engine === undefined ? ', from --engine auto' : ''}`);
   try {
     checkPrecision(trainConfig, backend.name);
@@ -165,7 +170,7 @@ export async function runTrain(options: TrainCommandOptions, io: CliIO) {
     log: options.progress ? io.stderr : null,
     resumeFrom: options.resumeFrom,
     engine,
-    onnx: { log: (line) => log(io, line) },
+    onnx: { executionProviders: options.providers, intraOpNumThreads: options.onnxThreads, log: (line) => log(io, line) },
   }).finally(() => Promise.all([train.close(), dev.close()]));
   return {
     backend: backend.name,
@@ -190,7 +195,8 @@ export function registerTrain(program: Command, io: CliIO, report: (result: unkn
     .option('--stage-max-steps <list>', 'optimizer steps per stage, comma-separated in --stages order (0 = all epochs); overrides --max-steps')
     .option('--resume-from <dir>', 'continue an earlier run (its --output-dir: finished stages are skipped) or one of its <stage>/checkpoint-<step> directories (same global step and loss curve)');
   addBackendOption(command);
-  command.addOption(new Option('--engine <name>', 'where training steps run: onnx (onnxruntime-node, cuda then cpu), tfjs (--backend), auto = onnx').choices(['auto', 'onnx', 'tfjs']).default('auto'));
+  command.addOption(new Option('--engine <name>', 'where training steps and dev evaluation run: onnx (onnxruntime-node on --providers), tfjs (--backend), auto = onnx').choices(['auto', 'onnx', 'tfjs']).default('auto'));
+  addProviderOptions(command, '--onnx-threads');
   addSynthInputOptions(command, 'runs/gap-relm');
   addSynthConfigOptions(command);
   addSchemaOptions(command, modelFields());
