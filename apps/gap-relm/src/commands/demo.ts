@@ -29,7 +29,8 @@ export interface DemoCommandOptions {
   devSamples: number;
   progress: boolean;
   train: boolean;
-  trainSteps: string;
+  /** Default: DEMO_PRETRAINED_STEPS or DEMO_SCRATCH_STEPS, by the start the demo gets. */
+  trainSteps?: string;
   backend: 'auto' | 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
   /** Replace the model of an earlier demo run in outputDir instead of refusing to start. */
   fresh?: boolean;
@@ -55,10 +56,20 @@ export const DEMO_MODEL = {
   warmupSteps: 30,
 } as const;
 
+/** Optimizer steps of infiller_pretrain, planner_train and joint_finetune from scratch (DEMO_MODEL). */
+export const DEMO_SCRATCH_STEPS = '500,200,200';
+
+/**
+ * Steps from bge-small-zh: the whole demo took 26.5 min with them on 2 cores (onnxruntime engine,
+ * 2026-12-06, load 2–4 from the demo alone; training 25.9 min: 2.2, 1.1 and 3.2 s a step with
+ * evaluations). See docs/results.md.
+ */
+export const DEMO_PRETRAINED_STEPS = '400,160,120';
+
 /**
  * Training settings when both encoders start from a pretrained BERT (bge-small-zh: hidden 512,
- * 4 layers): a fine-tuning learning rate. Not yet tuned for a 30-minute budget on the onnxruntime
- * training engine.
+ * 4 layers): a fine-tuning learning rate, not tuned (the new MLM head learns slowly at it: see
+ * docs/results.md).
  */
 export const DEMO_PRETRAINED = {
   batchSize: 16,
@@ -231,9 +242,11 @@ export async function runDemo(options: DemoCommandOptions, io: CliIO) {
   let trainSeconds = 0;
   let thresholds: { deleteThreshold: number; insertThreshold: number; replaceThreshold: number } | undefined;
   let start: DemoStart | undefined;
+  let trainSteps = '';
   let damage: string | null = null;
   if (options.train) {
     start = await resolveDemoStart({ initFrom: options.initFrom, from: options.from }, io);
+    trainSteps = options.trainSteps ?? (start.kind === 'pretrained' ? DEMO_PRETRAINED_STEPS : DEMO_SCRATCH_STEPS);
     const trainStarted = performance.now();
     const trained = await runTrain(
       {
@@ -246,7 +259,7 @@ export async function runDemo(options: DemoCommandOptions, io: CliIO) {
         devEvalLimit: options.devSamples,
         vocabMinFreq: 1,
         stages: STAGES.join(','),
-        stageMaxSteps: options.trainSteps,
+        stageMaxSteps: trainSteps,
         backend: options.backend,
         outputDir: modelDir,
       },
@@ -297,7 +310,7 @@ export async function runDemo(options: DemoCommandOptions, io: CliIO) {
     const from = start?.kind === 'pretrained' ? `from ${start.spec} (${start.dir})` : `from scratch (hidden ${DEMO_MODEL.hiddenSize}, ${DEMO_MODEL.numHiddenLayers} layers; ${start?.kind === 'scratch' ? start.reason : ''})`;
     lines.push(
       '',
-      `model: Gap-ReLM ${from}, stages ${STAGES.join(' → ')}, steps ${options.trainSteps}, trained in ${trainSeconds.toFixed(0)} s`,
+      `model: Gap-ReLM ${from}, stages ${STAGES.join(' → ')}, steps ${trainSteps}, trained in ${trainSeconds.toFixed(0)} s`,
       `thresholds tuned for F2 on the frozen dev set: delete ${thresholds?.deleteThreshold}, insert ${thresholds?.insertThreshold}, replace ${thresholds?.replaceThreshold}`,
       formatScores(scores),
       '',
@@ -313,7 +326,7 @@ export async function runDemo(options: DemoCommandOptions, io: CliIO) {
     const summary = {
       seconds: Math.round(seconds),
       train_seconds: Math.round(trainSeconds),
-      train_steps: options.trainSteps,
+      train_steps: trainSteps,
       start: start?.kind === 'pretrained' ? start.spec : 'scratch',
       engine: 'onnx',
       learner_share: options.learnerShare,
@@ -341,7 +354,7 @@ export function registerDemo(program: Command, io: CliIO): void {
     .option('--dev-samples <n>', 'sentences in the frozen dev set (held out of training)', parseIntFlag('--dev-samples', 1), 500)
     .option('--no-train', 'data steps only: no training, no scores')
     .option('--fresh', 'replace the model of an earlier demo run in --output-dir (default: refuse to start)')
-    .option('--train-steps <list>', 'optimizer steps for infiller_pretrain, planner_train, joint_finetune', '500,200,200')
+    .option('--train-steps <list>', `optimizer steps for infiller_pretrain, planner_train, joint_finetune (default ${DEMO_PRETRAINED_STEPS} from a pretrained encoder, ${DEMO_SCRATCH_STEPS} from scratch)`)
     .option('--learner-share <p>', 'share of training examples that are real learner errors (bundled SIGHAN 2013–2015 training sets and Wang271K sample), the rest synthetic; 0 for synthetic only', parseShareFlag, DEMO_LEARNER_SHARE)
     .option('--init-from <spec>', `pretrained encoder to start from (a name, a Hugging Face BERT directory or an ONNX export); none = from scratch. Not reachable: from scratch, with a message`, 'bge-small-zh')
     .option('--from <path>', `local files for --init-from's name, as \`pretrained fetch --from\` (default: ${SHARED_BGE_DIR} when it exists)`)
