@@ -1,5 +1,5 @@
 import type { Ops } from '../ops/ops';
-import { opsTrainTask, type OpsTrainTask } from '../train-engine/ops-task';
+import { delegatedTaskFields, opsTrainTask, type OpsTrainTask } from '../train-engine/ops-task';
 import type { CausalLm } from './model';
 import { createCausalLmTask, windowArrays, type CausalLmTaskOptions } from './task';
 
@@ -13,10 +13,8 @@ export function createCausalLmOpsTask(model: CausalLm, options: CausalLmTaskOpti
   const base = createCausalLmTask(model, options);
   const { seqLen } = options;
   return opsTrainTask({
-    name: base.name,
-    describe: () => base.describe(),
+    ...delegatedTaskFields(base),
     store: model.params,
-    numExamples: () => base.numExamples(),
     inputs: [
       { name: 'input_ids', dtype: 'int32', shape: ['batch', seqLen] },
       { name: 'targets', dtype: 'int32', shape: ['batch', seqLen] },
@@ -27,8 +25,5 @@ export function createCausalLmOpsTask(model: CausalLm, options: CausalLmTaskOpti
     },
     loss: <T>(ops: Ops<T>, x: Record<string, T>): T => model.loss(ops, x.input_ids, x.targets),
     tokens: (b) => b.input_ids.data.length,
-    evaluate: base.evaluate ? (ctx) => base.evaluate!(ctx) : undefined,
-    saveWeights: (dir) => base.saveWeights(dir),
-    loadWeights: (dir) => base.loadWeights(dir),
   });
 }

@@ -1,6 +1,6 @@
 import type { Rng } from '@proj/core';
 import type { Ops } from '../ops/ops';
-import { opsTrainTask, type HostBatch, type OpsTrainTask } from '../train-engine/ops-task';
+import { delegatedTaskFields, opsTrainTask, type HostBatch, type OpsTrainTask } from '../train-engine/ops-task';
 import type { SgddHostBatch, SgddModel } from './model';
 import { createSgddTask, type SgddTaskOptions } from './task';
 
@@ -27,10 +27,8 @@ export function createSgddOpsTask(model: SgddModel, options: SgddTaskOptions): O
   const base = createSgddTask(model, options);
   const E = model.config.semantic_size;
   return opsTrainTask({
-    name: base.name,
-    describe: () => base.describe(),
+    ...delegatedTaskFields(base),
     store: model.params,
-    numExamples: () => base.numExamples(),
     inputs: [
       { name: 'input_ids', dtype: 'int32', shape: ['batch', 'seq'] },
       { name: 'attention_mask', dtype: 'int32', shape: ['batch', 'seq'] },
@@ -50,8 +48,5 @@ export function createSgddOpsTask(model: SgddModel, options: SgddTaskOptions): O
       return ops.crossEntropy(logits as T, x.targets);
     },
     tokens: (b) => (b.attention_mask.data as Int32Array).reduce((s, v) => s + v, 0),
-    evaluate: base.evaluate ? (ctx) => base.evaluate!(ctx) : undefined,
-    saveWeights: (dir) => base.saveWeights(dir),
-    loadWeights: (dir) => base.loadWeights(dir),
   });
 }

@@ -74,6 +74,22 @@ export function checkHostBatch(inputs: readonly OpsInput[], batch: HostBatch, wh
   }
 }
 
+/**
+ * What an Ops-level task takes over unchanged from the tfjs `TrainTask` of the same model (name,
+ * description, size, evaluation, weights I/O), for wrappers that only add inputs, batches and the
+ * Ops loss (`createCausalLmOpsTask`, `createSgddOpsTask`).
+ */
+export function delegatedTaskFields(base: TrainTask<unknown>): Pick<OpsTaskSpec, 'name' | 'describe' | 'numExamples' | 'evaluate' | 'saveWeights' | 'loadWeights'> {
+  return {
+    name: base.name,
+    describe: () => base.describe(),
+    numExamples: () => base.numExamples(),
+    evaluate: base.evaluate ? (ctx) => base.evaluate!(ctx) : undefined,
+    saveWeights: (dir) => base.saveWeights(dir),
+    loadWeights: (dir) => base.loadWeights(dir),
+  };
+}
+
 /** The `TrainTask` of an Ops-level spec: `loss` turns the host arrays into tensors and runs `spec.loss` on TfOps. */
 export function opsTrainTask(spec: OpsTaskSpec): OpsTrainTask {
   const { store, inputs } = spec;
