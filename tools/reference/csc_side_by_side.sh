@@ -20,7 +20,7 @@ node "$root/apps/gap-relm/dist/cli.js" demo --fresh --output-dir "$out" "$@" >"$
 [ -d "$encoder" ] || { echo "csc_side_by_side: $encoder is missing (the demo fetches it; set ENCODER to a Hugging Face BERT directory)" >&2; exit 2; }
 budget_minutes="$(node -e 'const s = require(process.argv[1]); console.log((s.train_seconds / 60).toFixed(2))' "$out/summary.json")"
 echo "csc_side_by_side: baseline budget = the demo's training time, $budget_minutes min" >&2
-nice -n 0 "$python" "$root/tools/reference/bert_csc_baseline.py" --encoder "$encoder" --train-file "$out/train-mix.jsonl" \
+"$python" "$root/tools/reference/bert_csc_baseline.py" --encoder "$encoder" --train-file "$out/train-mix.jsonl" \
   --budget-minutes "$budget_minutes" --output-dir "$out/bert-csc" >/dev/null
 
 node -e '
