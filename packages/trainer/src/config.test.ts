@@ -11,6 +11,7 @@ describe('TrainConfigSchema', () => {
       grad_accum_steps: 1,
       optimizer: 'adamw',
       lr: 3e-4,
+      head_lr_scale: 1,
       min_lr: 0,
       warmup_steps: 0,
       schedule: 'cosine',
@@ -39,6 +40,9 @@ describe('TrainConfigSchema', () => {
     expect(() => parseTrainConfig({ epochs: 0, grad_accum_steps: 1.5, early_stopping: { mode: 'up' } })).toThrow(
       /parseTrainConfig: invalid config: epochs: .*; grad_accum_steps: .*; early_stopping.mode: /,
     );
+    expect(() => parseTrainConfig({ head_lr_scale: 0 })).toThrow(/invalid config: head_lr_scale: /);
+    expect(() => parseTrainConfig({ head_lr_scale: -2 })).toThrow(/invalid config: head_lr_scale: /);
+    expect(() => parseTrainConfig({ head_lr_scale: '10' })).toThrow(/invalid config: head_lr_scale: /);
   });
 });
 
@@ -51,6 +55,14 @@ describe('configHash', () => {
     expect(configHash(reordered)).toBe(configHash(a));
     expect(configHash({ ...a, lr: 0.2 })).not.toBe(configHash(a));
     expect(configHash({ ...a, early_stopping: { ...a.early_stopping, patience: 3 } })).not.toBe(configHash(a));
+  });
+
+  it('hashes head_lr_scale only away from its default, so checkpoints from before the field still resume', () => {
+    const a = parseTrainConfig({ lr: 0.1 });
+    const { head_lr_scale: _, ...older } = a;
+    expect(configHash(older as typeof a)).toBe(configHash(a));
+    expect(configHash({ ...a, head_lr_scale: 10 })).not.toBe(configHash(a));
+    expect(configHash({ ...a, head_lr_scale: 10 })).not.toBe(configHash({ ...a, head_lr_scale: 30 }));
   });
 });
 

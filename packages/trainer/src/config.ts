@@ -14,6 +14,11 @@ export const TrainConfigSchema = z
     grad_accum_steps: z.number().int().min(1).default(1).describe('micro-batches per optimizer step'),
     optimizer: z.enum(['adamw', 'adam']).default('adamw').describe('adam = no weight decay at all'),
     lr: z.number().positive().default(3e-4).describe('peak learning rate, reached at the end of warmup'),
+    head_lr_scale: z
+      .number()
+      .positive()
+      .default(1)
+      .describe('lr multiplier for the parameters the task reports as newly initialized (heads a pretrained checkpoint lacks); 1 = one lr for all'),
     min_lr: z.number().min(0).default(0).describe('floor the decay reaches at the last step'),
     warmup_steps: z.number().int().min(0).default(0).describe('optimizer steps of linear warmup from 0'),
     schedule: z.enum(['cosine', 'linear', 'polynomial', 'constant']).default('cosine').describe('decay after warmup'),
@@ -65,6 +70,9 @@ export function parseTrainConfig(input: unknown): TrainConfig {
 
 // Fields that change where or how often things are written, not the numbers the run computes.
 const BOOKKEEPING_FIELDS = new Set(['output_dir', 'log_every_steps', 'save_total_limit', 'save_every_steps']);
+// Fields added after checkpoints were written: hashed only when not at their default (which
+// reproduces the older runs), so those checkpoints still resume.
+const LATER_FIELDS: Partial<Record<keyof TrainConfig, unknown>> = { head_lr_scale: 1 };
 
 /**
  * sha256 over the fields that determine the math (keys sorted). Saved in every checkpoint so a
@@ -82,6 +90,8 @@ export function configHash(config: TrainConfig): string {
     }
     return value;
   };
-  const relevant = Object.fromEntries(Object.entries(config).filter(([k]) => !BOOKKEEPING_FIELDS.has(k)));
+  const relevant = Object.fromEntries(
+    Object.entries(config).filter(([k, v]) => !BOOKKEEPING_FIELDS.has(k) && !(k in LATER_FIELDS && LATER_FIELDS[k as keyof TrainConfig] === v)),
+  );
   return createHash('sha256').update(JSON.stringify(canonical(relevant))).digest('hex').slice(0, 16);
 }

@@ -10,6 +10,11 @@ export interface EngineSetup<B> {
   task: TrainTask<B>;
   /** The trainable subset of `task.params()`, by checkpoint name. */
   trainable: ReadonlyMap<string, tf.Variable>;
+  /**
+   * Multiplier of the step's lr per trainable parameter (config.head_lr_scale for the task's new
+   * parameters); default 1 for all.
+   */
+  lrScale?: (name: string) => number;
 }
 
 /**

@@ -41,6 +41,11 @@ export interface TrainTask<B = unknown> {
   params(): Map<string, tf.Variable>;
   /** Which parameters this run updates; default all. Frozen ones get no gradient, decay or EMA. */
   trainable?(name: string): boolean;
+  /**
+   * Parameters initialized here rather than loaded from a pretrained checkpoint (new heads,
+   * prompts): their lr is config.head_lr_scale times the schedule's. Omit when nothing is pretrained.
+   */
+  newParameters?(): ReadonlySet<string>;
   /** Number of training examples; the trainer shuffles indices 0..n-1 each epoch. */
   numExamples(): number;
   /**

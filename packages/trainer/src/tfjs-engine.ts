@@ -12,10 +12,10 @@ import { safeVariableGrads } from './variable-grads';
  * summed in a `GradAccumulator`, then `clipByGlobalNorm`, AdamW / Adam and `Ema` on the task's
  * own Variables, on whatever tfjs backend is active.
  */
-export function createTfjsEngine<B>({ config, task, trainable }: EngineSetup<B>): TrainEngine {
+export function createTfjsEngine<B>({ config, task, trainable, lrScale }: EngineSetup<B>): TrainEngine {
   const varList = [...trainable.values()];
   const nameOfVar = new Map([...trainable].map(([name, v]) => [v.name, name]));
-  const adam = { beta1: config.adam_beta1, beta2: config.adam_beta2, eps: config.adam_eps };
+  const adam = { beta1: config.adam_beta1, beta2: config.adam_beta2, eps: config.adam_eps, lrScale };
   const optimizer = config.optimizer === 'adamw' ? createAdamW(trainable, { ...adam, weightDecay: config.weight_decay }) : createAdam(trainable, adam);
   const ema = config.ema_decay > 0 ? new Ema(trainable, config.ema_decay, config.ema_warmup) : null;
   const accumulator = new GradAccumulator();

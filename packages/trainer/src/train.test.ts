@@ -157,6 +157,53 @@ describe('train: frozen parameters, early stopping, bad flags', () => {
     task.dispose();
   });
 
+  it('head_lr_scale: with every parameter new it equals a run at lr · scale; the banner names the scaled tensors', async () => {
+    const all = ['hidden.weight', 'hidden.bias', 'out.weight', 'out.bias'];
+    const config = { epochs: 2, batch_size: 8, lr: 0.01, min_lr: 0.001, warmup_steps: 2, weight_decay: 0.5 };
+    const scaled = createMlpTask({ newParameters: all });
+    const log = collect();
+    const a = await train({ ...config, head_lr_scale: 3, output_dir: runDir('head-scale') }, scaled, { ...quiet, log: log.stream });
+    expect(log.text()).toContain('lr       × 3 for 4 new tensors (67 values): hidden.weight, hidden.bias, out.weight, out.bias');
+    const plain = createMlpTask();
+    const b = await train({ ...config, lr: 0.03, min_lr: 0.003, output_dir: runDir('lr-times-3') }, plain, quiet);
+    expect(losses(a.history).length).toBeGreaterThan(1);
+    losses(a.history).forEach((loss, i) => expect(loss).toBeCloseTo(losses(b.history)[i], 5));
+    expect(maxDiff(scaled.snapshot(), plain.snapshot())).toBeLessThan(1e-5);
+    scaled.dispose();
+    plain.dispose();
+  });
+
+  it('head_lr_scale: only the new trainable parameters move faster; frozen new ones stay frozen', async () => {
+    const config = { epochs: 1, batch_size: 8, lr: 0.01, output_dir: '' };
+    const run = async (label: string, extra: object) => {
+      const task = createMlpTask({ newParameters: ['out.weight', 'hidden.bias'], trainable: (n) => n !== 'hidden.bias' });
+      const before = task.snapshot();
+      await train({ ...config, ...extra, output_dir: runDir(label) }, task, quiet);
+      const moved = new Map([...task.snapshot()].map(([n, v]) => [n, Math.max(...Array.from(v, (x, i) => Math.abs(x - before.get(n)![i])))]));
+      task.dispose();
+      return moved;
+    };
+    const one = await run('scale-1', {});
+    const ten = await run('scale-10', { head_lr_scale: 10 });
+    expect(ten.get('hidden.bias')).toBe(0);
+    expect(ten.get('out.weight')!).toBeGreaterThan(3 * one.get('out.weight')!);
+    // out.bias, hidden.weight: the same lr; they differ only through the other parameters' updates.
+    expect(ten.get('out.bias')!).toBeLessThan(3 * one.get('out.bias')!);
+  });
+
+  it('head_lr_scale refuses a task without new parameters, and newParameters() naming an unknown parameter', async () => {
+    const plain = createMlpTask();
+    await expect(train({ epochs: 1, head_lr_scale: 10, output_dir: runDir('scale-no-new') }, plain, quiet)).rejects.toThrow(
+      /train: head_lr_scale is 10 but task "test\/mlp" reports no newly initialized parameters \(newParameters\(\)\)/,
+    );
+    plain.dispose();
+    const wrong = createMlpTask({ newParameters: ['out.weight', 'cls.bias'] });
+    await expect(train({ epochs: 1, head_lr_scale: 10, output_dir: runDir('scale-unknown') }, wrong, quiet)).rejects.toThrow(
+      /train: task "test\/mlp".newParameters\(\) names "cls.bias", which is not one of its params\(\)/,
+    );
+    wrong.dispose();
+  });
+
   it('stops early after `patience` evaluations without improvement and keeps best/ at the best step', async () => {
     const task = createMlpTask();
     const devLoss = [0.9, 0.5, 0.6, 0.55, 0.4];
@@ -306,6 +353,23 @@ describe('train: resume', () => {
     sameMaps(full.weights, second.snapshot());
     expect(readdirSync(join(dir, 'tensorboard'))).toHaveLength(2); // the resumed part did not overwrite the first
     second.dispose();
+  });
+
+  it('with head_lr_scale: resuming from a mid-epoch checkpoint gives the same curve and weights, bit for bit', async () => {
+    const scaled = { ...config, head_lr_scale: 4 };
+    const make = () => createMlpTask({ newParameters: ['out.weight', 'out.bias'] });
+    const straight = make();
+    const dir = runDir('resume-scaled-full');
+    const whole = await train({ ...scaled, output_dir: dir }, straight, quiet);
+    expect(losses(whole.history)).not.toEqual(losses(full.history));
+    const resumed = make();
+    const result = await train({ ...scaled, output_dir: runDir('resume-scaled-from-9') }, resumed, { ...quiet, resumeFrom: join(dir, 'checkpoint-9') });
+    expect(losses(result.history)).toEqual(losses(whole.history).slice(9));
+    sameMaps(straight.snapshot(), resumed.snapshot());
+    // and a checkpoint of the unscaled run is refused with the scale on
+    await expect(train({ ...scaled, output_dir: runDir('resume-scaled-bad') }, resumed, { ...quiet, resumeFrom: join(full.dir, 'checkpoint-9') })).rejects.toThrow(/config hash/);
+    straight.dispose();
+    resumed.dispose();
   });
 
   it('refuses a checkpoint written with a different recipe, before touching the weights', async () => {

@@ -70,6 +70,8 @@ export async function train<B>(configInput: TrainConfigInput, task: TrainTask<B>
   const allParams = task.params();
   const trainable = new Map([...allParams].filter(([name]) => task.trainable?.(name) ?? true));
   if (trainable.size === 0) throw new RangeError(`train: task "${task.name}" has no trainable parameters (trainable() rejected all ${allParams.size})`);
+  const scaled = headLrScaled(config, task, allParams, trainable);
+  const lrScale = scaled.size > 0 ? (name: string) => (scaled.has(name) ? config.head_lr_scale : 1) : undefined;
 
   // 3) data geometry; the schedule counts optimizer steps, and a partial last group is a step
   if (config.early_stopping.patience > 0 && !task.evaluate) {
@@ -83,7 +85,7 @@ export async function train<B>(configInput: TrainConfigInput, task: TrainTask<B>
   const schedule: LrSchedule = { ...config, total_steps: totalSteps };
 
   // 4) the engine: gradient sums, clipping, optimizer and EMA (tfjs by default)
-  const engine = await (options.engine ?? createTfjsEngine)({ config, task, trainable });
+  const engine = await (options.engine ?? createTfjsEngine)({ config, task, trainable, lrScale });
   const { optimizer, ema } = engine;
 
   let events: TfEventsWriter | null = null;
@@ -144,6 +146,9 @@ export async function train<B>(configInput: TrainConfigInput, task: TrainTask<B>
           `${config.grad_accum_steps} per step (effective batch ${config.batch_size * config.grad_accum_steps}), ${stepsPerEpoch} steps/epoch, ${totalSteps} steps`,
         `  stage    ${trainable.size}/${allParams.size} tensors trainable (${count(trainable.values())}/${count(allParams.values())} values)` +
           (frozen.length > 0 ? `; frozen: ${frozen.slice(0, 8).join(', ')}${frozen.length > 8 ? `, … (${frozen.length})` : ''}` : ''),
+        ...(config.head_lr_scale !== 1
+          ? [`  lr       × ${config.head_lr_scale} for ${scaled.size} new tensors (${count([...scaled].map((n) => trainable.get(n)!))} values)${scaled.size > 0 ? `: ${[...scaled].slice(0, 8).join(', ')}${scaled.size > 8 ? `, … (${scaled.size})` : ''}` : ''}`]
+          : []),
         `  backend  ${backend}`,
         `  engine   ${engine.name}`,
         `  output   ${runDir}/{config.json, metrics.jsonl, tensorboard/, checkpoint-<step>/, best/, loss.svg}`,
@@ -288,6 +293,20 @@ export async function train<B>(configInput: TrainConfigInput, task: TrainTask<B>
     const file = logFile as WriteStream | null;
     if (file) await new Promise<void>((done) => file.end(done));
   }
+}
+
+/**
+ * The trainable parameters whose lr is config.head_lr_scale times the schedule's: those the task
+ * reports as new. A scale other than 1 on a task that reports none is an error, not a no-op.
+ */
+function headLrScaled<B>(config: TrainConfig, task: TrainTask<B>, all: ReadonlyMap<string, tf.Variable>, trainable: ReadonlyMap<string, tf.Variable>): Set<string> {
+  if (config.head_lr_scale === 1) return new Set();
+  const fresh = task.newParameters?.();
+  if (fresh === undefined || fresh.size === 0) {
+    throw new RangeError(`train: head_lr_scale is ${config.head_lr_scale} but task "${task.name}" reports no newly initialized parameters (newParameters()); use lr to change every parameter's`);
+  }
+  for (const name of fresh) if (!all.has(name)) throw new RangeError(`train: task "${task.name}".newParameters() names "${name}", which is not one of its params()`);
+  return new Set([...fresh].filter((name) => trainable.has(name)));
 }
 
 const RESERVED_KEYS = new Set(['step', 'epoch', 'split']);

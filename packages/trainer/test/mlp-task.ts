@@ -13,6 +13,8 @@ export interface MlpTaskOptions {
   seed?: number; // data and initial weights (default 7)
   inputNoise?: number; // std of noise drawn from ctx.rng in loss(); 0 = deterministic batches (default 0.05)
   trainable?: (name: string) => boolean;
+  /** Reported by newParameters() (head_lr_scale applies to them); default none (no newParameters). */
+  newParameters?: string[];
   /** Throws from loss() at this (epoch, batchIndex), to test clean-up. */
   failAt?: { epoch: number; batchIndex: number };
 }
@@ -65,6 +67,7 @@ export function createMlpTask(options: MlpTaskOptions = {}): TrainTask<MlpBatch>
     describe: () => `mlp ${features}→${hidden}→${classes} (tanh)`,
     params: () => params,
     trainable: options.trainable,
+    newParameters: options.newParameters ? () => new Set(options.newParameters) : undefined,
     numExamples: () => examples,
     batch(indices) {
       const xs = new Float32Array(indices.length * features);

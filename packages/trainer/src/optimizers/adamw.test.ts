@@ -91,6 +91,51 @@ describe('AdamW / Adam against torch.optim', () => {
     }
   });
 
+  it.each(['adamw', 'adam'] as const)('%s with lrScale: each parameter steps exactly as the unscaled optimizer at lr · its scale (decay included)', (kind) => {
+    const c = { ...fixture.cases[0], optimizer: kind };
+    const scaled = setup(c);
+    scaled.opt.dispose();
+    const make = (params: Map<string, tf.Variable>, lrScale?: (name: string) => number) =>
+      kind === 'adamw' ? createAdamW(params, { weightDecay: c.weight_decay, lrScale }) : createAdam(params, { lrScale });
+    const scales: Record<string, number> = { [NAMES.w]: 7, [NAMES.b]: 0.25 };
+    const opt = make(scaled.params, (name) => scales[name]);
+    // One unscaled optimizer per parameter, each fed lr · scale.
+    const alone = Object.values(NAMES).map((name) => {
+      const params = new Map([[name, tf.variable(tf.clone(scaled.params.get(name)!))]]);
+      return { name, params, opt: make(params) };
+    });
+    for (const s of c.steps) {
+      const grads = new Map((['w', 'b'] as const).map((k) => [NAMES[k], tf.tensor(s.grads[k], c.shapes[k], 'float32')]));
+      opt.apply(grads, s.lr);
+      for (const a of alone) a.opt.apply(new Map([[a.name, grads.get(a.name)!]]), s.lr * scales[a.name]);
+      tf.dispose([...grads.values()]);
+    }
+    for (const a of alone) {
+      expect(Array.from(scaled.params.get(a.name)!.dataSync()), a.name).toEqual(Array.from(a.params.get(a.name)!.dataSync()));
+      // and the scale made a difference
+      const unscaled = setup(c);
+      c.steps.forEach((s) => applyStep(c, unscaled.opt, s));
+      expect(maxAbsDiff(unscaled.params.get(a.name)!.dataSync(), a.params.get(a.name)!.dataSync())).toBeGreaterThan(1e-4);
+      unscaled.opt.dispose();
+      tf.dispose([...unscaled.params.values()]);
+      a.opt.dispose();
+      tf.dispose([...a.params.values()]);
+    }
+    opt.dispose();
+    tf.dispose([...scaled.params.values()]);
+  });
+
+  it('rejects an lrScale that is not a finite number > 0, naming the parameter', () => {
+    const params = new Map([['w', tf.variable(tf.zeros([2]))]]);
+    const g = tf.ones([2]);
+    for (const bad of [0, -1, Number.NaN, Number.POSITIVE_INFINITY]) {
+      const opt = createAdamW(params, { lrScale: () => bad });
+      expect(() => opt.apply(new Map([['w', g]]), 0.1)).toThrow(new RegExp(`adamw: options.lrScale\\("w"\\) must be a finite number > 0, got ${bad}`));
+      opt.dispose();
+    }
+    tf.dispose([g, ...params.values()]);
+  });
+
   it('export / import of the state continues bit for bit', () => {
     const c = fixture.cases[1];
     const straight = setup(c);

@@ -8,6 +8,11 @@ export interface AdamWOptions {
   weightDecay?: number; // default 0.01, decoupled
   /** Parameters that get no weight decay; default `isNoDecayParam` (biases, norms). */
   noDecay?: (name: string) => boolean;
+  /**
+   * Learning-rate multiplier per parameter (default 1 for all), as PyTorch parameter groups with
+   * their own lr: the step and the decoupled decay of `name` use lr · lrScale(name).
+   */
+  lrScale?: (name: string) => number;
 }
 
 /**
@@ -15,6 +20,7 @@ export interface AdamWOptions {
  * float32 rounding:
  *   p ← p·(1 − lr·wd);  m ← β1·m + (1−β1)·g;  v ← β2·v + (1−β2)·g²
  *   p ← p − (lr / (1−β1^t)) · m / (√v / √(1−β2^t) + ε)
+ * where lr is the step's lr times `lrScale(p)`.
  */
 export function createAdamW(params: ReadonlyMap<string, tf.Variable>, options: AdamWOptions = {}): Optimizer {
   return createAdamFamily('adamw', params, options);
@@ -27,6 +33,7 @@ export function createAdamFamily(kind: string, params: ReadonlyMap<string, tf.Va
   const eps = options.eps ?? 1e-8;
   const weightDecay = options.weightDecay ?? 0.01;
   const noDecay = options.noDecay ?? isNoDecayParam;
+  const lrScale = options.lrScale ?? (() => 1);
   for (const [arg, value, ok] of [
     ['beta1', beta1, beta1 >= 0 && beta1 < 1],
     ['beta2', beta2, beta2 >= 0 && beta2 < 1],
@@ -46,6 +53,17 @@ export function createAdamFamily(kind: string, params: ReadonlyMap<string, tf.Va
     if (!p) throw new RangeError(`${kind}.${where}: unknown parameter "${name}"`);
     return p;
   };
+  // Each parameter's lr multiplier, asked once and checked.
+  const scales = new Map<string, number>();
+  const scaleOf = (name: string): number => {
+    let s = scales.get(name);
+    if (s === undefined) {
+      s = lrScale(name);
+      if (!(s > 0 && Number.isFinite(s))) throw new RangeError(`${kind}: options.lrScale("${name}") must be a finite number > 0, got ${s}`);
+      scales.set(name, s);
+    }
+    return s;
+  };
 
   return {
     kind,
@@ -60,6 +78,7 @@ export function createAdamFamily(kind: string, params: ReadonlyMap<string, tf.Va
       const bc2Sqrt = Math.sqrt(1 - beta2 ** step);
       for (const [name, g] of grads) {
         const p = paramOf(name, 'apply');
+        const lrP = lr * scaleOf(name);
         if (!m.has(name)) {
           // tidy: tf.variable shares the initial tensor's data, which would otherwise stay tracked.
           m.set(name, tf.tidy(() => tf.variable(tf.zerosLike(p), false)));
@@ -68,14 +87,14 @@ export function createAdamFamily(kind: string, params: ReadonlyMap<string, tf.Va
         const mv = m.get(name)!;
         const vv = v.get(name)!;
         tf.tidy(() => {
-          const decay = weightDecay > 0 && !noDecay(name) ? 1 - lr * weightDecay : 1;
+          const decay = weightDecay > 0 && !noDecay(name) ? 1 - lrP * weightDecay : 1;
           const decayed = decay === 1 ? p : tf.mul(p, decay);
           const mNew = tf.add(tf.mul(mv, beta1), tf.mul(g, 1 - beta1));
           const vNew = tf.add(tf.mul(vv, beta2), tf.mul(tf.mul(g, g), 1 - beta2));
           const denom = tf.add(tf.div(tf.sqrt(vNew), bc2Sqrt), eps);
           mv.assign(mNew);
           vv.assign(vNew);
-          p.assign(tf.sub(decayed, tf.mul(tf.div(mNew, denom), lr / bc1)));
+          p.assign(tf.sub(decayed, tf.mul(tf.div(mNew, denom), lrP / bc1)));
         });
       }
     },
