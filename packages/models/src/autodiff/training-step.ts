@@ -14,6 +14,8 @@ export interface OptimizerStepOptions {
   weightDecay?: number; // default 0.01, decoupled
   /** Parameters that get no weight decay; default `isNoDecayParam` of @proj/trainer (biases, norms). */
   noDecay?: (name: string) => boolean;
+  /** lr multiplier per parameter (default 1), as `createAdamW`'s: a constant of the graph times the `lr` input. */
+  lrScale?: (name: string) => number;
 }
 
 export interface GradientStepOptions {
@@ -51,7 +53,7 @@ export const TRAINING_STEP_NAMES = {
 const NO_PARAMETERS = { has: () => false, shape: (): number[] => [] };
 
 function checkOptimizerOptions(options: OptimizerStepOptions, where: string): Required<OptimizerStepOptions> {
-  const { maxGradNorm, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weightDecay = 0.01, noDecay = isNoDecayParam } = options;
+  const { maxGradNorm, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weightDecay = 0.01, noDecay = isNoDecayParam, lrScale = () => 1 } = options;
   for (const [arg, value, ok] of [
     ['maxGradNorm', maxGradNorm, maxGradNorm >= 0],
     ['beta1', beta1, beta1 >= 0 && beta1 < 1],
@@ -61,7 +63,7 @@ function checkOptimizerOptions(options: OptimizerStepOptions, where: string): Re
   ] as const) {
     if (!ok) throw new RangeError(`${where}: options.${arg} out of range, got ${value}`);
   }
-  return { maxGradNorm, beta1, beta2, eps, weightDecay, noDecay };
+  return { maxGradNorm, beta1, beta2, eps, weightDecay, noDecay, lrScale };
 }
 
 /**
@@ -70,11 +72,11 @@ function checkOptimizerOptions(options: OptimizerStepOptions, where: string): Re
  *   norm = √Σ‖g‖²;  g ← g · min(1, maxNorm / (norm + 1e-6))
  *   p ← p·(1 − lr·wd);  m ← β1·m + (1−β1)·g;  v ← β2·v + (1−β2)·g²
  *   p ← p − (lr / bc1) · m / (√v / √bc2 + ε)
- * with inputs m.<p>, v.<p>, lr, bias_correction1, bias_correction2_sqrt and outputs grad_norm,
- * updated.<p>, updated.m.<p>, updated.v.<p>.
+ * with lr = the `lr` input times lrScale(p), inputs m.<p>, v.<p>, lr, bias_correction1,
+ * bias_correction2_sqrt and outputs grad_norm, updated.<p>, updated.m.<p>, updated.v.<p>.
  */
 function recordOptimizerStep(g: GraphOps, grads: ReadonlyMap<string, GraphValue>, options: Required<OptimizerStepOptions>): void {
-  const { maxGradNorm, beta1, beta2, eps, weightDecay, noDecay } = options;
+  const { maxGradNorm, beta1, beta2, eps, weightDecay, noDecay, lrScale } = options;
   const N = TRAINING_STEP_NAMES;
   const names = [...grads.keys()];
   const lr = g.input(N.lr, 'float32', []);
@@ -86,11 +88,20 @@ function recordOptimizerStep(g: GraphOps, grads: ReadonlyMap<string, GraphValue>
   const norm = g.sqrt(g.addN(names.map((p) => g.sum(g.mul(grads.get(p)!, grads.get(p)!), all(grads.get(p)!)))));
   const coef = maxGradNorm > 0 ? g.minimum(g.scalar(1), g.div(g.scalar(maxGradNorm), g.add(norm, g.scalar(1e-6)))) : null;
 
-  // 2. AdamW per parameter.
-  const stepSize = g.div(lr, bc1);
-  const decay = weightDecay > 0 ? g.sub(g.scalar(1), g.mul(lr, g.scalar(weightDecay))) : null;
+  // 2. AdamW per parameter; the step size and decay factor are recorded once per lr scale.
+  const atScale = new Map<number, { stepSize: GraphValue; decay: GraphValue | null }>();
+  const scaled = (p: string) => {
+    const s = lrScale(p);
+    if (!(s > 0 && Number.isFinite(s))) throw new RangeError(`recordOptimizerStep: options.lrScale("${p}") must be a finite number > 0, got ${s}`);
+    if (!atScale.has(s)) {
+      const lrP = s === 1 ? lr : g.mul(lr, g.scalar(s));
+      atScale.set(s, { stepSize: g.div(lrP, bc1), decay: weightDecay > 0 ? g.sub(g.scalar(1), g.mul(lrP, g.scalar(weightDecay))) : null });
+    }
+    return atScale.get(s)!;
+  };
   const updates: [string, GraphValue][] = [];
   for (const p of names) {
+    const { stepSize, decay } = scaled(p);
     const param = g.value(p);
     const grad = coef === null ? grads.get(p)! : g.mul(grads.get(p)!, coef);
     const m = g.input(N.m(p), 'float32', param.shape);

@@ -170,14 +170,14 @@ const identity = (p: string) => p;
  * tensors as the tfjs engine's: a run resumes on either engine.
  */
 export function createOnnxEngine(options: OnnxEngineOptions = {}): EngineFactory<HostBatch> {
-  return async ({ config, task, trainable }): Promise<TrainEngine> => {
+  return async ({ config, task, trainable, lrScale }): Promise<TrainEngine> => {
     const ops = opsOf(task);
     const { store } = ops;
     const names = [...trainable.keys()];
     const shapes = new Map(names.map((n) => [n, store.shape(n)]));
     const kind = config.optimizer;
     const [beta1, beta2] = [config.adam_beta1, config.adam_beta2];
-    const optimizerOptions = { maxGradNorm: config.max_grad_norm, beta1, beta2, eps: config.adam_eps, weightDecay: kind === 'adamw' ? config.weight_decay : 0 };
+    const optimizerOptions = { maxGradNorm: config.max_grad_norm, beta1, beta2, eps: config.adam_eps, weightDecay: kind === 'adamw' ? config.weight_decay : 0, lrScale };
 
     // 1. The graphs: the loss recorded once; each step graph is built and loaded on first use.
     const g = new GraphOps(store, { dropout: 'inputs' });
