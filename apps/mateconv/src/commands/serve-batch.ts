@@ -1,9 +1,9 @@
 import { Rng } from '@proj/core';
 import type { BpeTokenizer } from '@proj/models';
-import { greedyToken, processLogits, sampleToken, streamGenerate, type CausalBatch, type CausalLogits, type CausalLogitsSource, type GenerationConfig } from '@proj/sampling';
+import { streamGeneratePerRow, type CausalLogitsSource, type PerRowGenerationConfig, type RowSampler, type SamplingControls } from '@proj/sampling';
 
 /** One request's sampling settings (the OpenAI fields, in @proj/sampling's names). */
-export type RowSampling = Pick<GenerationConfig, 'doSample' | 'temperature' | 'topK' | 'topP' | 'minP' | 'repetitionPenalty' | 'noRepeatNgramSize'> & {
+export type RowSampling = SamplingControls & {
   /** Most tokens generated for the row (`max_tokens`). */
   maxTokens: number;
   /** Seeds the row's own random stream: its draws do not depend on the batch it runs in. */
@@ -100,54 +100,6 @@ class RowText {
 }
 
 /**
- * A logits source that picks each row's token with the row's own settings and random stream, and
- * hands the loop a row where only that token is allowed. `generate` of @proj/sampling applies one
- * config to the whole batch; this lets requests with different temperatures, penalties and seeds
- * share a batch (and its model calls) while each row samples exactly as it would alone. Rows that
- * ended here (stop string, their own max tokens, a client gone) are given EOS, so the loop stops
- * feeding them.
- */
-class PerRowPicker implements CausalLogitsSource {
-  readonly vocabSize: number;
-  private readonly sequences: number[][] = [];
-  private readonly rngs: Rng[];
-
-  constructor(
-    private readonly inner: CausalLogitsSource,
-    private readonly rows: RowText[],
-    private readonly eos: number | undefined,
-  ) {
-    this.vocabSize = inner.vocabSize;
-    this.rngs = rows.map((r) => new Rng(r.job.sampling.seed));
-  }
-
-  async next(batch: CausalBatch): Promise<CausalLogits> {
-    // 1. The sequences so far: whole rows on a first call (or without a cache), else one new token each.
-    batch.tokens.forEach((tokens, b) => {
-      if (batch.cache === undefined) this.sequences[b] = [...tokens];
-      else this.sequences[b].push(tokens[0]);
-    });
-    const out = await this.inner.next(batch);
-    const V = this.vocabSize;
-    for (let b = 0; b < this.rows.length; b++) {
-      const row = out.logits.subarray(b * V, (b + 1) * V);
-      const { finished, job } = this.rows[b];
-      let token: number;
-      if (finished !== undefined || job.cancelled?.()) token = this.eos ?? greedyToken(row);
-      else {
-        // 2. The row's own penalties, filters and draw (processLogits works on a copy).
-        const processed = processLogits(row.slice(), this.sequences[b], job.sampling);
-        token = job.sampling.doSample ? sampleToken(processed, this.rngs[b], 'serve') : greedyToken(processed, 'serve');
-      }
-      // 3. Only that token is left for the loop's greedy pick.
-      row.fill(-Infinity);
-      row[token] = 0;
-    }
-    return out;
-  }
-}
-
-/**
  * Generates every job's row in one batch on `source` (prompts of different lengths are
  * left-padded by an onnxruntime source, grouped by length on tfjs), streaming each row's text
  * through its `onText`. Stops when every row has ended.
@@ -155,14 +107,20 @@ class PerRowPicker implements CausalLogitsSource {
 export async function generateRows(jobs: readonly GenerationJob[], source: CausalLogitsSource, tokenizer: BpeTokenizer): Promise<GenerationResult[]> {
   const eos = tokenizer.special.eos?.id;
   const rows = jobs.map((job) => new RowText(job, tokenizer, eos));
-  const config: Partial<GenerationConfig> = {
+  const config: PerRowGenerationConfig = {
     maxNewTokens: Math.max(...jobs.map((j) => j.sampling.maxTokens)),
     eosTokenId: eos ?? null,
     padTokenId: tokenizer.special.pad?.id ?? eos ?? null,
   };
   const live = (r: RowText) => r.finished === undefined && !r.job.cancelled?.();
+  // Each row picks with its own settings and seeded stream, so its answer does not depend on its
+  // batch; a row that ended here (stop string, its own max tokens, a client gone) is given EOS.
+  const samplers = rows.map((r): RowSampler => {
+    const { maxTokens: _maxTokens, seed, stop: _stop, ...controls } = r.job.sampling;
+    return { controls, rng: new Rng(seed), stopped: () => !live(r) };
+  });
   if (rows.some(live)) {
-    for await (const { row, token } of streamGenerate(jobs.map((j) => j.ids), new PerRowPicker(source, rows, eos), config)) {
+    for await (const { row, token } of streamGeneratePerRow(jobs.map((j) => j.ids), source, samplers, config)) {
       if (live(rows[row])) await rows[row].accept(token);
       if (!rows.some(live)) break;
     }

@@ -4,8 +4,8 @@
  */
 import { eosTokenIds, resolveGenerationConfig, type GenerationConfig } from './generation-config';
 import type { CausalLogitsSource } from './logits-source';
-import { processLogits } from './logits-processors';
-import { greedyToken, sampleToken, type RandomSource } from './sampler';
+import { pickToken } from './pick-token';
+import type { RandomSource } from './sampler';
 
 /** One generated token: `row` of the batch, `token` id, `step` = its index in that row's output. */
 export interface TokenEvent {
@@ -33,6 +33,14 @@ function checkPrompts(fn: string, prompts: readonly (readonly number[])[], vocab
       }
     });
   });
+}
+
+/** Throws unless `out.logits` is a Float32Array of `rows × vocabSize`; `when` says which call. */
+export function checkLogits(fn: string, out: { logits?: unknown } | undefined, rows: number, vocabSize: number, when: string): void {
+  if (!(out?.logits instanceof Float32Array) || out.logits.length !== rows * vocabSize) {
+    const got = out?.logits instanceof Float32Array ? `${out.logits.length} logits` : String(out?.logits);
+    throw new RangeError(`${fn}: source.next must return a Float32Array of ${rows} rows × ${vocabSize} logits = ${rows * vocabSize}, got ${got} (${when})`);
+  }
 }
 
 /**
@@ -69,10 +77,7 @@ export async function* streamGenerate(
     // 1. Next-token logits: full sequences on the first call or without a cache, else only what is new.
     const batch = cache === undefined ? { tokens: sequences.map((s) => s.slice()) } : { tokens: newTokens, cache };
     const out = await source.next(batch);
-    if (!(out?.logits instanceof Float32Array) || out.logits.length !== B * V) {
-      const got = out?.logits instanceof Float32Array ? `${out.logits.length} logits` : String(out?.logits);
-      throw new RangeError(`${fn}: source.next must return a Float32Array of ${B} rows × ${V} logits = ${B * V}, got ${got} (step ${step})`);
-    }
+    checkLogits(fn, out, B, V, `step ${step}`);
     cache = out.cache;
     newTokens = [];
     for (let b = 0; b < B; b++) {
@@ -80,9 +85,7 @@ export async function* streamGenerate(
       let token = pad;
       if (!done[b]) {
         // 3. Penalties and filters on a copy of the row, then argmax or one draw.
-        const row = processLogits(out.logits.slice(b * V, (b + 1) * V), sequences[b], c);
-        const where = `${fn} (row ${b}, step ${step})`;
-        token = c.doSample ? sampleToken(row, rng!, where) : greedyToken(row, where);
+        token = pickToken(out.logits.subarray(b * V, (b + 1) * V), sequences[b], c, rng, `${fn} (row ${b}, step ${step})`);
         generated[b].push(token);
         // 4. The row stops at EOS (kept in its output) or when it has maxNewTokens.
         done[b] = eos.has(token) || generated[b].length >= c.maxNewTokens;

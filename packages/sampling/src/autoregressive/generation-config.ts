@@ -29,6 +29,13 @@ export interface GenerationConfig {
   padTokenId: number | null;
 }
 
+/**
+ * The fields that decide one row's next token from its logits and its tokens so far: what
+ * `processLogits` and `pickToken` read, and what each row of `streamGeneratePerRow` sets for itself.
+ */
+export type SamplingControls = Pick<GenerationConfig, (typeof SAMPLING_CONTROL_KEYS)[number]>;
+export const SAMPLING_CONTROL_KEYS = ['doSample', 'temperature', 'topK', 'topP', 'minP', 'repetitionPenalty', 'noRepeatNgramSize'] as const;
+
 export const DEFAULT_GENERATION_CONFIG: Readonly<GenerationConfig> = Object.freeze({
   maxNewTokens: 20, // transformers' default generation length
   doSample: false, // greedy: reproducible without an rng

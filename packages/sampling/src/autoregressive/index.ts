@@ -4,7 +4,14 @@
 export { type CausalBatch, type CausalLogits, type CausalLogitsSource } from './logits-source';
 
 // Configuration
-export { DEFAULT_GENERATION_CONFIG, resolveGenerationConfig, eosTokenIds, type GenerationConfig } from './generation-config';
+export {
+  DEFAULT_GENERATION_CONFIG,
+  SAMPLING_CONTROL_KEYS,
+  resolveGenerationConfig,
+  eosTokenIds,
+  type GenerationConfig,
+  type SamplingControls,
+} from './generation-config';
 
 // Logits processors (in place on one row)
 export {
@@ -19,6 +26,10 @@ export {
 
 // Samplers
 export { greedyToken, sampleToken, type RandomSource } from './sampler';
+export { pickToken } from './pick-token';
 
 // The loop
 export { generate, streamGenerate, type GenerateOptions, type TokenEvent } from './generate';
+
+// Rows with sampling settings of their own in one batch (a server's requests)
+export { streamGeneratePerRow, type RowSampler, type PerRowGenerationConfig } from './generate-per-row';

@@ -4,7 +4,7 @@
  * probability 0. `processLogits` applies them in transformers' order.
  */
 import { softmaxRows } from '../softmax';
-import type { GenerationConfig } from './generation-config';
+import type { SamplingControls } from './generation-config';
 
 /** CTRL-style: each distinct token of `tokens` gets its logit divided by `penalty` if positive, multiplied if negative. */
 export function applyRepetitionPenalty(row: Float32Array, tokens: readonly number[], penalty: number): Float32Array {
@@ -92,7 +92,7 @@ export function applyMinP(row: Float32Array, minP: number): Float32Array {
 export function processLogits(
   row: Float32Array,
   tokens: readonly number[],
-  config: Pick<GenerationConfig, 'doSample' | 'temperature' | 'topK' | 'topP' | 'minP' | 'repetitionPenalty' | 'noRepeatNgramSize'>,
+  config: SamplingControls,
 ): Float32Array {
   if (config.repetitionPenalty !== 1) applyRepetitionPenalty(row, tokens, config.repetitionPenalty);
   if (config.noRepeatNgramSize > 0) banRepeatedNgrams(row, tokens, config.noRepeatNgramSize);
