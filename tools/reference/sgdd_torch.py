@@ -1,8 +1,9 @@
 """PyTorch reference of the SGDD diffusion decoder (packages/models/src/sgdd/model.ts), timed on CPU.
 
-The same decoder, written in plain torch: token embeddings (tied to the output projection) plus an
-MLP of the sinusoidal timestep embedding, LayerNorm; per layer (pre-LN) cross-attention from the
-tokens to the projected semantic vector (or the learned null vector where condition = 0),
+The same decoder, written in plain torch: token embeddings (tied to the output projection), learned
+absolute positions (absolute_positions) and an MLP of the sinusoidal timestep embedding, LayerNorm;
+per layer (pre-LN) cross-attention from the tokens to the semantic vector projected to
+memory_tokens tokens (or the learned null tokens where condition = 0),
 bidirectional self-attention with RoPE (Llama's rotate-half layout) and a padding mask, a GELU
 (erf) FFN; a final LayerNorm and the tied projection at the masked positions only. Parameter names
 are the TS model's, so `model.safetensors` written by `saveSgdd` loads as is.
@@ -61,9 +62,11 @@ class Layer(nn.Module):
 
 
 class Embeddings(nn.Module):
-    def __init__(self, vocab: int, hidden: int, eps: float):
+    def __init__(self, vocab: int, hidden: int, eps: float, positions: int):
         super().__init__()
         self.word_embeddings = nn.Embedding(vocab, hidden)
+        if positions:
+            self.position_embeddings = nn.Embedding(positions, hidden)
         self.LayerNorm = nn.LayerNorm(hidden, eps=eps)
 
 
@@ -101,10 +104,12 @@ class SgddDecoder(nn.Module):
         self.c = c
         hidden, eps = c["hidden_size"], c["layer_norm_eps"]
         self.heads = c["num_attention_heads"]
-        self.embeddings = Embeddings(c["vocab_size"], hidden, eps)
+        # Configs saved before absolute_positions / memory_tokens are the legacy design (config.ts).
+        self.memory_tokens = c.get("memory_tokens", 1)
+        self.embeddings = Embeddings(c["vocab_size"], hidden, eps, c["max_length"] if c.get("absolute_positions", False) else 0)
         self.time_embedding = TimeEmbedding(hidden)
-        self.semantic_projection = nn.Linear(c["semantic_size"], hidden)
-        self.null_semantic = nn.Parameter(torch.randn(hidden) * c["initializer_range"])
+        self.semantic_projection = nn.Linear(c["semantic_size"], self.memory_tokens * hidden)
+        self.null_semantic = nn.Parameter(torch.randn(self.memory_tokens * hidden) * c["initializer_range"])
         self.layers = nn.ModuleList(Layer(hidden, c["intermediate_size"], eps) for _ in range(c["num_hidden_layers"]))
         self.final_norm = nn.LayerNorm(hidden, eps=eps)
         self.output_bias = nn.Parameter(torch.zeros(c["vocab_size"]))
@@ -140,9 +145,12 @@ class SgddDecoder(nn.Module):
         b, n = ids.shape
         te = self.time_embedding
         time = te.linear_2(F.gelu(te.linear_1(self.time_table[x["timesteps"]])))
-        h = F.dropout(self.embeddings.LayerNorm(self.embeddings.word_embeddings(ids) + time[:, None, :]), p, training)
+        tokens = self.embeddings.word_embeddings(ids)
+        if hasattr(self.embeddings, "position_embeddings"):
+            tokens = tokens + self.embeddings.position_embeddings.weight[:n]
+        h = F.dropout(self.embeddings.LayerNorm(tokens + time[:, None, :]), p, training)
         keep = x["condition"][:, None]
-        memory = (self.semantic_projection(x["semantic"]) * keep + self.null_semantic * (1 - keep))[:, None, :]
+        memory = (self.semantic_projection(x["semantic"]) * keep + self.null_semantic * (1 - keep)).view(b, self.memory_tokens, -1)
         bias = ((1 - x["attention_mask"].float()) * MASKED)[:, None, None, :]
         rope = (self.rope_cos[:n], self.rope_sin[:n])
         for layer in self.layers:

@@ -17,7 +17,14 @@ export const SgddConfigSchema = z
     num_hidden_layers: positiveInt.default(6).describe('bidirectional decoder layers (no causal mask)'),
     num_attention_heads: positiveInt.default(8).describe('heads of the self- and cross-attention; must divide hidden_size'),
     intermediate_size: positiveInt.default(2048).describe('feed-forward width'),
-    max_length: positiveInt.default(64).describe('longest token sequence (RoPE table rows)'),
+    max_length: positiveInt.default(64).describe('longest token sequence (RoPE table and position embedding rows)'),
+    absolute_positions: z
+      .boolean()
+      .default(true)
+      .describe('learned absolute position embeddings [max_length, hidden] added to the token embeddings (RoPE stays in self-attention): an all-[MASK] row has identical values everywhere, and RoPE rotates queries and keys only'),
+    memory_tokens: positiveInt
+      .default(8)
+      .describe('cross-attention memory: the semantic vector projected to memory_tokens x hidden_size (the null vector is as many learned tokens); 1 = one key, whose softmax is always 1'),
     semantic_size: positiveInt.default(512).describe('width of the frozen encoder vector (bge-small-zh: 512, RoBERTa-base: 768)'),
     num_timesteps: positiveInt.default(1000).describe('discrete diffusion steps T of the cosine schedule'),
     rope_theta: z.number().positive('must be > 0').default(10000).describe('RoPE base'),
@@ -52,6 +59,20 @@ export function parseSgddConfig(input: unknown = {}, caller = 'parseSgddConfig')
   const result = SgddConfigSchema.safeParse(input ?? {}, { reportInput: true });
   if (result.success) return result.data;
   throw configError(caller, 'SGDD', result.error, Object.keys(SgddConfigSchema.shape));
+}
+
+/**
+ * The architecture of decoders saved before `absolute_positions` and `memory_tokens` existed: RoPE
+ * only, one memory vector. A saved config always carries every key (`saveSgdd` writes the
+ * resolved config), so a key missing from a saved file means it predates the key; the schema's
+ * defaults are the current design, for new models.
+ */
+export const SGDD_LEGACY_ARCHITECTURE = Object.freeze({ absolute_positions: false, memory_tokens: 1 }) satisfies SgddConfigInput;
+
+/** A config read from a saved model (`sgdd_config.json`): keys it lacks take their legacy values, then it is validated. */
+export function parseSavedSgddConfig(saved: unknown, caller: string): SgddConfig {
+  const fields = saved !== null && typeof saved === 'object' && !Array.isArray(saved) ? { ...SGDD_LEGACY_ARCHITECTURE, ...saved } : saved;
+  return parseSgddConfig(fields, caller);
 }
 
 /** The full-size design. */

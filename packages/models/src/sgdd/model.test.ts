@@ -1,3 +1,6 @@
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,10 +11,11 @@ import { BertModel } from '../bert/model';
 import { recordSgddDecoder, sgddDecoderToOnnx } from '../onnx/export';
 import { TfOps } from '../ops/tf-ops';
 import { makeSgddBatch } from './batch';
-import { defaultSgddConfig, parseSgddConfig, type SgddConfig } from './config';
-import { SgddModel, sgddParameterShapes, SGDD_WORD_EMBEDDINGS, type SgddHostBatch } from './model';
+import { defaultSgddConfig, parseSgddConfig, SGDD_LEGACY_ARCHITECTURE, type SgddConfig } from './config';
+import { SgddModel, sgddParameterShapes, SGDD_NULL_MEMORY, SGDD_POSITION_EMBEDDINGS, SGDD_SEMANTIC_PROJECTION, SGDD_WORD_EMBEDDINGS, type SgddHostBatch } from './model';
 import { encodeSentences, meanPool } from './semantic';
 import { TINY_SGDD, toyVectors, toyRows, trainSteps } from './testing';
+import { loadSgdd, saveSgdd, SGDD_CONFIG_FILE } from './weights';
 
 let model: SgddModel;
 let ops: TfOps;
@@ -35,13 +39,16 @@ describe('SGDD config and parameters', () => {
     });
   });
 
-  it('parameter count: 36.85M with the 21,128-token Chinese vocabulary; 51.9M with RoBERTa-base (vocab 50,265, 768-d vector), the original design', () => {
+  it('parameter count: 38.73M with the 21,128-token Chinese vocabulary; 54.7M with RoBERTa-base (vocab 50,265, 768-d vector), the original design', () => {
     // Per layer: cross- and self-attention 2 x 4 x (512² + 512), FFN 2 x 512 x 2048 + 2048 + 512, 3 LayerNorms: 4,204,032.
-    // Plus tied embeddings V x 512 and their LayerNorm, timestep MLP 2 x (512² + 512), projection E x 512 + 512, null vector,
-    // final LayerNorm, output bias V.
-    expect(count(sgddParameterShapes(defaultSgddConfig))).toBe(21128 * 512 + 1024 + 525312 + 262656 + 512 + 6 * 4204032 + 1024 + 21128);
-    expect(count(sgddParameterShapes(defaultSgddConfig))).toBe(36853384);
-    expect(count(sgddParameterShapes(parseSgddConfig({ vocab_size: 50265, semantic_size: 768 })))).toBe(51931737);
+    // Plus tied embeddings V x 512, position embeddings 64 x 512 and their LayerNorm, timestep MLP 2 x (512² + 512),
+    // projection to 8 memory tokens E x 4096 + 4096, 8 null tokens 4096, final LayerNorm, output bias V.
+    expect(count(sgddParameterShapes(defaultSgddConfig))).toBe(21128 * 512 + 64 * 512 + 1024 + 525312 + (512 * 4096 + 4096) + 4096 + 6 * 4204032 + 1024 + 21128);
+    expect(count(sgddParameterShapes(defaultSgddConfig))).toBe(38728328);
+    expect(count(sgddParameterShapes(parseSgddConfig({ vocab_size: 50265, semantic_size: 768 })))).toBe(54724185);
+    // The legacy architecture (RoPE only, one memory vector): 1.87M fewer, as the models saved before the two keys.
+    expect(count(sgddParameterShapes(parseSgddConfig(SGDD_LEGACY_ARCHITECTURE)))).toBe(36853384);
+    expect(count(sgddParameterShapes(parseSgddConfig({ ...SGDD_LEGACY_ARCHITECTURE, vocab_size: 50265, semantic_size: 768 })))).toBe(51931737);
   });
 
   it('random() creates exactly those tensors, with the [PAD] embedding row zero', async () => {
@@ -192,6 +199,72 @@ describe('SgddModel.forward', () => {
       expect(Math.max(...want.map((w, k) => Math.abs(w - got[k])))).toBeLessThan(1e-4);
     }
     await session.release();
+  });
+});
+
+describe('positions and the cross-attention memory', () => {
+  const legacy = parseSgddConfig({ ...TINY_SGDD, initializer_range: 0.2, ...SGDD_LEGACY_ARCHITECTURE });
+  /** Logits of one all-[MASK] row of 6 (no [CLS] / [SEP] either): only positions can tell them apart. */
+  const allMasked = (m: SgddModel) => {
+    const E = m.config.semantic_size;
+    return logitsOf(m, { batch: 1, length: 6, inputIds: new Int32Array(6).fill(m.config.mask_token_id), attentionMask: new Int32Array(6).fill(1), timesteps: Int32Array.from([100]), semantic: toyVectors(1, new Rng(4), E)[0], condition: Float32Array.from([1]) })[0];
+  };
+  const spread = (rows: number[][]) => Math.max(...rows.slice(1).flatMap((row) => row.map((v, k) => Math.abs(v - rows[0][k]))));
+
+  it('an all-[MASK] row gets different logits at every position with absolute positions, the same everywhere with RoPE alone', () => {
+    expect(config.absolute_positions).toBe(true);
+    const rows = allMasked(model);
+    for (let i = 1; i < rows.length; i++) expect(spread([rows[0], rows[i]]), `position ${i}`).toBeGreaterThan(1e-3);
+    const old = SgddModel.random(legacy, new Rng(1));
+    expect(spread(allMasked(old))).toBeLessThan(1e-5);
+    old.dispose();
+  });
+
+  it('the gradient reaches the memory projection, the null tokens and the cross-attention query and key; with one memory vector query and key get none', () => {
+    const rows = toyRows(4, new Rng(11));
+    const batch = makeSgddBatch(rows, toyVectors(4, new Rng(12)), config, new Rng(13));
+    batch.condition.set([1, 0, 1, 1]); // both memories in the batch
+    const gradNorms = (m: SgddModel) => {
+      const { value, grads } = m.params.grads(() => m.batchLoss(new TfOps(m.params), batch) as tf.Scalar);
+      const norms = new Map([...grads].map(([n, g]) => [n, tf.tidy(() => tf.max(tf.abs(g)).dataSync()[0])]));
+      tf.dispose([value, ...grads.values()]);
+      return (name: string) => norms.get(name) ?? 0;
+    };
+    // Not the key bias: it adds the same q·b to every score of a query, which softmax ignores in any attention.
+    const cross = [0, 1].flatMap((i) => ['query.weight', 'query.bias', 'key.weight'].map((p) => `layers.${i}.cross_attention.${p}`));
+    const norm = gradNorms(model);
+    for (const name of [...cross, `${SGDD_SEMANTIC_PROJECTION}.weight`, SGDD_NULL_MEMORY, SGDD_POSITION_EMBEDDINGS, 'layers.0.cross_attention_norm.weight']) expect(norm(name), name).toBeGreaterThan(1e-6);
+    const old = SgddModel.random(legacy, new Rng(1));
+    const oldNorm = gradNorms(old);
+    for (const name of cross.filter((n) => n.endsWith('weight'))) expect(oldNorm(name), name).toBeLessThan(1e-9);
+    expect(oldNorm(`${SGDD_SEMANTIC_PROJECTION}.weight`)).toBeGreaterThan(1e-6);
+    old.dispose();
+  });
+
+  it('a model saved before the two keys existed loads as the legacy architecture, with the same logits', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'sgdd-legacy-'));
+    const old = SgddModel.random(legacy, new Rng(3));
+    try {
+      await saveSgdd(old, dir);
+      const file = join(dir, SGDD_CONFIG_FILE);
+      const { absolute_positions, memory_tokens, ...before } = JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>;
+      expect({ absolute_positions, memory_tokens }).toEqual({ absolute_positions: false, memory_tokens: 1 });
+      await writeFile(file, JSON.stringify(before));
+      const loaded = await loadSgdd(dir);
+      expect([loaded.config.absolute_positions, loaded.config.memory_tokens]).toEqual([false, 1]);
+      expect(loaded.params.has(SGDD_POSITION_EMBEDDINGS)).toBe(false);
+      expect(loaded.params.shape(SGDD_NULL_MEMORY)).toEqual([legacy.hidden_size]);
+      const ids = Int32Array.from([2, 1, 5, 1, 3]);
+      const b = { batch: 1, length: 5, inputIds: ids, attentionMask: new Int32Array(5).fill(1), timesteps: Int32Array.from([50]), semantic: toyVectors(1, new Rng(5), legacy.semantic_size)[0], condition: Float32Array.from([1]) };
+      expect(logitsOf(loaded, b)).toEqual(logitsOf(old, b));
+      loaded.dispose();
+      // A new model saves both keys, so it never reads as legacy.
+      await saveSgdd(model, dir);
+      expect(JSON.parse(await readFile(file, 'utf8'))).toMatchObject({ absolute_positions: true, memory_tokens: 8 });
+    } finally {
+      old.dispose();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -50,6 +50,12 @@ export interface SgddHostBatch {
 }
 
 export const SGDD_WORD_EMBEDDINGS = 'embeddings.word_embeddings.weight';
+/** Learned absolute positions [max_length, H] (`absolute_positions`), added to the token embeddings. */
+export const SGDD_POSITION_EMBEDDINGS = 'embeddings.position_embeddings.weight';
+/** The semantic vector's projection to the cross-attention memory, E -> memory_tokens · H. */
+export const SGDD_SEMANTIC_PROJECTION = 'semantic_projection';
+/** The null memory of classifier-free guidance: memory_tokens learned tokens, [memory_tokens · H]. */
+export const SGDD_NULL_MEMORY = 'null_semantic';
 
 /** Self-attention + FFN names inside `layers.N.` (a pre-LN block of layers/transformer-block.ts). */
 export const SGDD_BLOCK_NAMES: BlockNames = {
@@ -77,12 +83,14 @@ export function sgddParameterShapes(c: SgddConfig): Map<string, number[]> {
   const lin = (name: string, inF: number, outF: number) => shapes.set(`${name}.weight`, [outF, inF]).set(`${name}.bias`, [outF]);
   const ln = (name: string) => shapes.set(`${name}.weight`, [H]).set(`${name}.bias`, [H]);
   const attention = (names: AttentionNames) => [names.query, names.key, names.value, names.output].forEach((n) => lin(n, H, H));
+  const M = c.memory_tokens;
   shapes.set(SGDD_WORD_EMBEDDINGS, [V, H]);
+  if (c.absolute_positions) shapes.set(SGDD_POSITION_EMBEDDINGS, [c.max_length, H]);
   ln('embeddings.LayerNorm');
   lin('time_embedding.linear_1', H, H);
   lin('time_embedding.linear_2', H, H);
-  lin('semantic_projection', c.semantic_size, H);
-  shapes.set('null_semantic', [H]);
+  lin(SGDD_SEMANTIC_PROJECTION, c.semantic_size, M * H);
+  shapes.set(SGDD_NULL_MEMORY, [M * H]);
   for (let i = 0; i < c.num_hidden_layers; i++) {
     const p = `layers.${i}.`;
     attention(prefixed(p, CROSS_ATTENTION_NAMES));
@@ -100,8 +108,9 @@ export function sgddParameterShapes(c: SgddConfig): Map<string, number[]> {
 
 /**
  * The SGDD diffusion decoder, written once against `Ops`: token embeddings (tied to the output
- * projection) + an MLP of the sinusoidal timestep embedding; then per layer (pre-LN)
- * cross-attention from the tokens to the projected semantic vector (or the null vector),
+ * projection) + learned absolute positions (`absolute_positions`) + an MLP of the sinusoidal
+ * timestep embedding; then per layer (pre-LN) cross-attention from the tokens to the memory
+ * (the semantic vector projected to `memory_tokens` tokens, or the learned null tokens),
  * bidirectional self-attention with RoPE and padding mask, GELU FFN; a final LayerNorm and the
  * tied output projection.
  */
@@ -120,8 +129,10 @@ export class SgddModel {
     initLayerNorm(store, 'embeddings.LayerNorm', H);
     initLinear(store, 'time_embedding.linear_1', H, H, std, rng);
     initLinear(store, 'time_embedding.linear_2', H, H, std, rng);
-    initLinear(store, 'semantic_projection', c.semantic_size, H, std, rng);
-    initNormal(store, 'null_semantic', [H], std, rng);
+    initLinear(store, SGDD_SEMANTIC_PROJECTION, c.semantic_size, c.memory_tokens * H, std, rng);
+    initNormal(store, SGDD_NULL_MEMORY, [c.memory_tokens * H], std, rng);
+    // Drawn last so a legacy config (no positions) draws every other tensor as before.
+    if (c.absolute_positions) initNormal(store, SGDD_POSITION_EMBEDDINGS, [c.max_length, H], std, rng);
     for (let i = 0; i < c.num_hidden_layers; i++) {
       const p = `layers.${i}.`;
       initAttention(store, prefixed(p, CROSS_ATTENTION_NAMES), H, std, rng);
@@ -146,13 +157,18 @@ export class SgddModel {
     this.params.get(SGDD_WORD_EMBEDDINGS).assign(tf.clone(source));
   }
 
-  /** [B, E] semantic vectors and [B] condition flags -> the cross-attention memory [B, 1, H]. */
+  /**
+   * [B, E] semantic vectors and [B] condition flags -> the cross-attention memory [B, M, H]: the
+   * vector projected to M = memory_tokens tokens, or the M learned null tokens where the flag is 0.
+   * With M > 1 each position's cross-attention chooses among M keys; with one key its softmax is 1
+   * and the block adds the same vector at every position.
+   */
   condition<T>(ops: Ops<T>, semantic: T, condition: T): T {
     const [b] = ops.shape(semantic);
     const keep = ops.reshape(condition, [b, 1]);
-    const projected = linear(ops, semantic, 'semantic_projection');
-    const mixed = ops.add(ops.mul(projected, keep), ops.mul(ops.param('null_semantic'), ops.sub(ops.scalar(1), keep)));
-    return ops.reshape(mixed, [b, 1, this.config.hidden_size]);
+    const projected = linear(ops, semantic, SGDD_SEMANTIC_PROJECTION);
+    const mixed = ops.add(ops.mul(projected, keep), ops.mul(ops.param(SGDD_NULL_MEMORY), ops.sub(ops.scalar(1), keep)));
+    return ops.reshape(mixed, [b, this.config.memory_tokens, this.config.hidden_size]);
   }
 
   /** Hidden states [B, L, H] after the final LayerNorm. */
@@ -163,12 +179,16 @@ export class SgddModel {
     const dropout = options.training ? { hidden: c.dropout, attention: c.dropout, rng: options.training.rng } : undefined;
     const drop = (x: T) => (dropout ? ops.dropout(x, dropout.hidden, dropout.rng) : x);
 
-    // 1. Tokens + timestep: MLP(sinusoid(t)) added to every position.
+    // 1. Tokens + positions + timestep: MLP(sinusoid(t)) added to every position.
     const table = ops.constant(sinusoidalTimestepTable(c.num_timesteps, c.hidden_size), [c.num_timesteps + 1, c.hidden_size]);
     const time = linear(ops, ops.gelu(linear(ops, ops.gather(table, inputs.timesteps), 'time_embedding.linear_1')), 'time_embedding.linear_2');
+    let tokens = embedding(ops, inputs.inputIds, 'embeddings.word_embeddings');
+    // Absolute positions: at high noise nearly every input is [MASK], so every value vector is the
+    // same and attention (RoPE moves only the weights) cannot tell the positions apart.
+    if (c.absolute_positions) tokens = ops.add(tokens, ops.reshape(ops.slice(ops.param(SGDD_POSITION_EMBEDDINGS), [0, 0], [len, -1]), [1, len, c.hidden_size]));
     // LayerNorm, as BERT's embeddings: the residual stream starts at unit scale, so the first
     // biases the blocks learn do not drown the 0.02-scale token embeddings.
-    const embedded = ops.add(embedding(ops, inputs.inputIds, 'embeddings.word_embeddings'), ops.reshape(time, [b, 1, c.hidden_size]));
+    const embedded = ops.add(tokens, ops.reshape(time, [b, 1, c.hidden_size]));
     let h = drop(layerNorm(ops, embedded, 'embeddings.LayerNorm', c.layer_norm_eps));
 
     // 2. Layers: cross-attention to the condition, then self-attention (RoPE, no causal mask) + FFN.

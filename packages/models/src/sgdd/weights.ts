@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { Rng, readSafetensors, safetensorsToFloat32, writeFileAtomic, writeSafetensors, type SafetensorsTensor } from '@proj/core';
-import { parseSgddConfig } from './config';
+import { parseSavedSgddConfig } from './config';
 import { SgddModel } from './model';
 
 export const SGDD_CONFIG_FILE = 'sgdd_config.json';
@@ -35,10 +35,10 @@ export async function loadSgddWeights(model: SgddModel, dir: string): Promise<vo
   }
 }
 
-/** A model saved by `saveSgdd`: its config (validated, file named in errors), then its weights. */
+/** A model saved by `saveSgdd`: its config (validated, file named in errors; a file older than a key gets the legacy value), then its weights. */
 export async function loadSgdd(dir: string): Promise<SgddModel> {
   const configFile = join(dir, SGDD_CONFIG_FILE);
-  const config = parseSgddConfig(JSON.parse(await readFile(configFile, 'utf8')), `loadSgdd(${configFile})`);
+  const config = parseSavedSgddConfig(JSON.parse(await readFile(configFile, 'utf8')), `loadSgdd(${configFile})`);
   const model = SgddModel.random(config, new Rng(0));
   try {
     await loadSgddWeights(model, dir);
