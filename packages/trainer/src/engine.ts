@@ -38,6 +38,13 @@ export interface TrainEngine {
    */
   microStep(indices: readonly number[], ctx: StepContext, groupSize: number, lr: number): Promise<{ loss: number; tokens: number }>;
   /**
+   * Optional: the micro-batch the next `microStep` call will get (its indices and context), told
+   * before the current one, so the engine may build it while the current step runs. It must come
+   * out the same as built later: it draws from its own `ctx.rng`, and `ctx.weightsReady` (set by
+   * the engine) holds back a batch that reads the weights until they are the ones it would see.
+   */
+  prefetch?(indices: readonly number[], ctx: StepContext): void;
+  /**
    * At a group boundary: clips the summed gradient once, applies the optimizer at `lr`, updates
    * the EMA, empties the sums. Returns the global norm before clipping.
    */

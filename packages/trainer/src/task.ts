@@ -14,6 +14,12 @@ export interface StepContext {
    */
   rng: Rng;
   training: true;
+  /**
+   * Set when the engine builds this micro-batch ahead, while the previous step still runs (see
+   * `TrainEngine.prefetch`): a `batch()` that reads the model's weights awaits it first, and the
+   * weights are then the ones this micro-batch would have seen. Absent: they already are.
+   */
+  weightsReady?: () => Promise<void>;
 }
 
 export interface EvalContext {

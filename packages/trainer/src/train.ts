@@ -187,16 +187,27 @@ export async function train<B>(configInput: TrainConfigInput, task: TrainTask<B>
       const firstBatch = epoch === state.epoch ? state.batch_in_epoch : 0;
       let groupLoss = 0;
       let groupTokens = 0;
+      // Micro-batch i of this epoch: its examples and context (step: optimizer steps before it).
+      const microBatch = (i: number, step: number): { indices: number[]; ctx: StepContext } => ({
+        indices: order.slice(i * config.batch_size, (i + 1) * config.batch_size),
+        ctx: { epoch, batchIndex: i, step, rng: Rng.derive(epochSeed, i), training: true },
+      });
       for (let b = firstBatch; b < batchesPerEpoch; b++) {
         // 7b) one micro-batch: loss / (micro-batches in this group), gradients summed. The last
         //     group of an epoch may be short (k < grad_accum_steps): dividing by k makes its step
         //     the mean over the examples it saw, like one smaller batch, not a 1/accum-scaled one.
         const groupStart = b - (b % accum);
         const groupSize = Math.min(accum, batchesPerEpoch - groupStart);
-        const ctx: StepContext = { epoch, batchIndex: b, step: state.global_step, rng: Rng.derive(epochSeed, b), training: true };
-        const indices = order.slice(b * config.batch_size, (b + 1) * config.batch_size);
+        const { indices, ctx } = microBatch(b, state.global_step);
         // The LR of this group's optimizer step (global_step moves at the group boundary).
         const lr = lrAt(state.global_step, schedule);
+        // The next micro-batch of this epoch (its step counted if it starts a group), told early
+        // so the engine can build it while this one runs.
+        const nextStep = state.global_step + ((b + 1) % accum === 0 ? 1 : 0);
+        if (engine.prefetch && b + 1 < batchesPerEpoch && nextStep < totalSteps) {
+          const next = microBatch(b + 1, nextStep);
+          engine.prefetch(next.indices, next.ctx);
+        }
         const micro = await engine.microStep(indices, ctx, groupSize, lr);
         const microLoss = micro.loss;
         groupTokens += micro.tokens;

@@ -20,8 +20,8 @@ export interface OnnxSessionOptions {
   log?: (line: string) => void;
 }
 
-export interface OnnxSession {
-  session: ort.InferenceSession;
+export interface OnnxSession<S = ort.InferenceSession> {
+  session: S;
   /** The provider the session runs on. */
   provider: string;
   intraOpNumThreads: number;
@@ -58,8 +58,16 @@ export function knownExecutionProviders(): string[] {
  * works. onnxruntime-node 1.30 does not fall back by itself (['cuda', 'cpu'] throws "Failed to
  * load shared library" when the CUDA binaries are absent), so each provider is tried alone.
  * A provider onnxruntime-node does not know is an error, not a fallback: it is a typo.
+ * `open` makes the session (default `ort.InferenceSession.create`; a worker's for sessions that
+ * run off the JS thread).
  */
-export async function createOnnxSession(path: string | Uint8Array, options: OnnxSessionOptions = {}): Promise<OnnxSession> {
+export async function createOnnxSession(path: string | Uint8Array, options?: OnnxSessionOptions): Promise<OnnxSession>;
+export async function createOnnxSession<S>(path: Uint8Array, options: OnnxSessionOptions, open: (path: Uint8Array, options: ort.InferenceSession.SessionOptions) => Promise<S>): Promise<OnnxSession<S>>;
+export async function createOnnxSession(
+  path: string | Uint8Array,
+  options: OnnxSessionOptions = {},
+  open: (path: never, options: ort.InferenceSession.SessionOptions) => Promise<unknown> = (p: string, o) => ort.InferenceSession.create(p, o),
+): Promise<OnnxSession<unknown>> {
   const providers = options.executionProviders ?? DEFAULT_EXECUTION_PROVIDERS;
   const threads = options.intraOpNumThreads ?? availableParallelism();
   const log = options.log ?? (() => {});
@@ -81,7 +89,7 @@ export async function createOnnxSession(path: string | Uint8Array, options: Onnx
       continue;
     }
     try {
-      const session = await ort.InferenceSession.create(path as string, {
+      const session = await open(path as never, {
         executionProviders: [provider],
         intraOpNumThreads: threads,
         extra: { session: { intra_op: { allow_spinning: options.allowSpinning ? '1' : '0' } } },

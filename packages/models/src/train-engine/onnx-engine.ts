@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Rng } from '@proj/core';
-import type { EmaState, EngineFactory, HostTensor, OptimizerState, TrainEngine } from '@proj/trainer';
+import type { EmaState, EngineFactory, HostTensor, OptimizerState, StepContext, TrainEngine } from '@proj/trainer';
 import * as ort from 'onnxruntime-node';
 import { dropoutMaskFeeds } from '../autodiff/dropout-masks';
 import { buildGradientStep, buildOptimizerStep, buildTrainingStep, TRAINING_STEP_NAMES as N } from '../autodiff/training-step';
@@ -9,6 +9,7 @@ import { createOnnxSession, type OnnxSession } from '../onnx-runtime/session';
 import { GraphOps, type Graph, type GraphValue } from '../ops/graph-ops';
 import type { ParameterStore } from '../ops/parameter-store';
 import { checkHostBatch, type HostBatch, type OpsInput, type OpsTrainTask } from './ops-task';
+import { SessionWorker, type WireTensor, type WorkerRunResult, type WorkerSession } from './session-worker';
 
 export interface OnnxEngineOptions {
   /** Providers to try in order (default ['cuda', 'cpu']); each failure is logged in one line. */
@@ -17,6 +18,11 @@ export interface OnnxEngineOptions {
   intraOpNumThreads?: number;
   /** Provider fallbacks and the session line. */
   log?: (line: string) => void;
+  /**
+   * Build the micro-batch `train()` announces with `prefetch` while the current one runs (default
+   * true). The results are the same bits either way: the batch draws from its own ctx.rng.
+   */
+  prefetch?: boolean;
 }
 
 /** The Ops-level definition of a task built by `opsTrainTask`, or an error naming the task. */
@@ -26,25 +32,30 @@ function opsOf(task: object & { name: string }): OpsTrainTask['ops'] {
   return ops;
 }
 
-const float32 = (data: Float32Array, dims: readonly number[]) => new ort.Tensor('float32', data, dims);
-// int32 graph inputs are int64 at the ONNX boundary (graphToOnnx casts them back inside).
-const int64 = (data: Int32Array, dims: readonly number[]) => new ort.Tensor('int64', BigInt64Array.from(data, (v) => BigInt(v)), dims);
+const float32 = (data: Float32Array, dims: readonly number[]): WireTensor => ({ type: 'float32', data, dims });
+const scalar = (value: number) => float32(Float32Array.of(value), []);
 
 /**
- * The onnxruntime feeds of one micro-batch: the task's inputs (int32 as int64) and the dropout
- * masks of `forward`, drawn from `rng` after batch() — the position in the step's stream where
- * TfOps's dropout draws, so both engines drop the same units.
+ * The feeds of one micro-batch as arrays of their own (a transfer to the session worker leaves
+ * the batch intact): the task's inputs (int32 as int64: graphToOnnx casts them back inside) and
+ * the dropout masks of `forward`, drawn from `rng` after batch() — the position in the step's
+ * stream where TfOps's dropout draws, so both engines drop the same units.
  */
-export function batchFeeds(inputs: readonly OpsInput[], batch: HostBatch, forward: Graph, rng: Rng): Record<string, ort.Tensor> {
-  const feeds: Record<string, ort.Tensor> = {};
+function batchArrays(inputs: readonly OpsInput[], batch: HostBatch, forward: Graph, rng: Rng): Record<string, WireTensor> {
+  const feeds: Record<string, WireTensor> = {};
   const dims: Record<string, number[]> = {};
   for (const input of inputs) {
     const a = batch[input.name];
     dims[input.name] = a.shape;
-    feeds[input.name] = input.dtype === 'int32' ? int64(a.data as Int32Array, a.shape) : float32(a.data as Float32Array, a.shape);
+    feeds[input.name] = input.dtype === 'int32' ? { type: 'int64', data: BigInt64Array.from(a.data as Int32Array, (v) => BigInt(v)), dims: a.shape } : float32((a.data as Float32Array).slice(), a.shape);
   }
   for (const [name, mask] of dropoutMaskFeeds(forward, dims, rng)) feeds[name] = float32(mask.data, mask.dims);
   return feeds;
+}
+
+/** `batchArrays` as onnxruntime tensors, for a session on this thread. */
+export function batchFeeds(inputs: readonly OpsInput[], batch: HostBatch, forward: Graph, rng: Rng): Record<string, ort.Tensor> {
+  return Object.fromEntries(Object.entries(batchArrays(inputs, batch, forward, rng)).map(([name, t]) => [name, new ort.Tensor(t.type, t.data, t.dims)]));
 }
 
 /**
@@ -91,32 +102,36 @@ class HostEma {
   }
 }
 
-/** Writes host values into the store's Variables. */
+/**
+ * Writes copies of host values into the store's Variables (tfjs's cpu backend would keep the given
+ * array itself, which the next run writes into or lends to the session worker).
+ */
 function assignAll(store: ParameterStore, values: ReadonlyMap<string, Float32Array>): void {
   tf.tidy(() => {
-    for (const [name, data] of values) store.get(name).assign(tf.tensor(data, store.shape(name), 'float32'));
+    for (const [name, data] of values) store.get(name).assign(tf.tensor(data.slice(), store.shape(name), 'float32'));
   });
 }
 
 /**
- * One host Float32Array per parameter, each wrapped once in an ort.Tensor (no copy), fed to a
- * session or given to it as a pre-allocated output (onnxruntime-node writes into it).
+ * One host Float32Array per parameter, fed to a session or given to it as a pre-allocated output
+ * (onnxruntime-node writes into it). A run in the session worker takes the arrays' buffers and
+ * gives them back: `takeBack` re-attaches them.
  */
 class HostArrays {
   readonly data = new Map<string, Float32Array>();
-  private readonly tensors = new Map<string, ort.Tensor>();
 
-  constructor(shapes: ReadonlyMap<string, number[]>) {
-    for (const [name, shape] of shapes) {
-      const a = new Float32Array(shape.reduce((x, y) => x * y, 1));
-      this.data.set(name, a);
-      this.tensors.set(name, float32(a, shape));
-    }
+  constructor(private readonly shapes: ReadonlyMap<string, number[]>) {
+    for (const [name, shape] of shapes) this.data.set(name, new Float32Array(shape.reduce((x, y) => x * y, 1)));
   }
 
-  /** Adds each parameter's tensor to `into` under `as(parameter)`. */
-  addTo(into: Record<string, ort.Tensor | null>, as: (p: string) => string): void {
-    for (const [name, t] of this.tensors) into[as(name)] = t;
+  /** Adds each parameter's array to `into` under `as(parameter)`. */
+  addTo(into: Record<string, WireTensor | null>, as: (p: string) => string): void {
+    for (const [name, a] of this.data) into[as(name)] = float32(a, this.shapes.get(name)!);
+  }
+
+  /** The arrays a run returned under `as(parameter)` (the same memory) become this copy's arrays again. */
+  takeBack(returned: WorkerRunResult['feeds'], as: (p: string) => string): void {
+    for (const name of this.data.keys()) this.data.set(name, returned[as(name)] as Float32Array);
   }
 
   fill(values: ReadonlyMap<string, ArrayLike<number>> | number): void {
@@ -142,8 +157,8 @@ class PingPong {
 }
 
 /** A session made on first use (graph recorded and serialized then), remade after `reset`. */
-function lazySession(make: () => Promise<OnnxSession>) {
-  let session: Promise<OnnxSession> | null = null;
+function lazySession(make: () => Promise<OnnxSession<WorkerSession>>) {
+  let session: Promise<OnnxSession<WorkerSession>> | null = null;
   return {
     get: () => (session ??= make()),
     async reset() {
@@ -186,12 +201,14 @@ export function createOnnxEngine(options: OnnxEngineOptions = {}): EngineFactory
     g.output(ops.loss(g, inputs, { rng: new Rng(0) }), 'loss'); // the rng is unused: masks are inputs
     const forward: Graph = g.toGraph();
     const sessionOptions = { executionProviders: options.executionProviders, intraOpNumThreads: options.intraOpNumThreads, log: options.log };
+    // The sessions run in a worker, so this thread builds the next batch meanwhile.
+    const worker = new SessionWorker();
     const sessionOf = (build: () => Graph, graphName: string) => async () => {
       const graph = build();
       // Frozen parameters are baked in with their current values (remade after a checkpoint load).
       const frozenNames = graph.initializers.filter((i) => i.kind === 'parameter').map((i) => i.name);
       const frozen = new Map(await Promise.all(frozenNames.map(async (n) => [n, await store.toFloat32(n)] as const)));
-      return createOnnxSession(graphToOnnx(graph, { parameters: (n) => frozen.get(n)!, graphName }), sessionOptions);
+      return createOnnxSession(graphToOnnx(graph, { parameters: (n) => frozen.get(n)!, graphName }), sessionOptions, (bytes, o) => worker.create(bytes, o));
     };
     const trainingSession = lazySession(sessionOf(() => buildTrainingStep(forward, { loss: 'loss', trainable: names, ...optimizerOptions }), 'training_step'));
     const gradSession = lazySession(sessionOf(() => buildGradientStep(forward, { loss: 'loss', trainable: names }), 'gradient_step'));
@@ -214,58 +231,126 @@ export function createOnnxEngine(options: OnnxEngineOptions = {}): EngineFactory
     const ema = config.ema_decay > 0 ? new HostEma(weights.cur.data, shapes, config.ema_decay, config.ema_warmup) : null;
 
     /** The optimizer's scalar feeds of the next step, and the step counted. */
-    const nextStepFeeds = (lr: number): Record<string, ort.Tensor> => {
+    const nextStepFeeds = (lr: number): Record<string, WireTensor> => {
       if (!(lr >= 0)) throw new RangeError(`${kind}.apply: lr must be >= 0, got ${lr}`);
       step += 1;
-      return {
-        [N.lr]: float32(Float32Array.of(lr), []),
-        [N.biasCorrection1]: float32(Float32Array.of(1 - beta1 ** step), []),
-        [N.biasCorrection2Sqrt]: float32(Float32Array.of(Math.sqrt(1 - beta2 ** step)), []),
-      };
+      return { [N.lr]: scalar(lr), [N.biasCorrection1]: scalar(1 - beta1 ** step), [N.biasCorrection2Sqrt]: scalar(Math.sqrt(1 - beta2 ** step)) };
     };
-    /** Feeds weights, m and v, pre-allocates their updated outputs, runs, and swaps the copies. */
-    const runUpdate = async (session: OnnxSession, feeds: Record<string, ort.Tensor>, fetches: Record<string, ort.Tensor | null>) => {
-      for (const [state, as, asUpdated] of [[weights, identity, N.updated], [m, N.m, N.updatedM], [v, N.v, N.updatedV]] as const) {
-        state.cur.addTo(feeds, as);
-        state.next.addTo(fetches, asUpdated);
+    /** Puts the host weights into the Variables if they moved since (a task's batch() is about to read them). */
+    const syncWeights = () => {
+      if (!weightsMoved) return;
+      assignAll(store, weights.cur.data);
+      weightsMoved = false;
+    };
+
+    // 3. Prefetch: train() announces the next micro-batch; it is built on this thread while the
+    //    worker runs the current one, from its own ctx.rng (the same draws as built later).
+    type Prepared = { feeds: Record<string, WireTensor>; tokens: number };
+    const prepare = async (indices: readonly number[], ctx: StepContext): Promise<Prepared> => {
+      const batch = await task.batch(indices, ctx);
+      checkHostBatch(ops.inputs, batch, `task "${task.name}".batch`);
+      return { feeds: batchArrays(ops.inputs, batch, forward, ctx.rng), tokens: task.tokens?.(batch) ?? indices.length };
+    };
+    let announced: { indices: readonly number[]; ctx: StepContext } | null = null;
+    let prefetched: { indices: readonly number[]; ctx: StepContext; ready: Promise<Prepared> } | null = null;
+    const isPrefetched = (indices: readonly number[], ctx: StepContext) =>
+      prefetched !== null &&
+      prefetched.ctx.epoch === ctx.epoch &&
+      prefetched.ctx.batchIndex === ctx.batchIndex &&
+      prefetched.ctx.step === ctx.step &&
+      prefetched.indices.length === indices.length &&
+      prefetched.indices.every((x, i) => x === indices[i]);
+
+    type Slot = readonly [HostArrays, (p: string) => string];
+    /**
+     * One run in the worker: `fed` host copies join the feeds, `written` ones are its pre-allocated
+     * outputs. Meanwhile the announced micro-batch is built (unless `prefetchNext` is false); a
+     * batch that reads the weights waits in ctx.weightsReady until the arrays are back and
+     * `after` (swaps, flags) has run. Returns the outputs that were not pre-allocated, once the
+     * prefetched batch is ready too, so no batch building outlives the engine call.
+     */
+    const run = async (session: WorkerSession, feeds: Record<string, WireTensor>, fetches: Record<string, WireTensor | null>, fed: Slot[], written: Slot[], after: () => void, prefetchNext = true) => {
+      for (const [arrays, as] of fed) arrays.addTo(feeds, as);
+      for (const [arrays, as] of written) arrays.addTo(fetches, as);
+      const running = session.run(feeds, fetches);
+      let settle!: { back: () => void; failed: (error: unknown) => void };
+      const back = new Promise<void>((resolve, reject) => (settle = { back: resolve, failed: reject }));
+      back.catch(() => {}); // a failed run is reported by `running`
+      const next = announced;
+      announced = null;
+      if (next !== null && prefetchNext && options.prefetch !== false) {
+        const ctx: StepContext = {
+          ...next.ctx,
+          weightsReady: async () => {
+            await back;
+            syncWeights();
+          },
+        };
+        prefetched = { ...next, ready: prepare(next.indices, ctx) };
+        prefetched.ready.catch(() => {}); // its error surfaces in the microStep that uses it
       }
-      const out = await session.session.run(feeds, fetches);
-      for (const state of [weights, m, v]) state.swap();
-      hasMoments = true;
-      weightsMoved = true;
-      return out;
+      let out: WorkerRunResult;
+      try {
+        out = await running;
+      } catch (error) {
+        settle.failed(error);
+        throw error;
+      }
+      for (const [arrays, as] of fed) arrays.takeBack(out.feeds, as);
+      for (const [arrays, as] of written) arrays.takeBack(out.fetches, as);
+      after();
+      settle.back();
+      await prefetched?.ready.catch(() => {});
+      return out.outputs;
     };
+    const value = (t: WireTensor) => (t.data as Float32Array)[0];
+    /** Feeds weights, m and v (and `fed`), pre-allocates their updated outputs, runs, and swaps the copies. */
+    const runUpdate = (session: WorkerSession, feeds: Record<string, WireTensor>, fetches: Record<string, null>, fed: Slot[] = []) =>
+      run(
+        session,
+        feeds,
+        fetches,
+        [[weights.cur, identity], [m.cur, N.m], [v.cur, N.v], ...fed],
+        [[weights.next, N.updated], [m.next, N.updatedM], [v.next, N.updatedV]],
+        () => {
+          for (const state of [weights, m, v]) state.swap();
+          [hasMoments, weightsMoved] = [true, true];
+        },
+      );
 
     return {
       name: `onnxruntime (${first.provider}, ${first.intraOpNumThreads} threads)`,
 
+      prefetch(indices, ctx) {
+        announced = { indices: [...indices], ctx };
+      },
+
       async microStep(indices, ctx, groupSize, lr) {
-        if (ops.readsWeightsInBatch && weightsMoved) {
-          assignAll(store, weights.cur.data);
-          weightsMoved = false;
+        let mine: Promise<Prepared>;
+        if (isPrefetched(indices, ctx)) mine = prefetched!.ready;
+        else {
+          if (ops.readsWeightsInBatch) syncWeights();
+          mine = prepare(indices, ctx);
         }
-        const batch = await task.batch(indices, ctx);
-        checkHostBatch(ops.inputs, batch, `task "${task.name}".batch`);
-        const tokens = task.tokens?.(batch) ?? indices.length;
-        const feeds = batchFeeds(ops.inputs, batch, forward, ctx.rng);
+        prefetched = null;
+        const { feeds, tokens } = await mine;
         if (groupSize === 1) {
           // One run: forward, backward, clipping and AdamW at this step's lr.
           if (microBatchesInSums > 0 || applied !== null) throw new Error('createOnnxEngine: a one-micro-batch step while another step is open');
-          const out = await runUpdate(await trainingSession.get(), Object.assign(feeds, nextStepFeeds(lr)), { loss: null, [N.gradNorm]: null });
-          applied = { lr, norm: (out[N.gradNorm].data as Float32Array)[0] };
-          return { loss: (out.loss.data as Float32Array)[0], tokens };
+          const out = await runUpdate((await trainingSession.get()).session, Object.assign(feeds, nextStepFeeds(lr)), { loss: null, [N.gradNorm]: null });
+          applied = { lr, norm: value(out[N.gradNorm]) };
+          return { loss: value(out.loss), tokens };
         }
-        sums ??= new PingPong(shapes);
-        if (microBatchesInSums === 0) sums.cur.fill(0);
-        weights.cur.addTo(feeds, identity);
-        sums.cur.addTo(feeds, N.gradSum);
-        feeds[N.microBatches] = float32(Float32Array.of(groupSize), []);
-        const fetches: Record<string, ort.Tensor | null> = { loss: null };
-        sums.next.addTo(fetches, N.updatedGradSum);
-        const out = await (await gradSession.get()).session.run(feeds, fetches);
-        sums.swap();
+        const group = (sums ??= new PingPong(shapes));
+        if (microBatchesInSums === 0) group.cur.fill(0);
+        feeds[N.microBatches] = scalar(groupSize);
+        // The group's last micro-batch: the next one's weights come from optimizerStep, so a batch
+        // that reads them is not built ahead.
+        const groupEnds = microBatchesInSums + 1 === groupSize;
+        const { session } = await gradSession.get();
+        const out = await run(session, feeds, { loss: null }, [[weights.cur, identity], [group.cur, N.gradSum]], [[group.next, N.updatedGradSum]], () => group.swap(), !(groupEnds && ops.readsWeightsInBatch));
         microBatchesInSums += 1;
-        return { loss: (out.loss.data as Float32Array)[0], tokens };
+        return { loss: value(out.loss), tokens };
       },
 
       async optimizerStep(lr) {
@@ -276,11 +361,9 @@ export function createOnnxEngine(options: OnnxEngineOptions = {}): EngineFactory
           applied = null;
         } else {
           if (sums === null || microBatchesInSums === 0) throw new Error('createOnnxEngine: optimizerStep before any microStep');
-          const feeds = nextStepFeeds(lr);
-          sums.cur.addTo(feeds, N.grad);
-          const out = await runUpdate(await optSession.get(), feeds, { [N.gradNorm]: null });
+          const out = await runUpdate((await optSession.get()).session, nextStepFeeds(lr), { [N.gradNorm]: null }, [[sums.cur, N.grad]]);
           microBatchesInSums = 0;
-          norm = (out[N.gradNorm].data as Float32Array)[0];
+          norm = value(out[N.gradNorm]);
         }
         ema?.update(weights.cur.data);
         return norm;
@@ -342,6 +425,7 @@ export function createOnnxEngine(options: OnnxEngineOptions = {}): EngineFactory
 
       async dispose() {
         await Promise.all([trainingSession.reset(), gradSession.reset(), optSession.reset()]);
+        await worker.terminate();
       },
     };
   };
