@@ -70,10 +70,15 @@ async function compareWithTrainer(state: Map<string, HostTensor>, names: string[
 }
 
 describe('training steps on onnxruntime equal @proj/trainer clipByGlobalNorm + createAdamW on tfjs', () => {
-  it('buildTrainingStep: two steps of forward + backward + clipping + AdamW as one graph (params, m, v within 1e-5)', async () => {
+  // The MLM head at 10x and the embeddings LayerNorm at 0.5x: two scales besides 1, decayed and not.
+  const headScale = (n: string) => (n.startsWith('cls.') ? 10 : n.startsWith('bert.embeddings.LayerNorm') ? 0.5 : 1);
+  it.each([
+    ['one lr', undefined],
+    ['lrScale 10 on the MLM head, 0.5 on a LayerNorm', headScale],
+  ] as const)('buildTrainingStep, %s: two steps of forward + backward + clipping + AdamW as one graph (params, m, v within 1e-5)', async (_label, lrScale) => {
     const { model, frozen, names, state, forward, parameters } = await setup();
     const steps = [{ lr: 1e-2, seed: 1 }, { lr: 4e-3, seed: 2 }];
-    const graph = buildTrainingStep(forward, { loss: 'loss', trainable: names, maxGradNorm: MAX_NORM, weightDecay: WEIGHT_DECAY });
+    const graph = buildTrainingStep(forward, { loss: 'loss', trainable: names, maxGradNorm: MAX_NORM, weightDecay: WEIGHT_DECAY, lrScale });
     expect(graph.initializers.filter((i) => i.kind === 'parameter').map((i) => i.name)).toEqual(frozen);
     const runner = await graphRunner(graph, { parameters });
     const norms: number[] = [];
@@ -91,7 +96,7 @@ describe('training steps on onnxruntime equal @proj/trainer clipByGlobalNorm + c
 
     // tfjs: the trainer's clipping and optimizer on the same model code (this moves the model's weights).
     const ops = new TfOps(model.params);
-    const optimizer = createAdamW(new Map(names.map((n) => [n, model.params.get(n)])), { weightDecay: WEIGHT_DECAY });
+    const optimizer = createAdamW(new Map(names.map((n) => [n, model.params.get(n)])), { weightDecay: WEIGHT_DECAY, lrScale });
     for (const [t, { lr, seed }] of steps.entries()) {
       const { value, grads } = model.params.grads(() => tinyBertLoss(ops, model, tinyBertBatch(new Rng(seed)), tfInt32) as tf.Scalar);
       const { grads: clipped, norm } = clipByGlobalNorm(new Map(names.map((n) => [n, grads.get(n)!])), MAX_NORM);
@@ -106,6 +111,28 @@ describe('training steps on onnxruntime equal @proj/trainer clipByGlobalNorm + c
     optimizer.dispose();
     model.dispose();
     console.log(`training step: ${names.length} parameters, norms ${norms.map((v) => v.toFixed(4))}, worst |onnx - tfjs| over params, m, v = ${worst.toExponential(2)}`);
+  });
+
+  it('the lr scales change the step: a scaled graph moves the head 10x as far at the first step (Adam steps are ±lr at t = 1)', async () => {
+    const { model, names, state } = await setup();
+    const shapes = names.map((n) => ({ name: n, shape: model.params.shape(n) }));
+    const feeds = { ...Object.fromEntries(state), ...Object.fromEntries(names.map((n) => [N.grad(n), { data: state.get(n)!.data.map((_, i) => ((i % 7) - 3) * 1e-3), dims: model.params.shape(n) }])), ...stepScalars(1e-3, 1) };
+    const moves: Record<string, number>[] = [];
+    for (const lrScale of [undefined, headScale]) {
+      const runner = await graphRunner(buildOptimizerStep(shapes, { maxGradNorm: 0, weightDecay: 0, lrScale }));
+      try {
+        const out = await runner.run(feeds);
+        moves.push(Object.fromEntries(names.map((n) => [n, maxAbs(out[N.updated(n)].map((v, i) => v - state.get(n)!.data[i]))])));
+      } finally {
+        await runner.release();
+      }
+    }
+    const head = names.find((n) => n.startsWith('cls.'))!;
+    const body = names.find((n) => n.startsWith('bert.encoder.'))!;
+    expect(moves[1][head] / moves[0][head]).toBeCloseTo(10, 4);
+    expect(moves[1][body]).toBe(moves[0][body]);
+    expect(() => buildOptimizerStep(shapes, { maxGradNorm: 0, lrScale: () => 0 })).toThrow(/recordOptimizerStep: options.lrScale\(".*"\) must be a finite number > 0, got 0/);
+    model.dispose();
   });
 
   it('buildGradientStep x 2 micro-batches, then buildOptimizerStep: equal the trainer loop (loss / k, GradAccumulator, clip, AdamW)', async () => {

@@ -59,7 +59,7 @@ function mlmBatch(rows: number[][], rng: Rng | null): HostBatch {
 }
 
 /** A fresh model from seed 11 as a task; key biases frozen (their gradient is 0 in exact arithmetic, so Adam would amplify float noise). */
-function tinyMlmTask(): { task: OpsTrainTask; model: BertForMaskedLM } {
+function tinyMlmTask(newParameters?: (names: string[]) => string[]): { task: OpsTrainTask; model: BertForMaskedLM } {
   const model = BertForMaskedLM.random(CONFIG, new Rng(11));
   const dev = mlmBatch(SENTENCES.slice(0, 6), null);
   const task = opsTrainTask({
@@ -67,6 +67,7 @@ function tinyMlmTask(): { task: OpsTrainTask; model: BertForMaskedLM } {
     describe: () => 'tiny BertForMaskedLM',
     store: model.params,
     trainable: (name) => !name.endsWith('attention.self.key.bias'),
+    newParameters: newParameters ? () => new Set(newParameters(model.params.names())) : undefined,
     numExamples: () => SENTENCES.length,
     inputs: [
       { name: 'input_ids', dtype: 'int32', shape: ['batch', 'seq'] },
@@ -136,8 +137,13 @@ async function emaOf(dir: string): Promise<Map<string, Float32Array>> {
   return new Map([...tensors].map(([n, t]) => [n, safetensorsToFloat32(t, n)]));
 }
 
+type Run = { dir: string; history: MetricsRecord[]; weights: Map<string, Float32Array> };
+// The runs of the first two blocks by engine, reused by the later ones.
+const runsAccumulated: Record<string, Run> = {};
+const runsOneRun: Record<string, Run> = {};
+
 describe('createOnnxEngine: train() on onnxruntime equals train() on tfjs', () => {
-  const runs: Record<string, { dir: string; history: MetricsRecord[]; weights: Map<string, Float32Array> }> = {};
+  const runs = runsAccumulated;
 
   it('9 steps with accumulation, clipping, dropout, EMA and evaluation: per-step loss within 1e-4 relative, weights and EMA within 1e-4', async () => {
     for (const engine of ['tfjs', 'onnx'] as const) {
@@ -185,7 +191,7 @@ describe('createOnnxEngine: train() on onnxruntime equals train() on tfjs', () =
 describe('createOnnxEngine: one micro-batch per step (forward, backward, clipping and AdamW in one run)', () => {
   // 6 steps per epoch, 12 steps, a checkpoint every 3.
   const ONE_RUN: TrainConfigInput = { ...RECIPE, grad_accum_steps: 1, epochs: 2 };
-  const runs: Record<string, { dir: string; history: MetricsRecord[]; weights: Map<string, Float32Array> }> = {};
+  const runs = runsOneRun;
 
   it('equals tfjs, and an onnx run resumed on onnx ends bit-identical to the uninterrupted one', async () => {
     for (const engine of ['tfjs', 'onnx'] as const) {
@@ -217,6 +223,36 @@ describe('createOnnxEngine: one micro-batch per step (forward, backward, clippin
     expect(result.global_step).toBe(12);
     expectLossesClose(split(result.history, 'train'), split(runs.tfjs.history, 'train').filter((r) => r.step > 3), 'train loss after resume');
     expect(maxAbsDiff(await weightsOf(model), runs.tfjs.weights)).toBeLessThan(1e-4);
+    model.dispose();
+  }, 240_000);
+});
+
+describe('createOnnxEngine: head_lr_scale (the MLM head as new parameters at 10x the lr)', () => {
+  const head = (names: string[]) => names.filter((n) => n.startsWith('cls.'));
+  it.each([
+    ['accumulated steps', RECIPE],
+    ['one micro-batch per step', { ...RECIPE, grad_accum_steps: 1, epochs: 2 }],
+  ] as const)('%s: equals tfjs, differs from the unscaled run, and an onnx run resumed on onnx ends bit-identical', async (_label, recipe) => {
+    const scaled = { ...recipe, head_lr_scale: 10 };
+    const out: Record<string, Run> = {};
+    for (const engine of ['tfjs', 'onnx'] as const) {
+      const { task, model } = tinyMlmTask(head);
+      const dir = join(tmp, `head-scale-${recipe.grad_accum_steps}-${engine}`);
+      const result = await train({ ...scaled, output_dir: dir }, task, { ...quiet, engine: engine === 'onnx' ? onnx() : undefined });
+      out[engine] = { dir, history: result.history, weights: await weightsOf(model) };
+      model.dispose();
+    }
+    expectLossesClose(split(out.onnx.history, 'train'), split(out.tfjs.history, 'train'), 'train loss');
+    expect(maxAbsDiff(out.onnx.weights, out.tfjs.weights)).toBeLessThan(1e-4);
+    const unscaled = recipe.grad_accum_steps === 1 ? runsOneRun : runsAccumulated;
+    expect(unscaled.tfjs, 'the unscaled run of an earlier block').toBeDefined();
+    const headMoved = (w: Map<string, Float32Array>) => maxAbsDiff(new Map(head([...w.keys()]).map((n) => [n, w.get(n)!])), new Map(head([...w.keys()]).map((n) => [n, unscaled.tfjs.weights.get(n)!])));
+    expect(headMoved(out.onnx.weights)).toBeGreaterThan(1e-3);
+
+    const { task, model } = tinyMlmTask(head);
+    const result = await train({ ...scaled, output_dir: join(tmp, `head-scale-${recipe.grad_accum_steps}-resumed`) }, task, { ...quiet, resumeFrom: join(out.onnx.dir, 'checkpoint-6'), engine: onnx() });
+    expect(split(result.history, 'train').map((r) => r.loss)).toEqual(split(out.onnx.history, 'train').filter((r) => r.step > 6).map((r) => r.loss));
+    expect(maxAbsDiff(await weightsOf(model), out.onnx.weights)).toBe(0);
     model.dispose();
   }, 240_000);
 });

@@ -33,6 +33,8 @@ export interface OpsTaskSpec {
   /** The model's parameters; the trainer sees them as `params()`. */
   store: ParameterStore;
   trainable?(name: string): boolean;
+  /** Parameters initialized here, not loaded from a pretrained checkpoint (`TrainTask.newParameters`). */
+  newParameters?(): ReadonlySet<string>;
   numExamples(): number;
   inputs: readonly OpsInput[];
   /** Host arrays for these examples; may draw from `ctx.rng` (masking), before the loss's dropout does. */
@@ -45,7 +47,8 @@ export interface OpsTaskSpec {
   tokens?(batch: HostBatch): number;
   /**
    * `batch()` reads the model's weights (scheduled sampling runs the model): an engine that keeps
-   * weights elsewhere puts them into the Variables before each batch. Default false.
+   * weights elsewhere puts them into the Variables before each batch, and `batch()` awaits
+   * `ctx.weightsReady` (when set) before it reads them. Default false.
    */
   readsWeightsInBatch?: boolean;
   evaluate?(ctx: EvalContext): Promise<Record<string, number>> | Record<string, number>;
@@ -98,6 +101,7 @@ export function opsTrainTask(spec: OpsTaskSpec): OpsTrainTask {
     describe: () => spec.describe(),
     params: () => new Map(store.names().map((n) => [n, store.get(n)])),
     trainable: spec.trainable ? (name) => spec.trainable!(name) : undefined,
+    newParameters: spec.newParameters ? () => spec.newParameters!() : undefined,
     numExamples: () => spec.numExamples(),
     batch: (indices, ctx) => spec.batch(indices, ctx),
     loss(batch, ctx) {
