@@ -23,6 +23,10 @@ export const GapRelmConfigSchema = z
       .enum(['source_and_template', 'template_only'])
       .default('source_and_template')
       .describe('infiller sees [CLS] source [SEP] template [SEP] (types 0/1, as ReLM) or, as an ablation, [CLS] template [SEP]'),
+    template_type_init: z
+      .enum(['checkpoint', 'copy_type_0'])
+      .default('checkpoint')
+      .describe("with init_from: the infiller's type-1 (template) token-type embedding as the checkpoint has it, or a copy of type 0 (for encoders pretrained on single segments, whose type-1 row never trained, e.g. bge-small-zh)"),
     ptuning: z.enum(['lstm', 'mlp', 'none']).default('lstm').describe('P-tuning prompt encoder: embeddings -> BiLSTM -> MLP, embeddings -> MLP, or no prompts'),
     prompt_length: z.number().int('must be an integer').min(0, 'must be >= 0').default(4).describe('virtual prompt tokens inserted after [CLS] (ignored when ptuning is none)'),
     share_prompts: z.boolean().default(true).describe('planner and infiller use one prompt encoder (else one each)'),

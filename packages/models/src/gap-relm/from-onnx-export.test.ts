@@ -54,6 +54,16 @@ describe('Gap-ReLM from an imported ONNX encoder', () => {
     expect([...params.keys()].some((n) => n.includes('decoder'))).toBe(false);
     // The checkpoint's WordPiece vocabulary, not a char vocabulary built from the data.
     expect(model.tokenizer.vocab.size).toBe(200);
+    // What the checkpoint did not give is new (head_lr_scale applies to it): the MLM transform and
+    // bias, the planner heads, the shared prompt encoder; not the tied decoder (word embeddings).
+    const fresh = [...model.newParameters!];
+    expect(fresh.filter((n) => n.startsWith('infiller.')).sort()).toEqual(
+      ['bias', 'transform.LayerNorm.bias', 'transform.LayerNorm.weight', 'transform.dense.bias', 'transform.dense.weight'].map((n) => `infiller.cls.predictions.${n}`),
+    );
+    expect(fresh.filter((n) => n.startsWith('planner.')).sort()).toEqual(['planner.planner.insert_head.bias', 'planner.planner.insert_head.weight', 'planner.planner.op_head.bias', 'planner.planner.op_head.weight']);
+    expect(fresh.filter((n) => n.startsWith('prompt.')).length).toBeGreaterThan(0);
+    expect(fresh.every((n) => /^(infiller\.cls\.|planner\.planner\.|prompt\.)/.test(n))).toBe(true);
+    expect([...params.keys()].filter((n) => n.startsWith('prompt.')).every((n) => model.newParameters!.has(n))).toBe(true);
 
     const vocabText = readFileSync(join(resolved.dir, 'vocab.txt'), 'utf8');
     const confusion = ConfusionSet.fromRecord({ 一: '丁', 七: '万' });
@@ -62,7 +72,7 @@ describe('Gap-ReLM from an imported ONNX encoder', () => {
       model,
       train: onlineExamples(sentences(vocabText, 48, 1), generator, 1),
       dev: onlineExamples(sentences(vocabText, 16, 2), generator, 2),
-      trainConfig: { batch_size: 8, lr: 2e-3, warmup_steps: 1, log_every_steps: 1, seed: 11, weight_decay: 0 },
+      trainConfig: { batch_size: 8, lr: 2e-3, warmup_steps: 1, log_every_steps: 1, seed: 11, weight_decay: 0, head_lr_scale: 5 },
       stageOverrides: { infiller_pretrain: { max_steps: 4 }, planner_train: { max_steps: 3 }, joint_finetune: { max_steps: 3 } },
       devEvalLimit: 16,
       outputDir: join(tmp, 'run'),
@@ -79,6 +89,7 @@ describe('Gap-ReLM from an imported ONNX encoder', () => {
     expect(after).not.toEqual(importedQuery);
     const loaded = await GapRelm.load(result.finalDir);
     expect(loaded.tokenizer.vocab.size).toBe(200);
+    expect(loaded.newParameters).toBeNull(); // a trained model: nothing in it is new
     expect(loaded.bertConfig.hiddenSize).toBe(32);
     const [c] = await loaded.correct(['一丁七万']);
     expect(typeof c.corrected).toBe('string');

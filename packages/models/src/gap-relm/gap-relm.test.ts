@@ -95,6 +95,7 @@ describe('GapRelm forward: shapes, masks, padding', () => {
 
   it('planner past max_position_embeddings: later slots are certain KEEP with no insertion', async () => {
     const model = GapRelm.create({ ...TINY, max_position_embeddings: 16 }, tokenizer, 3);
+    expect(model.newParameters).toBeNull(); // from scratch: nothing pretrained, head_lr_scale does not apply
     try {
       const long = sentences.join('').slice(0, 30);
       const { opLogits, insertLogits } = await plan(model, [long]);
@@ -145,8 +146,34 @@ describe('GapRelm.fromPretrained', () => {
       await same('infiller.bert.embeddings.word_embeddings.weight', 'bert.embeddings.word_embeddings.weight');
       await same('infiller.cls.predictions.transform.dense.weight', 'cls.predictions.transform.dense.weight');
       expect(model.params().has('planner.bert.pooler.dense.weight')).toBe(false);
+      // The checkpoint's MLM head is kept, so only the planner heads and the prompt encoder are new.
+      expect([...model.newParameters!].every((n) => n.startsWith('planner.planner.') || n.startsWith('prompt.'))).toBe(true);
+      expect([...model.newParameters!].filter((n) => n.startsWith('planner.planner.')).length).toBe(4);
       const { opLogits } = await plan(model, ['abc']);
       expect(opLogits[0].length).toBe(4 * 3);
+      // The template's token type as the checkpoint has it, by default.
+      await same('infiller.bert.embeddings.token_type_embeddings.weight', 'bert.embeddings.token_type_embeddings.weight');
+    } finally {
+      model.dispose();
+      mlm.dispose();
+    }
+  });
+
+  it('template_type_init copy_type_0: the infiller\'s type-1 row starts as a copy of type 0; the planner and the rest as loaded', async () => {
+    const fixture = join(__dirname, '../../test/fixtures/tiny-bert');
+    const model = await GapRelm.fromPretrained({ init_from: fixture, template_type_init: 'copy_type_0' }, 1);
+    const { model: mlm } = await loadBertForMaskedLM(fixture);
+    try {
+      const name = 'embeddings.token_type_embeddings.weight';
+      const loaded = await mlm.params.toFloat32(`bert.${name}`);
+      const h = model.bertConfig.hiddenSize;
+      expect(loaded.slice(0, h)).not.toEqual(loaded.slice(h, 2 * h));
+      const copied = await model.store.toFloat32(`infiller.bert.${name}`);
+      expect([...copied.slice(h, 2 * h)]).toEqual([...loaded.slice(0, h)]);
+      expect([...copied.slice(0, h)]).toEqual([...loaded.slice(0, h)]);
+      expect([...copied.slice(2 * h)]).toEqual([...loaded.slice(2 * h)]);
+      expect([...(await model.store.toFloat32(`planner.bert.${name}`))]).toEqual([...loaded]);
+      expect(model.newParameters!.has(`infiller.bert.${name}`)).toBe(false);
     } finally {
       model.dispose();
       mlm.dispose();

@@ -56,6 +56,13 @@ export class GapRelm {
     /** Encoder hyper-parameters shared by planner and infiller (dropout = config.dropout). */
     readonly bertConfig: BertConfig,
     readonly store: ParameterStore,
+    /**
+     * From `fromPretrained`: the parameters initialized here rather than loaded from the
+     * checkpoint (a new MLM head's transform and bias, the planner heads, the prompt encoders);
+     * the decoder tied to the word embeddings is loaded. Null for a model created from scratch or
+     * loaded from a saved Gap-ReLM. The trainer's head_lr_scale applies to them.
+     */
+    readonly newParameters: ReadonlySet<string> | null = null,
   ) {
     this.codec = GapRelmCodec.forModel(config, tokenizer, bertConfig);
     ({ ids: this.ids, special: this.special, budget: this.budget } = this.codec.planner);
@@ -112,23 +119,32 @@ export class GapRelm {
     });
     const infiller = (await loadBertCheckpoint(dir)).model;
     if (infiller instanceof BertForMaskedLM) adopt(store, infiller.params, (n) => (n.startsWith('bert.pooler.') ? null : INFILLER + n));
-    else {
-      adopt(store, infiller.params, (n) => (n.startsWith('pooler.') ? null : `${INFILLER}bert.${n}`));
+    else adopt(store, infiller.params, (n) => (n.startsWith('pooler.') ? null : `${INFILLER}bert.${n}`));
+    const types = `${INFILLER}bert.embeddings.token_type_embeddings.weight`;
+    if (config.template_type_init === 'copy_type_0' && config.infiller_input === 'source_and_template') {
+      const rows = store.shape(types)[0];
+      if (rows < 2) throw new RangeError(`GapRelm.fromPretrained: template_type_init copy_type_0 needs 2 token types, but ${config.init_from} has ${rows}`);
+      const table = store.get(types);
+      table.assign(tf.tidy(() => tf.concat([tf.slice(table, [0, 0], [1, -1]), tf.slice(table, [0, 0], [1, -1]), tf.slice(table, [2, 0], [rows - 2, -1])], 0)));
+    }
+    const loaded = new Set(store.names());
+    if (!(infiller instanceof BertForMaskedLM)) {
       initLinear(store, `${INFILLER}cls.predictions.transform.dense`, bert.hiddenSize, bert.hiddenSize, bert.initializerRange, rng);
       initLayerNorm(store, `${INFILLER}cls.predictions.transform.LayerNorm`, bert.hiddenSize);
       initConstant(store, `${INFILLER}cls.predictions.bias`, [bert.vocabSize], 0);
     }
-    return GapRelm.finishInit(config, tokenizer, bert, store, rng);
+    return GapRelm.finishInit(config, tokenizer, bert, store, rng, loaded);
   }
 
-  private static finishInit(config: GapRelmConfig, tokenizer: BertTokenizer, bert: BertConfig, store: ParameterStore, rng: Rng): GapRelm {
+  /** Planner heads and prompt encoders (seeded); `loaded` = what a pretrained checkpoint gave, the rest is new. */
+  private static finishInit(config: GapRelmConfig, tokenizer: BertTokenizer, bert: BertConfig, store: ParameterStore, rng: Rng, loaded: ReadonlySet<string> | null = null): GapRelm {
     const std = bert.initializerRange;
     initPlannerHeads(store, bert.hiddenSize, config.max_insert_k, std, rng);
     const prompts = promptCount(config);
     if (config.ptuning !== 'none' && prompts > 0) {
       for (const role of GapRelm.promptRoles(config)) initPromptEncoder(store, GapRelm.promptPrefix(config, role), config.ptuning, prompts, bert.hiddenSize, std, rng);
     }
-    return new GapRelm(config, tokenizer, bert, store);
+    return new GapRelm(config, tokenizer, bert, store, loaded && new Set(store.names().filter((n) => !loaded.has(n))));
   }
 
   private static promptRoles(config: GapRelmConfig): GapRelmRole[] {

@@ -93,19 +93,28 @@ describe('createOpsStageTask: evaluation', () => {
       // per batch, as evaluation fixes them), each batch's loss on TfOps without `training`.
       const batches: HostBatch[] = [];
       const losses: number[] = [];
+      const withoutAux: number[] = [];
+      const lossOf = (batch: HostBatch) =>
+        tf.tidy(() => {
+          const x: Record<string, tf.Tensor> = {};
+          for (const { name, dtype } of task.ops.inputs) x[name] = tf.tensor(batch[name].data, batch[name].shape, dtype);
+          return (task.ops.loss(new TfOps(model.store), x) as tf.Scalar).dataSync()[0];
+        });
       for (let first = 0; first < 24; first += 8) {
         const batch = await task.batch(Array.from({ length: 8 }, (_, i) => first + i), { epoch: 0, batchIndex: 0, step: 0, rng: new Rng(0), training: true });
         batches.push(batch);
-        losses.push(
-          tf.tidy(() => {
-            const x: Record<string, tf.Tensor> = {};
-            for (const { name, dtype } of task.ops.inputs) x[name] = tf.tensor(batch[name].data, batch[name].shape, dtype);
-            return (task.ops.loss(new TfOps(model.store), x) as tf.Scalar).dataSync()[0];
-          }),
-        );
+        losses.push(lossOf(batch));
+        if (batch.aux_weight) withoutAux.push(lossOf({ ...batch, aux_weight: { data: Float32Array.of(0), shape: [] } }));
       }
       expect(new Set(losses).size).toBe(3);
       expect(Math.abs(metrics.loss - (losses[0] + losses[1] + losses[2]) / 3) / metrics.loss).toBeLessThan(1e-6);
+      // The aux MLM is on (weight 0.5) where the infiller trains: the dev loss without its term is reported too.
+      if (stage === 'planner_train') expect(metrics.loss_without_aux).toBeUndefined();
+      else {
+        expect(withoutAux).toHaveLength(3);
+        expect(Math.abs(metrics.loss_without_aux - (withoutAux[0] + withoutAux[1] + withoutAux[2]) / 3) / metrics.loss_without_aux).toBeLessThan(1e-6);
+        expect(metrics.loss_without_aux).toBeLessThan(metrics.loss - 0.5);
+      }
       // With dropout (training) the loss differs: evaluation really ran without it.
       const trained = tf.tidy(() => (task.loss(batches[0], { epoch: 0, batchIndex: 0, step: 0, rng: new Rng(1), training: true }) as tf.Scalar).dataSync()[0]);
       expect(trained).not.toBe(losses[0]);

@@ -8,7 +8,7 @@ import { createOnnxLossSession } from '../train-engine/onnx-loss';
 import { opsTrainTask, type HostBatch, type OpsInput, type OpsTrainTask } from '../train-engine/ops-task';
 import type { GapRelm } from './gap-relm';
 import type { InfillerInputs, PaddedInputs } from './inputs';
-import { auxMlmInputs, encodeBatch, scheduleBatch, stageEvaluator, stageTrainable } from './stage-parts';
+import { auxMlmInputs, encodeBatch, scheduleBatch, stageEvaluator, stageTrainable, type DevLoss } from './stage-parts';
 import { STAGES, type ScheduledSamplingStats, type StageName, type StageTaskOptions } from './tasks';
 import type { EncodedExample } from './tokens';
 
@@ -162,31 +162,42 @@ export function createOpsStageTask(stage: StageName, model: GapRelm, options: St
 
   // ---- evaluation: dev loss without dropout (a fixed aux masking stream, so evaluations compare),
   // on TfOps or, with evalEngine 'onnx', on an onnxruntime session of the loss on the current weights ----
-  const devHost = (examples: EncodedExample[]) => hostBatch(examples, examples.map(() => true), new Rng(0)).batch;
-  const devLosses = async (batches: EncodedExample[][]): Promise<number[]> => {
+  // With the aux MLM on, each dev batch is also scored with the aux term's weight at 0: the loss
+  // comparable with runs without it.
+  const devHosts = (examples: EncodedExample[]): HostBatch[] => {
+    const host = hostBatch(examples, examples.map(() => true), new Rng(0)).batch;
+    return auxOn ? [host, { ...host, aux_weight: { data: Float32Array.of(0), shape: [] } }] : [host];
+  };
+  const devLosses = async (batches: EncodedExample[][]): Promise<DevLoss[]> => {
+    let lossOf: (host: HostBatch) => Promise<number>;
+    let release = async () => {};
     if (options.evalEngine === 'onnx') {
       const session = await createOnnxLossSession({ name: `gap-relm/${stage}`, store: model.store, inputs, loss }, options.evalSessions);
-      try {
-        const losses: number[] = [];
-        for (const examples of batches) losses.push(await session.loss(devHost(examples)));
-        return losses;
-      } finally {
-        await session.release();
+      lossOf = (host) => session.loss(host);
+      release = () => session.release();
+    } else {
+      const tfOps = new TfOps(model.store);
+      lossOf = async (host) => {
+        const value = tf.tidy(() => {
+          const x: Record<string, tf.Tensor> = {};
+          for (const input of inputs) x[input.name] = tf.tensor(host[input.name].data, host[input.name].shape, input.dtype);
+          return loss(tfOps, x) as tf.Scalar;
+        });
+        const v = (await value.data())[0];
+        value.dispose();
+        return v;
+      };
+    }
+    try {
+      const out: DevLoss[] = [];
+      for (const examples of batches) {
+        const [withAux, withoutAux] = devHosts(examples);
+        out.push({ loss: await lossOf(withAux), ...(withoutAux ? { withoutAux: await lossOf(withoutAux) } : {}) });
       }
+      return out;
+    } finally {
+      await release();
     }
-    const tfOps = new TfOps(model.store);
-    const losses: number[] = [];
-    for (const examples of batches) {
-      const host = devHost(examples);
-      const value = tf.tidy(() => {
-        const x: Record<string, tf.Tensor> = {};
-        for (const input of inputs) x[input.name] = tf.tensor(host[input.name].data, host[input.name].shape, input.dtype);
-        return loss(tfOps, x) as tf.Scalar;
-      });
-      losses.push((await value.data())[0]);
-      value.dispose();
-    }
-    return losses;
   };
   const evaluate = dev ? stageEvaluator(stage, model, dev, options, stats, devLosses) : undefined;
 
@@ -196,6 +207,7 @@ export function createOpsStageTask(stage: StageName, model: GapRelm, options: St
     describe: () => `${model.describe()}; data ${train.describe()}`,
     store: model.store,
     trainable: stageTrainable(stage, model),
+    newParameters: model.newParameters ? () => model.newParameters! : undefined,
     numExamples: () => train.length,
     inputs,
     batch,

@@ -84,6 +84,7 @@ export async function scheduleBatch(
   const p = totalSteps === undefined ? cfg.ss_end : scheduledSamplingProbability(ctx.step, totalSteps, cfg.ss_start, cfg.ss_end);
   if (!(p > 0 && ctx.rng.float() < p)) return infill;
   stats.scheduledBatches++;
+  await ctx.weightsReady?.(); // built ahead by an engine: the planner must see this step's weights
   (await predictedTemplates(model, examples)).forEach((t, i) => {
     const same = t.length === examples[i].template.length && t.every((id, j) => id === examples[i].template[j]);
     infill[i] = same;
@@ -104,9 +105,16 @@ export async function decodeDev(model: GapRelm, sources: string[], options: Stag
   }
 }
 
+/** The dev loss of one batch, and without the aux MLM term when it is on. */
+export interface DevLoss {
+  loss: number;
+  withoutAux?: number;
+}
+
 /**
- * A stage's evaluate(): the mean of `devLosses` over dev batches (no dropout) and sentence-level
- * correction P/R/F1 of the decoded dev sources on the first `devEvalLimit` dev examples.
+ * A stage's evaluate(): the mean of `devLosses` over dev batches (no dropout; with the aux MLM on
+ * also `loss_without_aux`, comparable with runs without it) and sentence-level correction P/R/F1
+ * of the decoded dev sources on the first `devEvalLimit` dev examples.
  */
 export function stageEvaluator(
   stage: StageName,
@@ -115,7 +123,7 @@ export function stageEvaluator(
   options: StageTaskOptions,
   stats: ScheduledSamplingStats,
   /** The mean loss of each batch of dev examples, in order. */
-  devLosses: (batches: EncodedExample[][]) => Promise<number[]>,
+  devLosses: (batches: EncodedExample[][]) => Promise<DevLoss[]>,
 ): () => Promise<Record<string, number>> {
   const devLimit = options.devEvalLimit ?? 200;
   const evalBatch = options.evalBatchSize ?? 16;
@@ -131,13 +139,14 @@ export function stageEvaluator(
     const batches: EncodedExample[][] = [];
     for (let i = 0; i < devCache.length; i += evalBatch) batches.push(devCache.slice(i, i + evalBatch));
     const losses = await devLosses(batches);
-    const sum = losses.reduce((a, b) => a + b, 0);
+    const mean = (pick: (l: DevLoss) => number | undefined) => (batches.length > 0 ? losses.reduce((a, l) => a + pick(l)!, 0) / batches.length : 0);
     const corrected = await decodeDev(model, devPairs.map((p) => p.source), options);
     const m = cscMetrics(devPairs.map((p) => p.source), devPairs.map((p) => p.target), corrected.map((c) => c.corrected)).sentence.correction;
     if (stage === 'joint_finetune' && options.log) {
       options.log.write(`${stage}: scheduled sampling in ${stats.scheduledBatches}/${stats.batches} batches; infill loss kept for ${stats.examplesKept}, skipped for ${stats.examplesSkipped} examples\n`);
     }
-    return { loss: batches.length > 0 ? sum / batches.length : 0, f1: m.f1, precision: m.precision, recall: m.recall };
+    const withoutAux: Record<string, number> = losses.length > 0 && losses[0].withoutAux !== undefined ? { loss_without_aux: mean((l) => l.withoutAux) } : {};
+    return { loss: mean((l) => l.loss), ...withoutAux, f1: m.f1, precision: m.precision, recall: m.recall };
   };
 }
 
