@@ -107,7 +107,8 @@ export function validated<T>(fields: readonly SchemaField[], parse: () => T): T 
   } catch (error) {
     let message = (error as Error).message;
     for (const field of [...fields].sort((a, b) => b.path.join('.').length - a.path.join('.').length)) {
-      message = message.replace(new RegExp(`\\b${field.path.join('\\.')}\\b`, 'g'), field.flag);
+      // Not inside a flag already substituted: `lr` must not touch `--head-lr-scale`.
+      message = message.replace(new RegExp(`(?<![\\w-])${field.path.join('\\.')}(?![\\w-])`, 'g'), field.flag);
     }
     throw new CliError(message);
   }

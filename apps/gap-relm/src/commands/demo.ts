@@ -9,7 +9,7 @@ import { defaultSynthConfig } from '@proj/data-synth';
 import { bundled } from '../bundled-data';
 import { CliError, type CliIO, log, requireOutputDir } from '../cli-io';
 import { InvalidArgumentError, type Command } from 'commander';
-import { parseIntFlag, parseNumberFlag } from '../flags';
+import { parseIntFlag, parseNumberFlag, parsePositiveFlag } from '../flags';
 import { TRAIN_DECODE_EXCLUDE, addBackendOption, decodeFields, modelFields, trainFields } from '../model-flags';
 import { defaultFlagValues } from '../schema-flags';
 import { defaultSynthFlags } from '../synth-flags';
@@ -40,6 +40,8 @@ export interface DemoCommandOptions {
   initFrom: string;
   /** Local files for a pretrained name (as `pretrained fetch --from`). */
   from?: string;
+  /** lr multiplier of the heads a pretrained encoder lacks; default DEMO_PRETRAINED.headLrScale (pretrained start only). */
+  headLrScale?: number;
 }
 
 /**
@@ -253,6 +255,7 @@ export async function runDemo(options: DemoCommandOptions, io: CliIO) {
         ...common,
         ...defaultFlagValues([...modelFields(), ...trainFields(), ...decodeFields(TRAIN_DECODE_EXCLUDE)]),
         ...(start.kind === 'pretrained' ? { ...DEMO_PRETRAINED, initFrom: start.dir } : DEMO_MODEL),
+        ...(options.headLrScale !== undefined ? { headLrScale: options.headLrScale } : {}),
         trainFile: mixPath,
         devFile: dev.output,
         devSamples: options.devSamples,
@@ -358,6 +361,7 @@ export function registerDemo(program: Command, io: CliIO): void {
     .option('--learner-share <p>', 'share of training examples that are real learner errors (bundled SIGHAN 2013–2015 training sets and Wang271K sample), the rest synthetic; 0 for synthetic only', parseShareFlag, DEMO_LEARNER_SHARE)
     .option('--init-from <spec>', `pretrained encoder to start from (a name, a Hugging Face BERT directory or an ONNX export); none = from scratch. Not reachable: from scratch, with a message`, 'bge-small-zh')
     .option('--from <path>', `local files for --init-from's name, as \`pretrained fetch --from\` (default: ${SHARED_BGE_DIR} when it exists)`)
+    .option('--head-lr-scale <s>', 'from a pretrained encoder: lr multiplier of the heads it lacks (MLM transform, planner heads, prompts) (default: the demo\'s pretrained setting)', parsePositiveFlag('--head-lr-scale'))
     .option('--threads <n>', 'worker threads (default: all cores)', parseIntFlag('--threads', 1))
     .option('--no-progress', 'no progress line on stderr');
   addBackendOption(command);

@@ -20,3 +20,22 @@ describe('gap-relm train --resume-from', () => {
     expect(stderr).toBe(`gap-relm: --resume-from: ${out} is neither a Gap-ReLM training run (a dir holding infiller_pretrain, planner_train, joint_finetune) nor a <stage>/checkpoint-<step> dir of one\n`);
   });
 });
+
+describe('gap-relm train --head-lr-scale', () => {
+  it.each([
+    ['0', 'gap-relm: parseTrainConfig: invalid config: --head-lr-scale: Too small: expected number to be >0\n'],
+    ['x', `error: option '--head-lr-scale <value>' argument 'x' is invalid. --head-lr-scale must be a number, got "x"\n(run with --help for usage)\n`],
+  ])('%s is one error line and exit code 2', async (value, message) => {
+    const out = await mkdtemp(join(tmpdir(), 'gap-relm-head-lr-'));
+    const { code, stderr } = await cli('train', '--output-dir', out, '--head-lr-scale', value, '--no-progress');
+    expect(code).toBe(2);
+    expect(stderr).toBe(message);
+  });
+
+  it('from scratch (no --init-from) it is refused before any work: every parameter is new there', async () => {
+    const out = await mkdtemp(join(tmpdir(), 'gap-relm-head-lr-'));
+    const { code, stderr } = await cli('train', '--output-dir', out, '--head-lr-scale', '10', '--no-progress');
+    expect(code).toBe(2);
+    expect(stderr).toBe('gap-relm: --head-lr-scale 10: it scales the lr of the heads a pretrained encoder lacks, so it needs --init-from; from scratch every parameter is new: use --lr\n');
+  });
+});

@@ -81,6 +81,9 @@ export async function runTrain(options: TrainCommandOptions, io: CliIO) {
   const stageOverrides = parseStageMaxSteps(options.stageMaxSteps, stages);
   requireOutputDir(options.outputDir, '--output-dir');
   // --init-from: a pretrained name (fetched or cached), an HF BERT directory or an ONNX export (imported), resolved before any work.
+  if (trainConfig.head_lr_scale !== 1 && modelConfig.init_from === null) {
+    throw new CliError(`--head-lr-scale ${trainConfig.head_lr_scale}: it scales the lr of the heads a pretrained encoder lacks, so it needs --init-from; from scratch every parameter is new: use --lr`);
+  }
   const initFrom = modelConfig.init_from === null ? null : (await resolveInitFrom(modelConfig.init_from, io)).dir;
   if (options.resumeFrom !== undefined) {
     // Checked before any work: a wrong path must never mean a silent fresh start.
