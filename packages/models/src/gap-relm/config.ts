@@ -30,6 +30,7 @@ export const GapRelmConfigSchema = z
     ptuning: z.enum(['lstm', 'mlp', 'none']).default('lstm').describe('P-tuning prompt encoder: embeddings -> BiLSTM -> MLP, embeddings -> MLP, or no prompts'),
     prompt_length: z.number().int('must be an integer').min(0, 'must be >= 0').default(4).describe('virtual prompt tokens inserted after [CLS] (ignored when ptuning is none)'),
     share_prompts: z.boolean().default(true).describe('planner and infiller use one prompt encoder (else one each)'),
+    template_mask_rate: probability.default(0).describe("training only: share of the gold template's kept tokens also masked for the infiller to predict (ReLM predicts every target token); 0 = only the planner's slots"),
     aux_mlm_weight: nonNegative.default(0).describe('mu: weight of the auxiliary MLM on 15% masked source tokens through the infiller head; 0 = off'),
     infill_weight: nonNegative.default(1).describe('lambda: weight of the infill loss in joint_finetune'),
     no_insert: z.boolean().default(false).describe('ablation: no insert loss, and decoding never inserts'),

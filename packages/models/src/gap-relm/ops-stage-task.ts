@@ -8,7 +8,7 @@ import { createOnnxLossSession } from '../train-engine/onnx-loss';
 import { opsTrainTask, type HostBatch, type OpsInput, type OpsTrainTask } from '../train-engine/ops-task';
 import type { GapRelm } from './gap-relm';
 import type { InfillerInputs, PaddedInputs } from './inputs';
-import { auxMlmInputs, encodeBatch, scheduleBatch, stageEvaluator, stageTrainable, type DevLoss } from './stage-parts';
+import { auxMlmInputs, encodeBatch, maskKeptTemplateTokens, scheduleBatch, stageEvaluator, stageTrainable, type DevLoss } from './stage-parts';
 import { STAGES, type ScheduledSamplingStats, type StageName, type StageTaskOptions } from './tasks';
 import type { EncodedExample } from './tokens';
 
@@ -155,7 +155,8 @@ export function createOpsStageTask(stage: StageName, model: GapRelm, options: St
   const batch = async (indices: readonly number[], ctx: StepContext): Promise<HostBatch> => {
     const examples = await encodeBatch(model, stage, train, indices, ctx);
     const infill = await scheduleBatch(stage, model, examples, ctx, options.totalSteps, stats);
-    const { batch: host, tokens } = hostBatch(examples, infill, ctx.rng);
+    const templated = usesInfiller ? maskKeptTemplateTokens(examples, cfg.template_mask_rate, model.tokenizer.maskId, ctx.rng) : examples;
+    const { batch: host, tokens } = hostBatch(templated, infill, ctx.rng);
     tokensOf.set(host, tokens);
     return host;
   };

@@ -43,6 +43,31 @@ export async function encodeBatch(model: GapRelm, stage: StageName, source: Exam
   return examples;
 }
 
+/**
+ * Training only (`template_mask_rate`): a further `rate` of each gold template's kept tokens
+ * masked for the infiller to predict, as ReLM predicts every target token. Most are copies of the
+ * aligned source token, so the infiller learns to read the source segment on easy cases and gets
+ * several predictions per example where the gold masks give about one and a half. Gold templates
+ * only (scheduled sampling keeps the infill loss only where the predicted template equals the gold
+ * one), never at dev or decode time. Draws nothing when `rate` is 0.
+ */
+export function maskKeptTemplateTokens(examples: readonly EncodedExample[], rate: number, maskId: number, rng: Rng): EncodedExample[] {
+  if (!(rate >= 0 && rate <= 1)) throw new RangeError(`maskKeptTemplateTokens: rate must be in [0, 1], got ${rate}`);
+  if (rate === 0) return examples.slice();
+  return examples.map((e) => {
+    const masked = new Set(e.maskPositions);
+    const kept = e.template.flatMap((_, j) => (masked.has(j) ? [] : [j]));
+    const extra = rng.sampleIndices(kept.length, Math.round(rate * kept.length)).map((k) => kept[k]);
+    if (extra.length === 0) return e;
+    const goldAt = new Map<number, number>(e.maskPositions.map((p, k) => [p, e.gold[k]]));
+    for (const j of extra) goldAt.set(j, e.template[j]);
+    const maskPositions = [...goldAt.keys()].sort((a, b) => a - b);
+    const template = e.template.slice();
+    for (const j of extra) template[j] = maskId;
+    return { ...e, template, maskPositions, gold: maskPositions.map((p) => goldAt.get(p)!) };
+  });
+}
+
 /** The planner's argmax templates on the model's Variables, no gradient (scheduled sampling). */
 async function predictedTemplates(model: GapRelm, examples: EncodedExample[]): Promise<number[][]> {
   const cfg = model.config;
