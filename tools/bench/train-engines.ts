@@ -9,12 +9,13 @@
 //     optimizer's eps (a large eps, e.g. 1, makes the update close to SGD with momentum, lr·m, so
 //     Adam's m / √v cannot turn a near-zero gradient's float noise into a full-size step);
 //     --stop-after K compares the weights after step K of the same run (schedule and batches of --steps).
-//   npx tsx tools/bench/train-engines.ts speed [--steps 5] [--warmup 2]
+//   npx tsx tools/bench/train-engines.ts speed [--steps 5] [--warmup 2] [--threads N] [--no-prefetch]
 //     tokens/s and peak RSS of a joint step at demo size (batch 32) and at BERT-small size (hidden
 //     512, 4 layers, 8 heads, ffn 2048, vocabulary 21,128, batch 8) on each engine, each run in
 //     its own process so its peak RSS is its own, and PyTorch CPU (2 threads, OMP_WAIT_POLICY=PASSIVE,
 //     tools/reference/gap_relm_torch.py, when tools/reference/.venv exists) on the batches the
-//     onnx run trained on; the load average before and after.
+//     onnx run trained on; the load average before and after. --no-prefetch: the onnx engine builds
+//     each batch when its step starts instead of while the previous step runs (same results).
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -90,7 +91,7 @@ async function runJoint(size: Size, engine: Engine, steps: number, logEvery: num
       const u = process.cpuUsage();
       cpu.push((u.user + u.system) / 1e6);
     };
-    const result = await train(config, task, { log: null, onLog, signal: stop.signal, engine: engine === 'onnx' ? createOnnxEngine({ executionProviders: ['cpu'], intraOpNumThreads: process.argv.includes('--threads') ? flag('threads', 1) : undefined }) : undefined });
+    const result = await train(config, task, { log: null, onLog, signal: stop.signal, engine: engine === 'onnx' ? createOnnxEngine({ executionProviders: ['cpu'], intraOpNumThreads: process.argv.includes('--threads') ? flag('threads', 1) : undefined, prefetch: !process.argv.includes('--no-prefetch') }) : undefined });
     const weights = new Map(await Promise.all(model.store.names().map(async (n) => [n, await model.store.toFloat32(n)] as const)));
     const torchModel = { ...SIZES[size].model, vocab_size: tokenizer.vocab.size, max_position_embeddings: model.bertConfig.maxPositionEmbeddings, max_insert_k: model.config.max_insert_k, prompt_length: model.special.prompts, dropout: model.config.dropout };
     return { history: result.history.filter((r: MetricsRecord) => r.split === 'train'), times, cpu, weights, describe: model.describe(), stats: task.stats, torchModel };

@@ -15,9 +15,10 @@ export interface StepContext {
   rng: Rng;
   training: true;
   /**
-   * Set when the engine builds this micro-batch ahead, while the previous step still runs (see
-   * `TrainEngine.prefetch`): a `batch()` that reads the model's weights awaits it first, and the
-   * weights are then the ones this micro-batch would have seen. Absent: they already are.
+   * Set by an engine that keeps the weights outside the task's Variables, or builds this
+   * micro-batch ahead while the previous step still runs (`TrainEngine.prefetch`): a `batch()`
+   * that reads the model's weights awaits it first, and the Variables then hold the weights this
+   * micro-batch would have seen. Absent: they already do.
    */
   weightsReady?: () => Promise<void>;
 }

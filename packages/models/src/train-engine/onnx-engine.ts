@@ -326,12 +326,8 @@ export function createOnnxEngine(options: OnnxEngineOptions = {}): EngineFactory
       },
 
       async microStep(indices, ctx, groupSize, lr) {
-        let mine: Promise<Prepared>;
-        if (isPrefetched(indices, ctx)) mine = prefetched!.ready;
-        else {
-          if (ops.readsWeightsInBatch) syncWeights();
-          mine = prepare(indices, ctx);
-        }
+        // Built while the previous run computed, or now (the weights synced only if batch() asks).
+        const mine = isPrefetched(indices, ctx) ? prefetched!.ready : prepare(indices, { ...ctx, weightsReady: async () => syncWeights() });
         prefetched = null;
         const { feeds, tokens } = await mine;
         if (groupSize === 1) {

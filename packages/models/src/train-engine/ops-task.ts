@@ -47,8 +47,8 @@ export interface OpsTaskSpec {
   tokens?(batch: HostBatch): number;
   /**
    * `batch()` reads the model's weights (scheduled sampling runs the model): an engine that keeps
-   * weights elsewhere puts them into the Variables before each batch, and `batch()` awaits
-   * `ctx.weightsReady` (when set) before it reads them. Default false.
+   * weights elsewhere sets `ctx.weightsReady`, which `batch()` awaits before it reads them (the
+   * engine puts them into the Variables then). Default false.
    */
   readsWeightsInBatch?: boolean;
   evaluate?(ctx: EvalContext): Promise<Record<string, number>> | Record<string, number>;

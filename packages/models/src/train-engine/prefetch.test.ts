@@ -21,9 +21,9 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
  * A tiny BERT MLM with dropout whose batch() draws its tokens from ctx.rng and, with `readsWeights`,
  * takes one label from the current word embeddings (as scheduled sampling reads the model), so a
  * batch built ahead on stale weights trains differently. `ahead` records, per batch() call, whether
- * the engine built it ahead (ctx.weightsReady set).
+ * the engine built it ahead (during the microStep of another micro-batch; `current` tracks it).
  */
-function probeTask(readsWeights: boolean, awaitsWeights: boolean, ahead: boolean[]) {
+function probeTask(readsWeights: boolean, awaitsWeights: boolean, ahead: boolean[], current: { batchIndex: number | null }) {
   const model = BertForMaskedLM.random({ ...TINY_BERT, hiddenDropoutProb: 0.1, attentionProbsDropoutProb: 0.1 }, new Rng(3));
   const table = model.params.names().find((n) => n.endsWith('word_embeddings.weight'))!;
   const task = opsTrainTask({
@@ -34,7 +34,7 @@ function probeTask(readsWeights: boolean, awaitsWeights: boolean, ahead: boolean
     inputs: ['input_ids', 'attention_mask', 'token_type_ids', 'positions', 'labels'].map((name) => ({ name, dtype: 'int32' as const, shape: name === 'positions' || name === 'labels' ? ['n'] : ['batch', 'seq'] })),
     readsWeightsInBatch: readsWeights,
     async batch(indices, ctx) {
-      ahead.push(ctx.weightsReady !== undefined);
+      ahead.push(current.batchIndex !== null && current.batchIndex !== ctx.batchIndex);
       const x = tinyBertBatch(ctx.rng);
       x.ids[0] = 1 + indices[0];
       if (readsWeights) {
@@ -62,12 +62,24 @@ function probeTask(readsWeights: boolean, awaitsWeights: boolean, ahead: boolean
 const RECIPE: TrainConfigInput = { epochs: 2, batch_size: 3, lr: 1e-2, warmup_steps: 1, max_grad_norm: 1, log_every_steps: 1, save_total_limit: 1, seed: 9 };
 
 async function run(name: string, accum: number, readsWeights: boolean, prefetch: boolean, awaitsWeights = true) {
-  const ahead: boolean[] = [];
-  const { task, model, table } = probeTask(readsWeights, awaitsWeights, ahead);
-  const result = await train({ ...RECIPE, grad_accum_steps: accum, output_dir: join(tmp, name) }, task, {
-    log: null,
-    engine: createOnnxEngine({ executionProviders: ['cpu'], intraOpNumThreads: 1, prefetch }),
-  });
+  const [ahead, current] = [[] as boolean[], { batchIndex: null as number | null }];
+  const { task, model, table } = probeTask(readsWeights, awaitsWeights, ahead, current);
+  const onnx = createOnnxEngine({ executionProviders: ['cpu'], intraOpNumThreads: 1, prefetch });
+  // The engine, with the micro-batch whose microStep is running noted.
+  const engine: typeof onnx = async (setup) => {
+    const inner = await onnx(setup);
+    const step = inner.microStep.bind(inner);
+    const microStep: typeof inner.microStep = async (indices, ctx, groupSize, lr) => {
+      current.batchIndex = ctx.batchIndex;
+      try {
+        return await step(indices, ctx, groupSize, lr);
+      } finally {
+        current.batchIndex = null;
+      }
+    };
+    return Object.assign(inner, { microStep });
+  };
+  const result = await train({ ...RECIPE, grad_accum_steps: accum, output_dir: join(tmp, name) }, task, { log: null, engine });
   const weights = await model.params.toFloat32(table);
   model.dispose();
   return { losses: result.history.map((r) => r.loss), weights, ahead };
