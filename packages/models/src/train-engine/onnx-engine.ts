@@ -213,7 +213,10 @@ export function createOnnxEngine(options: OnnxEngineOptions = {}): EngineFactory
     const trainingSession = lazySession(sessionOf(() => buildTrainingStep(forward, { loss: 'loss', trainable: names, ...optimizerOptions }), 'training_step'));
     const gradSession = lazySession(sessionOf(() => buildGradientStep(forward, { loss: 'loss', trainable: names }), 'gradient_step'));
     const optSession = lazySession(sessionOf(() => buildOptimizerStep(names.map((name) => ({ name, shape: shapes.get(name)! })), optimizerOptions), 'optimizer_step'));
-    const first = await (config.grad_accum_steps === 1 ? trainingSession : gradSession).get();
+    const first = await (config.grad_accum_steps === 1 ? trainingSession : gradSession).get().catch(async (error: unknown) => {
+      await worker.terminate(); // no engine to dispose it
+      throw error;
+    });
 
     // 2. Host state: weights and moments (zeros until the first step, as torch and createAdamW
     //    start them), gradient sums only when accumulating.

@@ -18,6 +18,7 @@ export interface WorkerRunResult {
 
 /** A session that lives in the worker. */
 export interface WorkerSession {
+  /** Transfers every given buffer to the worker and back; a failed run does not return them. */
   run(feeds: Record<string, WireTensor>, fetches: Record<string, WireTensor | null>): Promise<WorkerRunResult>;
   release(): Promise<void>;
 }
