@@ -178,11 +178,14 @@ const identity = (p: string) => p;
  * micro-batch runs `buildGradientStep` (loss / k and its gradients added to the sums) and the
  * group ends with a run of `buildOptimizerStep`. Weights, AdamW moments and gradient sums are
  * host Float32Arrays in two copies that swap after each run, fed as inputs and given as
- * pre-allocated outputs, so no run allocates or copies its outputs. Dropout masks are drawn from
- * the micro-batch's `ctx.rng` after `batch()`, exactly as TfOps draws them. Frozen parameters
- * stay initializers of the graphs. Evaluation and `saveWeights` run on the task's Variables,
- * which the engine fills when the trainer asks, and checkpoints hold the same optimizer and EMA
- * tensors as the tfjs engine's: a run resumes on either engine.
+ * pre-allocated outputs (onnxruntime-node 1.30 still returns a fresh copy of each, dropped). The
+ * sessions live in a worker thread (`SessionWorker`; a run blocks the thread that calls it), so
+ * while a step runs this thread builds the micro-batch `train()` announced with `prefetch`; a
+ * batch that reads the weights waits in `ctx.weightsReady` for the step's update. Dropout masks
+ * are drawn from the micro-batch's `ctx.rng` after `batch()`, exactly as TfOps draws them.
+ * Frozen parameters stay initializers of the graphs. Evaluation and `saveWeights` run on the
+ * task's Variables, which the engine fills when the trainer asks, and checkpoints hold the same
+ * optimizer and EMA tensors as the tfjs engine's: a run resumes on either engine.
  */
 export function createOnnxEngine(options: OnnxEngineOptions = {}): EngineFactory<HostBatch> {
   return async ({ config, task, trainable, lrScale }): Promise<TrainEngine> => {
