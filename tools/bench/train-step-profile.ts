@@ -6,14 +6,15 @@
 // the other (pre-allocated outputs).
 //
 //   nice -n 5 npx tsx tools/bench/train-step-profile.ts [--steps 3] [--warmup 1] [--threads 2] [--size bert-small|demo]
-//       [--opt-level disabled|basic|extended|all] [--parallel]
+//       [--opt-level disabled|basic|extended|all] [--parallel] [--nodes 10]
 //     1. per step: batch building, data feeds (int64 ids, dropout masks), the session run, wall
 //        and CPU time (all threads), and the bytes the run reads and writes;
 //     2. an onnxruntime session profile (enableProfiling) of the training step, aggregated by op
 //        type, split into forward / backward ('grad/' nodes) / optimizer ('step/' nodes);
 //     3. the forward-only session of the same graph on the same feeds (time and op profile);
 //     4. node counts of the forward and the training-step graph by op type.
-//     --opt-level and --parallel set the sessions' graphOptimizationLevel and executionMode.
+//     --opt-level and --parallel set the sessions' graphOptimizationLevel and executionMode; --nodes how many
+//     of the slowest nodes each profile lists.
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
@@ -111,7 +112,7 @@ async function readProfile(dir: string, partOf: (node: string) => string): Promi
     rows.set(key, row);
   }
   await rm(join(dir, file));
-  slowest.push([...nodes.values()].sort((a, b) => b.ms - a.ms).slice(0, 10));
+  slowest.push([...nodes.values()].sort((a, b) => b.ms - a.ms).slice(0, flag('nodes', 10)));
   // onnxruntime's own time of a run (inputs checked, kernels, outputs allocated), without the binding's copies.
   const modelRunMs = events.filter((e) => e.cat === 'Session' && e.name === 'model_run' && e.ts >= starts[1]).reduce((s, e) => s + e.dur / 1000, 0) / runs;
   return { rows: [...rows.values()].sort((a, b) => b.ms - a.ms), modelRunMs };

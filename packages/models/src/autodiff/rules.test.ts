@@ -102,6 +102,20 @@ const CASES: Case[] = [
   // As BERT's position embeddings: the first `seq` rows of a table, seq symbolic.
   { name: 'Slice rows [0, seq) of a table (symbolic size)', inputs: [{ name: 'table', shape: [6, 4] }, { name: 'x', shape: [2, 3, 4], declared: ['b', 'seq', 4] }], f: (o, [t, x]) => o.add(x, o.slice(t, [0, 0], [o.shape(x)[1], -1])) },
   { name: 'Gather rows with repeated indices (they sum)', inputs: [{ name: 'table', shape: [5, 3] }, { name: 'ids', shape: [2, 3], declared: ['b', 's'], ints: [0, 2, 2, 4, 0, 2] }], f: (o, [t, ids]) => o.gather(t, ids) },
+  // As Gap-ReLM's word embeddings with prompt rows appended: one scatter per piece, no Split.
+  {
+    name: 'Gather from Concat([a, b], 0), ids in both pieces and repeated',
+    inputs: [{ name: 'a', shape: [4, 3] }, { name: 'b', shape: [2, 3] }, { name: 'ids', shape: [2, 4], declared: ['b', 's'], ints: [0, 4, 5, 3, 4, 0, 5, 5] }],
+    f: (o, [a, b, ids]) => o.gather(o.concat([a, b], 0), ids),
+  },
+  {
+    name: 'Gather from Concat([a, b], 0), the table also read elsewhere (fan-out)',
+    inputs: [{ name: 'a', shape: [4, 3] }, { name: 'b', shape: [2, 3] }, { name: 'ids', shape: [2, 2], ints: [1, 5, 4, 1] }],
+    f: (o, [a, b, ids]) => {
+      const table = o.concat([a, b], 0);
+      return o.mul(o.gather(table, ids), o.sum(table, [0]));
+    },
+  },
   { name: 'ReduceSum axis 1', inputs: [{ name: 'x', shape: [2, 3, 4], declared: ['b', 3, 4] }], f: (o, [x]) => o.sum(x, [1]) },
   { name: 'ReduceMean axes [0,2] keepDims, symbolic count', inputs: [{ name: 'x', shape: [2, 3, 4], declared: ['b', 3, 's'] }], f: (o, [x]) => o.mean(x, [0, 2], true) },
   { name: 'ReduceMax axis 1', inputs: [{ name: 'x', shape: [3, 5], draw: 'distinct' }], f: (o, [x]) => o.max(x, [1]) },
@@ -204,5 +218,17 @@ describe('VJP rules: onnxruntime gradients of the recorded backward graph', () =
     } finally {
       await runner.release();
     }
+  });
+});
+
+describe('VJP rules: graph shape', () => {
+  it('a Gather from a concatenated table scatters into each piece: no Split and no table-sized scatter', () => {
+    const g = new GraphOps({ has: () => false, shape: () => [] });
+    const [a, b] = [g.input('a', 'float32', [6, 3]), g.input('b', 'float32', [2, 3])];
+    const ids = g.input('ids', 'int32', ['n']);
+    g.output(g.sum(g.gather(g.concat([a, b], 0), ids), [0, 1]), 'loss');
+    const { graph } = appendGradients(g.toGraph(), { loss: 'loss', wrt: ['a', 'b'] });
+    expect(graph.nodes.filter((n) => n.op === 'Split')).toEqual([]);
+    expect(graph.nodes.filter((n) => n.op === 'ScatterND')).toHaveLength(2);
   });
 });
