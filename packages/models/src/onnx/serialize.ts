@@ -120,7 +120,7 @@ export function parseDim(dim: string): Term[] {
  * - Reshape's target (unless the IR gives it as a second, int64 input) and Slice's starts / ends /
  *   axes become int64 inputs; symbolic dims are computed at run time from the Shape of the graph
  *   input that declared the symbol;
- * - ReduceSum (opset 13+) and ReduceMean / ReduceMax (opset 18+) take axes as an input;
+ * - ReduceSum (opset 13+) and ReduceMean / ReduceMax / ReduceSumSquare (opset 18+) take axes as an input;
  * - nodes may have several outputs (LayerNormalization's saved mean and inverse std, Split);
  * - Gelu (opset 20) is lowered to x · 0.5 · (1 + erf(x / √2)) for older opsets;
  * - Cast's `to` becomes the TensorProto data type, booleans become ints.
@@ -286,7 +286,8 @@ export function graphToOnnx(graph: Graph, options: GraphToOnnxOptions): Uint8Arr
       }
       case 'ReduceSum':
       case 'ReduceMean':
-      case 'ReduceMax': {
+      case 'ReduceMax':
+      case 'ReduceSumSquare': {
         // Axes computed at run time (the autodiff's un-broadcasting) come as a second input already.
         if (ins.length === 2) {
           push(n.op, ins, convertAttrs(n.op, n.attrs));
