@@ -57,8 +57,14 @@ describe('autodiff end to end: SGDD decoder (cross-attention, RoPE, timestep MLP
       let worst = 0;
       for (const n of names) {
         const w = want.get(n)!;
-        // Floored at 1e-3 of the largest gradient: the key biases' gradient is 0 in exact arithmetic.
-        const ratio = maxAbs(out[gradients.get(n)!].map((v, i) => v - w[i])) / Math.max(maxAbs(w), 1e-3 * global);
+        const got = out[gradients.get(n)!];
+        if (n.endsWith('cross_attention.key.bias')) {
+          // A bias added to every memory key (no RoPE there) shifts each query's scores alike, and softmax
+          // ignores that: the gradient is 0 in exact arithmetic, so both engines give float noise only.
+          expect(Math.max(maxAbs(got), maxAbs(w)) / global, n).toBeLessThan(1e-6);
+          continue;
+        }
+        const ratio = maxAbs(got.map((v, i) => v - w[i])) / Math.max(maxAbs(w), 1e-3 * global);
         worst = Math.max(worst, ratio);
         expect(ratio, n).toBeLessThan(1e-5);
       }
