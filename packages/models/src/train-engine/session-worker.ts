@@ -48,13 +48,17 @@ async function handle(m) {
   const out = await sessions.get(m.session).run(feeds, fetches);
   // onnxruntime-node writes pre-allocated outputs in place and also returns a copy of each: the
   // copies are dropped, the given arrays go back.
-  const outputs = {};
-  for (const [name, t] of Object.entries(m.fetches)) if (t === null) outputs[name] = { type: out[name].type, data: out[name].data, dims: out[name].dims };
   const back = { feeds: {}, fetches: {}, outputs: {} };
+  const outputData = {};
   for (const [name, t] of Object.entries(m.feeds)) back.feeds[name] = t.data;
-  for (const [name, t] of Object.entries(m.fetches)) if (t !== null) back.fetches[name] = t.data;
-  for (const [name, t] of Object.entries(outputs)) back.outputs[name] = t;
-  return [back, buffers([back.feeds, back.fetches, Object.fromEntries(Object.entries(outputs).map(([n, t]) => [n, t.data]))])];
+  for (const [name, t] of Object.entries(m.fetches)) {
+    if (t !== null) back.fetches[name] = t.data;
+    else {
+      back.outputs[name] = { type: out[name].type, data: out[name].data, dims: out[name].dims };
+      outputData[name] = out[name].data;
+    }
+  }
+  return [back, buffers([back.feeds, back.fetches, outputData])];
 }
 parentPort.on('message', (m) => {
   handle(m).then(
