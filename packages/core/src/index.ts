@@ -5,8 +5,10 @@ export { Rng, type RngState } from './rng';
 export { DataError, SkipCounter } from './data-error';
 export { readLines, parseJsonLine, stringField, type NumberedLine, type ReadLinesOptions } from './lines';
 
-// Command-line apps: stdout for results, stderr for logs, one-line user errors
+// Command-line apps: stdout for results, stderr for logs, one-line user errors, numeric flags
 export { CliError, CapturedIO, processIO, log, type CliIO } from './cli-io';
+export { numberFlag } from './number-flag';
+export { type NumberRule } from './number-rule';
 
 // Outputs
 export { writeFileAtomic, AtomicFileWriter } from './atomic-write';
@@ -47,5 +49,5 @@ export {
 } from './http/server-config';
 export { ApiError } from './http/api-error';
 export { readBody } from './http/read-body';
-export { parseJsonObject, textsField, JsonFields, typeName, codePoints, type NumberRule, type TextLimits } from './http/request-json';
+export { parseJsonObject, textsField, JsonFields, typeName, codePoints, type TextLimits } from './http/request-json';
 export { ServerMetrics, prometheusText, type MetricsSpec, type MetricsSnapshot, type LatencyMetric } from './http/server-metrics';

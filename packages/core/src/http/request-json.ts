@@ -1,3 +1,4 @@
+import { describeNumberRule, meetsNumberRule, type NumberRule } from '../number-rule';
 import { ApiError } from './api-error';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -31,15 +32,6 @@ export function parseJsonObject(body: Uint8Array, shape: string): Record<string,
   return value as Record<string, unknown>;
 }
 
-/** Bounds of a numeric field; `integer` also refuses 1.5. */
-export interface NumberRule {
-  min?: number;
-  max?: number;
-  /** true: the field must be > min, not >= min. */
-  exclusiveMin?: boolean;
-  integer?: boolean;
-}
-
 const invalid = (message: string) => new ApiError(400, 'invalid_request', message);
 
 /**
@@ -57,13 +49,8 @@ export class JsonFields {
   number(name: string, rule: NumberRule = {}): number | undefined {
     if (!this.has(name)) return undefined;
     const value = this.body[name];
-    const { min = -Infinity, max = Infinity, exclusiveMin = false, integer = false } = rule;
-    const ok = typeof value === 'number' && Number.isFinite(value) && (!integer || Number.isInteger(value)) && (exclusiveMin ? value > min : value >= min) && value <= max;
-    if (!ok) {
-      const range = max < Infinity ? `in ${exclusiveMin ? '(' : '['}${min}, ${max}]` : min > -Infinity ? `${exclusiveMin ? '>' : '>='} ${min}` : '';
-      throw invalid(`"${name}" must be ${integer ? 'an integer' : 'a number'}${range ? ` ${range}` : ''}, got ${JSON.stringify(value)}`);
-    }
-    return value as number;
+    if (typeof value !== 'number' || !meetsNumberRule(value, rule)) throw invalid(`"${name}" must be ${describeNumberRule(rule)}, got ${JSON.stringify(value)}`);
+    return value;
   }
 
   boolean(name: string): boolean | undefined {

@@ -1,3 +1,5 @@
+import { numberFlag } from '../number-flag';
+
 /**
  * The settings every serve command shares (the HTTP side; batching and request limits are each
  * app's). Each is a flag of `gap-relm serve`, `mateconv serve` and `sgdd serve`: the same name in
@@ -59,14 +61,7 @@ export interface OptionTarget {
 export function addHttpServerOptions<T extends OptionTarget>(command: T, usageError: (message: string) => Error, defaults: HttpServerConfig = DEFAULT_HTTP_SERVER_CONFIG): T {
   command.option('--host <host>', 'address to listen on', defaults.host);
   for (const f of HTTP_SERVER_FLAGS) {
-    const parse = (value: string): number => {
-      const n = Number(value);
-      if (!Number.isInteger(n) || n < f.min || (f.max !== undefined && n > f.max)) {
-        throw usageError(`${f.flag} must be an integer ${f.max === undefined ? `>= ${f.min}` : `in [${f.min}, ${f.max}]`}, got "${value}"`);
-      }
-      return n;
-    };
-    command.option(`${f.flag} <n>`, f.description, parse, defaults[f.key]);
+    command.option(`${f.flag} <n>`, f.description, numberFlag(f.flag, { integer: true, min: f.min, max: f.max }, usageError), defaults[f.key]);
   }
   return command;
 }
