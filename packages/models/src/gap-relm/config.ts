@@ -32,6 +32,9 @@ export const GapRelmConfigSchema = z
     share_prompts: z.boolean().default(true).describe('planner and infiller use one prompt encoder (else one each)'),
     template_mask_rate: probability.default(0).describe("training only: share of the gold template's kept tokens also masked for the infiller to predict (ReLM predicts every target token); 0 = only the planner's slots"),
     aux_mlm_weight: nonNegative.default(0).describe('mu: weight of the auxiliary MLM on 15% masked source tokens through the infiller head; 0 = off'),
+    aux_csc_weight: nonNegative
+      .default(0)
+      .describe("weight of an auxiliary BERT-CSC loss on the infiller's source segment, from the same forward pass: every source token predicts its gold token through the MLM head (itself when kept, its fill when replaced); 0 = off"),
     infill_weight: nonNegative.default(1).describe('lambda: weight of the infill loss in joint_finetune'),
     no_insert: z.boolean().default(false).describe('ablation: no insert loss, and decoding never inserts'),
     no_delete: z.boolean().default(false).describe('ablation: DELETE labels are not trained, and decoding never deletes'),
@@ -42,6 +45,9 @@ export const GapRelmConfigSchema = z
   .superRefine((c, ctx) => {
     if (c.hidden_size % c.num_attention_heads !== 0) {
       ctx.addIssue({ code: 'custom', path: ['hidden_size'], message: `hidden_size must be divisible by num_attention_heads (${c.num_attention_heads}), got ${c.hidden_size}` });
+    }
+    if (c.aux_csc_weight > 0 && c.infiller_input !== 'source_and_template') {
+      ctx.addIssue({ code: 'custom', path: ['aux_csc_weight'], message: `aux_csc_weight needs infiller_input 'source_and_template' (it predicts at the source segment), got ${c.aux_csc_weight} with '${c.infiller_input}'` });
     }
     if (c.ptuning === 'lstm' && c.hidden_size % 2 !== 0 && c.init_from === null) {
       // The BiLSTM has hidden_size / 2 units per direction so its output is hidden_size wide.

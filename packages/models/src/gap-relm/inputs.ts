@@ -26,6 +26,11 @@ function allocate(batch: number, length: number, pad: number): PaddedInputs {
   return { batch, length, inputIds: new Int32Array(batch * length).fill(pad), attentionMask: new Int32Array(batch * length), tokenTypeIds: new Int32Array(batch * length) };
 }
 
+/** Where a row's first token after `[CLS] P` sits: the source of the planner and of the infiller. */
+export function firstTokenPosition(s: SpecialIds): number {
+  return 1 + s.prompts;
+}
+
 /** Writes [CLS] prompts into row b; returns the next position. */
 function head(x: PaddedInputs, b: number, s: SpecialIds): number {
   const row = b * x.length;
@@ -35,7 +40,7 @@ function head(x: PaddedInputs, b: number, s: SpecialIds): number {
     x.inputIds[row + 1 + j] = s.firstPrompt + j;
     x.attentionMask[row + 1 + j] = 1;
   }
-  return 1 + s.prompts;
+  return firstTokenPosition(s);
 }
 
 function put(x: PaddedInputs, b: number, at: number, ids: readonly number[], type: number): number {

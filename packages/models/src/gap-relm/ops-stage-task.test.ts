@@ -36,8 +36,8 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-/** P-tuning LSTM prompts, dropout on, the auxiliary MLM on, scheduled sampling in every other batch or so. */
-const MODEL = { ...TINY, dropout: 0.1, ptuning: 'lstm' as const, aux_mlm_weight: 0.5, infill_weight: 0.8, ss_start: 0.5, ss_end: 0.5 };
+/** P-tuning LSTM prompts, dropout on, the auxiliary MLM and BERT-CSC terms on, scheduled sampling in every other batch or so. */
+const MODEL = { ...TINY, dropout: 0.1, ptuning: 'lstm' as const, aux_mlm_weight: 0.5, aux_csc_weight: 0.3, infill_weight: 0.8, ss_start: 0.5, ss_end: 0.5 };
 // 40 examples / 6 = 7 micro-batches (the last of 4), 2 per step: 4 steps; clipping active.
 const RECIPE: TrainConfigInput = { epochs: 1, batch_size: 6, grad_accum_steps: 2, lr: 3e-3, warmup_steps: 1, max_grad_norm: 0.5, ema_decay: 0.9, log_every_steps: 1, seed: 3 };
 
@@ -104,11 +104,12 @@ describe('createOpsStageTask: evaluation', () => {
         const batch = await task.batch(Array.from({ length: 8 }, (_, i) => first + i), { epoch: 0, batchIndex: 0, step: 0, rng: new Rng(0), training: true });
         batches.push(batch);
         losses.push(lossOf(batch));
-        if (batch.aux_weight) withoutAux.push(lossOf({ ...batch, aux_weight: { data: Float32Array.of(0), shape: [] } }));
+        const zero = { data: Float32Array.of(0), shape: [] };
+        if (batch.aux_weight) withoutAux.push(lossOf({ ...batch, aux_weight: zero, csc_weight: zero }));
       }
       expect(new Set(losses).size).toBe(3);
       expect(Math.abs(metrics.loss - (losses[0] + losses[1] + losses[2]) / 3) / metrics.loss).toBeLessThan(1e-6);
-      // The aux MLM is on (weight 0.5) where the infiller trains: the dev loss without its term is reported too.
+      // The aux MLM and BERT-CSC terms are on where the infiller trains: the dev loss without them is reported too.
       if (stage === 'planner_train') expect(metrics.loss_without_aux).toBeUndefined();
       else {
         expect(withoutAux).toHaveLength(3);
@@ -129,7 +130,7 @@ describe('createOpsStageTask: evaluation', () => {
   }, 120_000);
 
   it('evalEngine onnx: the dev loss (within 1e-5) and the decoded corrections equal tfjs\'s, from onnxruntime sessions of the current weights', async () => {
-    const model = GapRelm.create({ ...MODEL, aux_mlm_weight: 0 }, tokenizer, 5);
+    const model = GapRelm.create({ ...MODEL, aux_mlm_weight: 0, aux_csc_weight: 0 }, tokenizer, 5);
     try {
       // Low thresholds: the random model edits, so equal outputs compare real decisions.
       const decode = { deleteThreshold: 0.3, replaceThreshold: 0.3, insertThreshold: 0.3 };

@@ -8,7 +8,7 @@ import { createOnnxLossSession } from '../train-engine/onnx-loss';
 import { opsTrainTask, type HostBatch, type OpsInput, type OpsTrainTask } from '../train-engine/ops-task';
 import type { GapRelm } from './gap-relm';
 import type { InfillerInputs, PaddedInputs } from './inputs';
-import { auxMlmInputs, encodeBatch, maskKeptTemplateTokens, scheduleBatch, stageEvaluator, stageTrainable, type DevLoss } from './stage-parts';
+import { auxMlmInputs, encodeBatch, maskKeptTemplateTokens, scheduleBatch, sourceCorrectionTargets, stageEvaluator, stageTrainable, type DevLoss } from './stage-parts';
 import { STAGES, type ScheduledSamplingStats, type StageName, type StageTaskOptions } from './tasks';
 import type { EncodedExample } from './tokens';
 
@@ -26,9 +26,11 @@ export interface GapRelmOpsTask extends OpsTrainTask {
  * recorded graph serves every batch: targets the loss must not see are IGNORE, the infill and aux
  * terms carry their weight as a scalar input (0 when a batch has no such term), and every target
  * list holds at least one entry (an ignored one when there is nothing to learn) so no tensor is
- * empty.
+ * empty. The auxiliary BERT-CSC term (`cscOn`) reads the infill term's logits: `infill_positions`
+ * then lists the masks and then every source token, `infill_labels` ignores the source rows and
+ * `csc_labels` the mask rows.
  */
-function stageInputs(usesPlanner: boolean, usesInfiller: boolean, auxOn: boolean): OpsInput[] {
+function stageInputs(usesPlanner: boolean, usesInfiller: boolean, auxOn: boolean, cscOn: boolean): OpsInput[] {
   const ids = (prefix: string, withTypes: boolean): OpsInput[] => [
     { name: `${prefix}_input_ids`, dtype: 'int32', shape: [`${prefix}_batch`, `${prefix}_seq`] },
     { name: `${prefix}_attention_mask`, dtype: 'int32', shape: [`${prefix}_batch`, `${prefix}_seq`] },
@@ -45,6 +47,9 @@ function stageInputs(usesPlanner: boolean, usesInfiller: boolean, auxOn: boolean
       : []),
     ...(usesInfiller ? [...ids('infill', true), ...targets('infill')] : []),
     ...(auxOn ? [...ids('aux', true), ...targets('aux')] : []),
+    ...(cscOn
+      ? [{ name: 'csc_labels', dtype: 'int32', shape: ['infill_n'] } as OpsInput, { name: 'csc_weight', dtype: 'float32', shape: [] } as OpsInput]
+      : []),
   ];
 }
 
@@ -56,8 +61,8 @@ function nonEmpty(positions: number[], labels: number[]): { positions: Int32Arra
 const int2 = (data: Int32Array, x: PaddedInputs) => ({ data, shape: [x.batch, x.length] });
 
 /** The `<prefix>_*` inputs of one infiller term: padded ids, targets (never empty) and the term's weight. */
-function infillerFeeds(prefix: string, x: InfillerInputs, labels: number[], weight: number): HostBatch {
-  const t = nonEmpty(Array.from(x.positions), labels);
+function infillerFeeds(prefix: string, x: InfillerInputs, labels: number[], weight: number, positions: number[] = Array.from(x.positions)): HostBatch {
+  const t = nonEmpty(positions, labels);
   return {
     [`${prefix}_input_ids`]: int2(x.inputIds, x),
     [`${prefix}_attention_mask`]: int2(x.attentionMask, x),
@@ -71,11 +76,12 @@ function infillerFeeds(prefix: string, x: InfillerInputs, labels: number[], weig
 /**
  * One Gap-ReLM stage as a @proj/trainer task over the model's Variables, its loss written once
  * against Ops so it trains on either engine (`train(config, task, { engine })`):
- * - infiller_pretrain: the infiller on gold templates (+ μ · auxiliary MLM); trains `infiller.*`
+ * - infiller_pretrain: the infiller on gold templates (+ μ · auxiliary MLM, + the auxiliary
+ *   BERT-CSC term on the same forward pass's source segment); trains `infiller.*`
  *   and the infiller's prompts (shared prompts included).
  * - planner_train: op + insert cross-entropy; trains `planner.*` and the planner's prompts; the
  *   infiller is frozen through `trainable`.
- * - joint_finetune: planner + λ · infill + μ · aux, everything trainable, with scheduled sampling:
+ * - joint_finetune: planner + λ · infill + μ · aux (+ BERT-CSC), everything trainable, with scheduled sampling:
  *   with probability p(step) (linear from ss_start to ss_end over the stage) a batch's templates
  *   are the current planner's argmax decode (computed in `batch()`, outside the gradient tape).
  *   The gold fills only fit a template equal to the gold one, so the infill targets of the other
@@ -93,11 +99,13 @@ export function createOpsStageTask(stage: StageName, model: GapRelm, options: St
   const usesPlanner = stage !== 'infiller_pretrain';
   const usesInfiller = stage !== 'planner_train';
   const auxOn = usesInfiller && cfg.aux_mlm_weight > 0;
+  const cscOn = usesInfiller && cfg.aux_csc_weight > 0;
   const prompts = model.special.prompts;
   const infillWeight = stage === 'joint_finetune' ? cfg.infill_weight : 1;
 
   // ---- host arrays of one batch: every branch decided here ----
-  const hostBatch = (examples: EncodedExample[], infill: readonly boolean[], auxRng: Rng): { batch: HostBatch; tokens: number } => {
+  // `goldExamples`: the examples before template masking (their gold fills name the replacements).
+  const hostBatch = (examples: EncodedExample[], infill: readonly boolean[], auxRng: Rng, goldExamples = examples): { batch: HostBatch; tokens: number } => {
     const batch: HostBatch = {};
     let tokens = 0;
     const count = (x: PaddedInputs) => x.attentionMask.reduce((s, v) => s + v, 0);
@@ -124,7 +132,16 @@ export function createOpsStageTask(stage: StageName, model: GapRelm, options: St
     if (usesInfiller) {
       const x = model.infillerInputs(examples.map((e) => e.source), examples.map((e) => e.template), examples.map((e) => e.maskPositions));
       const labels = examples.flatMap((e, b) => e.gold.map((id) => (infill[b] ? id : IGNORE)));
-      Object.assign(batch, infillerFeeds('infill', x, labels, labels.some((l) => l !== IGNORE) ? infillWeight : 0));
+      const weight = labels.some((l) => l !== IGNORE) ? infillWeight : 0;
+      if (cscOn) {
+        // The source segment does not depend on the template, so its targets hold under scheduled sampling too.
+        const csc = sourceCorrectionTargets(model, goldExamples, x, IGNORE);
+        const ignored = (n: number) => new Array<number>(n).fill(IGNORE);
+        Object.assign(batch, infillerFeeds('infill', x, [...labels, ...ignored(csc.labels.length)], weight, [...x.positions, ...csc.positions]));
+        const cscLabels = Int32Array.from([...ignored(labels.length), ...csc.labels]);
+        batch.csc_labels = { data: cscLabels, shape: [cscLabels.length] };
+        batch.csc_weight = { data: Float32Array.of(cfg.aux_csc_weight), shape: [] };
+      } else Object.assign(batch, infillerFeeds('infill', x, labels, weight));
       tokens += count(x);
     }
     if (auxOn) {
@@ -147,6 +164,7 @@ export function createOpsStageTask(stage: StageName, model: GapRelm, options: St
       const inputs = { inputIds: x[`${term}_input_ids`], attentionMask: x[`${term}_attention_mask`], tokenTypeIds: x[`${term}_token_type_ids`] };
       const logits = model.infiller(ops, inputs, x[`${term}_positions`], training);
       terms.push(ops.mul(ops.crossEntropy(logits, x[`${term}_labels`], IGNORE), x[`${term}_weight`]));
+      if (term === 'infill' && cscOn) terms.push(ops.mul(ops.crossEntropy(logits, x.csc_labels, IGNORE), x.csc_weight));
     }
     return terms.reduce((a, b) => ops.add(a, b));
   };
@@ -156,18 +174,20 @@ export function createOpsStageTask(stage: StageName, model: GapRelm, options: St
     const examples = await encodeBatch(model, stage, train, indices, ctx);
     const infill = await scheduleBatch(stage, model, examples, ctx, options.totalSteps, stats);
     const templated = usesInfiller ? maskKeptTemplateTokens(examples, cfg.template_mask_rate, model.tokenizer.maskId, ctx.rng) : examples;
-    const { batch: host, tokens } = hostBatch(templated, infill, ctx.rng);
+    const { batch: host, tokens } = hostBatch(templated, infill, ctx.rng, examples);
     tokensOf.set(host, tokens);
     return host;
   };
 
   // ---- evaluation: dev loss without dropout (a fixed aux masking stream, so evaluations compare),
   // on TfOps or, with evalEngine 'onnx', on an onnxruntime session of the loss on the current weights ----
-  // With the aux MLM on, each dev batch is also scored with the aux term's weight at 0: the loss
-  // comparable with runs without it.
+  // With an auxiliary term on (MLM or BERT-CSC), each dev batch is also scored with the aux
+  // weights at 0: the loss comparable with runs without them.
   const devHosts = (examples: EncodedExample[]): HostBatch[] => {
     const host = hostBatch(examples, examples.map(() => true), new Rng(0)).batch;
-    return auxOn ? [host, { ...host, aux_weight: { data: Float32Array.of(0), shape: [] } }] : [host];
+    if (!auxOn && !cscOn) return [host];
+    const zero = { data: Float32Array.of(0), shape: [] };
+    return [host, { ...host, ...(auxOn ? { aux_weight: zero } : {}), ...(cscOn ? { csc_weight: zero } : {}) }];
   };
   const devLosses = async (batches: EncodedExample[][]): Promise<DevLoss[]> => {
     let lossOf: (host: HostBatch) => Promise<number>;
@@ -202,7 +222,7 @@ export function createOpsStageTask(stage: StageName, model: GapRelm, options: St
   };
   const evaluate = dev ? stageEvaluator(stage, model, dev, options, stats, devLosses) : undefined;
 
-  const inputs = stageInputs(usesPlanner, usesInfiller, auxOn);
+  const inputs = stageInputs(usesPlanner, usesInfiller, auxOn, cscOn);
   const task = opsTrainTask({
     name: `gap-relm/${stage}`,
     describe: () => `${model.describe()}; data ${train.describe()}`,

@@ -11,7 +11,7 @@ import { TfOps } from '../ops/tf-ops';
 import type { ExampleSource } from './example-source';
 import { GapRelm } from './gap-relm';
 import { INFILLER } from './infiller';
-import { infillerInputs, type InfillerInputs } from './inputs';
+import { firstTokenPosition, infillerInputs, type InfillerInputs, type PaddedInputs } from './inputs';
 import { PLANNER } from './planner';
 import { AUX_MLM_RATE, scheduledSamplingProbability, type ScheduledSamplingStats, type StageName, type StageTaskOptions } from './tasks';
 import { encodeExample, type EncodedExample } from './tokens';
@@ -191,4 +191,41 @@ export function auxMlmInputs(model: GapRelm, examples: readonly EncodedExample[]
     positions.push(chosen);
   }
   return { x: infillerInputs([], masked, positions, false, model.special), labels: Int32Array.from(labels) };
+}
+
+/**
+ * Each source token's gold token, for the auxiliary BERT-CSC loss (`aux_csc_weight`): itself when
+ * the gold op keeps it, its fill when the gold op replaces it, `ignore` when deleted. Read off the
+ * gold labels and fills (the template's masks, in order, are one per REPLACE and one per insert).
+ */
+export function sourceCorrectionLabels(e: EncodedExample, ignore: number): number[] {
+  const labels: number[] = [];
+  let fill = e.insertLabels[0];
+  for (let slot = 1; slot < e.opLabels.length; slot++) {
+    const op = e.opLabels[slot];
+    if (op === PlannerOp.KEEP) labels.push(e.source[slot - 1]);
+    else if (op === PlannerOp.REPLACE) labels.push(e.gold[fill++]);
+    else labels.push(ignore);
+    fill += e.insertLabels[slot];
+  }
+  if (fill !== e.gold.length) throw new RangeError(`sourceCorrectionLabels: the labels name ${fill} masks but the example has ${e.gold.length} gold fills`);
+  return labels;
+}
+
+/**
+ * The auxiliary BERT-CSC targets of a batch of infiller inputs `x` (`[CLS] P source [SEP] ...`):
+ * flat positions b * L + i of every source token and their gold tokens (`sourceCorrectionLabels`).
+ */
+export function sourceCorrectionTargets(model: GapRelm, examples: readonly EncodedExample[], x: PaddedInputs, ignore: number): { positions: number[]; labels: number[] } {
+  const start = firstTokenPosition(model.special);
+  const positions: number[] = [];
+  const labels: number[] = [];
+  examples.forEach((e, b) => {
+    const gold = sourceCorrectionLabels(e, ignore);
+    gold.forEach((id, i) => {
+      positions.push(b * x.length + start + i);
+      labels.push(id);
+    });
+  });
+  return { positions, labels };
 }
