@@ -17,6 +17,10 @@ export const PhaseConfigSchema = z.strictObject({
   phase: z.enum(['reconstruction', 'paraphrase']).describe('reconstruction: sentence → vector → same sentence; paraphrase: A → vector → B'),
   data: z.string().min(1).describe('a `sgdd prepare` output directory (train and dev splits)'),
   init_from: z.string().min(1).optional().describe('a trained SGDD model directory to start from (phase 2: the phase-1 model)'),
+  init_blocks_from_encoder: z
+    .boolean()
+    .default(false)
+    .describe("start decoder layer i's self-attention, FFN and LayerNorms (and the positions) from the frozen encoder's layer i (`SgddModel.initBlocksFromEncoder`); needs its hidden, heads and FFN sizes and no more layers than it has; not with init_from"),
   model: z.record(z.string(), z.unknown()).default({}).describe('SGDD decoder fields (hidden_size, num_hidden_layers, ...); default the small CPU config'),
   train: z.record(z.string(), z.unknown()).default({}).describe("@proj/trainer's config (epochs, batch_size, lr, ...)"),
   dev_limit: z.number().int().min(1).default(500).describe('dev examples scored for the loss at each evaluation'),
@@ -34,6 +38,7 @@ export interface PhaseConfig {
   phase: 'reconstruction' | 'paraphrase';
   data: string;
   init_from?: string;
+  init_blocks_from_encoder: boolean;
   /** The decoder fields the file gave (checked against the SGDD schema once the tokenizer is known). */
   model: Record<string, unknown>;
   train: TrainConfig;
@@ -63,6 +68,7 @@ export async function loadPhaseConfig(file: string): Promise<PhaseConfig> {
     throw new CliError(`${file}: invalid phase config: ${problems.join('; ')}`);
   }
   const c = parsed.data;
+  if (c.init_from !== undefined && c.init_blocks_from_encoder) throw new CliError(`${file}: init_blocks_from_encoder applies to a new decoder; with init_from the blocks come from ${c.init_from}`);
   const given = TOKENIZER_FIELDS.filter((k) => k in c.model);
   if (given.length) throw new CliError(`${file}: model.${given[0]} comes from the encoder's tokenizer; remove it`);
   let train: TrainConfig;
@@ -73,7 +79,7 @@ export async function loadPhaseConfig(file: string): Promise<PhaseConfig> {
   }
   const base = dirname(resolve(file));
   const rel = (p: string) => (isAbsolute(p) ? p : resolve(base, p));
-  return { file, phase: c.phase, data: rel(c.data), init_from: c.init_from === undefined ? undefined : rel(c.init_from), model: c.model, train: { ...train, output_dir: rel(train.output_dir) }, dev_limit: c.dev_limit, eval: c.eval };
+  return { file, phase: c.phase, data: rel(c.data), init_from: c.init_from === undefined ? undefined : rel(c.init_from), init_blocks_from_encoder: c.init_blocks_from_encoder, model: c.model, train: { ...train, output_dir: rel(train.output_dir) }, dev_limit: c.dev_limit, eval: c.eval };
 }
 
 /** The decoder config: the small CPU config, the file's fields over it, the tokenizer's fields over both. */

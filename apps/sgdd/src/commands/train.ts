@@ -6,11 +6,11 @@ import { BertTokenizer, SgddModel, createOnnxEngine, createSgddOpsTask, initBack
 import { train } from '@proj/trainer';
 import { Option, type Command } from 'commander';
 import { CliError, log, type CliIO } from '../cli-io';
-import { readPrepareInfo, readSplit } from '../data';
+import { readPrepareInfo, readSplit, type PrepareInfo } from '../data';
 import { readAppInfo, writeAppInfo } from '../encoder';
 import { evaluateSgdd, type Engine, type EvalSummary } from '../evaluate';
 import { num } from '../flags';
-import { decoderConfig, loadPhaseConfig } from '../phase-config';
+import { decoderConfig, loadPhaseConfig, type PhaseConfig } from '../phase-config';
 
 export interface TrainCommandOptions {
   config: string;
@@ -41,9 +41,9 @@ export interface TrainSummary {
 }
 
 /**
- * One phase: reads the phase config, builds the decoder (from `init_from`, or random with the
- * token embeddings copied from the encoder when the widths match), trains it on the shared
- * trainer with the dev loss picking best/, saves final/, then scores best/ on the dev split.
+ * One phase: reads the phase config, builds the decoder (from `init_from`, or new:
+ * `createDecoder`), trains it on the shared trainer with the dev loss picking best/, saves
+ * final/, then scores best/ on the dev split.
  */
 export async function runTrain(o: TrainCommandOptions, io: CliIO): Promise<TrainSummary> {
   const pc = await loadPhaseConfig(o.config);
@@ -65,20 +65,7 @@ export async function runTrain(o: TrainCommandOptions, io: CliIO): Promise<Train
       throw new CliError(`${o.config}: init_from ${pc.init_from} has semantic_size ${model.config.semantic_size} and vocab_size ${model.config.vocab_size}; the data has ${info.vector_size} and ${info.vocab_size}`);
     }
     log(io, `train: initialised from ${pc.init_from}`);
-  } else {
-    const s = info.special_ids;
-    const config = decoderConfig(pc.model, { vocab_size: info.vocab_size, ...s, vectorSize: info.vector_size }, o.config);
-    model = SgddModel.random(config, new Rng(pc.train.seed));
-    if (config.hidden_size === info.vector_size) {
-      const { model: bert } = await loadBertCheckpoint(info.encoder_dir);
-      const encoder: BertModel = 'bert' in bert ? bert.bert : bert;
-      if (encoder.config.hiddenSize === config.hidden_size) {
-        model.initTokenEmbeddingsFrom(encoder);
-        log(io, `train: token embeddings initialised from the encoder's word embeddings`);
-      }
-      bert.dispose();
-    } else log(io, `train: hidden_size ${config.hidden_size} differs from the encoder's ${info.vector_size}: token embeddings start random`);
-  }
+  } else model = await createDecoder(pc, info, o.config, io);
 
   try {
     const [trainSplit, devSplit] = [await readSplit(pc.data, 'train', info), await readSplit(pc.data, 'dev', info)];
@@ -139,6 +126,44 @@ export async function runTrain(o: TrainCommandOptions, io: CliIO): Promise<Train
     };
   } finally {
     model.dispose();
+  }
+}
+
+/**
+ * A new decoder, seeded by train.seed: random, then the token embeddings copied from the encoder's
+ * word embeddings when the widths match, and with `init_blocks_from_encoder` its layers copied
+ * from the encoder's (a shape mismatch is an error naming the key and the shapes).
+ */
+export async function createDecoder(pc: PhaseConfig, info: PrepareInfo, file: string, io: CliIO): Promise<SgddModel> {
+  const config = decoderConfig(pc.model, { vocab_size: info.vocab_size, ...info.special_ids, vectorSize: info.vector_size }, file);
+  const model = SgddModel.random(config, new Rng(pc.train.seed));
+  if (config.hidden_size !== info.vector_size && !pc.init_blocks_from_encoder) {
+    log(io, `train: hidden_size ${config.hidden_size} differs from the encoder's ${info.vector_size}: token embeddings start random`);
+    return model;
+  }
+  const { model: bert } = await loadBertCheckpoint(info.encoder_dir);
+  const encoder: BertModel = 'bert' in bert ? bert.bert : bert;
+  try {
+    if (encoder.config.hiddenSize === config.hidden_size) {
+      model.initTokenEmbeddingsFrom(encoder);
+      log(io, `train: token embeddings initialised from the encoder's word embeddings`);
+    }
+    if (pc.init_blocks_from_encoder) {
+      const encoderShape = `${encoder.config.numHiddenLayers} layers, hidden ${encoder.config.hiddenSize}, ${encoder.config.numAttentionHeads} heads, FFN ${encoder.config.intermediateSize}`;
+      try {
+        model.initBlocksFromEncoder(encoder);
+      } catch (e) {
+        if (!(e instanceof RangeError)) throw e;
+        throw new CliError(`${file}: init_blocks_from_encoder: ${e.message.replace(/^SgddModel\.initBlocksFromEncoder: /, '')} (encoder ${info.encoder}: ${encoderShape})`);
+      }
+      log(io, `train: decoder layers 0-${config.num_hidden_layers - 1} initialised from the encoder's (${encoderShape})${config.absolute_positions ? ', positions too' : ''}`);
+    }
+    return model;
+  } catch (e) {
+    model.dispose();
+    throw e;
+  } finally {
+    bert.dispose();
   }
 }
 

@@ -94,6 +94,99 @@ describe('semantic side', () => {
   });
 });
 
+describe('initBlocksFromEncoder', () => {
+  // TINY_SGDD's blocks (hidden 16, 2 heads, FFN 32, 2 layers, 12 positions) under a 3-layer BERT of that width.
+  const bertConfig = resolveBertConfig({ vocabSize: config.vocab_size, hiddenSize: 16, numHiddenLayers: 3, numAttentionHeads: 2, intermediateSize: 32, maxPositionEmbeddings: 16 });
+  /** A random BERT with every tensor redrawn, LayerNorms included (a fresh BERT's are all (1, 0), which would hide a wrong mapping). */
+  const distinctBert = (cfg = bertConfig) => {
+    const bert = BertModel.random(cfg, new Rng(7), { pooler: false });
+    const rng = new Rng(8);
+    for (const name of bert.params.names()) {
+      const v = bert.params.get(name);
+      tf.tidy(() => v.assign(tf.tensor(Float32Array.from({ length: v.size }, () => rng.normal()), v.shape)));
+    }
+    return bert;
+  };
+  // Written out, not derived from the code under test: decoder tensor (weight and bias) <- BERT tensor.
+  const expectedSources: [string, string][] = [
+    ['embeddings.LayerNorm', 'embeddings.LayerNorm'],
+    ...[0, 1].flatMap((i): [string, string][] => [
+      [`layers.${i}.self_attention.query`, `encoder.layer.${i}.attention.self.query`],
+      [`layers.${i}.self_attention.key`, `encoder.layer.${i}.attention.self.key`],
+      [`layers.${i}.self_attention.value`, `encoder.layer.${i}.attention.self.value`],
+      [`layers.${i}.self_attention.output`, `encoder.layer.${i}.attention.output.dense`],
+      [`layers.${i}.ffn.intermediate`, `encoder.layer.${i}.intermediate.dense`],
+      [`layers.${i}.ffn.output`, `encoder.layer.${i}.output.dense`],
+      [`layers.${i}.ffn_norm`, `encoder.layer.${i}.attention.output.LayerNorm`],
+    ]),
+    // Pre-LN: each norm takes the BERT norm whose output its sublayer read.
+    ['layers.0.self_attention_norm', 'embeddings.LayerNorm'],
+    ['layers.1.self_attention_norm', 'encoder.layer.0.output.LayerNorm'],
+    ['final_norm', 'encoder.layer.1.output.LayerNorm'],
+  ];
+
+  it('decoder layer i takes encoder layer i, the LayerNorms by what they feed, positions + token type 0; every other tensor as the same seed without it', async () => {
+    const encoder = distinctBert();
+    const [m, plain] = [SgddModel.random(config, new Rng(3)), SgddModel.random(config, new Rng(3))];
+    m.initBlocksFromEncoder(encoder);
+    const copied = new Set<string>();
+    for (const [target, source] of expectedSources) {
+      for (const part of ['weight', 'bias']) {
+        const name = `${target}.${part}`;
+        expect(await m.params.toFloat32(name), name).toEqual(await encoder.params.toFloat32(`${source}.${part}`));
+        expect(await m.params.toFloat32(name), name).not.toEqual(await plain.params.toFloat32(name));
+        copied.add(name);
+      }
+    }
+    const [positions, types] = [await encoder.params.toFloat32('embeddings.position_embeddings.weight'), await encoder.params.toFloat32('embeddings.token_type_embeddings.weight')];
+    const H = config.hidden_size;
+    const want = Float32Array.from({ length: config.max_length * H }, (_, k) => positions[k] + types[k % H]);
+    expect(await m.params.toFloat32(SGDD_POSITION_EMBEDDINGS)).toEqual(want);
+    copied.add(SGDD_POSITION_EMBEDDINGS);
+    const untouched = m.params.names().filter((n) => !copied.has(n));
+    expect(untouched).toEqual(expect.arrayContaining(['layers.0.cross_attention.query.weight', 'layers.1.cross_attention_norm.weight', 'time_embedding.linear_1.weight', `${SGDD_SEMANTIC_PROJECTION}.weight`, SGDD_NULL_MEMORY, SGDD_WORD_EMBEDDINGS, 'output_bias']));
+    expect(untouched).toHaveLength(m.params.names().length - expectedSources.length * 2 - 1);
+    for (const name of untouched) expect(await m.params.toFloat32(name), name).toEqual(await plain.params.toFloat32(name));
+    // The copy is deep: training the decoder leaves the frozen encoder alone.
+    const query = m.params.get('layers.0.self_attention.query.weight');
+    tf.tidy(() => query.assign(tf.zerosLike(query)));
+    expect((await encoder.params.toFloat32('encoder.layer.0.attention.self.query.weight')).some((v) => v !== 0)).toBe(true);
+    [encoder, m, plain].forEach((x) => x.dispose());
+  });
+
+  it('without absolute positions the blocks still copy and there is no position table to fill', async () => {
+    const encoder = distinctBert();
+    const m = SgddModel.random(parseSgddConfig({ ...config, absolute_positions: false, max_length: 64 }), new Rng(3));
+    m.initBlocksFromEncoder(encoder); // 64 positions > the encoder's 16: no matter without absolute positions
+    expect(m.params.has(SGDD_POSITION_EMBEDDINGS)).toBe(false);
+    expect(await m.params.toFloat32('layers.1.ffn.output.weight')).toEqual(await encoder.params.toFloat32('encoder.layer.1.output.dense.weight'));
+    [encoder, m].forEach((x) => x.dispose());
+  });
+
+  it.each([
+    ['wider', { hiddenSize: 32 }, "hidden_size 16 vs the encoder's 32"],
+    ['more heads', { numAttentionHeads: 4 }, "num_attention_heads 2 vs the encoder's 4"],
+    ['another FFN', { intermediateSize: 64 }, "intermediate_size 32 vs the encoder's 64"],
+    ['fewer layers than the decoder', { numHiddenLayers: 1 }, "num_hidden_layers 2 > the encoder's 1"],
+    ['fewer positions than max_length', { maxPositionEmbeddings: 8 }, "max_length 12 > the encoder's 8 positions"],
+  ])('an encoder with %s is refused, naming the shapes, and nothing is copied', async (_what, change, message) => {
+    const encoder = distinctBert(resolveBertConfig({ ...bertConfig, ...change }));
+    const m = SgddModel.random(config, new Rng(3));
+    const before = await m.params.toFloat32('layers.0.self_attention.query.weight');
+    expect(() => m.initBlocksFromEncoder(encoder)).toThrow(`SgddModel.initBlocksFromEncoder: the encoder's layers do not fit the decoder: ${message}`);
+    expect(await m.params.toFloat32('layers.0.self_attention.query.weight')).toEqual(before);
+    expect(await m.params.toFloat32('final_norm.weight')).toEqual(new Float32Array(config.hidden_size).fill(1));
+    [encoder, m].forEach((x) => x.dispose());
+  });
+
+  it('all mismatches in one message', () => {
+    const encoder = BertModel.random(resolveBertConfig({ ...bertConfig, hiddenSize: 32, numAttentionHeads: 4, intermediateSize: 64, numHiddenLayers: 1 }), new Rng(7), { pooler: false });
+    const m = SgddModel.random(config, new Rng(3));
+    expect(() => m.initBlocksFromEncoder(encoder)).toThrow(/hidden_size 16 vs the encoder's 32; num_attention_heads 2 vs the encoder's 4; intermediate_size 32 vs the encoder's 64; num_hidden_layers 2 > the encoder's 1$/);
+    [encoder, m].forEach((x) => x.dispose());
+  });
+});
+
 /** Full logits [B, L, V] of the eval-mode decoder on a host batch. */
 function logitsOf(m: SgddModel, b: Pick<SgddHostBatch, 'batch' | 'length' | 'inputIds' | 'attentionMask' | 'timesteps' | 'semantic' | 'condition'>): number[][][] {
   const o = new TfOps(m.params);

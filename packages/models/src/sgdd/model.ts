@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Rng } from '@proj/core';
+import type { BertConfig } from '../bert/config';
 import type { BertModel } from '../bert/model';
 import { initAttention, multiHeadAttention, paddingMaskBias, prefixed, type AttentionNames } from '../layers/attention';
 import { embedding, initEmbedding } from '../layers/embedding';
@@ -7,7 +8,7 @@ import { initConstant, initNormal } from '../layers/init';
 import { initLayerNorm, layerNorm } from '../layers/layer-norm';
 import { initLinear, linear } from '../layers/linear';
 import { ropeAngles } from '../layers/rope';
-import { initBlock, preLnBlock, type BlockConfig, type BlockNames } from '../layers/transformer-block';
+import { BERT_BLOCK_NAMES, initBlock, preLnBlock, type BlockConfig, type BlockNames } from '../layers/transformer-block';
 import type { Ops } from '../ops/ops';
 import { ParameterStore } from '../ops/parameter-store';
 import type { SgddConfig } from './config';
@@ -106,6 +107,39 @@ export function sgddParameterShapes(c: SgddConfig): Map<string, number[]> {
   return shapes;
 }
 
+/** Why a BERT encoder's layers cannot start this decoder's blocks (`initBlocksFromEncoder`); empty when they can. */
+function encoderBlockMismatch(c: SgddConfig, encoder: BertConfig): string[] {
+  const problems: string[] = [];
+  const same = (key: string, decoder: number, bert: number) => {
+    if (decoder !== bert) problems.push(`${key} ${decoder} vs the encoder's ${bert}`);
+  };
+  same('hidden_size', c.hidden_size, encoder.hiddenSize);
+  same('num_attention_heads', c.num_attention_heads, encoder.numAttentionHeads);
+  same('intermediate_size', c.intermediate_size, encoder.intermediateSize);
+  if (c.num_hidden_layers > encoder.numHiddenLayers) problems.push(`num_hidden_layers ${c.num_hidden_layers} > the encoder's ${encoder.numHiddenLayers}`);
+  if (c.absolute_positions && c.max_length > encoder.maxPositionEmbeddings) problems.push(`max_length ${c.max_length} > the encoder's ${encoder.maxPositionEmbeddings} positions`);
+  return problems;
+}
+
+/** Decoder tensor -> the BERT tensor (without the encoder's prefix) it copies; the LayerNorms by what they feed (`initBlocksFromEncoder`). */
+function encoderBlockSources(c: SgddConfig): Map<string, string> {
+  const sources = new Map<string, string>();
+  const both = (target: string, source: string) => sources.set(`${target}.weight`, `${source}.weight`).set(`${target}.bias`, `${source}.bias`);
+  const bertLayer = (i: number) => `encoder.layer.${i}.`;
+  both('embeddings.LayerNorm', 'embeddings.LayerNorm');
+  for (let i = 0; i < c.num_hidden_layers; i++) {
+    const [p, b] = [`layers.${i}.`, bertLayer(i)];
+    const [ours, bert] = [SGDD_BLOCK_NAMES, BERT_BLOCK_NAMES];
+    for (const part of ['query', 'key', 'value', 'output'] as const) both(p + ours.attention[part], b + bert.attention[part]);
+    both(p + ours.intermediate, b + bert.intermediate);
+    both(p + ours.output, b + bert.output);
+    both(p + ours.attentionNorm, i === 0 ? 'embeddings.LayerNorm' : bertLayer(i - 1) + bert.outputNorm);
+    both(p + ours.outputNorm, b + bert.attentionNorm);
+  }
+  both('final_norm', bertLayer(c.num_hidden_layers - 1) + BERT_BLOCK_NAMES.outputNorm);
+  return sources;
+}
+
 /**
  * The SGDD diffusion decoder, written once against `Ops`: token embeddings (tied to the output
  * projection) + learned absolute positions (`absolute_positions`) + an MLP of the sinusoidal
@@ -155,6 +189,48 @@ export class SgddModel {
       throw new RangeError(`SgddModel.initTokenEmbeddingsFrom: encoder word embeddings are [${source.shape}], the decoder needs [${want}] (vocab_size, hidden_size)`);
     }
     this.params.get(SGDD_WORD_EMBEDDINGS).assign(tf.clone(source));
+  }
+
+  /**
+   * Starts the decoder's self-attention blocks from a pretrained BERT encoder with the same block
+   * shape (bge-small-zh: hidden 512, 8 heads, FFN 2048, 4 layers), at creation, before training.
+   * Decoder layer i takes encoder layer i (the first num_hidden_layers of them): the decoder's
+   * input is built like BERT's (the same word embeddings, positions, embedding LayerNorm), which
+   * is what encoder layer 0 reads; the last N layers would start from a layer expecting another
+   * layer's output. Q/K/V/O and the FFN copy as they are. The LayerNorms are mapped by what they
+   * feed, not by name, because BERT is post-LN and this decoder pre-LN: a pre-LN norm normalizes
+   * a sublayer's input, so it takes the BERT norm whose output that sublayer read (self-attention
+   * of layer 0: the embedding LayerNorm; of layer i > 0: layer i−1's output LayerNorm; the FFN:
+   * its layer's attention output LayerNorm; the final norm: the last copied layer's output
+   * LayerNorm). Each sublayer then sees BERT-like inputs, though the residual stream between
+   * them is not normalized as in BERT. With `absolute_positions` the first max_length rows of
+   * BERT's position embeddings plus its token-type-0 row (BERT adds it to every token; the
+   * decoder has no token types) become the decoder's positions; with the embedding LayerNorm,
+   * always copied, tokens + positions are then BERT's embeddings exactly (the timestep MLP adds
+   * to them before the norm).
+   * Not copied, having no counterpart: cross-attention and its norm, the timestep MLP, the
+   * semantic projection, the null memory, the output bias. RoPE stays in self-attention, where
+   * BERT's queries and keys were trained without it: the copied heads see their scores rotated
+   * by the relative offset. Throws, copying nothing, when the shapes do not fit.
+   */
+  initBlocksFromEncoder(encoder: BertModel): void {
+    const problems = encoderBlockMismatch(this.config, encoder.config);
+    if (problems.length > 0) throw new RangeError(`SgddModel.initBlocksFromEncoder: the encoder's layers do not fit the decoder: ${problems.join('; ')}`);
+    const copy = (target: string, source: string) => {
+      const from = encoder.params.get(encoder.prefix + source);
+      const want = this.params.shape(target);
+      if (from.shape.length !== want.length || from.shape.some((d, i) => d !== want[i])) {
+        throw new RangeError(`SgddModel.initBlocksFromEncoder: encoder tensor ${encoder.prefix + source} is [${from.shape}], the decoder's ${target} is [${want}]`);
+      }
+      this.params.get(target).assign(tf.clone(from));
+    };
+    for (const [target, source] of encoderBlockSources(this.config)) copy(target, source);
+    if (this.config.absolute_positions) {
+      const [L, H] = [this.config.max_length, this.config.hidden_size];
+      const positions = encoder.params.get(`${encoder.prefix}embeddings.position_embeddings.weight`);
+      const types = encoder.params.get(`${encoder.prefix}embeddings.token_type_embeddings.weight`);
+      tf.tidy(() => this.params.get(SGDD_POSITION_EMBEDDINGS).assign(tf.add(tf.slice(positions, [0, 0], [L, H]), tf.slice(types, [0, 0], [1, H]))));
+    }
   }
 
   /**
