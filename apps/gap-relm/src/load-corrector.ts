@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { GapRelm, OPTIMUM_MODEL_FILE, OnnxGapRelm, exportGapRelmOnnx, initBackend, knownExecutionProviders, missingGapRelmOnnx } from '@proj/models';
 import { Option, type Command } from 'commander';
 import { CliError, type CliIO, log, requireFile, requireModelDir } from './cli-io';
-import { parseIntFlag } from './flags';
+import { numberFlag } from './flags';
 import { type BACKENDS, addBackendOption, addDecodeOptions } from './model-flags';
 
 export const ENGINES = ['tfjs', 'onnx'] as const;
@@ -108,7 +108,7 @@ export function addEngineOptions(command: Command, defaultEngine: Engine): Comma
 export function addProviderOptions(command: Command, threadsFlag: '--threads' | '--onnx-threads' = '--threads'): Command {
   return command
     .option('--providers <list>', 'onnx engine: execution providers tried in order, comma-separated (cuda needs the CUDA provider installed: docs/onnx.md, GPU deployment)', (v: string) => v.split(',').map((p) => p.trim()).filter((p) => p !== ''), ['cuda', 'cpu'])
-    .option(`${threadsFlag} <n>`, 'onnx engine: threads per op (default: the core count)', parseIntFlag(threadsFlag, 1));
+    .option(`${threadsFlag} <n>`, 'onnx engine: threads per op (default: the core count)', numberFlag(threadsFlag, { integer: true, min: 1 }));
 }
 
 /** --providers: every name one onnxruntime-node knows, and at least one. */

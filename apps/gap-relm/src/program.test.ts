@@ -51,6 +51,20 @@ describe('gap-relm errors', () => {
     expect(stderr).toContain('--pi-skip must be a number, got "abc"');
   });
 
+  // Each row also has an input that fails at once, so a flag wrongly accepted cannot start real work.
+  const missing = '/nonexistent/clean.txt';
+  it.each([
+    [['synth', '--clean-file', missing], '--epoch <n>', '1.5', '--epoch must be an integer >= 0, got "1.5"'],
+    [['synth', '--clean-file', missing], '--epoch <n>', '', '--epoch must be an integer >= 0, got ""'],
+    [['frozen-dev', '--clean-file', missing], '--num-samples <n>', '0', '--num-samples must be an integer >= 1, got "0"'],
+    [['tune', '--model', missing, '--dev', missing], '--beta <b>', '1e999', '--beta must be a number > 0, got "1e999"'],
+  ])('%j %s %j is refused: one error naming the flag and the value, exit code 2', async (command, option, value, message) => {
+    const { code, stdout, stderr } = await cli(...command, option.split(' ')[0], value);
+    expect(code).toBe(2);
+    expect(stdout).toBe('');
+    expect(stderr).toBe(`error: option '${option}' argument '${value}' is invalid. ${message}\n(run with --help for usage)\n`);
+  });
+
   it('error-type weights that sum to 0 are refused in flag terms', async () => {
     const { path } = await cleanFile(['今天天气很好。']);
     const { code, stderr } = await cli('synth', '--clean-file', path, '--pi-skip', '0', '--pi-multiply', '0', '--pi-replace', '0', '--output-dir', await tempDir());
@@ -215,7 +229,7 @@ describe('gap-relm demo', () => {
     expect(stdout).toContain('93210 training examples, 0 learner (--learner-share 0)');
     const refused = await cli('demo', '--output-dir', out, '--no-train', '--learner-share', '1');
     expect(refused.code).toBe(2);
-    expect(refused.stderr).toContain('--learner-share must be in [0, 1), got "1"');
+    expect(refused.stderr).toContain('--learner-share must be a number in [0, 1), got "1"');
   });
 
   it('trains, tunes and scores on onnxruntime end to end (2 steps a stage, from scratch) and writes summary.json', async () => {

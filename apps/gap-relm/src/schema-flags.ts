@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
 import { CliError } from './cli-io';
-import { parseNumberFlag } from './flags';
+import { numberFlag } from './flags';
 
 /**
  * Command-line flags generated from a zod config schema, so every default and description is
@@ -79,7 +79,7 @@ export function addSchemaOptions(command: Command, fields: readonly SchemaField[
     }
     const option = new Option(`${field.flag} <value>`, field.description);
     if (field.defaultValue !== undefined) option.default(field.defaultValue);
-    if (field.kind === 'number') option.argParser(parseNumberFlag(field.flag));
+    if (field.kind === 'number') option.argParser(numberFlag(field.flag)); // any finite number: the schema checks the range
     if (field.choices) option.choices(field.choices);
     command.addOption(option);
   }

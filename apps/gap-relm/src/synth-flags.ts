@@ -3,7 +3,7 @@ import { SynthConfigSchema, defaultSynthConfig, parseSynthConfig } from '@proj/d
 import { Option, type Command } from 'commander';
 import { bundled } from './bundled-data';
 import { requireFile } from './cli-io';
-import { parseIntFlag } from './flags';
+import { numberFlag } from './flags';
 import { addSchemaOptions, defaultFlagValues, schemaFields, validated, valuesFromOptions } from './schema-flags';
 
 const synthFields = () => schemaFields(SynthConfigSchema.shape, defaultSynthConfig);
@@ -36,7 +36,7 @@ export function addSynthInputOptions(command: Command, defaultOutputDir: string)
       ).default([...bundled.confusionFiles], "the bundled pycorrector same_pinyin.txt and same_stroke.txt"),
     )
     .option('--output-dir <dir>', 'where outputs go', defaultOutputDir)
-    .option('--threads <n>', 'worker threads (default: all cores); outputs do not depend on it', parseIntFlag('--threads', 1))
+    .option('--threads <n>', 'worker threads (default: all cores); outputs do not depend on it', numberFlag('--threads', { integer: true, min: 1 }))
     .option('--no-progress', 'no progress line on stderr');
 }
 

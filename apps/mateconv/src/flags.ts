@@ -1,19 +1,8 @@
+import { numberFlag as coreNumberFlag, type NumberRule } from '@proj/core';
 import { InvalidArgumentError } from 'commander';
 
-/** Commander parser for an integer flag with a lower bound; the error names the flag. */
-export function intFlag(flag: string, min: number) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${flag} must be an integer >= ${min}, got "${value}"`);
-    return n;
-  };
-}
+/** A bad flag value as commander's usage error: commander prints it with the option, and the app exits 2. */
+export const usageError = (message: string): Error => new InvalidArgumentError(message);
 
-/** Commander parser for a finite number flag; range checks happen in the config schemas. */
-export function numberFlag(flag: string) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (value.trim() === '' || !Number.isFinite(n)) throw new InvalidArgumentError(`${flag} must be a number, got "${value}"`);
-    return n;
-  };
-}
+/** A numeric flag's parser (`@proj/core`'s numberFlag) failing with commander's usage error. */
+export const numberFlag = (flag: string, rule?: NumberRule): ((value: string) => number) => coreNumberFlag(flag, rule, usageError);

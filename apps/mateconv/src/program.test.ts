@@ -134,6 +134,10 @@ describe('mateconv prepare', () => {
     const badThreads = await cli('prepare', '--input', corpus, '--output-dir', join(dir, 'x'), '--threads', '-1');
     expect(badThreads.code).toBe(2);
     expect(badThreads.stderr).toContain('--threads must be an integer >= 0, got "-1"');
+    // Number('') is 0, a valid thread count: a blank value must still be refused.
+    const blankThreads = await cli('prepare', '--input', corpus, '--output-dir', join(dir, 'x'), '--threads', '');
+    expect(blankThreads.code).toBe(2);
+    expect(blankThreads.stderr).toContain('--threads must be an integer >= 0, got ""');
     const badTokenizer = await cli('prepare', '--input', corpus, '--output-dir', join(dir, 'x'), '--tokenizer', dir);
     expect(badTokenizer.code).toBe(2);
     expect(badTokenizer.stderr).toBe(`mateconv: --tokenizer: no tokenizer.json in ${dir}\n`);

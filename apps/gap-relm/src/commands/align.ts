@@ -2,7 +2,7 @@ import { DEFAULT_MAX_INSERT_K, buildExample, rejectCode } from '@proj/align';
 import { AtomicFileWriter, DataError, Progress, parseJsonLine, stringField } from '@proj/core';
 import type { Command } from 'commander';
 import { type CliIO, log, requireDistinctPaths, requireFile, requireOutputFile } from '../cli-io';
-import { parseIntFlag } from '../flags';
+import { numberFlag } from '../flags';
 import { InputReport, inputLines } from '../input-lines';
 
 export interface AlignCommandOptions {
@@ -86,7 +86,7 @@ export function registerAlign(program: Command, io: CliIO, report: (result: unkn
     .requiredOption('--input <file>', 'JSONL with "source" and "target" string fields')
     .requiredOption('--output <file>', 'precomputed JSONL to write')
     .option('--rejects <file>', 'where rejected lines go (default: <output>.rejects.jsonl)')
-    .option('--max-insert-k <n>', 'most [MASK] slots inserted after one token', parseIntFlag('--max-insert-k', 0), DEFAULT_MAX_INSERT_K)
+    .option('--max-insert-k <n>', 'most [MASK] slots inserted after one token', numberFlag('--max-insert-k', { integer: true, min: 0 }), DEFAULT_MAX_INSERT_K)
     .option('--group-ascii-alnum', 'one token per run of ASCII letters/digits (BERT-style)', false)
     .action(async (opts: AlignCommandOptions) => report(await runAlign(opts, io)));
 }

@@ -1,7 +1,7 @@
 import { COMPILE_FORMATS, type CompileFormat, DEFAULT_MAX_INSERT_K, type MultiTargetPolicy, compile, defaultTruthPath, explainFormat } from '@proj/align';
 import { Option, type Command } from 'commander';
 import { type CliIO, CliError, log, requireDistinctPaths, requireFile, requireOutputFile } from '../cli-io';
-import { parseIntFlag } from '../flags';
+import { numberFlag } from '../flags';
 
 export interface CompileCommandOptions {
   input: string;
@@ -68,9 +68,9 @@ export function registerCompile(program: Command, io: CliIO, report: (result: un
         .choices(['all', 'closest'])
         .default('all'),
     )
-    .option('--max-insert-k <n>', 'most [MASK] slots inserted after one token', parseIntFlag('--max-insert-k', 0), DEFAULT_MAX_INSERT_K)
+    .option('--max-insert-k <n>', 'most [MASK] slots inserted after one token', numberFlag('--max-insert-k', { integer: true, min: 0 }), DEFAULT_MAX_INSERT_K)
     .option('--group-ascii-alnum', 'one token per run of ASCII letters/digits (BERT-style)', false)
-    .option('--threads <n>', 'worker threads (default: all cores)', parseIntFlag('--threads', 1))
+    .option('--threads <n>', 'worker threads (default: all cores)', numberFlag('--threads', { integer: true, min: 1 }))
     .option('--no-progress', 'no progress line on stderr')
     .action(async (opts: CompileCommandOptions) => report(await runCompile(opts, io)));
 }

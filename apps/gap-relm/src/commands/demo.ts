@@ -8,8 +8,8 @@ import { PlannerOp, type PrecomputedExample } from '@proj/align';
 import { defaultSynthConfig } from '@proj/data-synth';
 import { bundled } from '../bundled-data';
 import { CliError, type CliIO, log, requireOutputDir } from '../cli-io';
-import { InvalidArgumentError, type Command } from 'commander';
-import { parseIntFlag, parseNumberFlag, parsePositiveFlag } from '../flags';
+import type { Command } from 'commander';
+import { numberFlag } from '../flags';
 import { TRAIN_DECODE_EXCLUDE, addBackendOption, decodeFields, modelFields, trainFields } from '../model-flags';
 import { defaultFlagValues } from '../schema-flags';
 import { defaultSynthFlags } from '../synth-flags';
@@ -344,27 +344,21 @@ export async function runDemo(options: DemoCommandOptions, io: CliIO) {
   return { seconds, train, dev, test, stats: { train: trainStats, dev: devStats, test: testStats }, scores };
 }
 
-/** --learner-share: a number in [0, 1); 1 would leave no synthetic examples to mix into. */
-function parseShareFlag(value: string): number {
-  const share = parseNumberFlag('--learner-share')(value);
-  if (!(share >= 0 && share < 1)) throw new InvalidArgumentError(`--learner-share must be in [0, 1), got "${value}"`);
-  return share;
-}
-
 export function registerDemo(program: Command, io: CliIO): void {
   const command = program
     .command('demo')
     .description('Run the main job on bundled data: synthesize data, compile SIGHAN-15, train a small corrector, score it')
     .option('--output-dir <dir>', 'where outputs go', 'runs/demo')
-    .option('--dev-samples <n>', 'sentences in the frozen dev set (held out of training)', parseIntFlag('--dev-samples', 1), 500)
+    .option('--dev-samples <n>', 'sentences in the frozen dev set (held out of training)', numberFlag('--dev-samples', { integer: true, min: 1 }), 500)
     .option('--no-train', 'data steps only: no training, no scores')
     .option('--fresh', 'replace the model of an earlier demo run in --output-dir (default: refuse to start)')
     .option('--train-steps <list>', `optimizer steps for infiller_pretrain, planner_train, joint_finetune (default ${DEMO_PRETRAINED_STEPS} from a pretrained encoder, ${DEMO_SCRATCH_STEPS} from scratch)`)
-    .option('--learner-share <p>', 'share of training examples that are real learner errors (bundled SIGHAN 2013–2015 training sets and Wang271K sample), the rest synthetic; 0 for synthetic only', parseShareFlag, DEMO_LEARNER_SHARE)
+    // Below 1: a share of 1 would leave no synthetic examples to mix into.
+    .option('--learner-share <p>', 'share of training examples that are real learner errors (bundled SIGHAN 2013–2015 training sets and Wang271K sample), the rest synthetic; 0 for synthetic only', numberFlag('--learner-share', { min: 0, max: 1, exclusiveMax: true }), DEMO_LEARNER_SHARE)
     .option('--init-from <spec>', `pretrained encoder to start from (a name, a Hugging Face BERT directory or an ONNX export); none = from scratch. Not reachable: from scratch, with a message`, 'bge-small-zh')
     .option('--from <path>', `local files for --init-from's name, as \`pretrained fetch --from\` (default: ${SHARED_BGE_DIR} when it exists)`)
-    .option('--head-lr-scale <s>', `from a pretrained encoder: lr multiplier of the heads it lacks (MLM transform, planner heads, prompts) (default ${DEMO_PRETRAINED.headLrScale})`, parsePositiveFlag('--head-lr-scale'))
-    .option('--threads <n>', 'worker threads (default: all cores)', parseIntFlag('--threads', 1))
+    .option('--head-lr-scale <s>', `from a pretrained encoder: lr multiplier of the heads it lacks (MLM transform, planner heads, prompts) (default ${DEMO_PRETRAINED.headLrScale})`, numberFlag('--head-lr-scale', { min: 0, exclusiveMin: true }))
+    .option('--threads <n>', 'worker threads (default: all cores)', numberFlag('--threads', { integer: true, min: 1 }))
     .option('--no-progress', 'no progress line on stderr');
   addBackendOption(command);
   command.action(async (opts: DemoCommandOptions) => {

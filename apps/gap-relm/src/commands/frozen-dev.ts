@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { generateFrozenDev, type SynthSummary } from '@proj/data-synth';
 import type { Command } from 'commander';
 import { type CliIO, log, requireFile, requireOutputDir } from '../cli-io';
-import { parseIntFlag } from '../flags';
+import { numberFlag } from '../flags';
 import { addSynthConfigOptions, addSynthInputOptions, confusionFilesFrom, synthConfigFrom, type SynthInputFlags } from '../synth-flags';
 
 export interface FrozenDevCommandOptions extends SynthInputFlags {
@@ -33,7 +33,7 @@ export function registerFrozenDev(program: Command, io: CliIO, report: (result: 
   const command = program
     .command('frozen-dev')
     .description('Write a frozen dev set: the same seed and clean file give the same file, byte for byte')
-    .option('--num-samples <n>', 'sentences to sample from --clean-file', parseIntFlag('--num-samples', 1), 1000);
+    .option('--num-samples <n>', 'sentences to sample from --clean-file', numberFlag('--num-samples', { integer: true, min: 1 }), 1000);
   addSynthInputOptions(command, 'runs/synth');
   addSynthConfigOptions(command);
   command.action(async (opts: FrozenDevCommandOptions) => report(await runFrozenDev(opts, io)));

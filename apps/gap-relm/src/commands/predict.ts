@@ -3,7 +3,7 @@ import { type GapRelmDecodeConfig, resolveGapRelmDecodeConfig } from '@proj/samp
 import type { Command } from 'commander';
 import { type CliIO, CliError, log, requireDistinctPaths, requireFile, requireModelDir, requireOutputFile } from '../cli-io';
 import { decodeConfigFrom, thresholdsFor } from '../decode-config';
-import { parseIntFlag } from '../flags';
+import { numberFlag } from '../flags';
 import { type CorrectorOptions, addCorrectorOptions, loadCorrector } from '../load-corrector';
 import { InputReport, inputLines } from '../input-lines';
 import { badPairLine, parsePairLine } from '../pairs-file';
@@ -123,7 +123,7 @@ export function registerPredict(program: Command, io: CliIO): void {
     .option('--text <sentence...>', 'sentences given on the command line')
     .option('--output <file>', 'write corrections here instead of stdout')
     .option('--edits <file>', 'also write JSONL {source, corrected, edits:[{position, from, to, kind, confidence}]}')
-    .option('--chunk <n>', 'input lines read and corrected at a time (memory is bounded by it)', parseIntFlag('--chunk', 1), 256)
+    .option('--chunk <n>', 'input lines read and corrected at a time (memory is bounded by it)', numberFlag('--chunk', { integer: true, min: 1 }), 256)
     .option('--no-progress', 'no progress line on stderr');
   addCorrectorOptions(command, 'tfjs');
   command.action(async (opts: Omit<PredictCommandOptions, 'decode'>, cmd: Command) => {

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { synthesizeFile, type SynthSummary } from '@proj/data-synth';
 import { Option, type Command } from 'commander';
 import { type CliIO, log, requireFile, requireOutputDir } from '../cli-io';
-import { parseIntFlag } from '../flags';
+import { numberFlag } from '../flags';
 import { addSynthConfigOptions, addSynthInputOptions, confusionFilesFrom, synthConfigFrom, type SynthInputFlags } from '../synth-flags';
 
 export interface SynthCommandOptions extends SynthInputFlags {
@@ -41,7 +41,7 @@ export function registerSynth(program: Command, io: CliIO, report: (result: unkn
         .choices(['static', 'online'])
         .default('static'),
     )
-    .option('--epoch <n>', 'epoch number for --mode online (each epoch draws different errors)', parseIntFlag('--epoch', 0), 0);
+    .option('--epoch <n>', 'epoch number for --mode online (each epoch draws different errors)', numberFlag('--epoch', { integer: true, min: 0 }), 0);
   addSynthInputOptions(command, 'runs/synth');
   addSynthConfigOptions(command);
   command.action(async (opts: SynthCommandOptions) => report(await runSynth(opts, io)));

@@ -8,7 +8,7 @@ import { type CliIO, CliError, log, requireDir, requireFile, requireOutputDir } 
 import { addProviderOptions, checkProviders } from '../load-corrector';
 import { checkDecodeConfig } from '../decode-config';
 import { checkedExamples } from '../checked-examples';
-import { parseIntFlag } from '../flags';
+import { numberFlag } from '../flags';
 import { TRAIN_DECODE_EXCLUDE, addBackendOption, addDecodeOptions, decodeFields, modelFields, trainFields } from '../model-flags';
 import { addSchemaOptions, validated, valuesFromOptions } from '../schema-flags';
 import { addSynthConfigOptions, addSynthInputOptions, confusionFilesFrom, synthConfigFrom, type SynthInputFlags } from '../synth-flags';
@@ -191,9 +191,9 @@ export function registerTrain(program: Command, io: CliIO, report: (result: unkn
     .description('Train a Gap-ReLM corrector (planner + infiller) in stages, from scratch or from a BERT checkpoint (--init-from)')
     .option('--train-file <file>', 'precomputed JSONL to train on (default: fresh synthetic errors every epoch from --clean-file)')
     .option('--dev-file <file>', 'precomputed JSONL dev set (default: a frozen dev set of --dev-samples held out of --clean-file)')
-    .option('--dev-samples <n>', 'frozen dev sentences drawn from --clean-file', parseIntFlag('--dev-samples', 1), 500)
-    .option('--dev-eval-limit <n>', 'dev sentences corrected at each evaluation (F1)', parseIntFlag('--dev-eval-limit', 1), 200)
-    .option('--vocab-min-freq <n>', 'from scratch: characters seen fewer times are [UNK]', parseIntFlag('--vocab-min-freq', 1), 1)
+    .option('--dev-samples <n>', 'frozen dev sentences drawn from --clean-file', numberFlag('--dev-samples', { integer: true, min: 1 }), 500)
+    .option('--dev-eval-limit <n>', 'dev sentences corrected at each evaluation (F1)', numberFlag('--dev-eval-limit', { integer: true, min: 1 }), 200)
+    .option('--vocab-min-freq <n>', 'from scratch: characters seen fewer times are [UNK]', numberFlag('--vocab-min-freq', { integer: true, min: 1 }), 1)
     .option('--stages <list>', `comma-separated, in order: ${STAGES.join(', ')}`, STAGES.join(','))
     .option('--stage-max-steps <list>', 'optimizer steps per stage, comma-separated in --stages order (0 = all epochs); overrides --max-steps')
     .option('--resume-from <dir>', 'continue an earlier run (its --output-dir: finished stages are skipped) or one of its <stage>/checkpoint-<step> directories (same global step and loss curve)');

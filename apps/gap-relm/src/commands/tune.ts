@@ -3,7 +3,7 @@ import { DEFAULT_TUNE_GRID, type GapRelmDecodeConfig, type TuneMetric, tuneThres
 import { Option, type Command } from 'commander';
 import { type CliIO, CliError, log, requireDistinctPaths, requireFile, requireModelDir, requireOutputFile } from '../cli-io';
 import { decodeConfigFrom } from '../decode-config';
-import { parseIntFlag, parsePositiveFlag } from '../flags';
+import { numberFlag } from '../flags';
 import { type CorrectorOptions, addEngineOptions, loadCorrector } from '../load-corrector';
 import { addBackendOption, addDecodeOptions } from '../model-flags';
 import { InputReport } from '../input-lines';
@@ -75,8 +75,8 @@ export function registerTune(program: Command, io: CliIO): void {
     .description('Sweep the delete / insert / replace thresholds on a dev set and keep the best F-beta (F2 by default)')
     .requiredOption('--model <dir>', 'a model directory written by `gap-relm train`')
     .requiredOption('--dev <file>', 'dev pairs: source<TAB>target, SIGHAN 3-column, or JSONL (e.g. the frozen dev set)')
-    .option('--limit <n>', 'use the first n dev pairs', parseIntFlag('--limit', 1))
-    .option('--beta <b>', 'F-beta to maximise (2: recall-oriented, 0.5: precision-oriented)', parsePositiveFlag('--beta'), 2)
+    .option('--limit <n>', 'use the first n dev pairs', numberFlag('--limit', { integer: true, min: 1 }))
+    .option('--beta <b>', 'F-beta to maximise (2: recall-oriented, 0.5: precision-oriented)', numberFlag('--beta', { min: 0, exclusiveMin: true }), 2)
     .addOption(new Option('--metric <m>', 'auto: sentence-level CSC when all pairs keep their length, else char edits').choices(['auto', 'csc-sentence', 'char-edit']).default('auto'))
     .option('--grid <values>', `threshold values tried for each kind (default ${DEFAULT_TUNE_GRID.deleteThreshold.join(',')})`)
     .option('--output <file>', 'where the thresholds and the full table go', 'thresholds.json');

@@ -5,7 +5,7 @@ import { generate } from '@proj/sampling';
 import type { Command } from 'commander';
 import { bundled } from '../bundled-data';
 import { type CliIO, CliError, log } from '../cli-io';
-import { intFlag, numberFlag } from '../flags';
+import { numberFlag } from '../flags';
 import type { EngineChoice } from '../engine';
 import { addEngineOptions, loadModelAndTokenizer } from './generate';
 
@@ -113,12 +113,12 @@ export function registerChat(program: Command, io: CliIO): void {
     .requiredOption('--model <dir>', 'a model directory: pretrain final/ or a checkpoint')
     .option('--tokenizer <dir>', 'directory with tokenizer.json and tokenizer_config.json (chat template)', bundled.tokenizer)
     .option('--system <text>', 'a system message at the start of the conversation')
-    .option('--max-new-tokens <n>', 'most tokens per reply', intFlag('--max-new-tokens', 1), 128)
+    .option('--max-new-tokens <n>', 'most tokens per reply', numberFlag('--max-new-tokens', { integer: true, min: 1 }), 128)
     .option('--temperature <x>', 'sampling temperature', numberFlag('--temperature'), 1)
     .option('--top-p <x>', 'nucleus sampling mass (1: off)', numberFlag('--top-p'), 0.95)
     .option('--repetition-penalty <x>', 'penalize tokens already in the conversation (1: off)', numberFlag('--repetition-penalty'), 1.2)
     .option('--greedy', 'greedy argmax instead of sampling', false)
-    .option('--seed <n>', 'sampling seed', intFlag('--seed', 0), 42)
+    .option('--seed <n>', 'sampling seed', numberFlag('--seed', { integer: true, min: 0 }), 42)
     .action(async (opts: ChatCommandOptions) => {
       await runChat(opts, io);
     });

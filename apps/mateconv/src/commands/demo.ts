@@ -7,7 +7,7 @@ import { Option, type Command } from 'commander';
 import { bundled } from '../bundled-data';
 import { type CliIO, CliError, log } from '../cli-io';
 import { ENGINE_CHOICES, type EngineChoice } from '../engine';
-import { intFlag, numberFlag } from '../flags';
+import { numberFlag } from '../flags';
 import { runEval, type EvalReport } from './eval';
 import { runPrepare } from './prepare';
 import { runPretrain, type PretrainSummary } from './pretrain';
@@ -143,19 +143,19 @@ export function registerDemo(program: Command, io: CliIO, report: (result: unkno
     .description('prepare → pretrain (a few minutes on onnxruntime) → held-out perplexity and sampled continuations of fixed prompts, on the bundled Chinese Wikipedia sentences')
     .option('--output-dir <dir>', 'data/, pretrain/ (checkpoints, final/, metrics) go here', 'runs/mateconv-demo')
     .option('--corpus <file>', 'plain text, one document a line (default: the bundled Wikipedia sentences)', BUNDLED_CORPUS)
-    .option('--dev-lines <n>', 'the first lines held out for perplexity', intFlag('--dev-lines', 1), 2000)
+    .option('--dev-lines <n>', 'the first lines held out for perplexity', numberFlag('--dev-lines', { integer: true, min: 1 }), 2000)
     .addOption(new Option('--preset <name>', 'model size').choices(Object.keys(CAUSAL_LM_PRESETS)).default('cpu-small'))
-    .option('--seq-len <n>', 'tokens per training window', intFlag('--seq-len', 2), 128)
-    .option('--batch-size <n>', 'windows per step', intFlag('--batch-size', 1), 16)
-    .option('--max-steps <n>', 'optimizer steps', intFlag('--max-steps', 1), 240)
+    .option('--seq-len <n>', 'tokens per training window', numberFlag('--seq-len', { integer: true, min: 2 }), 128)
+    .option('--batch-size <n>', 'windows per step', numberFlag('--batch-size', { integer: true, min: 1 }), 16)
+    .option('--max-steps <n>', 'optimizer steps', numberFlag('--max-steps', { integer: true, min: 1 }), 240)
     .option('--lr <x>', 'peak learning rate', numberFlag('--lr'), 2e-3)
-    .option('--warmup-steps <n>', 'linear warmup steps (0 invites the repeater)', intFlag('--warmup-steps', 0), 24)
-    .option('--eval-every-steps <n>', 'dev loss every N steps', intFlag('--eval-every-steps', 1), 60)
-    .option('--max-new-tokens <n>', 'tokens generated per prompt', intFlag('--max-new-tokens', 1), 48)
+    .option('--warmup-steps <n>', 'linear warmup steps (0 invites the repeater)', numberFlag('--warmup-steps', { integer: true, min: 0 }), 24)
+    .option('--eval-every-steps <n>', 'dev loss every N steps', numberFlag('--eval-every-steps', { integer: true, min: 1 }), 60)
+    .option('--max-new-tokens <n>', 'tokens generated per prompt', numberFlag('--max-new-tokens', { integer: true, min: 1 }), 48)
     .option('--temperature <x>', 'sampling temperature', numberFlag('--temperature'), 1)
     .option('--top-p <x>', 'nucleus sampling mass', numberFlag('--top-p'), 0.95)
     .option('--repetition-penalty <x>', 'penalty on tokens already in the row', numberFlag('--repetition-penalty'), 1.2)
-    .option('--seed <n>', 'initialization, shuffling, sampling', intFlag('--seed', 0), 42)
+    .option('--seed <n>', 'initialization, shuffling, sampling', numberFlag('--seed', { integer: true, min: 0 }), 42)
     .addOption(new Option('--train-engine <name>', 'where training steps run').choices(['onnx', 'tfjs']).default('onnx'))
     .addOption(new Option('--engine <name>', 'where generation and perplexity run').choices(ENGINE_CHOICES).default('auto'))
     .addOption(new Option('--backend <name>', 'tfjs backend').choices(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']).default('auto'))

@@ -4,7 +4,7 @@ import { repetitionReport, type RepetitionReport } from '@proj/metrics';
 import { PACKED_FILES, PackedTokens } from '@proj/models';
 import type { Command } from 'commander';
 import { type CliIO, CliError, log } from '../cli-io';
-import { intFlag } from '../flags';
+import { numberFlag } from '../flags';
 import { addSamplingOptions, continuePrompts, loadModelAndTokenizer, readPrompts, type Generation, type SamplingFlags } from './generate';
 
 export interface EvalCommandOptions extends SamplingFlags {
@@ -62,8 +62,8 @@ export async function runEval(options: EvalCommandOptions, io: CliIO): Promise<E
 export function registerEval(program: Command, io: CliIO, report: (result: unknown) => void): void {
   addSamplingOptions(program.command('eval').description('Held-out perplexity (--data) and repetition measures of generations (--prompt / --prompts-file)'))
     .option('--data <dir>', 'a prepared held-out corpus (`mateconv prepare`)')
-    .option('--seq-len <n>', 'tokens per perplexity window', intFlag('--seq-len', 2), 128)
-    .option('--windows <n>', 'most windows scored', intFlag('--windows', 1), 512)
-    .option('--samples <n>', 'generations included in the report', intFlag('--samples', 0), 5)
+    .option('--seq-len <n>', 'tokens per perplexity window', numberFlag('--seq-len', { integer: true, min: 2 }), 128)
+    .option('--windows <n>', 'most windows scored', numberFlag('--windows', { integer: true, min: 1 }), 512)
+    .option('--samples <n>', 'generations included in the report', numberFlag('--samples', { integer: true, min: 0 }), 5)
     .action(async (opts: EvalCommandOptions) => report(await runEval(opts, io)));
 }

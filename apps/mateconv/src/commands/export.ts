@@ -6,7 +6,7 @@ import { CAUSAL_LM_CONFIG_FILE, OnnxCausalLmSource, TfCausalLmSource, causalLmTo
 import { generate } from '@proj/sampling';
 import { Option, type Command } from 'commander';
 import { type CliIO, CliError, log } from '../cli-io';
-import { intFlag } from '../flags';
+import { numberFlag } from '../flags';
 
 export interface ExportCommandOptions {
   model: string;
@@ -82,7 +82,7 @@ export function registerExport(program: Command, io: CliIO, report: (result: unk
     .description('Write the model as ONNX with past key/values (optimum decoder layout) and check it on onnxruntime')
     .requiredOption('--model <dir>', 'a model directory (pretrain final/ or a checkpoint)')
     .option('--output <dir>', 'where model.onnx and config.json go (default <model>/onnx)')
-    .option('--max-length <n>', 'most positions (cached + new) the graph accepts', intFlag('--max-length', 1), 512)
+    .option('--max-length <n>', 'most positions (cached + new) the graph accepts', numberFlag('--max-length', { integer: true, min: 1 }), 512)
     .option('--no-kv-cache', 'export the plain forward (input_ids -> logits) instead')
     .option('--no-check', 'skip the greedy-token check against tfjs')
     .addOption(new Option('--backend <name>', 'tfjs backend for loading and the check').choices(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']).default('auto'))

@@ -8,7 +8,7 @@ import { Option, type Command } from 'commander';
 import { bundled } from '../bundled-data';
 import { type CliIO, CliError, log } from '../cli-io';
 import { ENGINE_CHOICES, openEngine, type EngineChoice, type LmEngine } from '../engine';
-import { intFlag, numberFlag } from '../flags';
+import { numberFlag } from '../flags';
 
 /** The flags shared by `generate` and `eval`: model, tokenizer, prompts, sampling, engine and backend. */
 export interface SamplingFlags {
@@ -139,15 +139,15 @@ export function addSamplingOptions(command: Command): Command {
     .option('--tokenizer <dir>', 'directory with tokenizer.json (+ tokenizer_config.json)', bundled.tokenizer)
     .option('--prompt <text...>', 'prompts (several allowed)')
     .option('--prompts-file <file>', 'one prompt per line')
-    .option('--max-new-tokens <n>', 'most tokens generated per prompt', intFlag('--max-new-tokens', 0), 64)
+    .option('--max-new-tokens <n>', 'most tokens generated per prompt', numberFlag('--max-new-tokens', { integer: true, min: 0 }), 64)
     .option('--sample', 'sample (with --seed) instead of greedy argmax', false)
     .option('--temperature <x>', 'divide logits by this before sampling', numberFlag('--temperature'), 1)
-    .option('--top-k <n>', 'keep the k most probable tokens (0: off)', intFlag('--top-k', 0), 0)
+    .option('--top-k <n>', 'keep the k most probable tokens (0: off)', numberFlag('--top-k', { integer: true, min: 0 }), 0)
     .option('--top-p <x>', 'keep the smallest set with this probability mass (1: off)', numberFlag('--top-p'), 1)
     .option('--min-p <x>', 'drop tokens below this fraction of the top probability (0: off)', numberFlag('--min-p'), 0)
     .option('--repetition-penalty <x>', 'penalize tokens already in the row (1: off)', numberFlag('--repetition-penalty'), 1)
-    .option('--no-repeat-ngram-size <n>', 'never repeat an n-gram of this size (0: off)', intFlag('--no-repeat-ngram-size', 0), 0)
-    .option('--seed <n>', 'sampling seed', intFlag('--seed', 0), 42);
+    .option('--no-repeat-ngram-size <n>', 'never repeat an n-gram of this size (0: off)', numberFlag('--no-repeat-ngram-size', { integer: true, min: 0 }), 0)
+    .option('--seed <n>', 'sampling seed', numberFlag('--seed', { integer: true, min: 0 }), 42);
 }
 
 export function registerGenerate(program: Command, io: CliIO): void {

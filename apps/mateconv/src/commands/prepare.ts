@@ -4,7 +4,7 @@ import { prepareLmData, type PrepareLmDataResult } from '@proj/models';
 import { Option, type Command } from 'commander';
 import { bundled } from '../bundled-data';
 import { type CliIO, CliError, log } from '../cli-io';
-import { intFlag } from '../flags';
+import { numberFlag } from '../flags';
 
 export interface PrepareCommandOptions {
   input: string[];
@@ -52,8 +52,8 @@ export function registerPrepare(program: Command, io: CliIO, report: (result: un
     .addOption(new Option('--format <format>', 'input format (auto: .jsonl/.json are JSONL)').choices(['auto', 'jsonl', 'text']).default('auto'))
     .option('--field <name>', 'the JSONL field holding the text', 'text')
     .option('--no-wrap', 'do not put BOS before and EOS after each document')
-    .option('--threads <n>', 'worker threads for tokenizing (0: the main thread, where the Rust tokenizer already uses every core)', intFlag('--threads', 0), 0)
-    .option('--chunk-lines <n>', 'lines per chunk (the unit of work and of checkpoints)', intFlag('--chunk-lines', 1), 2048)
+    .option('--threads <n>', 'worker threads for tokenizing (0: the main thread, where the Rust tokenizer already uses every core)', numberFlag('--threads', { integer: true, min: 0 }), 0)
+    .option('--chunk-lines <n>', 'lines per chunk (the unit of work and of checkpoints)', numberFlag('--chunk-lines', { integer: true, min: 1 }), 2048)
     .option('--fresh', 'discard an earlier run in --output-dir (finished or not) and start over', false)
     .option('--no-progress', 'no progress line on stderr')
     .action(async (opts: PrepareCommandOptions) => report(await runPrepare(opts, io)));

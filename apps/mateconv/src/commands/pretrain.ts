@@ -17,7 +17,7 @@ import {
 import { train, type TrainResult } from '@proj/trainer';
 import { Option, type Command } from 'commander';
 import { type CliIO, CliError, log } from '../cli-io';
-import { intFlag, numberFlag } from '../flags';
+import { numberFlag } from '../flags';
 
 export interface PretrainCommandOptions {
   data: string;
@@ -119,24 +119,24 @@ export function registerPretrain(program: Command, io: CliIO, report: (result: u
     .option('--dev-data <dir>', 'a held-out prepared directory: dev loss and perplexity at each evaluation')
     .option('--output-dir <dir>', 'run dir: config, metrics.jsonl, checkpoints, best/, final/, loss.svg', 'runs/pretrain')
     .addOption(new Option('--preset <name>', 'model size').choices(Object.keys(CAUSAL_LM_PRESETS)).default('cpu-small'))
-    .option('--seq-len <n>', 'tokens per training window', intFlag('--seq-len', 2), 128)
-    .option('--epochs <n>', 'passes over the windows', intFlag('--epochs', 1), 1)
-    .option('--max-steps <n>', 'stop after this many optimizer steps (0: all epochs)', intFlag('--max-steps', 0), 0)
-    .option('--batch-size <n>', 'windows per micro-batch', intFlag('--batch-size', 1), 16)
-    .option('--grad-accum-steps <n>', 'micro-batches per optimizer step', intFlag('--grad-accum-steps', 1), 1)
+    .option('--seq-len <n>', 'tokens per training window', numberFlag('--seq-len', { integer: true, min: 2 }), 128)
+    .option('--epochs <n>', 'passes over the windows', numberFlag('--epochs', { integer: true, min: 1 }), 1)
+    .option('--max-steps <n>', 'stop after this many optimizer steps (0: all epochs)', numberFlag('--max-steps', { integer: true, min: 0 }), 0)
+    .option('--batch-size <n>', 'windows per micro-batch', numberFlag('--batch-size', { integer: true, min: 1 }), 16)
+    .option('--grad-accum-steps <n>', 'micro-batches per optimizer step', numberFlag('--grad-accum-steps', { integer: true, min: 1 }), 1)
     .addOption(new Option('--optimizer <name>', 'optimizer').choices(['adamw', 'adam']).default('adamw'))
     .option('--lr <x>', 'peak learning rate', numberFlag('--lr'), 5e-4)
     .option('--min-lr-ratio <x>', 'the decay ends at this fraction of the peak', numberFlag('--min-lr-ratio'), 0.1)
-    .option('--warmup-steps <n>', 'linear warmup steps (none invites the repeater)', intFlag('--warmup-steps', 0), 100)
+    .option('--warmup-steps <n>', 'linear warmup steps (none invites the repeater)', numberFlag('--warmup-steps', { integer: true, min: 0 }), 100)
     .addOption(new Option('--schedule <name>', 'decay after warmup').choices(['cosine', 'linear', 'polynomial', 'constant']).default('cosine'))
     .option('--max-grad-norm <x>', 'gradient clipping (0: off)', numberFlag('--max-grad-norm'), 1)
     .option('--ema-decay <x>', 'EMA of the weights for evaluation (0: off)', numberFlag('--ema-decay'), 0)
-    .option('--eval-every-steps <n>', 'evaluate and checkpoint every N steps (0: each epoch)', intFlag('--eval-every-steps', 0), 0)
-    .option('--save-every-steps <n>', 'checkpoint every N steps (0: at each evaluation)', intFlag('--save-every-steps', 0), 0)
-    .option('--patience <n>', 'early stopping after N evaluations without a better dev loss (0: never)', intFlag('--patience', 0), 0)
-    .option('--log-every-steps <n>', 'steps between train log lines', intFlag('--log-every-steps', 1), 10)
-    .option('--dev-windows <n>', 'dev windows scored per evaluation', intFlag('--dev-windows', 1), 256)
-    .option('--seed <n>', 'initialization, shuffling', intFlag('--seed', 0), 42)
+    .option('--eval-every-steps <n>', 'evaluate and checkpoint every N steps (0: each epoch)', numberFlag('--eval-every-steps', { integer: true, min: 0 }), 0)
+    .option('--save-every-steps <n>', 'checkpoint every N steps (0: at each evaluation)', numberFlag('--save-every-steps', { integer: true, min: 0 }), 0)
+    .option('--patience <n>', 'early stopping after N evaluations without a better dev loss (0: never)', numberFlag('--patience', { integer: true, min: 0 }), 0)
+    .option('--log-every-steps <n>', 'steps between train log lines', numberFlag('--log-every-steps', { integer: true, min: 1 }), 10)
+    .option('--dev-windows <n>', 'dev windows scored per evaluation', numberFlag('--dev-windows', { integer: true, min: 1 }), 256)
+    .option('--seed <n>', 'initialization, shuffling', numberFlag('--seed', { integer: true, min: 0 }), 42)
     .addOption(new Option('--backend <name>', 'compute backend').choices(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']).default('auto'))
     .addOption(new Option('--engine <name>', 'where training steps run: tfjs (--backend) or onnx (onnxruntime-node, cuda then cpu)').choices(['tfjs', 'onnx']).default('tfjs'))
     .option('--resume-from <dir>', 'a checkpoint-<step>/ or run dir to continue exactly')

@@ -19,11 +19,11 @@ import {
 } from '@proj/core';
 import type { BackendChoice } from '@proj/models';
 import { generate } from '@proj/sampling';
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
 import { bundled } from '../bundled-data';
 import { type CliIO, CliError, log } from '../cli-io';
 import type { EngineChoice } from '../engine';
-import { intFlag } from '../flags';
+import { numberFlag, usageError } from '../flags';
 import { addEngineOptions, loadModelAndTokenizer } from './generate';
 import { generateRows, type GenerationJob, type GenerationResult } from './serve-batch';
 import { parseCompletionRequest, type CompletionRequest } from './serve-request';
@@ -236,14 +236,14 @@ export function registerServe(program: Command, io: CliIO): void {
     .requiredOption('--model <dir>', 'a model directory: pretrain final/ or a checkpoint (its onnx/model.onnx is used when present)')
     .option('--tokenizer <dir>', 'directory with tokenizer.json and tokenizer_config.json (chat template)', bundled.tokenizer)
     .option('--model-name <id>', 'the model id /v1/models lists (default: the --model path)')
-    .option('--max-batch-rows <n>', 'prompts generated together on the onnx engine (1 = one at a time)', intFlag('--max-batch-rows', 1), d.maxBatchRows)
-    .option('--max-wait-ms <n>', 'how long the first queued prompt waits for others before its batch starts', intFlag('--max-wait-ms', 0), d.maxWaitMs)
-    .option('--max-queue <n>', 'prompts waiting for a batch; more are refused (429 queue_full)', intFlag('--max-queue', 1), d.maxQueue)
-    .option('--context-length <n>', 'prompt + max_tokens per prompt (422 beyond); capped by the model', intFlag('--context-length', 2), d.contextLength)
-    .option('--default-max-tokens <n>', 'max_tokens of a request without one', intFlag('--default-max-tokens', 1), d.defaultMaxTokens)
-    .option('--max-prompts <n>', 'prompts in one /v1/completions request (422 too_many_prompts)', intFlag('--max-prompts', 1), d.maxPrompts)
-    .option('--seed <n>', 'seeds the seeds of sampled requests without "seed"', intFlag('--seed', 0), d.seed);
-  addHttpServerOptions(command, (message) => new InvalidArgumentError(message), d);
+    .option('--max-batch-rows <n>', 'prompts generated together on the onnx engine (1 = one at a time)', numberFlag('--max-batch-rows', { integer: true, min: 1 }), d.maxBatchRows)
+    .option('--max-wait-ms <n>', 'how long the first queued prompt waits for others before its batch starts', numberFlag('--max-wait-ms', { integer: true, min: 0 }), d.maxWaitMs)
+    .option('--max-queue <n>', 'prompts waiting for a batch; more are refused (429 queue_full)', numberFlag('--max-queue', { integer: true, min: 1 }), d.maxQueue)
+    .option('--context-length <n>', 'prompt + max_tokens per prompt (422 beyond); capped by the model', numberFlag('--context-length', { integer: true, min: 2 }), d.contextLength)
+    .option('--default-max-tokens <n>', 'max_tokens of a request without one', numberFlag('--default-max-tokens', { integer: true, min: 1 }), d.defaultMaxTokens)
+    .option('--max-prompts <n>', 'prompts in one /v1/completions request (422 too_many_prompts)', numberFlag('--max-prompts', { integer: true, min: 1 }), d.maxPrompts)
+    .option('--seed <n>', 'seeds the seeds of sampled requests without "seed"', numberFlag('--seed', { integer: true, min: 0 }), d.seed);
+  addHttpServerOptions(command, usageError, d);
   command.action(async (opts: ServeCommandOptions) => {
     const server = await runServe(opts, io);
     await server.close(await nextSignal());
