@@ -1,12 +1,8 @@
+import { numberFlag as coreNumberFlag, type NumberRule } from '@proj/core';
 import { InvalidArgumentError } from 'commander';
 
-/** Commander parser for a numeric flag: finite, optionally an integer, at least `min`; the error names the flag. */
-export function num(flag: string, rule: { integer?: boolean; min?: number } = {}) {
-  const { integer = false, min = -Infinity } = rule;
-  const want = `${integer ? 'an integer' : 'a number'}${min > -Infinity ? ` >= ${min}` : ''}`;
-  return (value: string): number => {
-    const n = Number(value);
-    if (value.trim() === '' || !Number.isFinite(n) || (integer && !Number.isInteger(n)) || n < min) throw new InvalidArgumentError(`${flag} must be ${want}, got "${value}"`);
-    return n;
-  };
-}
+/** A bad flag value as commander's usage error: commander prints it with the option, and the app exits 2. */
+export const usageError = (message: string): Error => new InvalidArgumentError(message);
+
+/** A numeric flag's parser (`@proj/core`'s numberFlag) failing with commander's usage error. */
+export const numberFlag = (flag: string, rule?: NumberRule): ((value: string) => number) => coreNumberFlag(flag, rule, usageError);

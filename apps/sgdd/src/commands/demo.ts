@@ -9,7 +9,7 @@ import { stringify } from 'yaml';
 import { bundled } from '../bundled-data';
 import { CliError, log, type CliIO } from '../cli-io';
 import type { Engine } from '../evaluate';
-import { num } from '../flags';
+import { numberFlag } from '../flags';
 import { runPrepare } from './prepare';
 import { runTrain, type TrainSummary } from './train';
 
@@ -94,15 +94,15 @@ export function registerDemo(program: Command, io: CliIO, report: (r: unknown) =
     .option('--from <path>', 'local files for a pretrained name')
     .option('--corpus <file>', 'phase-1 sentences, one per line', bundled.wiki)
     .option('--pairs <file>', 'phase-2 PAWS-X TSV', bundled.paws)
-    .option('--train-sentences <n>', 'phase-1 training sentences', num('--train-sentences', { integer: true, min: 1 }), 4000)
-    .option('--dev-sentences <n>', 'held-out sentences / pairs per phase', num('--dev-sentences', { integer: true, min: 1 }), 200)
-    .option('--phase1-steps <n>', 'phase-1 optimizer steps', num('--phase1-steps', { integer: true, min: 1 }), 400)
-    .option('--phase2-steps <n>', 'phase-2 optimizer steps', num('--phase2-steps', { integer: true, min: 1 }), 150)
-    .option('--batch-size <n>', 'examples per step', num('--batch-size', { integer: true, min: 1 }), 32)
-    .option('--hidden-size <n>', 'decoder width', num('--hidden-size', { integer: true, min: 8 }), 128)
-    .option('--layers <n>', 'decoder layers', num('--layers', { integer: true, min: 1 }), 2)
-    .option('--samples <n>', 'dev examples decoded per phase', num('--samples', { integer: true, min: 0 }), 100)
-    .option('--seed <n>', 'everything', num('--seed', { integer: true }), 42)
+    .option('--train-sentences <n>', 'phase-1 training sentences', numberFlag('--train-sentences', { integer: true, min: 1 }), 4000)
+    .option('--dev-sentences <n>', 'held-out sentences / pairs per phase', numberFlag('--dev-sentences', { integer: true, min: 1 }), 200)
+    .option('--phase1-steps <n>', 'phase-1 optimizer steps', numberFlag('--phase1-steps', { integer: true, min: 1 }), 400)
+    .option('--phase2-steps <n>', 'phase-2 optimizer steps', numberFlag('--phase2-steps', { integer: true, min: 1 }), 150)
+    .option('--batch-size <n>', 'examples per step', numberFlag('--batch-size', { integer: true, min: 1 }), 32)
+    .option('--hidden-size <n>', 'decoder width', numberFlag('--hidden-size', { integer: true, min: 8 }), 128)
+    .option('--layers <n>', 'decoder layers', numberFlag('--layers', { integer: true, min: 1 }), 2)
+    .option('--samples <n>', 'dev examples decoded per phase', numberFlag('--samples', { integer: true, min: 0 }), 100)
+    .option('--seed <n>', 'everything', numberFlag('--seed', { integer: true }), 42)
     .addOption(new Option('--backend <name>', 'tfjs backend for training').choices(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']).default('auto'))
     .addOption(new Option('--engine <name>', 'where training steps run: onnx (onnxruntime-node), tfjs (--backend); auto = onnx').choices(['auto', 'onnx', 'tfjs']).default('auto'))
     .addOption(new Option('--eval-engine <name>', 'decoder engine of the evaluations').choices(['onnx', 'tfjs']).default('onnx'))

@@ -3,7 +3,7 @@ import { CliError, type CliIO } from '../cli-io';
 import { readPrepareInfo, readSplit } from '../data';
 import { ENGINE_CHOICES, openSampler } from '../engine';
 import { evaluateSgdd, type EvalSummary } from '../evaluate';
-import { num } from '../flags';
+import { numberFlag } from '../flags';
 import { loadModel } from '../load-model';
 import { addSamplingOptions, type SamplingFlags } from './sample';
 
@@ -43,9 +43,9 @@ export function registerEval(program: Command, io: CliIO, report: (r: unknown) =
     .requiredOption('--model <dir>', 'a trained model directory')
     .requiredOption('--data <dir>', 'a `sgdd prepare` output directory')
     .option('--split <name>', 'which split', 'dev')
-    .option('--loss-limit <n>', 'examples scored for the loss', num('--loss-limit', { integer: true, min: 1 }), 500)
-    .option('--samples <n>', 'examples decoded for exact match and BLEU (0: none)', num('--samples', { integer: true, min: 0 }), 200)
-    .option('--show <n>', 'samples printed in the summary', num('--show', { integer: true, min: 0 }), 5)
+    .option('--loss-limit <n>', 'examples scored for the loss', numberFlag('--loss-limit', { integer: true, min: 1 }), 500)
+    .option('--samples <n>', 'examples decoded for exact match and BLEU (0: none)', numberFlag('--samples', { integer: true, min: 0 }), 200)
+    .option('--show <n>', 'samples printed in the summary', numberFlag('--show', { integer: true, min: 0 }), 5)
     .option('--no-progress', 'no progress lines');
   addSamplingOptions(command, ENGINE_CHOICES).action(async (opts: EvalCommandOptions) => report(await runEval(opts, io)));
 }

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { CliError, log, type CliIO } from '../cli-io';
 import { PREPARE_INFO, readPawsPairs, readSentences, tokenizeBounded, writeSplit, type PrepareInfo, type PreparedRecord, type TextPair } from '../data';
 import { SHARED_BGE_DIR, openEncoder } from '../encoder';
-import { num } from '../flags';
+import { numberFlag } from '../flags';
 
 export interface PrepareOptions {
   input: string;
@@ -115,12 +115,12 @@ export function registerPrepare(program: Command, io: CliIO, report: (r: unknown
     .option('--output-dir <dir>', 'where the splits go', 'runs/sgdd/prepared')
     .option('--encoder <spec>', 'frozen encoder: a pretrained name, a Hugging Face BERT directory or an ONNX export', 'bge-small-zh')
     .option('--from <path>', `local files for a pretrained name (default ${SHARED_BGE_DIR} when present)`)
-    .option('--max-length <n>', 'tokens per sentence, [CLS] and [SEP] included; longer ones are truncated and counted', num('--max-length', { integer: true, min: 3 }), 64)
+    .option('--max-length <n>', 'tokens per sentence, [CLS] and [SEP] included; longer ones are truncated and counted', numberFlag('--max-length', { integer: true, min: 3 }), 64)
     .option('--refuse-long', 'refuse (exit 2, file:line) a sentence over --max-length instead of truncating it', false)
-    .option('--dev-size <n>', 'held-out examples', num('--dev-size', { integer: true, min: 0 }), 500)
-    .option('--limit <n>', 'training examples kept after the split (0: all)', num('--limit', { integer: true, min: 0 }), 0)
-    .option('--seed <n>', 'the split', num('--seed', { integer: true }), 42)
-    .option('--batch-size <n>', 'sentences per encoder call', num('--batch-size', { integer: true, min: 1 }), 32)
+    .option('--dev-size <n>', 'held-out examples', numberFlag('--dev-size', { integer: true, min: 0 }), 500)
+    .option('--limit <n>', 'training examples kept after the split (0: all)', numberFlag('--limit', { integer: true, min: 0 }), 0)
+    .option('--seed <n>', 'the split', numberFlag('--seed', { integer: true }), 42)
+    .option('--batch-size <n>', 'sentences per encoder call', numberFlag('--batch-size', { integer: true, min: 1 }), 32)
     .option('--no-progress', 'no progress lines')
     .action(async (opts: PrepareOptions) => report(await runPrepare(opts, io)));
 }

@@ -7,7 +7,7 @@ import { CliError, type CliIO } from '../cli-io';
 import { tokenizeBounded } from '../data';
 import { ENGINE_CHOICES, openSampler, type EngineChoice } from '../engine';
 import { idsToText } from '../evaluate';
-import { num } from '../flags';
+import { numberFlag } from '../flags';
 import { loadModel } from '../load-model';
 
 /** The sampling flags `sample` and `eval` share (addSamplingOptions). */
@@ -84,13 +84,13 @@ export function addSamplingOptions(command: Command, engines: readonly EngineCho
     tfjs: 'tfjs (--backend)',
   };
   return command
-    .option('--steps <n>', 'MaskGIT steps', num('--steps', { integer: true, min: 1 }), 16)
-    .option('--guidance <w>', 'classifier-free guidance w in cond + w(cond - uncond); 0 = plain conditional', num('--guidance', { min: 0 }), 2)
-    .option('--temperature <t>', 'candidate sampling temperature; 0 = argmax (then --seed does not matter)', num('--temperature', { min: 0 }), 0)
-    .option('--seed <n>', 'sampling seed (per row: a row does not depend on its batch)', num('--seed', { integer: true }), 42)
+    .option('--steps <n>', 'MaskGIT steps', numberFlag('--steps', { integer: true, min: 1 }), 16)
+    .option('--guidance <w>', 'classifier-free guidance w in cond + w(cond - uncond); 0 = plain conditional', numberFlag('--guidance', { min: 0 }), 2)
+    .option('--temperature <t>', 'candidate sampling temperature; 0 = argmax (then --seed does not matter)', numberFlag('--temperature', { min: 0 }), 0)
+    .option('--seed <n>', 'sampling seed (per row: a row does not depend on its batch)', numberFlag('--seed', { integer: true }), 42)
     .addOption(new Option('--engine <name>', `decoder engine: ${engines.map((e) => engineHelp[e]).join('; ')}`).choices([...engines]).default(engines[0]))
     .addOption(new Option('--backend <name>', 'tfjs backend (computes with --engine tfjs; holds the weights otherwise)').choices(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']).default('auto'))
-    .option('--batch-size <n>', 'sentences per decoder call', num('--batch-size', { integer: true, min: 1 }), 32);
+    .option('--batch-size <n>', 'sentences per decoder call', numberFlag('--batch-size', { integer: true, min: 1 }), 32);
 }
 
 export function registerSample(program: Command, io: CliIO): void {

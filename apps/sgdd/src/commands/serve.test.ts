@@ -123,6 +123,10 @@ describe('sgdd serve', () => {
 
   it('bad flags and a missing model are one error line, exit code 2', async () => {
     expect((await cli('serve', '--model', model, '--port', '70000')).stderr).toContain('--port must be an integer in [0, 65535], got "70000"');
+    // --port 70000 after it: were 1.5 accepted, the command would still stop instead of serving.
+    const fraction = await cli('serve', '--model', model, '--max-texts', '1.5', '--port', '70000');
+    expect(fraction.code).toBe(2);
+    expect(fraction.stderr).toContain('--max-texts must be an integer >= 1, got "1.5"');
     const missing = await cli('serve', '--model', join(dir, 'nope'), '--port', '0');
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain('is not an SGDD model directory');

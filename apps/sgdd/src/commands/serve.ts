@@ -20,11 +20,11 @@ import {
   type MetricsSpec,
 } from '@proj/core';
 import { OnnxSgddDenoiser, SgddDenoiser, createOnnxSession, sampleSgdd, sgddDecoderToOnnx } from '@proj/models';
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
 import { type CliIO, log } from '../cli-io';
 import { tokenizeBounded } from '../data';
 import { idsToText } from '../evaluate';
-import { num } from '../flags';
+import { numberFlag, usageError } from '../flags';
 import { loadModel } from '../load-model';
 import { addSamplingOptions, type SamplingFlags } from './sample';
 
@@ -149,11 +149,11 @@ export function registerServe(program: Command, io: CliIO): void {
     .command('serve')
     .description('Serve a trained model over HTTP/JSON: POST /v1/sample and /v1/paraphrase ({"text" | "texts", "steps", "guidance", "temperature", "seed"}), GET /healthz, GET /metrics; concurrent requests share model calls')
     .requiredOption('--model <dir>', 'a trained model directory (<run>/best or <run>/final)')
-    .option('--max-wait-ms <n>', 'how long the first queued text waits for others before its batch runs', num('--max-wait-ms', { integer: true, min: 0 }), d.maxWaitMs)
-    .option('--max-texts <n>', 'most texts per request (422 too_many_texts)', num('--max-texts', { integer: true, min: 1 }), d.maxTexts)
-    .option('--max-chars <n>', 'most characters (code points) per text (422 text_too_long)', num('--max-chars', { integer: true, min: 1 }), d.maxChars);
+    .option('--max-wait-ms <n>', 'how long the first queued text waits for others before its batch runs', numberFlag('--max-wait-ms', { integer: true, min: 0 }), d.maxWaitMs)
+    .option('--max-texts <n>', 'most texts per request (422 too_many_texts)', numberFlag('--max-texts', { integer: true, min: 1 }), d.maxTexts)
+    .option('--max-chars <n>', 'most characters (code points) per text (422 text_too_long)', numberFlag('--max-chars', { integer: true, min: 1 }), d.maxChars);
   addSamplingOptions(command);
-  addHttpServerOptions(command, (message) => new InvalidArgumentError(message), d);
+  addHttpServerOptions(command, usageError, d);
   command.action(async (opts: ServeCommandOptions) => {
     const server = await runServe(opts, io);
     await server.close(await nextSignal());

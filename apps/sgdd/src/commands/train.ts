@@ -9,7 +9,7 @@ import { CliError, log, type CliIO } from '../cli-io';
 import { readPrepareInfo, readSplit, type PrepareInfo } from '../data';
 import { readAppInfo, writeAppInfo } from '../encoder';
 import { evaluateSgdd, type Engine, type EvalSummary } from '../evaluate';
-import { num } from '../flags';
+import { numberFlag } from '../flags';
 import { decoderConfig, loadPhaseConfig, type PhaseConfig } from '../phase-config';
 
 export interface TrainCommandOptions {
@@ -173,7 +173,7 @@ export function registerTrain(program: Command, io: CliIO, report: (r: unknown) 
     .description('Train one SGDD phase (reconstruction, or paraphrase from a phase-1 model) from a YAML or JSON phase config; scores best/ on the dev split')
     .requiredOption('--config <file>', 'phase config (.yaml, .yml or .json); see configs/')
     .option('--output-dir <dir>', "run dir (default: the config's train.output_dir)")
-    .option('--max-steps <n>', 'override train.max_steps', num('--max-steps', { integer: true, min: 0 }))
+    .option('--max-steps <n>', 'override train.max_steps', numberFlag('--max-steps', { integer: true, min: 0 }))
     .option('--resume-from <dir>', 'a checkpoint-<step>/ or run dir to continue exactly')
     .addOption(new Option('--backend <name>', 'tfjs compute backend for training').choices(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']).default('auto'))
     .addOption(new Option('--engine <name>', 'where training steps run: onnx (onnxruntime-node), tfjs (--backend); auto = onnx').choices(['auto', 'onnx', 'tfjs']).default('auto'))
