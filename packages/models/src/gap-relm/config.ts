@@ -30,6 +30,10 @@ export const GapRelmConfigSchema = z
     ptuning: z.enum(['lstm', 'mlp', 'none']).default('lstm').describe('P-tuning prompt encoder: embeddings -> BiLSTM -> MLP, embeddings -> MLP, or no prompts'),
     prompt_length: z.number().int('must be an integer').min(0, 'must be >= 0').default(4).describe('virtual prompt tokens inserted after [CLS] (ignored when ptuning is none)'),
     share_prompts: z.boolean().default(true).describe('planner and infiller use one prompt encoder (else one each)'),
+    planner_init: z
+      .enum(['encoder', 'infiller'])
+      .default('encoder')
+      .describe("the planner's encoder at the start of planner_train: as created (init_from or random), or a copy of the infiller's encoder (after infiller_pretrain, with aux_csc_weight, it has learnt the corrections at the source positions the planner reads)"),
     template_mask_rate: probability.default(0).describe("training only: share of the gold template's kept tokens also masked for the infiller to predict (ReLM predicts every target token); 0 = only the planner's slots"),
     aux_mlm_weight: nonNegative.default(0).describe('mu: weight of the auxiliary MLM on 15% masked source tokens through the infiller head; 0 = off'),
     aux_csc_weight: nonNegative

@@ -197,6 +197,28 @@ export class GapRelm {
   }
 
   /** Padded typed arrays → tensors (int32 [B, L]). */
+  /**
+   * `planner_init: 'infiller'`: the planner's encoder (`planner.bert.*`) becomes a copy of the
+   * infiller's (`infiller.bert.*`), tensor by tensor where both have one of the same shape (the
+   * infiller's extra token types, if any, are not read by the planner, which is all type 0).
+   * Returns how many tensors were copied; none is an error (the two encoders share no layout).
+   */
+  copyInfillerEncoderIntoPlanner(): number {
+    let copied = 0;
+    for (const name of this.store.names()) {
+      if (!name.startsWith(`${INFILLER}bert.`)) continue;
+      const target = `${PLANNER}${name.slice(INFILLER.length)}`;
+      if (!this.store.has(target)) continue;
+      const from = this.store.get(name);
+      const to = this.store.get(target);
+      if (from.shape.join() !== to.shape.join()) continue;
+      to.assign(from);
+      copied++;
+    }
+    if (copied === 0) throw new RangeError('GapRelm.copyInfillerEncoderIntoPlanner: no infiller.bert.* tensor has a planner.bert.* counterpart of the same shape');
+    return copied;
+  }
+
   static tensors(x: PaddedInputs): { inputIds: tf.Tensor; attentionMask: tf.Tensor; tokenTypeIds: tf.Tensor } {
     const shape = [x.batch, x.length];
     return { inputIds: tf.tensor(x.inputIds, shape, 'int32'), attentionMask: tf.tensor(x.attentionMask, shape, 'int32'), tokenTypeIds: tf.tensor(x.tokenTypeIds, shape, 'int32') };

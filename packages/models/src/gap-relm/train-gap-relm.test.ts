@@ -190,6 +190,29 @@ describe('trainGapRelm', () => {
     }, 120_000);
   });
 
+  it('planner_init infiller: planner_train starts from a copy of the infiller\'s encoder (heads and prompts untouched), and says so', async () => {
+    const tokenizer = charTokenizer(['一是的']);
+    const model = GapRelm.create({ ...MODEL, planner_init: 'infiller' }, tokenizer, 1);
+    try {
+      const encoder = model.store.names().filter((n) => n.startsWith('planner.bert.'));
+      const before = new Map(await Promise.all(model.store.names().map(async (n) => [n, await model.store.toFloat32(n)] as const)));
+      const lines: string[] = [];
+      const log = { write: (s: string) => lines.push(s) } as unknown as NodeJS.WritableStream;
+      // The first warmup step's lr is 0 and there is no weight decay: the one planner_train step leaves the weights as the stage started them.
+      const train = onlineExamples(['一是的一是的'], generator, 1);
+      await trainGapRelm({ model, train, trainConfig: { max_steps: 1, warmup_steps: 10, weight_decay: 0, batch_size: 1 }, outputDir: join(dir, 'planner-init'), stages: ['planner_train'], log });
+      expect(lines.join('')).toContain(`planner_train starts from the infiller's encoder (planner_init infiller: ${encoder.length} tensors copied)`);
+      const infillerOf = (name: string) => before.get(name.replace('planner.', 'infiller.'))!;
+      // Two random encoders before: every random matrix differs (LayerNorm gains and zero biases are equal).
+      const random = encoder.filter((name) => name.endsWith('.weight') && !name.includes('LayerNorm'));
+      expect(encoder.filter((name) => !before.get(name)!.every((v, i) => v === infillerOf(name)[i]))).toEqual(random);
+      for (const name of encoder) expect(await model.store.toFloat32(name), name).toEqual(infillerOf(name));
+      for (const name of model.store.names().filter((n) => !n.startsWith('planner.bert.'))) expect(await model.store.toFloat32(name), name).toEqual(before.get(name));
+    } finally {
+      model.dispose();
+    }
+  }, 60_000);
+
   it('refuses unknown stages and stage overrides, naming them', async () => {
     const tokenizer = charTokenizer(['一是的']);
     const model = GapRelm.create({ ...MODEL, ptuning: 'none' }, tokenizer, 1);

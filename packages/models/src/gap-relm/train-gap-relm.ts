@@ -203,6 +203,9 @@ export async function trainGapRelm(options: TrainGapRelmOptions): Promise<TrainG
       totalSteps: stageSteps(config, options.train.length),
       log: logStream,
     };
+    if (stage === 'planner_train' && model.config.planner_init === 'infiller' && resumeFrom === undefined) {
+      say(`trainGapRelm: planner_train starts from the infiller's encoder (planner_init infiller: ${model.copyInfillerEncoderIntoPlanner()} tensors copied)`);
+    }
     const task = createOpsStageTask(stage, model, taskOptions);
     const baseEvaluate = task.evaluate;
     if (baseEvaluate) {
