@@ -1,12 +1,45 @@
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { SGDD_WEIGHTS_FILE, createOnnxSession, sgddDecoderToOnnx, type OnnxSession, type SgddModel } from '@proj/models';
+import { Rng } from '@proj/core';
+import { OnnxSgddDenoiser, SGDD_WEIGHTS_FILE, SgddDenoiser, createOnnxSession, sampleSgdd, sgddDecoderToOnnx, type OnnxSession, type SgddModel } from '@proj/models';
 import { CliError, log, type CliIO } from './cli-io';
-import { samplerOn, type Sampler } from './evaluate';
 
 /** Where the decoder runs while sampling: onnxruntime, tfjs, or auto (onnxruntime when it can). */
 export type EngineChoice = 'auto' | 'onnx' | 'tfjs';
 export const ENGINE_CHOICES: readonly EngineChoice[] = ['auto', 'onnx', 'tfjs'];
+
+/** The engine a sampler runs on, once `auto` is resolved. */
+export type Engine = 'onnx' | 'tfjs';
+
+/** Decodes sentences from vectors: the tfjs model, or its exported decoder on onnxruntime. */
+export interface Sampler {
+  engine: Engine;
+  /** `rng`: one stream per row (`rowStreams`), so a row's sample does not depend on the rows it shares the call with. */
+  sample(vectors: readonly Float32Array[], lengths: readonly number[], options: { steps: number; guidance: number; temperature: number; rng: readonly Rng[] }): Promise<Int32Array[]>;
+  release(): Promise<void>;
+}
+
+/**
+ * The streams of `rows` rows seeded `seed`, row b's `Rng.derive(seed, b)`. serve keys a text by
+ * its request's seed and its index in the request; sample and eval by seed + the batch's offset
+ * and its index in the batch.
+ */
+export const rowStreams = (seed: number, rows: number): Rng[] => Array.from({ length: rows }, (_, b) => Rng.derive(seed, b));
+
+/** A sampler on `session` (the exported decoder; released with the sampler), or on tfjs when null. */
+function samplerOn(model: SgddModel, session: OnnxSession['session'] | null): Sampler {
+  return {
+    engine: session ? 'onnx' : 'tfjs',
+    async sample(vectors, lengths, o) {
+      const source = session ? new OnnxSgddDenoiser(session, model.config, vectors) : new SgddDenoiser(model, vectors);
+      const result = await sampleSgdd(source, lengths, { steps: o.steps, guidance: o.guidance, temperature: o.temperature, choiceTemperature: o.temperature > 0 ? 4.5 : 0, rng: o.rng });
+      return result.tokens;
+    },
+    async release() {
+      await session?.release();
+    },
+  };
+}
 
 /** The decoder `sgdd export` writes beside a model. */
 export const decoderExportPath = (modelDir: string) => join(modelDir, 'onnx', 'decoder.onnx');
@@ -36,9 +69,10 @@ async function openDecoder(model: SgddModel, modelDir: string, io: CliIO): Promi
 
 /**
  * The sampler of `model` (loaded from `modelDir`; tfjs holds its weights on `tfBackend`) on the
- * chosen engine, saying on stderr which runs: onnx = the exported decoder on onnxruntime-node
- * (both guidance passes in one run, logits at masked positions only); tfjs = the model on the
- * tfjs backend; auto = onnx, falling back to tfjs with the reason when onnxruntime cannot run it.
+ * chosen engine, the one way sample, eval, serve and train's evaluation open it, saying on stderr
+ * which runs: onnx = the exported decoder on onnxruntime-node (both guidance passes in one run,
+ * logits at masked positions only); tfjs = the model on the tfjs backend; auto = onnx, falling
+ * back to tfjs with the reason when onnxruntime cannot run it.
  */
 export async function openSampler(model: SgddModel, modelDir: string, choice: EngineChoice, io: CliIO, tfBackend: string): Promise<Sampler> {
   if (choice !== 'tfjs') {

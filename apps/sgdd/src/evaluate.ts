@@ -1,8 +1,9 @@
-import { Progress, Rng } from '@proj/core';
+import { Progress } from '@proj/core';
 import { corpusBleu, exactMatch, perplexity } from '@proj/metrics';
-import { OnnxSgddDenoiser, SgddDenoiser, createOnnxSession, createSgddTask, sampleSgdd, sgddDecoderToOnnx, type BertTokenizer, type OnnxSession, type SgddModel } from '@proj/models';
+import { createSgddTask, type BertTokenizer, type SgddModel } from '@proj/models';
 import type { PreparedSplit } from './data';
 import type { CliIO } from './cli-io';
+import { rowStreams, type Engine, type Sampler } from './engine';
 
 /** Decoded text for people: WordPiece decoding puts spaces between CJK characters; they are dropped here. */
 export function idsToText(tokenizer: BertTokenizer, ids: ArrayLike<number>): string {
@@ -11,38 +12,6 @@ export function idsToText(tokenizer: BertTokenizer, ids: ArrayLike<number>): str
     .decode(Array.from(ids), { skipSpecialTokens: true })
     .replace(new RegExp(`(?<=${CJK}) +| +(?=${CJK})`, 'g'), '')
     .trim();
-}
-
-export type Engine = 'onnx' | 'tfjs';
-
-/** Decodes sentences from vectors: the tfjs model, or its exported decoder on onnxruntime. */
-export interface Sampler {
-  engine: Engine;
-  sample(vectors: readonly Float32Array[], lengths: readonly number[], options: { steps: number; guidance: number; temperature: number; seed: number }): Promise<Int32Array[]>;
-  release(): Promise<void>;
-}
-
-/** A sampler on `session` (the exported decoder; released with the sampler), or on tfjs when null. */
-export function samplerOn(model: SgddModel, session: OnnxSession['session'] | null): Sampler {
-  return {
-    engine: session ? 'onnx' : 'tfjs',
-    async sample(vectors, lengths, o) {
-      const source = session ? new OnnxSgddDenoiser(session, model.config, vectors) : new SgddDenoiser(model, vectors);
-      // One stream per row (derived from the seed and the row's index in the call): a row's sample does not depend on its batch.
-      const rng = vectors.map((_, b) => Rng.derive(o.seed, b));
-      const result = await sampleSgdd(source, lengths, { steps: o.steps, guidance: o.guidance, temperature: o.temperature, choiceTemperature: o.temperature > 0 ? 4.5 : 0, rng });
-      return result.tokens;
-    },
-    async release() {
-      await session?.release();
-    },
-  };
-}
-
-/** A sampler on `engine`; onnx exports the weights in memory (`openSampler` of ./engine also reads `sgdd export`'s file and says which runs). */
-export async function createSampler(model: SgddModel, engine: Engine, threads?: number): Promise<Sampler> {
-  const session = engine === 'onnx' ? (await createOnnxSession(await sgddDecoderToOnnx(model), { executionProviders: ['cpu'], intraOpNumThreads: threads })).session : null;
-  return samplerOn(model, session);
 }
 
 export interface EvalOptions {
@@ -56,10 +25,8 @@ export interface EvalOptions {
   temperature: number;
   seed: number;
   batchSize: number;
-  /** The decoder engine, unless `sampler` is given. */
-  engine: Engine;
-  /** Decode with this sampler (its engine; the caller releases it) instead of one made here on `engine`. */
-  sampler?: Sampler;
+  /** Decodes the samples (`openSampler`; the caller releases it). */
+  sampler: Sampler;
   progress: boolean;
   /** Examples printed in the summary. */
   show: number;
@@ -96,19 +63,18 @@ export async function evaluateSgdd(model: SgddModel, tokenizer: BertTokenizer, d
   const m = Math.min(o.samples, dev.records.length);
   const records = dev.records.slice(0, m);
   const predictions: Int32Array[] = [];
-  const sampler = o.sampler ?? (await createSampler(model, o.engine));
+  const { sampler } = o;
   const progress = new Progress({ label: `decode (${sampler.engine})`, total: m, unit: 'sent', stream: io.stderr, enabled: o.progress });
   const started = performance.now();
   try {
     for (let i = 0; i < m; i += o.batchSize) {
       const batch = records.slice(i, i + o.batchSize);
       const lengths = batch.map((r) => (r.source === r.target ? r.ids.length : Math.min(model.config.max_length, tokenizer.encode(r.source).input_ids.length)));
-      predictions.push(...(await sampler.sample(dev.vectors.slice(i, i + batch.length), lengths, { ...o, seed: o.seed + i })));
+      predictions.push(...(await sampler.sample(dev.vectors.slice(i, i + batch.length), lengths, { ...o, rng: rowStreams(o.seed + i, batch.length) })));
       progress.tick(batch.length);
     }
   } finally {
     progress.finish();
-    if (o.sampler === undefined) await sampler.release();
   }
   const seconds = (performance.now() - started) / 1000;
   const refText = records.map((r) => idsToText(tokenizer, r.ids));

@@ -8,7 +8,7 @@ import { Option } from 'commander';
 import { stringify } from 'yaml';
 import { bundled } from '../bundled-data';
 import { CliError, log, type CliIO } from '../cli-io';
-import type { Engine } from '../evaluate';
+import type { Engine } from '../engine';
 import { numberFlag } from '../flags';
 import { runPrepare } from './prepare';
 import { runTrain, type TrainSummary } from './train';

@@ -5,7 +5,7 @@ import type { BackendChoice } from '@proj/models';
 import { Option, type Command } from 'commander';
 import { CliError, type CliIO } from '../cli-io';
 import { tokenizeBounded } from '../data';
-import { ENGINE_CHOICES, openSampler, type EngineChoice } from '../engine';
+import { ENGINE_CHOICES, openSampler, rowStreams, type EngineChoice } from '../engine';
 import { idsToText } from '../evaluate';
 import { numberFlag } from '../flags';
 import { loadModel } from '../load-model';
@@ -61,7 +61,7 @@ export async function runSample(o: SampleOptions, io: CliIO): Promise<SampleRow[
         return row;
       });
       const vectors = await m.encoder.encode(ids);
-      const out = await sampler.sample(vectors, ids.map((r) => r.length), { steps: o.steps, guidance: o.guidance, temperature: o.temperature, seed: o.seed + i });
+      const out = await sampler.sample(vectors, ids.map((r) => r.length), { steps: o.steps, guidance: o.guidance, temperature: o.temperature, rng: rowStreams(o.seed + i, ids.length) });
       batch.forEach((t, j) => rows.push({ source: t, output: idsToText(m.tokenizer, out[j]), truncated: cut[j] }));
     }
     if (truncated.count) io.stderr.write(`sample: ${truncated.count} text(s) over ${m.model.config.max_length} tokens were truncated\n`);
@@ -74,8 +74,7 @@ export async function runSample(o: SampleOptions, io: CliIO): Promise<SampleRow[
 
 /**
  * The sampling flags. `engines`: the --engine choices, the first the default; `sample` and `eval`
- * give all three (auto first, resolved by `openSampler`); a caller that tests `engine === 'onnx'`
- * itself keeps the default, onnx or tfjs.
+ * give all three (auto first), `serve` onnx or tfjs; `openSampler` resolves them.
  */
 export function addSamplingOptions(command: Command, engines: readonly EngineChoice[] = ['onnx', 'tfjs']): Command {
   const engineHelp: Record<EngineChoice, string> = {

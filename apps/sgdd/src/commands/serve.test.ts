@@ -62,7 +62,9 @@ async function sampled(texts: string[], flags: string[]): Promise<string[]> {
 
 describe('sgdd serve', () => {
   it('logs the engine and one listening line; /healthz names the model', async () => {
-    expect(serverLog.stderrText).toContain('serve: engine onnx (the decoder exported to onnxruntime in memory)');
+    // The sampler `sample` and `eval` open: no <model>/onnx/decoder.onnx here, so the weights exported in memory.
+    expect(serverLog.stderrText).toContain('engine: onnx (onnxruntime-node, cpu provider');
+    expect(serverLog.stderrText).toContain('exported from the weights in memory');
     expect(serverLog.stderrText.match(/^serve: listening on .*$/gm)).toEqual([`serve: listening on ${server.url}`]);
     expect(await (await fetch(`${server.url}/healthz`)).json()).toEqual({ status: 'ok', model, engine: 'onnx', phase: 'reconstruction' });
   });
@@ -92,6 +94,25 @@ describe('sgdd serve', () => {
     expect(after.batches.count - before.batches.count).toBeLessThan(bodies.length);
     expect(after.textsSampled - before.textsSampled).toBe(bodies.reduce((n, b) => n + b.texts.length, 0));
     expect(after.latencyMs.count - before.latencyMs.count).toBe(bodies.length);
+  });
+
+  it("a row's output is fixed by its text, the request's seed and its index: the same request twice, other rows beside it, other requests in its batch", async () => {
+    const body = { texts: TEXTS, temperature: 1, seed: 9 };
+    const outputs = async (b: object) => ((await post('/v1/sample', b)).json.results as { output: string }[]).map((r) => r.output);
+    const first = await outputs(body);
+    expect(await outputs(body)).toEqual(first);
+    // Rows 0 and 2 with other companions (row 1 changed, row 3 gone) keep their outputs.
+    const [a, , c] = await outputs({ ...body, texts: [TEXTS[0], TEXTS[3], TEXTS[2]] });
+    expect([a, c]).toEqual([first[0], first[2]]);
+    // Sent together with other requests, so that they share decoder calls.
+    const crowd = [{ ...body, seed: 1 }, body, { ...body, texts: TEXTS.slice(0, 2) }];
+    const before = server.metrics().batches.count;
+    const answers = await Promise.all(crowd.map(outputs));
+    expect(server.metrics().batches.count - before).toBeLessThan(crowd.length);
+    expect(answers[1]).toEqual(first);
+    expect(answers[2]).toEqual(first.slice(0, 2));
+    // The seed matters, so the equalities above are not those of a seed-free decoder.
+    expect(answers[0]).not.toEqual(first);
   });
 
   it('a text over the model length is truncated and says so', async () => {

@@ -3,7 +3,6 @@ import {
   DEFAULT_HTTP_SERVER_CONFIG,
   JsonFields,
   MicroBatcher,
-  Rng,
   ServerMetrics,
   SkipCounter,
   addHttpServerOptions,
@@ -18,11 +17,12 @@ import {
   type JsonRoute,
   type JsonServer,
   type MetricsSpec,
+  type Rng,
 } from '@proj/core';
-import { OnnxSgddDenoiser, SgddDenoiser, createOnnxSession, sampleSgdd, sgddDecoderToOnnx } from '@proj/models';
 import type { Command } from 'commander';
 import { type CliIO, log } from '../cli-io';
 import { tokenizeBounded } from '../data';
+import { openSampler, rowStreams } from '../engine';
 import { idsToText } from '../evaluate';
 import { numberFlag, usageError } from '../flags';
 import { loadModel } from '../load-model';
@@ -64,9 +64,8 @@ interface SampleItem {
   steps: number;
   guidance: number;
   temperature: number;
-  /** The row's own stream: `Rng.derive(seed, index in its request)`, as `sgdd sample` derives it. */
-  seed: number;
-  index: number;
+  /** The text's own stream, from its request's seed and its index in the request (`rowStreams`). */
+  rng: Rng;
 }
 
 /**
@@ -74,17 +73,22 @@ interface SampleItem {
  * same at /v1/paraphrase) `{"text" | "texts", "steps", "guidance", "temperature", "seed"}` →
  * `{"results": [{source, output, truncated}]}`, GET /healthz, GET /metrics. The texts of concurrent
  * requests share encoder and decoder calls (up to `--batch-size`); each row samples from its own
- * seeded stream, so an answer equals `sgdd sample`'s for the same texts and seed. Resolves once it listens.
+ * seeded stream, so an answer does not depend on the batch it ran in and equals `sgdd sample`'s for
+ * the same texts and seed (up to `--batch-size` texts: sample seeds each further batch anew).
+ * Resolves once it listens.
  */
 export async function runServe(o: ServeCommandOptions, io: CliIO): Promise<SgddServer> {
   log(io, `serve: config ${JSON.stringify(pickConfig(DEFAULT_SERVE_CONFIG, o))}; request defaults steps ${o.steps}, guidance ${o.guidance}, temperature ${o.temperature}, seed ${o.seed}`);
   const m = await loadModel(o.model, '--model', o.engine, o.backend, io);
-  const session = o.engine === 'onnx' ? (await createOnnxSession(await sgddDecoderToOnnx(m.model), { executionProviders: ['cpu'] })).session : null;
+  const sampler = await openSampler(m.model, o.model, o.engine, io, m.backend).catch(async (error: unknown) => {
+    await m.dispose();
+    throw error;
+  });
   const release = async () => {
-    await session?.release();
+    await sampler.release();
     await m.dispose();
   };
-  log(io, `serve: engine ${o.engine} (${session ? 'the decoder exported to onnxruntime in memory' : 'tfjs'}), texts of concurrent requests share calls of up to ${o.batchSize}`);
+  log(io, `serve: texts of concurrent requests share calls of up to ${o.batchSize}`);
   const maxLength = m.model.config.max_length;
   const metrics = new ServerMetrics(SGDD_METRICS);
 
@@ -99,11 +103,8 @@ export async function runServe(o: ServeCommandOptions, io: CliIO): Promise<SgddS
     });
     for (const rows of groups.values()) {
       const { steps, guidance, temperature } = items[rows[0]];
-      const v = rows.map((i) => vectors[i]);
-      const source = session ? new OnnxSgddDenoiser(session, m.model.config, v) : new SgddDenoiser(m.model, v);
-      const rng = rows.map((i) => Rng.derive(items[i].seed, items[i].index));
-      const result = await sampleSgdd(source, rows.map((i) => items[i].ids.length), { steps, guidance, temperature, choiceTemperature: temperature > 0 ? 4.5 : 0, rng });
-      rows.forEach((i, k) => (outputs[i] = idsToText(m.tokenizer, result.tokens[k])));
+      const tokens = await sampler.sample(rows.map((i) => vectors[i]), rows.map((i) => items[i].ids.length), { steps, guidance, temperature, rng: rows.map((i) => items[i].rng) });
+      rows.forEach((i, k) => (outputs[i] = idsToText(m.tokenizer, tokens[k])));
     }
     return outputs;
   }
@@ -129,14 +130,15 @@ export async function runServe(o: ServeCommandOptions, io: CliIO): Promise<SgddS
         seed: f.number('seed', { integer: true }) ?? o.seed,
       };
       const truncated = texts.map(() => new SkipCounter());
-      const items = texts.map((t, index) => ({ ids: tokenizeBounded(m.tokenizer, t, maxLength, `texts[${index}]`, { refuse: false, truncated: truncated[index] }), ...settings, index }));
+      const streams = rowStreams(settings.seed, texts.length);
+      const items = texts.map((t, index) => ({ ids: tokenizeBounded(m.tokenizer, t, maxLength, `texts[${index}]`, { refuse: false, truncated: truncated[index] }), ...settings, rng: streams[index] }));
       const outputs = await submitToModel(batcher, items, 'texts');
       metrics.add('textsSampled', texts.length);
       ctx.send(200, { results: texts.map((source, i) => ({ source, output: outputs[i], truncated: truncated[i].count > 0 })), ...settings });
     },
   };
   try {
-    return await startJsonServer({ ...o, routes: { '/v1/sample': route, '/v1/paraphrase': route }, health: () => ({ model: o.model, engine: o.engine, phase: m.app.phase }), metrics, batcher, release }, io);
+    return await startJsonServer({ ...o, routes: { '/v1/sample': route, '/v1/paraphrase': route }, health: () => ({ model: o.model, engine: sampler.engine, phase: m.app.phase }), metrics, batcher, release }, io);
   } catch (error) {
     await release();
     throw error;

@@ -8,7 +8,8 @@ import { Option, type Command } from 'commander';
 import { CliError, log, type CliIO } from '../cli-io';
 import { readPrepareInfo, readSplit, type PrepareInfo } from '../data';
 import { readAppInfo, writeAppInfo } from '../encoder';
-import { evaluateSgdd, type Engine, type EvalSummary } from '../evaluate';
+import { openSampler, type Engine } from '../engine';
+import { evaluateSgdd, type EvalSummary } from '../evaluate';
 import { numberFlag } from '../flags';
 import { decoderConfig, loadPhaseConfig, type PhaseConfig } from '../phase-config';
 
@@ -105,7 +106,12 @@ export async function runTrain(o: TrainCommandOptions, io: CliIO): Promise<Train
     if (pc.eval.samples > 0) {
       const best = modelDir === finalDir ? model : await loadSgdd(modelDir);
       try {
-        evalSummary = await evaluateSgdd(best, tokenizer, devSplit, { phase: pc.phase, lossLimit: pc.dev_limit, samples: pc.eval.samples, steps: pc.eval.steps, guidance: pc.eval.guidance, temperature: 0, seed: pc.train.seed, batchSize: 32, engine: o.evalEngine, progress: o.progress, show: 5 }, io);
+        const sampler = await openSampler(best, modelDir, o.evalEngine, io, backend.name);
+        try {
+          evalSummary = await evaluateSgdd(best, tokenizer, devSplit, { phase: pc.phase, lossLimit: pc.dev_limit, samples: pc.eval.samples, steps: pc.eval.steps, guidance: pc.eval.guidance, temperature: 0, seed: pc.train.seed, batchSize: 32, sampler, progress: o.progress, show: 5 }, io);
+        } finally {
+          await sampler.release();
+        }
       } finally {
         if (best !== model) best.dispose();
       }
