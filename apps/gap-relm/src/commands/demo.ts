@@ -71,14 +71,18 @@ export const DEMO_PRETRAINED_STEPS = '400,160,120';
 /**
  * Training settings when both encoders start from a pretrained BERT (bge-small-zh: hidden 512,
  * 4 layers): a fine-tuning learning rate for the loaded encoders, 30 times it for the new heads
- * (MLM transform and bias, planner heads, prompts): after 150 infiller_pretrain steps the infill
- * dev loss is 6.35 at 30x, 6.67 at 10x, 7.08 at 1x (docs/results.md).
+ * (MLM transform and bias, planner heads, prompts), the auxiliary BERT-CSC term on the
+ * infiller's source segment, and the template token type started as a copy of type 0 (bge-small-zh
+ * never trained type 1). After 150 infiller_pretrain steps the infill dev loss is 7.08 at 1x,
+ * 6.35 at 30x, 5.27 at 30x with the BERT-CSC term; copy_type_0 took 0.16 off at 100x (docs/results.md).
  */
 export const DEMO_PRETRAINED = {
   batchSize: 16,
   lr: 1e-4,
   headLrScale: 30,
   warmupSteps: 30,
+  auxCscWeight: 1,
+  templateTypeInit: 'copy_type_0',
 } as const;
 
 /**
