@@ -62,9 +62,8 @@ export const DEMO_MODEL = {
 export const DEMO_SCRATCH_STEPS = '500,200,200';
 
 /**
- * Steps from bge-small-zh: the whole demo took 26.5 min with them on 2 cores (onnxruntime engine,
- * 2026-12-06, load 2–4 from the demo alone; training 25.9 min: 2.2, 1.1 and 3.2 s a step with
- * evaluations). See docs/results.md.
+ * Steps from bge-small-zh: the whole demo took 28.1 min with them and DEMO_PRETRAINED on 2 idle
+ * cores (onnxruntime engine, 2026-12-07, load 1.7–1.9; training 27.6 min). See docs/results.md.
  */
 export const DEMO_PRETRAINED_STEPS = '400,160,120';
 
