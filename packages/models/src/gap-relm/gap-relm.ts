@@ -196,7 +196,6 @@ export class GapRelm {
     return infillerForward(ops, this.bertConfig, inputs, this.prompts(ops, 'infiller'), positions, training);
   }
 
-  /** Padded typed arrays → tensors (int32 [B, L]). */
   /**
    * `planner_init: 'infiller'`: the planner's encoder (`planner.bert.*`) becomes a copy of the
    * infiller's (`infiller.bert.*`), tensor by tensor where both have one of the same shape (the
@@ -219,6 +218,7 @@ export class GapRelm {
     return copied;
   }
 
+  /** Padded typed arrays → tensors (int32 [B, L]). */
   static tensors(x: PaddedInputs): { inputIds: tf.Tensor; attentionMask: tf.Tensor; tokenTypeIds: tf.Tensor } {
     const shape = [x.batch, x.length];
     return { inputIds: tf.tensor(x.inputIds, shape, 'int32'), attentionMask: tf.tensor(x.attentionMask, shape, 'int32'), tokenTypeIds: tf.tensor(x.tokenTypeIds, shape, 'int32') };

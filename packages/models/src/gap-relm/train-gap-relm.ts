@@ -204,7 +204,8 @@ export async function trainGapRelm(options: TrainGapRelmOptions): Promise<TrainG
       log: logStream,
     };
     if (stage === 'planner_train' && model.config.planner_init === 'infiller' && resumeFrom === undefined) {
-      say(`trainGapRelm: planner_train starts from the infiller's encoder (planner_init infiller: ${model.copyInfillerEncoderIntoPlanner()} tensors copied)`);
+      const copied = model.copyInfillerEncoderIntoPlanner();
+      say(`trainGapRelm: planner_train starts from the infiller's encoder (planner_init infiller: ${copied} tensors copied)`);
     }
     const task = createOpsStageTask(stage, model, taskOptions);
     const baseEvaluate = task.evaluate;
