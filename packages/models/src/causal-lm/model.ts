@@ -262,7 +262,10 @@ export class CausalLm {
   /**
    * `loss` and its parts: the LM cross-entropy, the MoE load-balancing term (router_aux_loss_coef
    * times the sum over blocks of E · Σ_e f_e · P_e, as Switch Transformer and minimind) and the
-   * expert load per block, so a training loop can log them.
+   * expert load per block. Dev evaluation logs them (`aux_loss`, `max_expert_load` of
+   * createCausalLmTask's `evaluate`); the training steps use `loss` only, so the train log lines
+   * carry the sum (LM + aux), not its parts: `train()` has no way for a task to report extra
+   * scalars per step.
    */
   lossTerms<T>(ops: Ops<T>, inputIds: T, targets: T, ignoreIndex = -100): CausalLmLossTerms<T> {
     const { hidden, moe } = this.decode(ops, inputIds, {}, undefined);
