@@ -1,6 +1,14 @@
 import { Rng } from '@proj/core';
 import type { BpeTokenizer } from '@proj/models';
-import { streamGeneratePerRow, type CausalLogitsSource, type PerRowGenerationConfig, type RowSampler, type SamplingControls } from '@proj/sampling';
+import {
+  RowTextStream,
+  streamGeneratePerRow,
+  type CausalLogitsSource,
+  type PerRowGenerationConfig,
+  type RowSampler,
+  type SamplingControls,
+  type TextFinishReason,
+} from '@proj/sampling';
 
 /** One request's sampling settings (the OpenAI fields, in @proj/sampling's names). */
 export type RowSampling = SamplingControls & {
@@ -23,7 +31,7 @@ export interface GenerationJob {
   cancelled?: () => boolean;
 }
 
-export type FinishReason = 'stop' | 'length' | 'cancelled';
+export type FinishReason = TextFinishReason;
 
 export interface GenerationResult {
   /** The generated text, without the stop string or EOS; the streamed pieces concatenate to it. */
@@ -36,69 +44,6 @@ export interface GenerationResult {
   lastTokenAt?: number;
 }
 
-/** How much of the end of `text` could be the start of a stop string (held back while streaming). */
-function stopPrefixAtEnd(text: string, stop: readonly string[]): number {
-  let longest = 0;
-  for (const s of stop) {
-    for (let k = Math.min(s.length - 1, text.length); k > longest; k--) {
-      if (text.endsWith(s.slice(0, k))) {
-        longest = k;
-        break;
-      }
-    }
-  }
-  return longest;
-}
-
-/** The text of one row as its tokens arrive: stop strings, EOS, max tokens, streamed pieces. */
-class RowText {
-  private readonly ids: number[] = [];
-  private shown = '';
-  completionTokens = 0;
-  finished: FinishReason | undefined;
-  firstTokenAt: number | undefined;
-  lastTokenAt: number | undefined;
-  text = '';
-
-  constructor(
-    readonly job: GenerationJob,
-    private readonly tokenizer: BpeTokenizer,
-    private readonly eos: number | undefined,
-  ) {}
-
-  /** Takes the next token: ends the row at EOS, a stop string or `maxTokens`, else streams what is certain. */
-  async accept(token: number): Promise<void> {
-    this.lastTokenAt = performance.now();
-    this.firstTokenAt ??= this.lastTokenAt;
-    this.completionTokens++;
-    if (token === this.eos) return this.finish('stop', this.text);
-    this.ids.push(token);
-    const text = await this.tokenizer.decode(this.ids, { skipSpecialTokens: true });
-    this.text = text;
-    const { stop } = this.job.sampling;
-    const at = Math.min(...stop.map((s) => text.indexOf(s)).filter((i) => i >= 0));
-    if (at < Infinity) return this.finish('stop', text.slice(0, at));
-    if (this.ids.length >= this.job.sampling.maxTokens) return this.finish('length', text);
-    // Hold back a trailing U+FFFD (a character whose bytes have not all arrived) and a possible stop-string start.
-    const settled = text.replace(/\uFFFD+$/, '');
-    this.emit(settled.slice(0, settled.length - stopPrefixAtEnd(settled, stop)));
-  }
-
-  finish(reason: FinishReason, text: string): void {
-    this.finished = reason;
-    this.text = text;
-    if (reason !== 'cancelled') this.emit(text);
-  }
-
-  private emit(ready: string): void {
-    // Decoding a longer prefix only ever extends the settled text; anything else waits for the end.
-    if (ready.length > this.shown.length && ready.startsWith(this.shown)) {
-      this.job.onText?.(ready.slice(this.shown.length));
-      this.shown = ready;
-    }
-  }
-}
-
 /**
  * Generates every job's row in one batch on `source` (prompts of different lengths are
  * left-padded by an onnxruntime source, grouped by length on tfjs), streaming each row's text
@@ -106,13 +51,20 @@ class RowText {
  */
 export async function generateRows(jobs: readonly GenerationJob[], source: CausalLogitsSource, tokenizer: BpeTokenizer): Promise<GenerationResult[]> {
   const eos = tokenizer.special.eos?.id;
-  const rows = jobs.map((job) => new RowText(job, tokenizer, eos));
+  const decode = (ids: readonly number[]) => tokenizer.decode([...ids], { skipSpecialTokens: true });
+  // Each row's text: EOS, its stop strings and its own max tokens end it; the rest streams when certain.
+  const rows = jobs.map((job) => ({
+    job,
+    text: new RowTextStream({ decode, stop: job.sampling.stop, eosTokenIds: eos === undefined ? [] : [eos], maxTokens: job.sampling.maxTokens, onText: job.onText }),
+    firstTokenAt: undefined as number | undefined,
+    lastTokenAt: undefined as number | undefined,
+  }));
   const config: PerRowGenerationConfig = {
     maxNewTokens: Math.max(...jobs.map((j) => j.sampling.maxTokens)),
     eosTokenId: eos ?? null,
     padTokenId: tokenizer.special.pad?.id ?? eos ?? null,
   };
-  const live = (r: RowText) => r.finished === undefined && !r.job.cancelled?.();
+  const live = (r: (typeof rows)[number]) => r.text.finished === undefined && !r.job.cancelled?.();
   // Each row picks with its own settings and seeded stream, so its answer does not depend on its
   // batch; a row that ended here (stop string, its own max tokens, a client gone) is given EOS.
   const samplers = rows.map((r): RowSampler => {
@@ -121,13 +73,20 @@ export async function generateRows(jobs: readonly GenerationJob[], source: Causa
   });
   if (rows.some(live)) {
     for await (const { row, token } of streamGeneratePerRow(jobs.map((j) => j.ids), source, samplers, config)) {
-      if (live(rows[row])) await rows[row].accept(token);
+      const r = rows[row];
+      if (live(r)) {
+        r.lastTokenAt = performance.now();
+        r.firstTokenAt ??= r.lastTokenAt;
+        await r.text.accept(token);
+      }
       if (!rows.some(live)) break;
     }
   }
-  return rows.map((r) => {
+  const results: GenerationResult[] = [];
+  for (const r of rows) {
     // A row the loop ended at maxNewTokens without EOS, or one whose client left.
-    if (r.finished === undefined) r.finish(r.job.cancelled?.() ? 'cancelled' : 'length', r.text);
-    return { text: r.text, completionTokens: r.completionTokens, finishReason: r.finished!, firstTokenAt: r.firstTokenAt, lastTokenAt: r.lastTokenAt };
-  });
+    await r.text.end(r.job.cancelled?.() ? 'cancelled' : 'length');
+    results.push({ text: r.text.text, completionTokens: r.text.tokens.length, finishReason: r.text.finished!, firstTokenAt: r.firstTokenAt, lastTokenAt: r.lastTokenAt });
+  }
+  return results;
 }

@@ -19,6 +19,12 @@ export interface GenerateOptions {
   rng?: RandomSource;
   /** Called for every token as soon as it is picked (the same events `streamGenerate` yields). */
   onToken?: (event: TokenEvent) => void;
+  /**
+   * Asked for each unfinished row before every model call: true ends the row there, with no more
+   * tokens (a stop string found in its text). A stream's consumer has handled the events yielded
+   * so far when it is asked.
+   */
+  stopped?: (row: number) => boolean;
 }
 
 function checkPrompts(fn: string, prompts: readonly (readonly number[])[], vocabSize: number): void {
@@ -59,7 +65,7 @@ export async function* streamGenerate(
   const V = source.vocabSize;
   if (!Number.isInteger(V) || V < 1) throw new RangeError(`${fn}: source.vocabSize must be an integer >= 1, got ${V}`);
   checkPrompts(fn, prompts, V);
-  const { rng, onToken } = options;
+  const { rng, onToken, stopped } = options;
   if (c.doSample && rng === undefined) throw new TypeError(`${fn}: doSample is true but no rng was given (pass { rng: new Rng(seed) })`);
   const eos = new Set(eosTokenIds(c));
   const pad = c.padTokenId ?? eosTokenIds(c)[0] ?? 0; // only fed once a row hit EOS, so an EOS id exists then
@@ -73,7 +79,10 @@ export async function* streamGenerate(
   const done = new Array<boolean>(B).fill(c.maxNewTokens === 0);
   let cache: unknown = undefined;
   let newTokens: number[][] = [];
-  for (let step = 0; !done.every(Boolean); step++) {
+  for (let step = 0; ; step++) {
+    // 0. Rows the caller ended (stop strings) take no more tokens.
+    if (stopped) for (let b = 0; b < B; b++) done[b] ||= stopped(b);
+    if (done.every(Boolean)) break;
     // 1. Next-token logits: full sequences on the first call or without a cache, else only what is new.
     const batch = cache === undefined ? { tokens: sequences.map((s) => s.slice()) } : { tokens: newTokens, cache };
     const out = await source.next(batch);

@@ -31,5 +31,16 @@ export { pickToken } from './pick-token';
 // The loop
 export { generate, streamGenerate, type GenerateOptions, type TokenEvent } from './generate';
 
+// Text: decoding as tokens arrive, stop strings, streamed pieces
+export { generateText, type TextGeneration, type TextGenerationOptions } from './generate-text';
+export {
+  RowTextStream,
+  findStopString,
+  stopPrefixLength,
+  type RowTextStreamOptions,
+  type TextFinishReason,
+  type TokenDecoder,
+} from './text-stream';
+
 // Rows with sampling settings of their own in one batch (a server's requests)
 export { streamGeneratePerRow, type RowSampler, type PerRowGenerationConfig } from './generate-per-row';
