@@ -6,7 +6,8 @@ import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { PackedTokens } from '@proj/models';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cli, cliWithInput } from './testing';
+import { runCli } from './program';
+import { Capture, cli, cliWithInput } from './testing';
 
 let dir: string;
 let corpus: string;
@@ -58,6 +59,53 @@ describe('mateconv pretrain', () => {
     expect((await cli(...args, ...sampled)).stdout).toBe((await cli(...args, ...sampled)).stdout);
     const plain = await cli('generate', '--model', model, '--prompt', '北京是', '--max-new-tokens', '3', '--backend', 'wasm');
     expect(plain.stdout.startsWith('北京是')).toBe(true);
+  }, 60_000);
+
+  it('generate --stream prints what it prints without, in pieces; --stop cuts the text before the first stop string', async () => {
+    const model = join(dir, 'run', 'final');
+    const base = ['generate', '--model', model, '--prompt', '北京是', '中国的', '--max-new-tokens', '8', '--backend', 'wasm'];
+    for (const sampling of [[], ['--sample', '--top-k', '20', '--min-p', '0.05', '--no-repeat-ngram-size', '2', '--seed', '3']]) {
+      const whole = await cli(...base, ...sampling);
+      expect(whole.code, whole.stderr).toBe(0);
+      const stdout = new Capture();
+      expect(await runCli([...base, ...sampling, '--stream'], { stdout, stderr: new Capture() })).toBe(0);
+      expect(stdout.text).toBe(whole.stdout);
+      expect(whole.stdout.split('\n')[0].length).toBeGreaterThan('北京是'.length + 1);
+      // Written as it came: more writes than a prompt and a newline per line.
+      expect(stdout.writes.length).toBeGreaterThan(4);
+    }
+    const json = ['generate', '--model', model, '--prompt', '北京是', '--max-new-tokens', '8', '--json', '--backend', 'wasm'];
+    const full = JSON.parse((await cli(...json)).stdout) as { text: string; tokens: number[] };
+    const stop = [...full.text].slice(1, 3).join('');
+    const stopped = JSON.parse((await cli(...json, '--stop', 'never there', '--stop', stop)).stdout) as { text: string; tokens: number[] };
+    expect(stopped.text).toBe(full.text.slice(0, full.text.indexOf(stop)));
+    expect(stopped.tokens).toEqual(full.tokens.slice(0, stopped.tokens.length));
+  }, 60_000);
+
+  it.each([
+    [['generate', '--top-p', '1.5'], '--top-p must be'],
+    [['generate', '--temperature', '0'], '--temperature must be'],
+    [['generate', '--stop', ''], '--stop must be a non-empty string, got ""'],
+    [['generate', '--stream', '--json'], "option '--stream' cannot be used with option '--json'"],
+    [['chat', '--top-k', '-1'], '--top-k must be an integer >= 0'],
+    [['chat', '--greedy', '--sample'], "option '--greedy' cannot be used with option '--sample'"],
+    [['eval', '--repetition-penalty', '0'], '--repetition-penalty must be'],
+  ])('%j exits 2 naming the flag', async (args, message) => {
+    const { code, stderr } = await cli(...args, '--model', join(dir, 'run', 'final'), '--prompt', 'x');
+    expect(code).toBe(2);
+    expect(stderr.split('\n')[0]).toContain(message);
+  });
+
+  it('chat takes the shared sampling flags: seeded replies repeat, --stop cuts a reply', async () => {
+    const chat = (...flags: string[]) => cliWithInput(Readable.from(['你好\n', 'q\n']), 'chat', '--model', join(dir, 'run', 'final'), '--max-new-tokens', '8', '--backend', 'wasm', ...flags);
+    const sampled = ['--top-k', '20', '--min-p', '0.05', '--no-repeat-ngram-size', '2', '--seed', '5'];
+    const first = await chat(...sampled);
+    expect(first.code, first.stderr).toBe(0);
+    expect((await chat(...sampled)).stdout).toBe(first.stdout);
+    const greedy = (await chat('--greedy')).stdout.split('\n')[0];
+    expect([...greedy].length).toBeGreaterThan(2);
+    const stop = [...greedy].slice(1, 3).join('');
+    expect((await chat('--greedy', '--stop', stop)).stdout).toBe(`${greedy.slice(0, greedy.indexOf(stop))}\n`);
   }, 60_000);
 
   it('chat answers each line through the chat template, clears the history on clear and leaves on q', async () => {

@@ -4,7 +4,10 @@ import { runCli } from './program';
 /** A writable that keeps what is written (tests only). */
 export class Capture extends Writable {
   text = '';
+  /** Each write, in order (to tell streamed output from output written at the end). */
+  readonly writes: string[] = [];
   override _write(chunk: Buffer, _encoding: BufferEncoding, done: () => void): void {
+    this.writes.push(chunk.toString());
     this.text += chunk.toString();
     done();
   }

@@ -1,24 +1,18 @@
 import { createInterface } from 'node:readline';
 import { Rng } from '@proj/core';
 import type { BackendChoice, ChatMessage } from '@proj/models';
-import { generate } from '@proj/sampling';
+import { generateText } from '@proj/sampling';
 import type { Command } from 'commander';
 import { bundled } from '../bundled-data';
 import { type CliIO, CliError, log } from '../cli-io';
-import { numberFlag } from '../flags';
 import type { EngineChoice } from '../engine';
+import { addSamplingFlags, doSample, generationConfigOf, type SamplingFlags } from '../sampling-flags';
 import { addEngineOptions, loadModelAndTokenizer } from './generate';
 
-export interface ChatCommandOptions {
+export interface ChatCommandOptions extends SamplingFlags {
   model: string;
   tokenizer: string;
   system?: string;
-  maxNewTokens: number;
-  temperature: number;
-  topP: number;
-  repetitionPenalty: number;
-  greedy: boolean;
-  seed: number;
   backend: BackendChoice;
   engine: EngineChoice;
 }
@@ -37,6 +31,7 @@ export async function runChat(options: ChatCommandOptions, io: CliIO): Promise<{
     await close();
     throw new CliError(`--tokenizer: ${options.tokenizer} has no chat template in tokenizer_config.json`);
   }
+  const sampled = doSample(options);
   const rng = new Rng(options.seed);
   const history: ChatMessage[] = options.system ? [{ role: 'system', content: options.system }] : [];
   let turns = 0;
@@ -59,45 +54,17 @@ export async function runChat(options: ChatCommandOptions, io: CliIO): Promise<{
         history.pop();
         continue;
       }
-      // Stream: decode what has been generated so far and print the new text, holding back a
-      // trailing U+FFFD (a character whose bytes have not all arrived).
-      const generated: number[] = [];
-      let shown = '';
-      const flush = async (final: boolean) => {
-        const text = await tokenizer.decode(generated, { skipSpecialTokens: true });
-        const ready = final ? text : text.replace(/\uFFFD+$/, '');
-        if (ready.length > shown.length && ready.startsWith(shown)) {
-          io.stdout.write(ready.slice(shown.length));
-          shown = ready;
-        }
-      };
-      const pending: Promise<void>[] = [];
-      await engine.withSource((source) =>
-        generate(
-          [ids],
-          source,
-          {
-            maxNewTokens: options.maxNewTokens,
-            doSample: !options.greedy,
-            temperature: options.temperature,
-            topP: options.topP,
-            repetitionPenalty: options.repetitionPenalty,
-            eosTokenId: tokenizer.special.eos?.id ?? null,
-            padTokenId: tokenizer.special.pad?.id ?? null,
-          },
-          {
-            rng: options.greedy ? undefined : rng,
-            onToken: (event) => {
-              generated.push(event.token);
-              pending.push(flush(false));
-            },
-          },
-        ),
+      // The reply streams as its text becomes certain (no half character, no possible start of a --stop string).
+      const [reply] = await engine.withSource((source) =>
+        generateText([ids], source, generationConfigOf(options, tokenizer), {
+          rng: sampled ? rng : undefined,
+          decode: (generated) => tokenizer.decode([...generated], { skipSpecialTokens: true }),
+          stop: options.stop,
+          onText: ({ delta }) => io.stdout.write(delta),
+        }),
       );
-      await Promise.all(pending);
-      await flush(true);
       io.stdout.write('\n');
-      history.push({ role: 'assistant', content: shown });
+      history.push({ role: 'assistant', content: reply.text });
       turns++;
     }
   } finally {
@@ -108,18 +75,13 @@ export async function runChat(options: ChatCommandOptions, io: CliIO): Promise<{
 }
 
 export function registerChat(program: Command, io: CliIO): void {
-  addEngineOptions(program.command('chat'))
+  const command = addEngineOptions(program.command('chat'))
     .description('Chat with a model through the tokenizer\'s chat template; replies stream; exit/quit/q leave, clear empties the history')
     .requiredOption('--model <dir>', 'a model directory: pretrain final/ or a checkpoint')
     .option('--tokenizer <dir>', 'directory with tokenizer.json and tokenizer_config.json (chat template)', bundled.tokenizer)
-    .option('--system <text>', 'a system message at the start of the conversation')
-    .option('--max-new-tokens <n>', 'most tokens per reply', numberFlag('--max-new-tokens', { integer: true, min: 1 }), 128)
-    .option('--temperature <x>', 'sampling temperature', numberFlag('--temperature'), 1)
-    .option('--top-p <x>', 'nucleus sampling mass (1: off)', numberFlag('--top-p'), 0.95)
-    .option('--repetition-penalty <x>', 'penalize tokens already in the conversation (1: off)', numberFlag('--repetition-penalty'), 1.2)
-    .option('--greedy', 'greedy argmax instead of sampling', false)
-    .option('--seed <n>', 'sampling seed', numberFlag('--seed', { integer: true, min: 0 }), 42)
-    .action(async (opts: ChatCommandOptions) => {
-      await runChat(opts, io);
-    });
+    .option('--system <text>', 'a system message at the start of the conversation');
+  // Chat samples at the recommended settings unless --greedy.
+  addSamplingFlags(command, { maxNewTokens: 128, sample: true, topP: 0.95, repetitionPenalty: 1.2 }).action(async (opts: ChatCommandOptions) => {
+    await runChat(opts, io);
+  });
 }

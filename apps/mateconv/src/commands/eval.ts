@@ -5,9 +5,9 @@ import { PACKED_FILES, PackedTokens } from '@proj/models';
 import type { Command } from 'commander';
 import { type CliIO, CliError, log } from '../cli-io';
 import { numberFlag } from '../flags';
-import { addSamplingOptions, continuePrompts, loadModelAndTokenizer, readPrompts, type Generation, type SamplingFlags } from './generate';
+import { addGenerationOptions, continuePrompts, loadModelAndTokenizer, readPrompts, type Generation, type GenerationFlags } from './generate';
 
-export interface EvalCommandOptions extends SamplingFlags {
+export interface EvalCommandOptions extends GenerationFlags {
   data?: string;
   seqLen: number;
   windows: number;
@@ -60,7 +60,7 @@ export async function runEval(options: EvalCommandOptions, io: CliIO): Promise<E
 }
 
 export function registerEval(program: Command, io: CliIO, report: (result: unknown) => void): void {
-  addSamplingOptions(program.command('eval').description('Held-out perplexity (--data) and repetition measures of generations (--prompt / --prompts-file)'))
+  addGenerationOptions(program.command('eval').description('Held-out perplexity (--data) and repetition measures of generations (--prompt / --prompts-file)'))
     .option('--data <dir>', 'a prepared held-out corpus (`mateconv prepare`)')
     .option('--seq-len <n>', 'tokens per perplexity window', numberFlag('--seq-len', { integer: true, min: 2 }), 128)
     .option('--windows <n>', 'most windows scored', numberFlag('--windows', { integer: true, min: 1 }), 512)

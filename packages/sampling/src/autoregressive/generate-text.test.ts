@@ -51,8 +51,19 @@ function expected(script: readonly number[], stop: readonly string[], maxNewToke
 
 async function run(scripts: readonly (readonly number[])[], stop: readonly string[], maxNewTokens = 64) {
   const streamed = scripts.map(() => '');
+  const ended: string[] = scripts.map(() => '');
   const { source } = scripted(scripts);
-  const out = await generateText(scripts.map((_, r) => [r]), source, { maxNewTokens, eosTokenId: EOS }, { decode, stop, onText: ({ row, delta }) => (streamed[row] += delta) });
+  const out = await generateText(scripts.map((_, r) => [r]), source, { maxNewTokens, eosTokenId: EOS }, {
+    decode,
+    stop,
+    onText: ({ row, delta }) => {
+      expect(ended[row], 'text after the end').toBe('');
+      streamed[row] += delta;
+    },
+    onEnd: ({ row, finishReason }) => (ended[row] += finishReason),
+  });
+  // onEnd once per row, with the reason returned.
+  expect(ended).toEqual(out.map((o) => o.finishReason));
   return { out, streamed };
 }
 

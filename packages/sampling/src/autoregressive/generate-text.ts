@@ -18,6 +18,8 @@ export interface TextGenerationOptions extends Omit<GenerateOptions, 'stopped'> 
    * concatenate to its final `text`.
    */
   onText?: (event: { row: number; delta: string }) => void;
+  /** Called once per row when it ends, after its last `onText` (rows that run to `maxNewTokens` end together, in order). */
+  onEnd?: (event: { row: number; finishReason: TextGeneration['finishReason'] }) => void;
 }
 
 export interface TextGeneration {
@@ -42,9 +44,18 @@ export async function generateText(
 ): Promise<TextGeneration[]> {
   const fn = 'generateText';
   if (typeof options?.decode !== 'function') throw new TypeError(`${fn}: options.decode must be a function from token ids to text, got ${String(options?.decode)}`);
-  const { decode, stop, onText, ...generateOptions } = options;
+  const { decode, stop, onText, onEnd, ...generateOptions } = options;
   const eos = eosTokenIds(resolveGenerationConfig(config, fn));
-  const rows = prompts.map((_, row) => new RowTextStream({ decode, stop, eosTokenIds: eos, onText: onText && ((delta) => onText({ row, delta })) }));
+  const rows = prompts.map(
+    (_, row) =>
+      new RowTextStream({
+        decode,
+        stop,
+        eosTokenIds: eos,
+        onText: onText && ((delta) => onText({ row, delta })),
+        onEnd: onEnd && ((reason) => onEnd({ row, finishReason: reason as TextGeneration['finishReason'] })),
+      }),
+  );
   const stream = streamGenerate(prompts, source, config, { ...generateOptions, stopped: (row) => rows[row].finished !== undefined }, fn);
   for (let next = await stream.next(); !next.done; next = await stream.next()) await rows[next.value.row].accept(next.value.token);
   // Rows still open ran out of maxNewTokens.

@@ -44,6 +44,8 @@ export interface RowTextStreamOptions {
   maxTokens?: number;
   /** Called with each new piece of text as soon as it is certain; the pieces concatenate to `text`. */
   onText?: (delta: string) => void;
+  /** Called once when the row ends, after its last piece of text. */
+  onEnd?: (reason: TextFinishReason) => void;
 }
 
 /** One row's text as its tokens arrive: `accept` each token, then `end` when the loop stops. */
@@ -101,6 +103,7 @@ export class RowTextStream {
     this.finished = reason;
     this.text = text;
     if (reason !== 'cancelled') this.emit(text);
+    this.options.onEnd?.(reason);
   }
 
   private emit(ready: string): void {
