@@ -1,7 +1,7 @@
 // Public API of @proj/trainer.
 
 // The loop and the task interface
-export { train, type TrainOptions, type TrainResult } from './train';
+export { train, type TrainOptions, type TrainResult, type PeriodicHook } from './train';
 export type { TrainTask, StepContext, EvalContext } from './task';
 export type { TrainEngine, EngineFactory, EngineSetup } from './engine';
 export { createTfjsEngine } from './tfjs-engine';

@@ -293,6 +293,35 @@ describe('train: checkpoints', () => {
   });
 });
 
+describe('train: periodic hooks', () => {
+  it('run every N steps and at the last step, after evaluation, on the weights evaluation sees (EMA), not the raw ones', async () => {
+    const task = createMlpTask();
+    const evaluate = task.evaluate!.bind(task);
+    const evaluated = new Map<number, Float32Array>();
+    task.evaluate = (ctx) => {
+      evaluated.set(ctx.step, task.snapshot().get('out.weight')!);
+      return evaluate(ctx);
+    };
+    const seen: { step: number; weights: Float32Array; evaluatedFirst: boolean }[] = [];
+    const dir = runDir('periodic');
+    await train({ epochs: 2, max_steps: 10, batch_size: 8, lr: 0.05, ema_decay: 0.8, eval_every_steps: 4, save_every_steps: 4, output_dir: dir }, task, {
+      ...quiet,
+      periodic: [{ name: 'probe', everySteps: 4, run: ({ step }) => void seen.push({ step, weights: task.snapshot().get('out.weight')!, evaluatedFirst: evaluated.has(step) }) }],
+    });
+    expect(seen.map((s) => s.step)).toEqual([4, 8, 10]);
+    for (const { step, weights, evaluatedFirst } of seen) {
+      expect(evaluatedFirst).toBe(true);
+      expect(Array.from(weights), `step ${step}`).toEqual(Array.from(evaluated.get(step)!));
+    }
+    const raw = await readSafetensors(join(dir, 'checkpoint-8', 'model.safetensors'));
+    expect(Array.from(seen[1].weights)).not.toEqual(Array.from(raw.tensors.get('out.weight')!.data as Float32Array));
+    await expect(train({ epochs: 1, batch_size: 8, output_dir: runDir('periodic-bad') }, task, { ...quiet, periodic: [{ name: 'probe', everySteps: 0, run: () => {} }] })).rejects.toThrow(
+      'train: periodic hook "probe".everySteps must be an integer >= 1, got 0',
+    );
+    task.dispose();
+  });
+});
+
 describe('train: resume', () => {
   // Mid-epoch checkpoints (step 9 = epoch 1, micro-batch 6 of 12), accumulation, EMA, input noise
   // drawn from ctx.rng and periodic evaluation: everything that has state.

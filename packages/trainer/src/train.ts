@@ -12,7 +12,7 @@ import { renderLossPlot, type PlotPanel } from './loss-plot';
 import { lrAt, type LrSchedule } from './lr-schedule';
 import { MetricsLog, readMetricsLog, type MetricsRecord } from './metrics-log';
 import { checkPrecision } from './precision';
-import type { StepContext, TrainTask } from './task';
+import type { EvalContext, StepContext, TrainTask } from './task';
 import { TfEventsWriter } from './tfevents-writer';
 import { createTfjsEngine } from './tfjs-engine';
 
@@ -29,6 +29,22 @@ export interface TrainOptions<B = unknown> {
   wallTime?: () => number;
   /** Where the steps run; default `createTfjsEngine` (the task's `loss` under tf.variableGrads). */
   engine?: EngineFactory<B>;
+  /** Work every N optimizer steps beside evaluation (e.g. sample generations from fixed prompts). */
+  periodic?: readonly PeriodicHook[];
+}
+
+/**
+ * Called every `everySteps` optimizer steps, at the last step and on early stopping, after that
+ * step's evaluation and before its checkpoint, with the weights evaluation sees in the task's
+ * Variables (the EMA averages when EMA is on; an engine that keeps its weights elsewhere has
+ * written them there). A resumed run calls it for the steps after the checkpoint only.
+ */
+export interface PeriodicHook {
+  /** For errors, e.g. "samples". */
+  name: string;
+  /** An integer >= 1. */
+  everySteps: number;
+  run(ctx: EvalContext): Promise<void> | void;
 }
 
 export interface TrainResult {
@@ -85,6 +101,10 @@ export async function train<B>(configInput: TrainConfigInput, task: TrainTask<B>
   const schedule: LrSchedule = { ...config, total_steps: totalSteps };
 
   // 4) the engine: gradient sums, clipping, optimizer and EMA (tfjs by default)
+  const periodic = options.periodic ?? [];
+  for (const hook of periodic) {
+    if (!Number.isInteger(hook.everySteps) || hook.everySteps < 1) throw new RangeError(`train: periodic hook "${hook.name}".everySteps must be an integer >= 1, got ${hook.everySteps}`);
+  }
   const engine = await (options.engine ?? createTfjsEngine)({ config, task, trainable, lrScale });
   const { optimizer, ema } = engine;
 
@@ -262,6 +282,14 @@ export async function train<B>(configInput: TrainConfigInput, task: TrainTask<B>
               await saveBest(runDir, { state, task });
             }
             stopEarly = verdict.stop;
+          });
+        }
+
+        // 7e') periodic hooks (samples, …) on the weights evaluation sees
+        const hooksDue = periodic.filter((hook) => step % hook.everySteps === 0 || last || stopEarly);
+        if (hooksDue.length > 0) {
+          await engine.withEvalWeights(async () => {
+            for (const hook of hooksDue) await hook.run({ epoch, step });
           });
         }
 
