@@ -31,7 +31,8 @@ export interface LmEngine {
 /** The export `mateconv export` writes beside a checkpoint. */
 export const onnxExportPath = (modelDir: string) => join(modelDir, 'onnx', 'model.onnx');
 
-function tfjsEngine(model: CausalLm): LmEngine {
+/** The model on the current tfjs backend (its Variables as they are at each call: pretraining samples through it). */
+export function tfjsEngine(model: CausalLm): LmEngine {
   return {
     name: 'tfjs',
     async withSource(fn) {

@@ -7,6 +7,7 @@ import { Option, type Command } from 'commander';
 import { bundled } from '../bundled-data';
 import { type CliIO, CliError, log } from '../cli-io';
 import { ENGINE_CHOICES, type EngineChoice } from '../engine';
+import { FIXED_PROMPTS } from '../fixed-prompts';
 import { numberFlag } from '../flags';
 import { runEval, type EvalReport } from './eval';
 import { runPrepare } from './prepare';
@@ -15,8 +16,6 @@ import { runPretrain, type PretrainSummary } from './pretrain';
 /** The bundled Chinese Wikipedia sentences (CC0), shipped by apps/gap-relm (see data/PROVENANCE.md). */
 const BUNDLED_CORPUS = fileURLToPath(new URL('../../../gap-relm/data/corpus/wiki.zh-cn.txt', import.meta.url));
 
-/** Fixed prompts the demo continues: openings of the kind of sentence the corpus holds. */
-export const DEMO_PROMPTS = ['北京是', '中国的', '长江', '他出生于', '这座城市', '历史上', '该公司', '科学家'];
 
 export interface DemoCommandOptions {
   outputDir: string;
@@ -51,7 +50,7 @@ export interface DemoReport {
 /**
  * prepare → pretrain → eval on the bundled corpus: the first `devLines` sentences are held out,
  * the rest train a small model on the onnxruntime engine; then held-out perplexity and the
- * continuations of DEMO_PROMPTS at the given sampling settings, with their repetition measures.
+ * continuations of FIXED_PROMPTS at the given sampling settings, with their repetition measures.
  * The repeater study runs it twice: the recommended settings (the defaults) and the failure ones
  * (`--warmup-steps 0 --lr 2e-2 --max-steps 20`).
  */
@@ -98,6 +97,10 @@ export async function runDemo(options: DemoCommandOptions, io: CliIO): Promise<D
       seed: options.seed,
       backend: options.backend,
       engine: options.trainEngine,
+      // Samples of the fixed prompts at each evaluation, in the log and pretrain/samples.jsonl.
+      sampleEverySteps: options.evalEverySteps,
+      sampleMaxNewTokens: options.maxNewTokens,
+      tokenizer: bundled.tokenizer,
     },
     io,
   );
@@ -107,11 +110,11 @@ export async function runDemo(options: DemoCommandOptions, io: CliIO): Promise<D
     {
       model: pretrain.final,
       tokenizer: bundled.tokenizer,
-      prompt: DEMO_PROMPTS,
+      prompt: [...FIXED_PROMPTS],
       data: join(data, 'dev'),
       seqLen: options.seqLen,
       windows: 64,
-      samples: DEMO_PROMPTS.length,
+      samples: FIXED_PROMPTS.length,
       maxNewTokens: options.maxNewTokens,
       sample: true,
       temperature: options.temperature,

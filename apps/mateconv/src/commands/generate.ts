@@ -32,9 +32,9 @@ export interface Generation {
   tokens: number[];
 }
 
-/** Prompts from --prompt and --prompts-file (blank lines skipped). */
-export async function readPrompts(options: Pick<GenerationFlags, 'prompt' | 'promptsFile'>): Promise<string[]> {
-  if (options.promptsFile !== undefined && !existsSync(options.promptsFile)) throw new CliError(`--prompts-file: file not found: ${options.promptsFile}`);
+/** Prompts from --prompt and --prompts-file (blank lines skipped); `fileFlag` names the file's flag in errors. */
+export async function readPrompts(options: Pick<GenerationFlags, 'prompt' | 'promptsFile'>, fileFlag = '--prompts-file'): Promise<string[]> {
+  if (options.promptsFile !== undefined && !existsSync(options.promptsFile)) throw new CliError(`${fileFlag}: file not found: ${options.promptsFile}`);
   const prompts = [...(options.prompt ?? [])];
   if (options.promptsFile !== undefined) prompts.push(...(await readFile(options.promptsFile, 'utf8')).split('\n').filter((line) => line.trim() !== ''));
   return prompts;

@@ -1,10 +1,12 @@
 import { readFileSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FIXED_PROMPTS } from '../fixed-prompts';
 import { cli } from '../testing';
+import type { TrainingSample } from './pretrain-samples';
 
 let dir: string;
 beforeAll(async () => {
@@ -30,4 +32,49 @@ describe('mateconv pretrain --engine', () => {
     expect(losses.onnx.length).toBe(3);
     losses.onnx.forEach((loss, i) => expect(Math.abs(loss - losses.tfjs[i]) / losses.tfjs[i]).toBeLessThan(1e-4));
   }, 120_000);
+
+  it('--sample-every-steps continues fixed prompts at steps N, 2N, … and the last, into the log and samples.jsonl, the same for the same seed', async () => {
+    const args = (run: string, ...more: string[]) => ['pretrain', '--data', join(dir, 'data'), '--output-dir', run, '--preset', 'tiny', '--seq-len', '16', '--batch-size', '4', '--warmup-steps', '1', '--lr', '0.01', '--max-steps', '5', '--save-every-steps', '2', '--sample-every-steps', '2', '--sample-max-new-tokens', '6', '--backend', 'cpu', ...more];
+    const read = (run: string) => readFileSync(join(run, 'samples.jsonl'), 'utf8');
+    const a = join(dir, 'samples-a');
+    const first = await cli(...args(a));
+    expect(first.code, first.stderr).toBe(0);
+    const samples = read(a).trim().split('\n').map((line) => JSON.parse(line) as TrainingSample);
+    const expected = [2, 4, 5].flatMap((step) => (['greedy', 'sampled'] as const).flatMap((mode) => FIXED_PROMPTS.map((prompt) => ({ step, mode, prompt }))));
+    expect(samples.map(({ step, mode, prompt }) => ({ step, mode, prompt }))).toEqual(expected);
+    for (const sample of samples) expect(sample.text.length, JSON.stringify(sample)).toBeGreaterThan(0);
+    expect(first.stderr).toContain(`sample step 2 greedy: ${FIXED_PROMPTS[0]} → ${samples[0].text.replace(/\n/g, ' ')}\n`);
+    // The same seed: the same samples, byte for byte.
+    const b = join(dir, 'samples-b');
+    expect((await cli(...args(b))).code).toBe(0);
+    expect(read(b)).toBe(read(a));
+    // Resumed from checkpoint-2 into a dir whose samples.jsonl has lines past it (a killed run's): they are replaced.
+    const resumed = join(dir, 'samples-resumed');
+    await mkdir(resumed, { recursive: true });
+    await copyFile(join(a, 'samples.jsonl'), join(resumed, 'samples.jsonl'));
+    expect((await cli(...args(resumed, '--resume-from', join(a, 'checkpoint-2')))).code).toBe(0);
+    expect(read(resumed)).toBe(read(a));
+  }, 120_000);
+
+  it('samples on the onnx training engine come from the weights being trained (equal to generate from the step-4 checkpoint)', async () => {
+    const prompts = join(dir, 'prompts.txt');
+    await writeFile(prompts, '北京是\n\n长江\n');
+    const run = join(dir, 'samples-onnx');
+    const { code, stderr } = await cli('pretrain', '--data', join(dir, 'data'), '--output-dir', run, '--preset', 'tiny', '--seq-len', '16', '--batch-size', '4', '--warmup-steps', '1', '--lr', '0.01', '--max-steps', '4', '--save-every-steps', '2', '--sample-every-steps', '2', '--sample-prompts-file', prompts, '--sample-max-new-tokens', '6', '--backend', 'cpu', '--engine', 'onnx');
+    expect(code, stderr).toBe(0);
+    const greedy = readFileSync(join(run, 'samples.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line) as TrainingSample).filter((s) => s.mode === 'greedy');
+    expect(greedy.map((s) => [s.step, s.prompt])).toEqual([[2, '北京是'], [2, '长江'], [4, '北京是'], [4, '长江']]);
+    const generated = await cli('generate', '--model', join(run, 'checkpoint-4'), '--prompts-file', prompts, '--max-new-tokens', '6', '--json', '--engine', 'tfjs', '--backend', 'cpu');
+    expect(generated.code, generated.stderr).toBe(0);
+    expect(generated.stdout.trim().split('\n').map((line) => (JSON.parse(line) as { text: string }).text)).toEqual(greedy.filter((s) => s.step === 4).map((s) => s.text));
+  }, 120_000);
+
+  it.each([
+    [['--sample-every-steps', '-1'], '--sample-every-steps must be an integer >= 0, got "-1"'],
+    [['--sample-every-steps', '2', '--sample-prompts-file', '/nonexistent/prompts.txt'], 'mateconv: --sample-prompts-file: file not found: /nonexistent/prompts.txt'],
+  ])('%j exits 2 with one line naming the flag', async (flags, message) => {
+    const { code, stderr } = await cli('pretrain', '--data', join(dir, 'data'), '--output-dir', join(dir, 'never'), '--preset', 'tiny', '--seq-len', '16', '--backend', 'cpu', ...flags);
+    expect(code).toBe(2);
+    expect(stderr.split('\n').find((line) => line.includes(message.split(':')[0]))).toContain(message);
+  });
 });

@@ -1,7 +1,9 @@
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Rng } from '@proj/core';
 import {
+  BpeTokenizer,
   CAUSAL_LM_PRESETS,
   CausalLm,
   PACKED_FILES,
@@ -13,11 +15,16 @@ import {
   saveCausalLm,
   type BackendChoice,
   type CausalLmPreset,
+  type PreparedStats,
 } from '@proj/models';
-import { train, type TrainResult } from '@proj/trainer';
+import { train, type PeriodicHook, type TrainResult } from '@proj/trainer';
 import { Option, type Command } from 'commander';
+import { bundled } from '../bundled-data';
 import { type CliIO, CliError, log } from '../cli-io';
+import { FIXED_PROMPTS } from '../fixed-prompts';
 import { numberFlag } from '../flags';
+import { readPrompts } from './generate';
+import { createSampleHook, SAMPLES_FILE } from './pretrain-samples';
 
 export interface PretrainCommandOptions {
   data: string;
@@ -46,6 +53,12 @@ export interface PretrainCommandOptions {
   /** Where training steps run: tfjs (--backend) or onnxruntime-node (evaluation stays on tfjs). */
   engine: 'tfjs' | 'onnx';
   resumeFrom?: string;
+  /** Continue fixed prompts every N steps (0: off; default --eval-every-steps). */
+  sampleEverySteps?: number;
+  samplePromptsFile?: string;
+  sampleMaxNewTokens: number;
+  /** The tokenizer that prepared --data (samples are encoded and decoded with it). */
+  tokenizer: string;
 }
 
 async function openPacked(dir: string, flag: string): Promise<PackedTokens> {
@@ -71,6 +84,7 @@ export async function runPretrain(options: PretrainCommandOptions, io: CliIO): P
     const config = parseCausalLmConfig({ ...CAUSAL_LM_PRESETS[options.preset], vocab_size: data.stats.vocab_size }, '--preset');
     const model = CausalLm.random(config, new Rng(options.seed));
     try {
+      const samples = await sampleHook(options, data, model, io);
       // The Ops-level task: its loss runs on TfOps under the tfjs engine and is recorded once for onnxruntime.
       const task = createCausalLmOpsTask(model, { train: data, seqLen: options.seqLen, dev, devWindows: options.devWindows });
       const result = await train(
@@ -94,7 +108,12 @@ export async function runPretrain(options: PretrainCommandOptions, io: CliIO): P
           log_every_steps: options.logEverySteps,
         },
         task,
-        { resumeFrom: options.resumeFrom, log: io.stderr, engine: options.engine === 'onnx' ? createOnnxEngine({ log: (line) => log(io, line) }) : undefined },
+        {
+          resumeFrom: options.resumeFrom,
+          log: io.stderr,
+          engine: options.engine === 'onnx' ? createOnnxEngine({ log: (line) => log(io, line) }) : undefined,
+          periodic: samples ? [samples] : [],
+        },
       );
       const final = join(options.outputDir, 'final');
       await saveCausalLm(model, final);
@@ -109,6 +128,30 @@ export async function runPretrain(options: PretrainCommandOptions, io: CliIO): P
     await data.close();
     await dev?.close();
   }
+}
+
+/**
+ * The hook that samples FIXED_PROMPTS (or --sample-prompts-file) every --sample-every-steps steps
+ * (default --eval-every-steps; 0 = off), with the tokenizer that prepared the corpus.
+ */
+async function sampleHook(options: PretrainCommandOptions, data: PackedTokens, model: CausalLm, io: CliIO): Promise<PeriodicHook | null> {
+  const everySteps = options.sampleEverySteps ?? options.evalEverySteps;
+  if (everySteps === 0) return null;
+  const prompts = options.samplePromptsFile === undefined ? [...FIXED_PROMPTS] : await readPrompts({ promptsFile: options.samplePromptsFile }, '--sample-prompts-file');
+  if (prompts.length === 0) throw new CliError(`--sample-prompts-file: no prompts in ${options.samplePromptsFile}`);
+  if (!existsSync(join(options.tokenizer, 'tokenizer.json'))) throw new CliError(`--tokenizer: no tokenizer.json in ${options.tokenizer}`);
+  const tokenizer = await BpeTokenizer.fromDirectory(options.tokenizer);
+  const prepared = (data.stats as Partial<PreparedStats>).tokenizer?.sha256;
+  const sha = createHash('sha256').update(tokenizer.tokenizerJson).digest('hex');
+  if (tokenizer.vocabSize !== data.stats.vocab_size || (prepared !== undefined && prepared !== sha)) {
+    throw new CliError(`--tokenizer: ${options.tokenizer} is not the tokenizer that prepared --data (sha256 ${sha.slice(0, 12)} vs ${prepared?.slice(0, 12)}); pass that one, or --sample-every-steps 0`);
+  }
+  const longest = Math.max(...(await tokenizer.encodeBatch(prompts, { addSpecialTokens: false })).map((ids) => ids.length + 1));
+  if (longest + options.sampleMaxNewTokens > model.config.max_position_embeddings) {
+    throw new CliError(`--sample-max-new-tokens: ${options.sampleMaxNewTokens} after a prompt of ${longest} tokens passes the model's ${model.config.max_position_embeddings} positions`);
+  }
+  log(io, `pretrain: sampling ${prompts.length} prompts every ${everySteps} steps (greedy and sampled, ${options.sampleMaxNewTokens} tokens) into ${join(options.outputDir, SAMPLES_FILE)}`);
+  return createSampleHook({ model, tokenizer, prompts, everySteps, maxNewTokens: options.sampleMaxNewTokens, seed: options.seed, outputDir: options.outputDir }, options.resumeFrom !== undefined, io);
 }
 
 export function registerPretrain(program: Command, io: CliIO, report: (result: unknown) => void): void {
@@ -140,5 +183,9 @@ export function registerPretrain(program: Command, io: CliIO, report: (result: u
     .addOption(new Option('--backend <name>', 'compute backend').choices(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']).default('auto'))
     .addOption(new Option('--engine <name>', 'where training steps run: tfjs (--backend) or onnx (onnxruntime-node, cuda then cpu)').choices(['tfjs', 'onnx']).default('tfjs'))
     .option('--resume-from <dir>', 'a checkpoint-<step>/ or run dir to continue exactly')
+    .option('--sample-every-steps <n>', 'continue fixed prompts (greedy and sampled) every N steps into the log and samples.jsonl (0: off; default --eval-every-steps)', numberFlag('--sample-every-steps', { integer: true, min: 0 }))
+    .option('--sample-prompts-file <file>', `prompts to sample, one per line (default: ${FIXED_PROMPTS.join(' ')})`)
+    .option('--sample-max-new-tokens <n>', 'tokens generated per sample', numberFlag('--sample-max-new-tokens', { integer: true, min: 1 }), 32)
+    .option('--tokenizer <dir>', 'the tokenizer that prepared --data (for samples)', bundled.tokenizer)
     .action(async (opts: PretrainCommandOptions) => report(await runPretrain(opts, io)));
 }
