@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli } from '../testing';
-import { FIXED_PROMPTS } from '../fixed-prompts';
+import { DEMO_PROMPTS } from '../demo-prompts';
 import type { DemoReport } from './demo';
 
 let dir: string;
@@ -27,15 +27,15 @@ describe('mateconv demo', () => {
     const report = JSON.parse(stdout) as DemoReport;
     expect(report.pretrain).toMatchObject({ stopped: 'completed', global_step: 4, final: join(out, 'pretrain', 'final') });
     expect(report.eval.heldout!.perplexity).toBeCloseTo(Math.exp(report.eval.heldout!.loss), 3);
-    expect(report.eval.repetition!.generations).toBe(FIXED_PROMPTS.length);
-    expect(report.eval.samples.map((s) => s.prompt)).toEqual(FIXED_PROMPTS);
+    expect(report.eval.repetition!.generations).toBe(DEMO_PROMPTS.length);
+    expect(report.eval.samples.map((s) => s.prompt)).toEqual(DEMO_PROMPTS);
     expect(report.settings).toMatchObject({ temperature: 1, topP: 0.95, repetitionPenalty: 1.2 });
     expect(stderr).toMatch(/^engine: onnx \(/m);
-    expect(stderr).toContain(`demo: ${FIXED_PROMPTS[0]} → `);
+    expect(stderr).toContain(`demo: ${DEMO_PROMPTS[0]} → `);
     // Samples of the fixed prompts at each evaluation (steps 2 and 4), greedy and sampled.
     const samples = readFileSync(join(out, 'pretrain', 'samples.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { step: number });
-    expect(samples.map((s) => s.step)).toEqual([2, 4].flatMap((step) => Array<number>(2 * FIXED_PROMPTS.length).fill(step)));
-    expect(stderr).toContain(`sample step 2 greedy: ${FIXED_PROMPTS[0]} → `);
+    expect(samples.map((s) => s.step)).toEqual([2, 4].flatMap((step) => Array<number>(2 * DEMO_PROMPTS.length).fill(step)));
+    expect(stderr).toContain(`sample step 2 greedy: ${DEMO_PROMPTS[0]} → `);
   }, 180_000);
 
   it('exits 2 with one line on a missing corpus', async () => {

@@ -7,7 +7,7 @@ import { Option, type Command } from 'commander';
 import { bundled } from '../bundled-data';
 import { type CliIO, CliError, log } from '../cli-io';
 import { ENGINE_CHOICES, type EngineChoice } from '../engine';
-import { FIXED_PROMPTS } from '../fixed-prompts';
+import { DEMO_PROMPTS } from '../demo-prompts';
 import { numberFlag } from '../flags';
 import { runEval, type EvalReport } from './eval';
 import { runPrepare } from './prepare';
@@ -50,7 +50,7 @@ export interface DemoReport {
 /**
  * prepare → pretrain → eval on the bundled corpus: the first `devLines` sentences are held out,
  * the rest train a small model on the onnxruntime engine; then held-out perplexity and the
- * continuations of FIXED_PROMPTS at the given sampling settings, with their repetition measures.
+ * continuations of DEMO_PROMPTS at the given sampling settings, with their repetition measures.
  * The repeater study runs it twice: the recommended settings (the defaults) and the failure ones
  * (`--warmup-steps 0 --lr 2e-2 --max-steps 20`).
  */
@@ -110,11 +110,11 @@ export async function runDemo(options: DemoCommandOptions, io: CliIO): Promise<D
     {
       model: pretrain.final,
       tokenizer: bundled.tokenizer,
-      prompt: [...FIXED_PROMPTS],
+      prompt: [...DEMO_PROMPTS],
       data: join(data, 'dev'),
       seqLen: options.seqLen,
       windows: 64,
-      samples: FIXED_PROMPTS.length,
+      samples: DEMO_PROMPTS.length,
       maxNewTokens: options.maxNewTokens,
       sample: true,
       temperature: options.temperature,

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FIXED_PROMPTS } from '../fixed-prompts';
+import { DEMO_PROMPTS } from '../demo-prompts';
 import { cli } from '../testing';
 import type { TrainingSample } from './pretrain-samples';
 
@@ -40,10 +40,10 @@ describe('mateconv pretrain --engine', () => {
     const first = await cli(...args(a));
     expect(first.code, first.stderr).toBe(0);
     const samples = read(a).trim().split('\n').map((line) => JSON.parse(line) as TrainingSample);
-    const expected = [2, 4, 5].flatMap((step) => (['greedy', 'sampled'] as const).flatMap((mode) => FIXED_PROMPTS.map((prompt) => ({ step, mode, prompt }))));
+    const expected = [2, 4, 5].flatMap((step) => (['greedy', 'sampled'] as const).flatMap((mode) => DEMO_PROMPTS.map((prompt) => ({ step, mode, prompt }))));
     expect(samples.map(({ step, mode, prompt }) => ({ step, mode, prompt }))).toEqual(expected);
     for (const sample of samples) expect(sample.text.length, JSON.stringify(sample)).toBeGreaterThan(0);
-    expect(first.stderr).toContain(`sample step 2 greedy: ${FIXED_PROMPTS[0]} → ${samples[0].text.replace(/\n/g, ' ')}\n`);
+    expect(first.stderr).toContain(`sample step 2 greedy: ${DEMO_PROMPTS[0]} → ${samples[0].text.replace(/\n/g, ' ')}\n`);
     // The same seed: the same samples, byte for byte.
     const b = join(dir, 'samples-b');
     expect((await cli(...args(b))).code).toBe(0);

@@ -21,7 +21,7 @@ import { train, type PeriodicHook, type TrainResult } from '@proj/trainer';
 import { Option, type Command } from 'commander';
 import { bundled } from '../bundled-data';
 import { type CliIO, CliError, log } from '../cli-io';
-import { FIXED_PROMPTS } from '../fixed-prompts';
+import { DEMO_PROMPTS } from '../demo-prompts';
 import { numberFlag } from '../flags';
 import { readPrompts } from './generate';
 import { createSampleHook, SAMPLES_FILE } from './pretrain-samples';
@@ -131,13 +131,13 @@ export async function runPretrain(options: PretrainCommandOptions, io: CliIO): P
 }
 
 /**
- * The hook that samples FIXED_PROMPTS (or --sample-prompts-file) every --sample-every-steps steps
+ * The hook that samples DEMO_PROMPTS (or --sample-prompts-file) every --sample-every-steps steps
  * (default --eval-every-steps; 0 = off), with the tokenizer that prepared the corpus.
  */
 async function sampleHook(options: PretrainCommandOptions, data: PackedTokens, model: CausalLm, io: CliIO): Promise<PeriodicHook | null> {
   const everySteps = options.sampleEverySteps ?? options.evalEverySteps;
   if (everySteps === 0) return null;
-  const prompts = options.samplePromptsFile === undefined ? [...FIXED_PROMPTS] : await readPrompts({ promptsFile: options.samplePromptsFile }, '--sample-prompts-file');
+  const prompts = options.samplePromptsFile === undefined ? [...DEMO_PROMPTS] : await readPrompts({ promptsFile: options.samplePromptsFile }, '--sample-prompts-file');
   if (prompts.length === 0) throw new CliError(`--sample-prompts-file: no prompts in ${options.samplePromptsFile}`);
   if (!existsSync(join(options.tokenizer, 'tokenizer.json'))) throw new CliError(`--tokenizer: no tokenizer.json in ${options.tokenizer}`);
   const tokenizer = await BpeTokenizer.fromDirectory(options.tokenizer);
@@ -184,7 +184,7 @@ export function registerPretrain(program: Command, io: CliIO, report: (result: u
     .addOption(new Option('--engine <name>', 'where training steps run: tfjs (--backend) or onnx (onnxruntime-node, cuda then cpu)').choices(['tfjs', 'onnx']).default('tfjs'))
     .option('--resume-from <dir>', 'a checkpoint-<step>/ or run dir to continue exactly')
     .option('--sample-every-steps <n>', 'continue fixed prompts (greedy and sampled) every N steps into the log and samples.jsonl (0: off; default --eval-every-steps)', numberFlag('--sample-every-steps', { integer: true, min: 0 }))
-    .option('--sample-prompts-file <file>', `prompts to sample, one per line (default: ${FIXED_PROMPTS.join(' ')})`)
+    .option('--sample-prompts-file <file>', `prompts to sample, one per line (default: ${DEMO_PROMPTS.join(' ')})`)
     .option('--sample-max-new-tokens <n>', 'tokens generated per sample', numberFlag('--sample-max-new-tokens', { integer: true, min: 1 }), 32)
     .option('--tokenizer <dir>', 'the tokenizer that prepared --data (for samples)', bundled.tokenizer)
     .action(async (opts: PretrainCommandOptions) => report(await runPretrain(opts, io)));
