@@ -1,5 +1,5 @@
 import type { Rng } from '@proj/core';
-import type { Ops } from '../ops/ops';
+import type { Dim, Ops } from '../ops/ops';
 import { ParameterStore } from '../ops/parameter-store';
 import { paddingMaskBias } from '../layers/attention';
 import { embedding, initEmbedding } from '../layers/embedding';
@@ -14,6 +14,8 @@ export interface BertInputs<T> {
   inputIds: T;
   attentionMask?: T;
   tokenTypeIds?: T;
+  /** int32 [B, L]; absent = positions 0..L-1 in every row. */
+  positionIds?: T;
 }
 
 export interface BertForwardOptions {
@@ -75,6 +77,15 @@ function initBert(store: ParameterStore, cfg: BertConfig, rng: Rng, prefix: stri
   if (pooler) initLinear(store, `${prefix}pooler.dense`, h, h, std, rng);
 }
 
+/**
+ * The position embeddings of `inputs`: rows `positionIds` [B, L, H] when given, else the first L
+ * rows of the table ([L, H], broadcast over the batch).
+ */
+export function positionEmbeddings<T>(ops: Ops<T>, inputs: BertInputs<T>, table: string, len: Dim): T {
+  if (inputs.positionIds !== undefined) return ops.gather(ops.param(table), inputs.positionIds);
+  return ops.slice(ops.param(table), [0, 0], [len, -1]);
+}
+
 /** BERT encoder: embeddings (word + position + token type -> LayerNorm) and post-LN layers; optional pooler. */
 export class BertModel {
   constructor(
@@ -101,8 +112,7 @@ export class BertModel {
       throw new RangeError(`BertModel.forward: input length ${len} exceeds max_position_embeddings ${this.config.maxPositionEmbeddings}`);
     }
     const words = embedding(ops, inputs.inputIds, `${p}word_embeddings`);
-    // Positions 0..L-1 are the first L rows of the table ([L, H], broadcast over the batch).
-    const positions = ops.slice(ops.param(`${p}position_embeddings.weight`), [0, 0], [len, -1]);
+    const positions = positionEmbeddings(ops, inputs, `${p}position_embeddings.weight`, len);
     // Without token types every token is type 0, as in HF.
     const types = inputs.tokenTypeIds !== undefined
       ? embedding(ops, inputs.tokenTypeIds, `${p}token_type_embeddings`)

@@ -17,17 +17,20 @@ export interface EncoderInputSpec {
   ids: CodePointIds;
   special: SpecialIds;
   budget: LengthBudget;
+  /** Template position ids aligned to the source (`infiller_positions: aligned`); the planner and external infillers: false. */
+  alignedPositions: boolean;
   /** Rows of the word-embedding table = logit columns of an MLM head (>= the tokenizer's size). */
   vocabSize: number;
 }
 
-function encoderInputSpec(tokenizer: BertTokenizer, bert: BertConfig, prompts: number, withSource: boolean): EncoderInputSpec {
+function encoderInputSpec(tokenizer: BertTokenizer, bert: BertConfig, prompts: number, withSource: boolean, alignedPositions = false): EncoderInputSpec {
   if (tokenizer.vocab.size > bert.vocabSize) throw new RangeError(`GapRelmCodec: the tokenizer has ${tokenizer.vocab.size} tokens but the encoder's vocab_size is ${bert.vocabSize}`);
   return {
     tokenizer,
     ids: new CodePointIds(tokenizer),
     special: { cls: tokenizer.clsId, sep: tokenizer.sepId, pad: tokenizer.padId, firstPrompt: bert.vocabSize, prompts },
     budget: { maxPositions: bert.maxPositionEmbeddings, prompts, withSource },
+    alignedPositions,
     vocabSize: bert.vocabSize,
   };
 }
@@ -76,8 +79,9 @@ export class GapRelmCodec {
 
   /** Both roles read text the same way: the model's tokenizer and encoder config. */
   static forModel(config: GapRelmConfig, tokenizer: BertTokenizer, bert: BertConfig): GapRelmCodec {
-    const spec = encoderInputSpec(tokenizer, bert, promptCount(config), config.infiller_input === 'source_and_template');
-    return new GapRelmCodec(config, spec, spec);
+    const prompts = promptCount(config);
+    const withSource = config.infiller_input === 'source_and_template';
+    return new GapRelmCodec(config, encoderInputSpec(tokenizer, bert, prompts, withSource), encoderInputSpec(tokenizer, bert, prompts, withSource, config.infiller_positions === 'aligned'));
   }
 
   /** The codec of a directory written by `GapRelm.save` (config and tokenizer files only). */
@@ -110,7 +114,7 @@ export class GapRelmCodec {
   }
 
   infillerInputs(sources: readonly (readonly number[])[], templates: readonly (readonly number[])[], maskPositions: readonly (readonly number[])[]): InfillerInputs {
-    return infillerInputs(sources, templates, maskPositions, this.infiller.budget.withSource, this.infiller.special);
+    return infillerInputs(sources, templates, maskPositions, this.infiller.budget.withSource, this.infiller.special, this.infiller.alignedPositions);
   }
 
   /**

@@ -23,6 +23,10 @@ export const GapRelmConfigSchema = z
       .enum(['source_and_template', 'template_only'])
       .default('source_and_template')
       .describe('infiller sees [CLS] source [SEP] template [SEP] (types 0/1, as ReLM) or, as an ablation, [CLS] template [SEP]'),
+    infiller_positions: z
+      .enum(['sequential', 'aligned'])
+      .default('sequential')
+      .describe("position ids of the infiller's template segment: after the source's (0..L-1 over the whole input), or aligned: each template token on the position of the source token it stands on (a [MASK] on the token it replaces; inserted tokens after their left neighbour), so the encoder's position embeddings pair the slot with the character it corrects"),
     template_type_init: z
       .enum(['checkpoint', 'copy_type_0'])
       .default('checkpoint')
@@ -52,6 +56,9 @@ export const GapRelmConfigSchema = z
     }
     if (c.aux_csc_weight > 0 && c.infiller_input !== 'source_and_template') {
       ctx.addIssue({ code: 'custom', path: ['aux_csc_weight'], message: `aux_csc_weight needs infiller_input 'source_and_template' (it predicts at the source segment), got ${c.aux_csc_weight} with '${c.infiller_input}'` });
+    }
+    if (c.infiller_positions === 'aligned' && c.infiller_input !== 'source_and_template') {
+      ctx.addIssue({ code: 'custom', path: ['infiller_positions'], message: `infiller_positions 'aligned' needs infiller_input 'source_and_template' (it aligns the template to the source), got '${c.infiller_input}'` });
     }
     if (c.ptuning === 'lstm' && c.hidden_size % 2 !== 0 && c.init_from === null) {
       // The BiLSTM has hidden_size / 2 units per direction so its output is hidden_size wide.

@@ -1,6 +1,6 @@
 import type { Rng } from '@proj/core';
 import type { BertConfig } from '../bert/config';
-import type { BertInputs } from '../bert/model';
+import { positionEmbeddings, type BertInputs } from '../bert/model';
 import type { Ops } from '../ops/ops';
 import { paddingMaskBias } from '../layers/attention';
 import { layerNorm } from '../layers/layer-norm';
@@ -25,7 +25,7 @@ export function encode<T>(ops: Ops<T>, cfg: BertConfig, prefix: string, inputs: 
   }
   const words = ops.param(`${p}word_embeddings.weight`);
   const table = prompts === null ? words : ops.concat([words, prompts], 0);
-  const positions = ops.slice(ops.param(`${p}position_embeddings.weight`), [0, 0], [len, -1]);
+  const positions = positionEmbeddings(ops, inputs, `${p}position_embeddings.weight`, len);
   const types = inputs.tokenTypeIds !== undefined
     ? ops.gather(ops.param(`${p}token_type_embeddings.weight`), inputs.tokenTypeIds)
     : ops.slice(ops.param(`${p}token_type_embeddings.weight`), [0, 0], [1, -1]);

@@ -192,7 +192,7 @@ export class GapRelm {
   }
 
   /** MLM logits [N, vocab] at flat `positions` only. */
-  infiller<T>(ops: Ops<T>, inputs: { inputIds: T; attentionMask: T; tokenTypeIds: T }, positions: T, training?: { rng: Rng }): T {
+  infiller<T>(ops: Ops<T>, inputs: { inputIds: T; attentionMask: T; tokenTypeIds: T; positionIds?: T }, positions: T, training?: { rng: Rng }): T {
     return infillerForward(ops, this.bertConfig, inputs, this.prompts(ops, 'infiller'), positions, training);
   }
 
@@ -218,10 +218,15 @@ export class GapRelm {
     return copied;
   }
 
-  /** Padded typed arrays → tensors (int32 [B, L]). */
-  static tensors(x: PaddedInputs): { inputIds: tf.Tensor; attentionMask: tf.Tensor; tokenTypeIds: tf.Tensor } {
+  /** Padded typed arrays → tensors (int32 [B, L]; position ids only when the inputs carry them). */
+  static tensors(x: PaddedInputs): { inputIds: tf.Tensor; attentionMask: tf.Tensor; tokenTypeIds: tf.Tensor; positionIds?: tf.Tensor } {
     const shape = [x.batch, x.length];
-    return { inputIds: tf.tensor(x.inputIds, shape, 'int32'), attentionMask: tf.tensor(x.attentionMask, shape, 'int32'), tokenTypeIds: tf.tensor(x.tokenTypeIds, shape, 'int32') };
+    return {
+      inputIds: tf.tensor(x.inputIds, shape, 'int32'),
+      attentionMask: tf.tensor(x.attentionMask, shape, 'int32'),
+      tokenTypeIds: tf.tensor(x.tokenTypeIds, shape, 'int32'),
+      ...(x.positionIds ? { positionIds: tf.tensor(x.positionIds, shape, 'int32') } : {}),
+    };
   }
 
   plannerInputs(sources: readonly (readonly number[])[]): PaddedInputs {

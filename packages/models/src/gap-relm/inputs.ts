@@ -20,6 +20,8 @@ export interface PaddedInputs {
   inputIds: Int32Array;
   attentionMask: Int32Array;
   tokenTypeIds: Int32Array;
+  /** Position ids [B, L]; absent = 0..L-1 in every row (the encoder's default). */
+  positionIds?: Int32Array;
 }
 
 function allocate(batch: number, length: number, pad: number): PaddedInputs {
@@ -71,6 +73,60 @@ export interface InfillerInputs extends PaddedInputs {
 }
 
 /**
+ * Which source token each template token stands on: its index in `source`, or -1 for a token
+ * the template inserts. A minimal edit alignment (equal tokens align at no cost; a substitution,
+ * e.g. a `[MASK]` on a replaced token, an insertion or a deletion cost 1; ties prefer the
+ * substitution, then the insertion), so it is computed the same way from the ids alone at
+ * training and at decode time, with no planner labels needed. For a template that only replaces
+ * tokens (the CSC case) it is the identity.
+ */
+export function alignTemplateToSource(source: readonly number[], template: readonly number[]): Int32Array {
+  const n = source.length;
+  const m = template.length;
+  const out = new Int32Array(m).fill(-1);
+  // cost[i][j]: aligning source[0, i) with template[0, j).
+  const w = m + 1;
+  const cost = new Int32Array((n + 1) * w);
+  for (let j = 0; j <= m; j++) cost[j] = j;
+  for (let i = 1; i <= n; i++) {
+    cost[i * w] = i;
+    for (let j = 1; j <= m; j++) {
+      const diag = cost[(i - 1) * w + j - 1] + (source[i - 1] === template[j - 1] ? 0 : 1);
+      cost[i * w + j] = Math.min(diag, cost[i * w + j - 1] + 1, cost[(i - 1) * w + j] + 1);
+    }
+  }
+  for (let i = n, j = m; j > 0; ) {
+    const here = cost[i * w + j];
+    if (i > 0 && here === cost[(i - 1) * w + j - 1] + (source[i - 1] === template[j - 1] ? 0 : 1)) {
+      out[--j] = --i;
+    } else if (here === cost[i * w + j - 1] + 1) {
+      j--; // template token j inserted: stays -1
+    } else {
+      i--; // source token i - 1 deleted
+    }
+  }
+  return out;
+}
+
+/**
+ * Position ids of a template that follows its source in one input (`infiller_positions:
+ * aligned`): each template token gets the position of the source token it stands on, so a
+ * `[MASK]` sits at the position of the token it replaces and the encoder's position embeddings
+ * pair the two; an inserted token gets the position after the previous template token. `start`
+ * is the source's first position.
+ */
+export function alignedTemplatePositions(source: readonly number[], template: readonly number[], start: number): Int32Array {
+  const aligned = alignTemplateToSource(source, template);
+  const out = new Int32Array(template.length);
+  let previous = start - 1;
+  aligned.forEach((i, j) => {
+    out[j] = i >= 0 ? start + i : previous + 1;
+    previous = out[j];
+  });
+  return out;
+}
+
+/**
  * Infiller inputs: `[CLS] P source [SEP] template [SEP]` (source type 0, template type 1, as
  * ReLM), or `[CLS] P template [SEP]` (type 0) when `withSource` is false. `maskPositions` index
  * into each template.
@@ -81,9 +137,13 @@ export function infillerInputs(
   maskPositions: readonly (readonly number[])[],
   withSource: boolean,
   s: SpecialIds,
+  /** `infiller_positions: aligned` (with the source only): template positions from `alignedTemplatePositions`. */
+  alignedPositions = false,
 ): InfillerInputs {
   const longest = Math.max(0, ...templates.map((t, b) => t.length + (withSource ? sources[b].length + 1 : 0)));
   const x = allocate(templates.length, longest + s.prompts + 2, s.pad);
+  const aligned = alignedPositions && withSource;
+  const positionIds = aligned ? new Int32Array(x.batch * x.length) : undefined;
   const positions: number[] = [];
   templates.forEach((template, b) => {
     let at = head(x, b, s);
@@ -93,7 +153,16 @@ export function infillerInputs(
       if (!(Number.isInteger(p) && p >= 0 && p < template.length)) throw new RangeError(`infillerInputs: mask position ${p} of sentence ${b} is outside its template of ${template.length} tokens`);
       positions.push(b * x.length + at + p);
     }
-    sep(x, b, put(x, b, at, template, type), s, type);
+    const end = sep(x, b, put(x, b, at, template, type), s, type);
+    if (positionIds) {
+      // [CLS] P source [SEP] as usual; the template on its source's positions; the last [SEP] after it.
+      const row = b * x.length;
+      for (let i = 0; i < at; i++) positionIds[row + i] = i;
+      const start = firstTokenPosition(s);
+      const tpl = alignedTemplatePositions(sources[b], template, start);
+      positionIds.set(tpl, row + at);
+      positionIds[row + end - 1] = template.length > 0 ? tpl[template.length - 1] + 1 : start + sources[b].length;
+    }
   });
-  return { ...x, positions: Int32Array.from(positions) };
+  return { ...x, ...(positionIds ? { positionIds } : {}), positions: Int32Array.from(positions) };
 }

@@ -6,10 +6,15 @@ export function int64(values: Int32Array, dims: number[]): ort.Tensor {
   return new ort.Tensor('int64', BigInt64Array.from(values, (v) => BigInt(v)), dims);
 }
 
-/** `input_ids`, `attention_mask`, `token_type_ids` feeds of padded inputs. */
+/** `input_ids`, `attention_mask`, `token_type_ids` feeds of padded inputs, and `position_ids` when they carry them. */
 export function idFeeds(x: PaddedInputs): Record<string, ort.Tensor> {
   const dims = [x.batch, x.length];
-  return { input_ids: int64(x.inputIds, dims), attention_mask: int64(x.attentionMask, dims), token_type_ids: int64(x.tokenTypeIds, dims) };
+  return {
+    input_ids: int64(x.inputIds, dims),
+    attention_mask: int64(x.attentionMask, dims),
+    token_type_ids: int64(x.tokenTypeIds, dims),
+    ...(x.positionIds ? { position_ids: int64(x.positionIds, dims) } : {}),
+  };
 }
 
 /** A float32 output by name, or an error naming the caller. */

@@ -75,10 +75,13 @@ export function recordGapRelmPlanner(model: GapRelm): Graph {
   return g.toGraph();
 }
 
-/** The Gap-ReLM infiller graph: ids [batch, seq] + `mask_positions` [masks] (flat b · seq + i) → `logits` [masks, vocab]. */
+/**
+ * The Gap-ReLM infiller graph: ids [batch, seq] (+ `position_ids` [batch, seq] with
+ * `infiller_positions: aligned`) + `mask_positions` [masks] (flat b · seq + i) → `logits` [masks, vocab].
+ */
 export function recordGapRelmInfiller(model: GapRelm): Graph {
   const g = new GraphOps(model.store);
-  const inputs = recordInputs(g);
+  const inputs = { ...recordInputs(g), ...(model.config.infiller_positions === 'aligned' ? { positionIds: g.input('position_ids', 'int32', [BATCH, SEQ]) } : {}) };
   g.output(model.infiller(g, inputs, g.input('mask_positions', 'int32', ['masks'])), 'logits');
   return g.toGraph();
 }
