@@ -1,6 +1,6 @@
 import { cscMetrics } from '@proj/metrics';
 import { describe, expect, it } from 'vitest';
-import { closingHint, damageWarning, fixedAndDamaged, formatScores } from './demo';
+import { DEMO_PRETRAINED_STEPS, closingHint, damageWarning, demoStages, fixedAndDamaged, formatScores } from './demo';
 
 // Three erroneous and three correct sentences; the model fixes `fixes` of the former and changes `damages` of the latter.
 function scored(fixes: number, damages: number) {
@@ -36,5 +36,19 @@ describe('demo summary', () => {
 
   it('ends with a complete predict command naming the model directory that holds the config', () => {
     expect(closingHint('runs/demo')).toBe('correct your own sentences: gap-relm predict --model runs/demo/model/final --thresholds runs/demo/thresholds.json --text 我今天很高性见到你。');
+  });
+});
+
+describe('demoStages', () => {
+  it('skips a stage given 0 steps and keeps the others\' steps in order', () => {
+    expect(demoStages('400,560,0')).toEqual({ stages: 'infiller_pretrain,planner_train', stageMaxSteps: '400,560' });
+    expect(demoStages('0,5,7')).toEqual({ stages: 'planner_train,joint_finetune', stageMaxSteps: '5,7' });
+    expect(demoStages('2,2,2')).toEqual({ stages: 'infiller_pretrain,planner_train,joint_finetune', stageMaxSteps: '2,2,2' });
+    expect(demoStages(DEMO_PRETRAINED_STEPS).stages).toBe('infiller_pretrain,planner_train');
+  });
+
+  it('refuses lists that are not three integers >= 0, or all zeros', () => {
+    for (const bad of ['400,560', '1,2,3,4', '1,-2,3', '1,x,3', '1.5,2,3']) expect(() => demoStages(bad)).toThrow(/--train-steps: expected 3 integers >= 0/);
+    expect(() => demoStages('0,0,0')).toThrow(/every stage has 0 steps/);
   });
 });

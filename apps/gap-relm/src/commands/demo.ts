@@ -62,10 +62,23 @@ export const DEMO_MODEL = {
 export const DEMO_SCRATCH_STEPS = '500,200,200';
 
 /**
- * Steps from bge-small-zh: the whole demo took 28.1 min with them and DEMO_PRETRAINED on 2 idle
- * cores (onnxruntime engine, 2026-12-07, load 1.7–1.9; training 27.6 min). See docs/results.md.
+ * Steps from bge-small-zh, no joint_finetune: on the same 400 infiller_pretrain steps, 560
+ * planner_train steps instead of 160 + 120 joint (the same training time) took SIGHAN-15
+ * correction F1 from 18.7% to 24.9%: detection was the planner's step count, and the joint stage
+ * cost the infiller what it had learnt. See docs/results.md.
  */
-export const DEMO_PRETRAINED_STEPS = '400,160,120';
+export const DEMO_PRETRAINED_STEPS = '400,560,0';
+
+/** The stages a `--train-steps` list runs (a stage given 0 steps is skipped) and their steps, for `train`. */
+export function demoStages(trainSteps: string): { stages: string; stageMaxSteps: string } {
+  const steps = trainSteps.split(',').map((s) => s.trim());
+  if (steps.length !== STAGES.length || steps.some((s) => !/^\d+$/.test(s))) {
+    throw new CliError(`--train-steps: expected ${STAGES.length} integers >= 0 (${STAGES.join(', ')}; 0 skips a stage), got "${trainSteps}"`);
+  }
+  const kept = STAGES.flatMap((stage, i) => (Number(steps[i]) > 0 ? [[stage, steps[i]]] : []));
+  if (kept.length === 0) throw new CliError(`--train-steps: every stage has 0 steps, nothing to train ("${trainSteps}")`);
+  return { stages: kept.map(([stage]) => stage).join(','), stageMaxSteps: kept.map(([, n]) => n).join(',') };
+}
 
 /**
  * Training settings when both encoders start from a pretrained BERT (bge-small-zh: hidden 512,
@@ -191,6 +204,7 @@ export async function runDemo(options: DemoCommandOptions, io: CliIO) {
   const started = performance.now();
   const loadStart = loadavg().map((x) => Number(x.toFixed(2)));
   requireOutputDir(options.outputDir, '--output-dir');
+  if (options.trainSteps !== undefined) demoStages(options.trainSteps); // a bad list fails before the data steps
   // The trainer never overwrites checkpoints of another run, so an earlier demo's model would stop
   // this one after the data steps: decide before doing any work.
   const modelDir = join(options.outputDir, 'model');
@@ -254,6 +268,7 @@ export async function runDemo(options: DemoCommandOptions, io: CliIO) {
   if (options.train) {
     start = await resolveDemoStart({ initFrom: options.initFrom, from: options.from }, io);
     trainSteps = options.trainSteps ?? (start.kind === 'pretrained' ? DEMO_PRETRAINED_STEPS : DEMO_SCRATCH_STEPS);
+    const plan = demoStages(trainSteps);
     const trainStarted = performance.now();
     const trained = await runTrain(
       {
@@ -266,8 +281,7 @@ export async function runDemo(options: DemoCommandOptions, io: CliIO) {
         devSamples: options.devSamples,
         devEvalLimit: options.devSamples,
         vocabMinFreq: 1,
-        stages: STAGES.join(','),
-        stageMaxSteps: trainSteps,
+        ...plan,
         backend: options.backend,
         outputDir: modelDir,
       },
@@ -318,7 +332,7 @@ export async function runDemo(options: DemoCommandOptions, io: CliIO) {
     const from = start?.kind === 'pretrained' ? `from ${start.spec} (${start.dir})` : `from scratch (hidden ${DEMO_MODEL.hiddenSize}, ${DEMO_MODEL.numHiddenLayers} layers; ${start?.kind === 'scratch' ? start.reason : ''})`;
     lines.push(
       '',
-      `model: Gap-ReLM ${from}, stages ${STAGES.join(' → ')}, steps ${trainSteps}, trained in ${trainSeconds.toFixed(0)} s`,
+      `model: Gap-ReLM ${from}, stages ${demoStages(trainSteps).stages.split(',').join(' → ')}, steps ${trainSteps}, trained in ${trainSeconds.toFixed(0)} s`,
       `thresholds tuned for F2 on the frozen dev set: delete ${thresholds?.deleteThreshold}, insert ${thresholds?.insertThreshold}, replace ${thresholds?.replaceThreshold}`,
       formatScores(scores),
       '',
@@ -355,7 +369,7 @@ export function registerDemo(program: Command, io: CliIO): void {
     .option('--dev-samples <n>', 'sentences in the frozen dev set (held out of training)', numberFlag('--dev-samples', { integer: true, min: 1 }), 500)
     .option('--no-train', 'data steps only: no training, no scores')
     .option('--fresh', 'replace the model of an earlier demo run in --output-dir (default: refuse to start)')
-    .option('--train-steps <list>', `optimizer steps for infiller_pretrain, planner_train, joint_finetune (default ${DEMO_PRETRAINED_STEPS} from a pretrained encoder, ${DEMO_SCRATCH_STEPS} from scratch)`)
+    .option('--train-steps <list>', `optimizer steps for infiller_pretrain, planner_train, joint_finetune; 0 skips a stage (default ${DEMO_PRETRAINED_STEPS} from a pretrained encoder, ${DEMO_SCRATCH_STEPS} from scratch)`)
     // Below 1: a share of 1 would leave no synthetic examples to mix into.
     .option('--learner-share <p>', 'share of training examples that are real learner errors (bundled SIGHAN 2013–2015 training sets and Wang271K sample), the rest synthetic; 0 for synthetic only', numberFlag('--learner-share', { min: 0, max: 1, exclusiveMax: true }), DEMO_LEARNER_SHARE)
     .option('--init-from <spec>', `pretrained encoder to start from (a name, a Hugging Face BERT directory or an ONNX export); none = from scratch. Not reachable: from scratch, with a message`, 'bge-small-zh')
