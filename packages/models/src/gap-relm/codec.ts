@@ -5,7 +5,7 @@ import { correct, type Correction, type GapRelmDecodeConfig, type InfillerLogits
 import { parseBertConfig, type BertConfig } from '../bert/config';
 import { BertTokenizer } from '../tokenizers/bert-tokenizer';
 import { parseGapRelmConfig, promptCount, type GapRelmConfig } from './config';
-import { infillerInputs, plannerInputs, type InfillerInputs, type PaddedInputs, type SpecialIds } from './inputs';
+import { infillerInputs, plannerInputs, type InfillerInputs, type PaddedInputs, type SpecialIds, type TemplateLayout } from './inputs';
 import { groupByLength } from './length-groups';
 import { CodePointIds, infillerLength, plannerLength, type LengthBudget } from './tokens';
 
@@ -17,22 +17,27 @@ export interface EncoderInputSpec {
   ids: CodePointIds;
   special: SpecialIds;
   budget: LengthBudget;
-  /** Template position ids aligned to the source (`infiller_positions: aligned`); the planner and external infillers: false. */
-  alignedPositions: boolean;
+  /** How templates are laid out (`infiller_positions`, `slot_hint`); the planner and external infillers: none of it. */
+  layout: TemplateLayout;
   /** Rows of the word-embedding table = logit columns of an MLM head (>= the tokenizer's size). */
   vocabSize: number;
 }
 
-function encoderInputSpec(tokenizer: BertTokenizer, bert: BertConfig, prompts: number, withSource: boolean, alignedPositions = false): EncoderInputSpec {
+function encoderInputSpec(tokenizer: BertTokenizer, bert: BertConfig, prompts: number, withSource: boolean, layout: TemplateLayout = {}): EncoderInputSpec {
   if (tokenizer.vocab.size > bert.vocabSize) throw new RangeError(`GapRelmCodec: the tokenizer has ${tokenizer.vocab.size} tokens but the encoder's vocab_size is ${bert.vocabSize}`);
   return {
     tokenizer,
     ids: new CodePointIds(tokenizer),
     special: { cls: tokenizer.clsId, sep: tokenizer.sepId, pad: tokenizer.padId, firstPrompt: bert.vocabSize, prompts },
     budget: { maxPositions: bert.maxPositionEmbeddings, prompts, withSource },
-    alignedPositions,
+    layout,
     vocabSize: bert.vocabSize,
   };
+}
+
+/** The infiller's template layout a config asks for. */
+export function templateLayout(config: GapRelmConfig): TemplateLayout {
+  return { alignedPositions: config.infiller_positions === 'aligned', slotHints: config.slot_hint === 'source_token' };
 }
 
 /** An engine's planner call: padded inputs → op logits [B, slots, 3], insert logits [B, slots, K + 1]. */
@@ -81,7 +86,7 @@ export class GapRelmCodec {
   static forModel(config: GapRelmConfig, tokenizer: BertTokenizer, bert: BertConfig): GapRelmCodec {
     const prompts = promptCount(config);
     const withSource = config.infiller_input === 'source_and_template';
-    return new GapRelmCodec(config, encoderInputSpec(tokenizer, bert, prompts, withSource), encoderInputSpec(tokenizer, bert, prompts, withSource, config.infiller_positions === 'aligned'));
+    return new GapRelmCodec(config, encoderInputSpec(tokenizer, bert, prompts, withSource), encoderInputSpec(tokenizer, bert, prompts, withSource, templateLayout(config)));
   }
 
   /** The codec of a directory written by `GapRelm.save` (config and tokenizer files only). */
@@ -114,7 +119,7 @@ export class GapRelmCodec {
   }
 
   infillerInputs(sources: readonly (readonly number[])[], templates: readonly (readonly number[])[], maskPositions: readonly (readonly number[])[]): InfillerInputs {
-    return infillerInputs(sources, templates, maskPositions, this.infiller.budget.withSource, this.infiller.special, this.infiller.alignedPositions);
+    return infillerInputs(sources, templates, maskPositions, this.infiller.budget.withSource, this.infiller.special, this.infiller.layout);
   }
 
   /**

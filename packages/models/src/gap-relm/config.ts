@@ -27,6 +27,10 @@ export const GapRelmConfigSchema = z
       .enum(['sequential', 'aligned'])
       .default('sequential')
       .describe("position ids of the infiller's template segment: after the source's (0..L-1 over the whole input), or aligned: each template token on the position of the source token it stands on (a [MASK] on the token it replaces; inserted tokens after their left neighbour), so the encoder's position embeddings pair the slot with the character it corrects"),
+    slot_hint: z
+      .enum(['none', 'source_token'])
+      .default('none')
+      .describe("what a template [MASK] that replaces a source token carries: nothing, or also that token's word embedding (source_token: the character written there, as BERT-CSC sees it in place; found by aligning the template to the source)"),
     template_type_init: z
       .enum(['checkpoint', 'copy_type_0'])
       .default('checkpoint')

@@ -16,6 +16,7 @@ import { BertTokenizer } from '../tokenizers/bert-tokenizer';
 import { GAP_RELM_CONFIG_FILE, GapRelmCodec, readSavedGapRelm, type InfillerRun, type PlannerRun } from './codec';
 import { parseGapRelmConfig, promptCount, type GapRelmConfig, type GapRelmConfigInput } from './config';
 import { INFILLER, infillerForward } from './infiller';
+import type { EncoderInputs } from './encoder';
 import type { InfillerInputs, PaddedInputs, SpecialIds } from './inputs';
 import { PLANNER, initPlannerHeads, plannerForward, type PlannerOutput } from './planner';
 import { initPromptEncoder, promptEmbeddings } from './prompt-encoder';
@@ -192,7 +193,7 @@ export class GapRelm {
   }
 
   /** MLM logits [N, vocab] at flat `positions` only. */
-  infiller<T>(ops: Ops<T>, inputs: { inputIds: T; attentionMask: T; tokenTypeIds: T; positionIds?: T }, positions: T, training?: { rng: Rng }): T {
+  infiller<T>(ops: Ops<T>, inputs: EncoderInputs<T> & { attentionMask: T; tokenTypeIds: T }, positions: T, training?: { rng: Rng }): T {
     return infillerForward(ops, this.bertConfig, inputs, this.prompts(ops, 'infiller'), positions, training);
   }
 
@@ -218,14 +219,15 @@ export class GapRelm {
     return copied;
   }
 
-  /** Padded typed arrays → tensors (int32 [B, L]; position ids only when the inputs carry them). */
-  static tensors(x: PaddedInputs): { inputIds: tf.Tensor; attentionMask: tf.Tensor; tokenTypeIds: tf.Tensor; positionIds?: tf.Tensor } {
+  /** Padded typed arrays → tensors (int32 [B, L]; position ids and slot hints only when the inputs carry them). */
+  static tensors(x: PaddedInputs & Pick<InfillerInputs, 'hintIds' | 'hintMask'>): EncoderInputs<tf.Tensor> & { attentionMask: tf.Tensor; tokenTypeIds: tf.Tensor } {
     const shape = [x.batch, x.length];
     return {
       inputIds: tf.tensor(x.inputIds, shape, 'int32'),
       attentionMask: tf.tensor(x.attentionMask, shape, 'int32'),
       tokenTypeIds: tf.tensor(x.tokenTypeIds, shape, 'int32'),
       ...(x.positionIds ? { positionIds: tf.tensor(x.positionIds, shape, 'int32') } : {}),
+      ...(x.hintIds && x.hintMask ? { hintIds: tf.tensor(x.hintIds, shape, 'int32'), hintMask: tf.tensor(x.hintMask, [...shape, 1], 'float32') } : {}),
     };
   }
 

@@ -1,10 +1,9 @@
 import type { Rng } from '@proj/core';
 import type { BertConfig } from '../bert/config';
-import type { BertInputs } from '../bert/model';
 import type { Ops } from '../ops/ops';
 import { layerNorm } from '../layers/layer-norm';
 import { linear } from '../layers/linear';
-import { encode } from './encoder';
+import { encode, type EncoderInputs } from './encoder';
 
 /** Parameter prefix of the infiller inside a GapRelm; its checkpoint drops it and is a plain BertForMaskedLM. */
 export const INFILLER = 'infiller.';
@@ -26,7 +25,7 @@ export function infillerHead<T>(ops: Ops<T>, cfg: BertConfig, hidden: T): T {
  * template alone). MLM logits [N, vocab] only at `positions` (flat b * L + i, int32 [N]): the
  * hidden states are gathered first, so no [B, L, vocab] tensor is ever built.
  */
-export function infillerForward<T>(ops: Ops<T>, cfg: BertConfig, inputs: BertInputs<T>, prompts: T | null, positions: T, training?: { rng: Rng }): T {
+export function infillerForward<T>(ops: Ops<T>, cfg: BertConfig, inputs: EncoderInputs<T>, prompts: T | null, positions: T, training?: { rng: Rng }): T {
   const h = encode(ops, cfg, `${INFILLER}bert.`, inputs, prompts, training);
   const hidden = ops.shape(h)[2];
   return infillerHead(ops, cfg, ops.gather(ops.reshape(h, [-1, hidden]), positions));

@@ -70,16 +70,36 @@ export function plannerInputs(sources: readonly (readonly number[])[], s: Specia
 export interface InfillerInputs extends PaddedInputs {
   /** Flat positions b * L + i of every mask, sentence by sentence, in mask order. */
   positions: Int32Array;
+  /**
+   * `slot_hint: source_token`: [B, L] the id of the source token each template token replaces
+   * (0 elsewhere), and [B, L] 1 where there is one: the encoder adds that token's embedding.
+   */
+  hintIds?: Int32Array;
+  hintMask?: Float32Array;
+}
+
+/** How the template of an infiller input is laid out beyond its ids. */
+export interface TemplateLayout {
+  /** Template position ids on the source's (`infiller_positions: aligned`). */
+  alignedPositions?: boolean;
+  /** Each template token that replaces a source token also carries that token (`slot_hint: source_token`). */
+  slotHints?: boolean;
 }
 
 /**
  * Which source token each template token stands on: its index in `source`, or -1 for a token
- * the template inserts. A minimal edit alignment (equal tokens align at no cost; a substitution,
- * e.g. a `[MASK]` on a replaced token, an insertion or a deletion cost 1; ties prefer the
- * substitution, then the insertion), so it is computed the same way from the ids alone at
- * training and at decode time, with no planner labels needed. For a template that only replaces
- * tokens (the CSC case) it is the identity.
+ * the template inserts. A minimal edit alignment (equal tokens align at no cost, a substitution,
+ * e.g. a `[MASK]` on a replaced token, costs 3, an insertion or a deletion 2: one substitution is
+ * cheaper than an insertion plus a deletion, but two unequal tokens are not paired where an
+ * insertion and a deletion keep equal ones aligned; read from the end, ties prefer the
+ * insertion, so inserted tokens come after the token a slot replaces, as `buildTemplate` puts
+ * them), so it is computed the same way from the ids alone at training and at decode time,
+ * with no planner labels needed. For a template that only replaces tokens (the CSC case) it is the
+ * identity.
  */
+const SUBSTITUTION_COST = 3;
+const INDEL_COST = 2;
+
 export function alignTemplateToSource(source: readonly number[], template: readonly number[]): Int32Array {
   const n = source.length;
   const m = template.length;
@@ -87,20 +107,20 @@ export function alignTemplateToSource(source: readonly number[], template: reado
   // cost[i][j]: aligning source[0, i) with template[0, j).
   const w = m + 1;
   const cost = new Int32Array((n + 1) * w);
-  for (let j = 0; j <= m; j++) cost[j] = j;
+  const sub = (i: number, j: number) => (source[i] === template[j] ? 0 : SUBSTITUTION_COST);
+  for (let j = 0; j <= m; j++) cost[j] = j * INDEL_COST;
   for (let i = 1; i <= n; i++) {
-    cost[i * w] = i;
+    cost[i * w] = i * INDEL_COST;
     for (let j = 1; j <= m; j++) {
-      const diag = cost[(i - 1) * w + j - 1] + (source[i - 1] === template[j - 1] ? 0 : 1);
-      cost[i * w + j] = Math.min(diag, cost[i * w + j - 1] + 1, cost[(i - 1) * w + j] + 1);
+      cost[i * w + j] = Math.min(cost[(i - 1) * w + j - 1] + sub(i - 1, j - 1), cost[i * w + j - 1] + INDEL_COST, cost[(i - 1) * w + j] + INDEL_COST);
     }
   }
   for (let i = n, j = m; j > 0; ) {
     const here = cost[i * w + j];
-    if (i > 0 && here === cost[(i - 1) * w + j - 1] + (source[i - 1] === template[j - 1] ? 0 : 1)) {
-      out[--j] = --i;
-    } else if (here === cost[i * w + j - 1] + 1) {
+    if (here === cost[i * w + j - 1] + INDEL_COST) {
       j--; // template token j inserted: stays -1
+    } else if (i > 0 && here === cost[(i - 1) * w + j - 1] + sub(i - 1, j - 1)) {
+      out[--j] = --i;
     } else {
       i--; // source token i - 1 deleted
     }
@@ -137,13 +157,14 @@ export function infillerInputs(
   maskPositions: readonly (readonly number[])[],
   withSource: boolean,
   s: SpecialIds,
-  /** `infiller_positions: aligned` (with the source only): template positions from `alignedTemplatePositions`. */
-  alignedPositions = false,
+  layout: TemplateLayout = {},
 ): InfillerInputs {
   const longest = Math.max(0, ...templates.map((t, b) => t.length + (withSource ? sources[b].length + 1 : 0)));
   const x = allocate(templates.length, longest + s.prompts + 2, s.pad);
-  const aligned = alignedPositions && withSource;
-  const positionIds = aligned ? new Int32Array(x.batch * x.length) : undefined;
+  // Aligned positions need the source in the input; hints only its ids (they work template-only too).
+  const positionIds = layout.alignedPositions && withSource ? new Int32Array(x.batch * x.length) : undefined;
+  const hintIds = layout.slotHints ? new Int32Array(x.batch * x.length) : undefined;
+  const hintMask = layout.slotHints ? new Float32Array(x.batch * x.length) : undefined;
   const positions: number[] = [];
   templates.forEach((template, b) => {
     let at = head(x, b, s);
@@ -163,6 +184,17 @@ export function infillerInputs(
       positionIds.set(tpl, row + at);
       positionIds[row + end - 1] = template.length > 0 ? tpl[template.length - 1] + 1 : start + sources[b].length;
     }
+    if (hintIds && hintMask) {
+      // A template token aligned to a source token it differs from (a [MASK] on a replaced token,
+      // or an earlier fill when refining) carries that source token.
+      const row = b * x.length;
+      alignTemplateToSource(sources[b], template).forEach((i, j) => {
+        if (i >= 0 && sources[b][i] !== template[j]) {
+          hintIds[row + at + j] = sources[b][i];
+          hintMask[row + at + j] = 1;
+        }
+      });
+    }
   });
-  return { ...x, ...(positionIds ? { positionIds } : {}), positions: Int32Array.from(positions) };
+  return { ...x, ...(positionIds ? { positionIds } : {}), ...(hintIds && hintMask ? { hintIds, hintMask } : {}), positions: Int32Array.from(positions) };
 }

@@ -38,9 +38,9 @@ afterAll(async () => {
 
 /**
  * P-tuning LSTM prompts, dropout on, the auxiliary MLM and BERT-CSC terms on, the template on its
- * source's positions, scheduled sampling in every other batch or so.
+ * source's positions with slot hints, scheduled sampling in every other batch or so.
  */
-const MODEL = { ...TINY, dropout: 0.1, ptuning: 'lstm' as const, aux_mlm_weight: 0.5, aux_csc_weight: 0.3, infiller_positions: 'aligned' as const, infill_weight: 0.8, ss_start: 0.5, ss_end: 0.5 };
+const MODEL = { ...TINY, dropout: 0.1, ptuning: 'lstm' as const, aux_mlm_weight: 0.5, aux_csc_weight: 0.3, infiller_positions: 'aligned' as const, slot_hint: 'source_token' as const, infill_weight: 0.8, ss_start: 0.5, ss_end: 0.5 };
 // 40 examples / 6 = 7 micro-batches (the last of 4), 2 per step: 4 steps; clipping active.
 const RECIPE: TrainConfigInput = { epochs: 1, batch_size: 6, grad_accum_steps: 2, lr: 3e-3, warmup_steps: 1, max_grad_norm: 0.5, ema_decay: 0.9, log_every_steps: 1, seed: 3 };
 

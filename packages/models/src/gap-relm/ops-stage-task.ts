@@ -7,7 +7,8 @@ import { TfOps } from '../ops/tf-ops';
 import { createOnnxLossSession } from '../train-engine/onnx-loss';
 import { opsTrainTask, type HostBatch, type OpsInput, type OpsTrainTask } from '../train-engine/ops-task';
 import type { GapRelm } from './gap-relm';
-import type { InfillerInputs, PaddedInputs } from './inputs';
+import { templateLayout } from './codec';
+import type { InfillerInputs, PaddedInputs, TemplateLayout } from './inputs';
 import { auxMlmInputs, encodeBatch, maskKeptTemplateTokens, scheduleBatch, sourceCorrectionTargets, stageEvaluator, stageTrainable, type DevLoss } from './stage-parts';
 import { STAGES, type ScheduledSamplingStats, type StageName, type StageTaskOptions } from './tasks';
 import type { EncodedExample } from './tokens';
@@ -30,12 +31,15 @@ export interface GapRelmOpsTask extends OpsTrainTask {
  * then lists the masks and then every source token, `infill_labels` ignores the source rows and
  * `csc_labels` the mask rows.
  */
-function stageInputs(usesPlanner: boolean, usesInfiller: boolean, auxOn: boolean, cscOn: boolean, alignedPositions: boolean): OpsInput[] {
-  const ids = (prefix: string, withTypes: boolean, withPositions = false): OpsInput[] => [
+function stageInputs(usesPlanner: boolean, usesInfiller: boolean, auxOn: boolean, cscOn: boolean, layout: TemplateLayout): OpsInput[] {
+  const ids = (prefix: string, withTypes: boolean, template: TemplateLayout = {}): OpsInput[] => [
     { name: `${prefix}_input_ids`, dtype: 'int32', shape: [`${prefix}_batch`, `${prefix}_seq`] },
     { name: `${prefix}_attention_mask`, dtype: 'int32', shape: [`${prefix}_batch`, `${prefix}_seq`] },
     ...(withTypes ? [{ name: `${prefix}_token_type_ids`, dtype: 'int32', shape: [`${prefix}_batch`, `${prefix}_seq`] } as OpsInput] : []),
-    ...(withPositions ? [{ name: `${prefix}_position_ids`, dtype: 'int32', shape: [`${prefix}_batch`, `${prefix}_seq`] } as OpsInput] : []),
+    ...(template.alignedPositions ? [{ name: `${prefix}_position_ids`, dtype: 'int32', shape: [`${prefix}_batch`, `${prefix}_seq`] } as OpsInput] : []),
+    ...(template.slotHints
+      ? [{ name: `${prefix}_hint_ids`, dtype: 'int32', shape: [`${prefix}_batch`, `${prefix}_seq`] } as OpsInput, { name: `${prefix}_hint_mask`, dtype: 'float32', shape: [`${prefix}_batch`, `${prefix}_seq`, 1] } as OpsInput]
+      : []),
   ];
   const targets = (prefix: string): OpsInput[] => [
     { name: `${prefix}_positions`, dtype: 'int32', shape: [`${prefix}_n`] },
@@ -46,7 +50,7 @@ function stageInputs(usesPlanner: boolean, usesInfiller: boolean, auxOn: boolean
     ...(usesPlanner
       ? [...ids('planner', false), { name: 'op_targets', dtype: 'int32', shape: ['slots'] } as OpsInput, { name: 'insert_targets', dtype: 'int32', shape: ['slots'] } as OpsInput]
       : []),
-    ...(usesInfiller ? [...ids('infill', true, alignedPositions), ...targets('infill')] : []),
+    ...(usesInfiller ? [...ids('infill', true, layout), ...targets('infill')] : []),
     ...(auxOn ? [...ids('aux', true), ...targets('aux')] : []),
     ...(cscOn
       ? [{ name: 'csc_labels', dtype: 'int32', shape: ['infill_n'] } as OpsInput, { name: 'csc_weight', dtype: 'float32', shape: [] } as OpsInput]
@@ -69,6 +73,7 @@ function infillerFeeds(prefix: string, x: InfillerInputs, labels: number[], weig
     [`${prefix}_attention_mask`]: int2(x.attentionMask, x),
     [`${prefix}_token_type_ids`]: int2(x.tokenTypeIds, x),
     ...(x.positionIds ? { [`${prefix}_position_ids`]: int2(x.positionIds, x) } : {}),
+    ...(x.hintIds && x.hintMask ? { [`${prefix}_hint_ids`]: int2(x.hintIds, x), [`${prefix}_hint_mask`]: { data: x.hintMask, shape: [x.batch, x.length, 1] } } : {}),
     [`${prefix}_positions`]: { data: t.positions, shape: [t.positions.length] },
     [`${prefix}_labels`]: { data: t.labels, shape: [t.labels.length] },
     [`${prefix}_weight`]: { data: Float32Array.of(weight), shape: [] },
@@ -164,8 +169,14 @@ export function createOpsStageTask(stage: StageName, model: GapRelm, options: St
     for (const [term, on] of [['infill', usesInfiller], ['aux', auxOn]] as const) {
       if (!on) continue;
       // Only the infill term's template has a source to align to; the aux MLM reads a source alone.
-      const positionIds = x[`${term}_position_ids`];
-      const inputs = { inputIds: x[`${term}_input_ids`], attentionMask: x[`${term}_attention_mask`], tokenTypeIds: x[`${term}_token_type_ids`], ...(positionIds !== undefined ? { positionIds } : {}) };
+      const [positionIds, hintIds, hintMask] = [x[`${term}_position_ids`], x[`${term}_hint_ids`], x[`${term}_hint_mask`]];
+      const inputs = {
+        inputIds: x[`${term}_input_ids`],
+        attentionMask: x[`${term}_attention_mask`],
+        tokenTypeIds: x[`${term}_token_type_ids`],
+        ...(positionIds !== undefined ? { positionIds } : {}),
+        ...(hintIds !== undefined ? { hintIds, hintMask } : {}),
+      };
       const logits = model.infiller(ops, inputs, x[`${term}_positions`], training);
       terms.push(ops.mul(ops.crossEntropy(logits, x[`${term}_labels`], IGNORE), x[`${term}_weight`]));
       if (term === 'infill' && cscOn) terms.push(ops.mul(ops.crossEntropy(logits, x.csc_labels, IGNORE), x.csc_weight));
@@ -226,7 +237,7 @@ export function createOpsStageTask(stage: StageName, model: GapRelm, options: St
   };
   const evaluate = dev ? stageEvaluator(stage, model, dev, options, stats, devLosses) : undefined;
 
-  const inputs = stageInputs(usesPlanner, usesInfiller, auxOn, cscOn, cfg.infiller_positions === 'aligned');
+  const inputs = stageInputs(usesPlanner, usesInfiller, auxOn, cscOn, templateLayout(cfg));
   const task = opsTrainTask({
     name: `gap-relm/${stage}`,
     describe: () => `${model.describe()}; data ${train.describe()}`,

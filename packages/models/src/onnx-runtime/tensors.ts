@@ -1,19 +1,20 @@
 import * as ort from 'onnxruntime-node';
-import type { PaddedInputs } from '../gap-relm/inputs';
+import type { InfillerInputs, PaddedInputs } from '../gap-relm/inputs';
 
 /** int32 ids → the int64 tensor BERT-style ONNX graphs take. */
 export function int64(values: Int32Array, dims: number[]): ort.Tensor {
   return new ort.Tensor('int64', BigInt64Array.from(values, (v) => BigInt(v)), dims);
 }
 
-/** `input_ids`, `attention_mask`, `token_type_ids` feeds of padded inputs, and `position_ids` when they carry them. */
-export function idFeeds(x: PaddedInputs): Record<string, ort.Tensor> {
+/** `input_ids`, `attention_mask`, `token_type_ids` feeds of padded inputs, and `position_ids` / slot hints when they carry them. */
+export function idFeeds(x: PaddedInputs & Pick<InfillerInputs, 'hintIds' | 'hintMask'>): Record<string, ort.Tensor> {
   const dims = [x.batch, x.length];
   return {
     input_ids: int64(x.inputIds, dims),
     attention_mask: int64(x.attentionMask, dims),
     token_type_ids: int64(x.tokenTypeIds, dims),
     ...(x.positionIds ? { position_ids: int64(x.positionIds, dims) } : {}),
+    ...(x.hintIds && x.hintMask ? { hint_ids: int64(x.hintIds, dims), hint_mask: new ort.Tensor('float32', x.hintMask, [...dims, 1]) } : {}),
   };
 }
 

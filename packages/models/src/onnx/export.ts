@@ -2,6 +2,7 @@ import { writeFileAtomic } from '@proj/core';
 import { join } from 'node:path';
 import type { BertForMaskedLM, BertModel } from '../bert/model';
 import type { GapRelm } from '../gap-relm/gap-relm';
+import { templateLayout } from '../gap-relm/codec';
 import type { SgddModel } from '../sgdd/model';
 import { encodeSentences } from '../sgdd/semantic';
 import { GraphOps, type Graph } from '../ops/graph-ops';
@@ -77,11 +78,17 @@ export function recordGapRelmPlanner(model: GapRelm): Graph {
 
 /**
  * The Gap-ReLM infiller graph: ids [batch, seq] (+ `position_ids` [batch, seq] with
- * `infiller_positions: aligned`) + `mask_positions` [masks] (flat b · seq + i) → `logits` [masks, vocab].
+ * `infiller_positions: aligned`, + `hint_ids` [batch, seq] and `hint_mask` [batch, seq, 1] with
+ * `slot_hint: source_token`) + `mask_positions` [masks] (flat b · seq + i) → `logits` [masks, vocab].
  */
 export function recordGapRelmInfiller(model: GapRelm): Graph {
   const g = new GraphOps(model.store);
-  const inputs = { ...recordInputs(g), ...(model.config.infiller_positions === 'aligned' ? { positionIds: g.input('position_ids', 'int32', [BATCH, SEQ]) } : {}) };
+  const layout = templateLayout(model.config);
+  const inputs = {
+    ...recordInputs(g),
+    ...(layout.alignedPositions ? { positionIds: g.input('position_ids', 'int32', [BATCH, SEQ]) } : {}),
+    ...(layout.slotHints ? { hintIds: g.input('hint_ids', 'int32', [BATCH, SEQ]), hintMask: g.input('hint_mask', 'float32', [BATCH, SEQ, 1]) } : {}),
+  };
   g.output(model.infiller(g, inputs, g.input('mask_positions', 'int32', ['masks'])), 'logits');
   return g.toGraph();
 }

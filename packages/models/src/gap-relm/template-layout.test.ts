@@ -3,6 +3,8 @@ import { MASK_TOKEN, PlannerOp, buildTemplate } from '@proj/align';
 import { Rng } from '@proj/core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../backend/init-backend';
+import * as ort from 'onnxruntime-node';
+import { gapRelmToOnnx } from '../onnx/export';
 import { OnnxGapRelm } from '../onnx-runtime/gap-relm-onnx';
 import { TfOps } from '../ops/tf-ops';
 import { parseGapRelmConfig } from './config';
@@ -20,8 +22,9 @@ function randomCase(rng: Rng) {
   const inserts = ops.map(() => (rng.float() < 0.15 ? 1 + rng.int(2) : 0));
   const built = buildTemplate(source.map(String), ops, inserts);
   const template = built.template_tokens.map((t) => (t === MASK_TOKEN ? MASK : Number(t)));
-  const edits = ops.filter((op) => op !== PlannerOp.KEEP).length + inserts.reduce((a, b) => a + b, 0);
-  return { source, ops, inserts, template, edits };
+  // What the labels' own alignment costs at the weights alignTemplateToSource uses (substitution 3, insertion / deletion 2).
+  const labelCost = ops.reduce((c: number, op) => c + (op === PlannerOp.REPLACE ? 3 : op === PlannerOp.DELETE ? 2 : 0), 0) + 2 * inserts.reduce((a, b) => a + b, 0);
+  return { source, ops, inserts, template, labelCost };
 }
 
 describe('alignTemplateToSource', () => {
@@ -41,21 +44,23 @@ describe('alignTemplateToSource', () => {
     expect(Array.from(alignTemplateToSource([1, 2, 3], [MASK, MASK, 1, 2, 3]))).toEqual([-1, -1, 0, 1, 2]);
     expect(Array.from(alignTemplateToSource([], [MASK]))).toEqual([-1]);
     expect(Array.from(alignTemplateToSource([1, 2], []))).toEqual([]);
+    // A replaced token, an insertion and a deletion: equal tokens stay paired.
+    expect(Array.from(alignTemplateToSource([7, 8, 9, 6], [7, MASK, MASK, 9]))).toEqual([0, 1, -1, 2]);
   });
 
-  it('on random planner templates: monotone, kept tokens on equal source tokens, no costlier than the labels', () => {
+  it('on random planner templates: monotone, no costlier than the labels\' own alignment', () => {
     const rng = new Rng(2);
     for (let trial = 0; trial < 500; trial++) {
-      const { source, template, edits } = randomCase(rng);
+      const { source, template, labelCost } = randomCase(rng);
       const aligned = Array.from(alignTemplateToSource(source, template));
       const onSource = aligned.filter((i) => i >= 0);
       onSource.forEach((i, k) => k > 0 && expect(i).toBeGreaterThan(onSource[k - 1]));
-      // The alignment's cost: substitutions + unaligned template tokens + unaligned source tokens.
-      let cost = (source.length - onSource.length) + aligned.filter((i) => i < 0).length;
+      // The alignment's cost: 3 per substitution, 2 per unaligned template or source token.
+      let cost = 2 * (source.length - onSource.length) + 2 * aligned.filter((i) => i < 0).length;
       aligned.forEach((i, j) => {
-        if (i >= 0 && source[i] !== template[j]) cost++;
+        if (i >= 0 && source[i] !== template[j]) cost += 3;
       });
-      expect(cost).toBeLessThanOrEqual(edits);
+      expect(cost).toBeLessThanOrEqual(labelCost);
     }
   });
 });
@@ -72,18 +77,37 @@ describe('alignedTemplatePositions and infillerInputs(aligned)', () => {
     const s = { cls: 100, sep: 101, pad: 0, firstPrompt: 200, prompts: 2 };
     const sources = [[7, 8, 9], [7]];
     const templates = [[7, MASK, 9], [MASK, 7]];
-    const x = infillerInputs(sources, templates, [[1], [0]], true, s, true);
+    const x = infillerInputs(sources, templates, [[1], [0]], true, s, { alignedPositions: true });
     const start = firstTokenPosition(s);
     expect(x.length).toBe(1 + 2 + 3 + 1 + 3 + 1);
     expect(Array.from(x.positionIds!.subarray(0, x.length))).toEqual([0, 1, 2, 3, 4, 5, 6, start, start + 1, start + 2, start + 3]);
     // Row 1: [CLS] P P 7 [SEP] [MASK] 7 [SEP] pad pad pad; the inserted mask before the source's first token.
     expect(Array.from(x.positionIds!.subarray(x.length))).toEqual([0, 1, 2, 3, 4, start, start, start + 1, 0, 0, 0]);
     // Ids, types, masks and mask positions are those of the sequential layout.
-    const sequential = infillerInputs(sources, templates, [[1], [0]], true, s, false);
+    const sequential = infillerInputs(sources, templates, [[1], [0]], true, s, {});
     expect(sequential.positionIds).toBeUndefined();
     expect({ ...x, positionIds: undefined }).toEqual({ ...sequential, positionIds: undefined });
     // Without the source there is nothing to align to.
-    expect(infillerInputs(sources, templates, [[1], [0]], false, s, true).positionIds).toBeUndefined();
+    expect(infillerInputs(sources, templates, [[1], [0]], false, s, { alignedPositions: true }).positionIds).toBeUndefined();
+  });
+});
+
+describe('infillerInputs(slotHints)', () => {
+  it('a template token that replaces a source token carries it; kept and inserted tokens carry nothing; with or without the source segment', () => {
+    const s = { cls: 100, sep: 101, pad: 0, firstPrompt: 200, prompts: 1 };
+    // Source 7 8 9 6; template: keep 7, replace 8, insert one, keep 9, delete 6.
+    const sources = [[7, 8, 9, 6]];
+    const templates = [[7, MASK, MASK, 9]];
+    for (const withSource of [true, false]) {
+      const x = infillerInputs(sources, templates, [[1, 2]], withSource, s, { slotHints: true });
+      const at = firstTokenPosition(s) + (withSource ? 5 : 0);
+      const hinted = Array.from(x.hintMask!).flatMap((v, i) => (v === 1 ? [i] : []));
+      expect(hinted).toEqual([at + 1]);
+      expect(x.hintIds![at + 1]).toBe(8);
+      expect(Array.from(x.hintIds!).filter((id) => id !== 0)).toEqual([8]);
+      expect({ ...x, hintIds: undefined, hintMask: undefined }).toEqual({ ...infillerInputs(sources, templates, [[1, 2]], withSource, s), hintIds: undefined, hintMask: undefined });
+    }
+    expect(infillerInputs(sources, templates, [[1, 2]], true, s).hintIds).toBeUndefined();
   });
 });
 
@@ -125,12 +149,19 @@ describe('GapRelm with infiller_positions aligned', () => {
     }
   });
 
-  it('onnxruntime: the infiller graph takes position_ids and its logits equal tfjs\'s (templates with replacements, insertions, deletions)', async () => {
+  it.each([
+    ['aligned positions', { infiller_positions: 'aligned' }, ['position_ids']],
+    ['slot hints', { slot_hint: 'source_token' }, ['hint_ids', 'hint_mask']],
+    ['both', { infiller_positions: 'aligned', slot_hint: 'source_token' }, ['position_ids', 'hint_ids', 'hint_mask']],
+  ] as const)('onnxruntime (%s): the infiller graph takes the layout\'s inputs and its logits equal tfjs\'s (templates with replacements, insertions, deletions)', async (_, layout, names) => {
     const sentences = corpusSentences(8, 8, 12);
-    const model = GapRelm.create({ ...TINY, infiller_positions: 'aligned' }, charTokenizer(sentences), 4);
+    const model = GapRelm.create({ ...TINY, ...layout }, charTokenizer(sentences), 4);
     const onnx = await OnnxGapRelm.fromModel(model, { executionProviders: ['cpu'], intraOpNumThreads: 1 });
     try {
-      expect(onnx.planner.inputNames).not.toContain('position_ids');
+      for (const name of names) expect(onnx.planner.inputNames).not.toContain(name);
+      const infiller = await ort.InferenceSession.create((await gapRelmToOnnx(model)).infiller);
+      expect([...infiller.inputNames].sort()).toEqual(['attention_mask', 'input_ids', 'mask_positions', 'token_type_ids', ...names].sort());
+      await infiller.release();
       const sourceTokens = sentences.slice(0, 3).map((t) => [...t]);
       // Replace token 1, insert a mask after token 3, delete token 5.
       const templates = sourceTokens.map((s) => [s[0], MASK_TOKEN, s[2], s[3], MASK_TOKEN, s[4], ...s.slice(6)]);
