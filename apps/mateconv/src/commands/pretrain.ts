@@ -144,7 +144,7 @@ async function sampleHook(options: PretrainCommandOptions, data: PackedTokens, m
   const prepared = (data.stats as Partial<PreparedStats>).tokenizer?.sha256;
   const sha = createHash('sha256').update(tokenizer.tokenizerJson).digest('hex');
   if (tokenizer.vocabSize !== data.stats.vocab_size || (prepared !== undefined && prepared !== sha)) {
-    throw new CliError(`--tokenizer: ${options.tokenizer} is not the tokenizer that prepared --data (sha256 ${sha.slice(0, 12)} vs ${prepared?.slice(0, 12)}); pass that one, or --sample-every-steps 0`);
+    throw new CliError(`--tokenizer: ${options.tokenizer} is not the tokenizer that prepared --data (${prepared === undefined ? `vocabulary ${tokenizer.vocabSize} vs ${data.stats.vocab_size}` : `sha256 ${sha.slice(0, 12)} vs ${prepared.slice(0, 12)}`}); pass that one, or --sample-every-steps 0`);
   }
   const longest = Math.max(...(await tokenizer.encodeBatch(prompts, { addSpecialTokens: false })).map((ids) => ids.length + 1));
   if (longest + options.sampleMaxNewTokens > model.config.max_position_embeddings) {
@@ -183,7 +183,7 @@ export function registerPretrain(program: Command, io: CliIO, report: (result: u
     .addOption(new Option('--backend <name>', 'compute backend').choices(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']).default('auto'))
     .addOption(new Option('--engine <name>', 'where training steps run: tfjs (--backend) or onnx (onnxruntime-node, cuda then cpu)').choices(['tfjs', 'onnx']).default('tfjs'))
     .option('--resume-from <dir>', 'a checkpoint-<step>/ or run dir to continue exactly')
-    .option('--sample-every-steps <n>', 'continue fixed prompts (greedy and sampled) every N steps into the log and samples.jsonl (0: off; default --eval-every-steps)', numberFlag('--sample-every-steps', { integer: true, min: 0 }))
+    .option('--sample-every-steps <n>', 'continue fixed prompts (greedy and sampled) every N steps into the log and samples.jsonl (0: off; default --eval-every-steps, so off when that is 0 = each epoch)', numberFlag('--sample-every-steps', { integer: true, min: 0 }))
     .option('--sample-prompts-file <file>', `prompts to sample, one per line (default: ${DEMO_PROMPTS.join(' ')})`)
     .option('--sample-max-new-tokens <n>', 'tokens generated per sample', numberFlag('--sample-max-new-tokens', { integer: true, min: 1 }), 32)
     .option('--tokenizer <dir>', 'the tokenizer that prepared --data (for samples)', bundled.tokenizer)

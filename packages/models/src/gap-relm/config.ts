@@ -64,6 +64,10 @@ export const GapRelmConfigSchema = z
     if (c.infiller_positions === 'aligned' && c.infiller_input !== 'source_and_template') {
       ctx.addIssue({ code: 'custom', path: ['infiller_positions'], message: `infiller_positions 'aligned' needs infiller_input 'source_and_template' (it aligns the template to the source), got '${c.infiller_input}'` });
     }
+    if (c.slot_hint === 'source_token' && c.template_mask_rate > 0) {
+      // A kept token masked for training would carry itself as its hint: the answer.
+      ctx.addIssue({ code: 'custom', path: ['slot_hint'], message: `slot_hint 'source_token' cannot be combined with template_mask_rate ${c.template_mask_rate}: a masked kept token's hint is its own gold fill` });
+    }
     if (c.ptuning === 'lstm' && c.hidden_size % 2 !== 0 && c.init_from === null) {
       // The BiLSTM has hidden_size / 2 units per direction so its output is hidden_size wide.
       ctx.addIssue({ code: 'custom', path: ['hidden_size'], message: `hidden_size must be even with ptuning 'lstm', got ${c.hidden_size}` });

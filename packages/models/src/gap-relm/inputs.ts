@@ -136,8 +136,11 @@ export function alignTemplateToSource(source: readonly number[], template: reado
  * is the source's first position.
  */
 export function alignedTemplatePositions(source: readonly number[], template: readonly number[], start: number): Int32Array {
-  const aligned = alignTemplateToSource(source, template);
-  const out = new Int32Array(template.length);
+  return positionsOfAlignment(alignTemplateToSource(source, template), start);
+}
+
+function positionsOfAlignment(aligned: Int32Array, start: number): Int32Array {
+  const out = new Int32Array(aligned.length);
   let previous = start - 1;
   aligned.forEach((i, j) => {
     out[j] = i >= 0 ? start + i : previous + 1;
@@ -175,20 +178,20 @@ export function infillerInputs(
       positions.push(b * x.length + at + p);
     }
     const end = sep(x, b, put(x, b, at, template, type), s, type);
-    if (positionIds) {
+    const row = b * x.length;
+    const aligned = positionIds || hintIds ? alignTemplateToSource(sources[b], template) : undefined;
+    if (positionIds && aligned) {
       // [CLS] P source [SEP] as usual; the template on its source's positions; the last [SEP] after it.
-      const row = b * x.length;
       for (let i = 0; i < at; i++) positionIds[row + i] = i;
       const start = firstTokenPosition(s);
-      const tpl = alignedTemplatePositions(sources[b], template, start);
+      const tpl = positionsOfAlignment(aligned, start);
       positionIds.set(tpl, row + at);
       positionIds[row + end - 1] = template.length > 0 ? tpl[template.length - 1] + 1 : start + sources[b].length;
     }
-    if (hintIds && hintMask) {
+    if (hintIds && hintMask && aligned) {
       // A template token aligned to a source token it differs from (a [MASK] on a replaced token,
       // or an earlier fill when refining) carries that source token.
-      const row = b * x.length;
-      alignTemplateToSource(sources[b], template).forEach((i, j) => {
+      aligned.forEach((i, j) => {
         if (i >= 0 && sources[b][i] !== template[j]) {
           hintIds[row + at + j] = sources[b][i];
           hintMask[row + at + j] = 1;

@@ -1,11 +1,15 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { MASK_TOKEN, PlannerOp, buildTemplate } from '@proj/align';
 import { Rng } from '@proj/core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../backend/init-backend';
 import * as ort from 'onnxruntime-node';
 import { gapRelmToOnnx } from '../onnx/export';
-import { OnnxGapRelm } from '../onnx-runtime/gap-relm-onnx';
+import { OnnxGapRelm, exportGapRelmOnnx } from '../onnx-runtime/gap-relm-onnx';
+import { GAP_RELM_CONFIG_FILE } from './codec';
 import { TfOps } from '../ops/tf-ops';
 import { parseGapRelmConfig } from './config';
 import { GapRelm } from './gap-relm';
@@ -116,8 +120,44 @@ describe('GapRelm with infiller_positions aligned', () => {
     await initBackend({ backend: 'cpu' });
   });
 
-  it('needs the source in the infiller input', () => {
+  it('needs the source in the infiller input; slot hints refuse kept-token masking (its hints would be the answers)', () => {
     expect(() => parseGapRelmConfig({ infiller_positions: 'aligned', infiller_input: 'template_only' })).toThrow(/infiller_positions 'aligned' needs infiller_input 'source_and_template'/);
+    expect(() => parseGapRelmConfig({ slot_hint: 'source_token', template_mask_rate: 0.3 })).toThrow(/slot_hint 'source_token' cannot be combined with template_mask_rate 0.3/);
+  });
+
+  it('slot hints change the hinted masks\' logits; a zero hint mask gives the logits without hints', () => {
+    const sentences = corpusSentences(8, 6, 12);
+    const model = GapRelm.create({ ...TINY, slot_hint: 'source_token' }, charTokenizer(sentences), 5);
+    try {
+      const sources = sentences.slice(0, 3).map((t) => model.ids.ids([...t]));
+      const templates = sources.map((s) => [s[0], model.tokenizer.maskId, ...s.slice(2)]);
+      const x = model.infillerInputs(sources, templates, templates.map(() => [1]));
+      expect(Array.from(x.hintMask!).filter((v) => v === 1)).toHaveLength(3);
+      const ops = new TfOps(model.store);
+      const logits = (inputs: typeof x) => tf.tidy(() => model.infiller(ops, GapRelm.tensors(inputs), tf.tensor1d(x.positions, 'int32')).dataSync() as Float32Array);
+      const maxDiff = (a: Float32Array, b: Float32Array) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
+      const without = logits({ ...x, hintIds: undefined, hintMask: undefined });
+      expect(maxDiff(logits({ ...x, hintMask: new Float32Array(x.hintMask!.length) }), without)).toBeLessThan(1e-6);
+      expect(maxDiff(logits(x), without)).toBeGreaterThan(1e-3);
+    } finally {
+      model.dispose();
+    }
+  });
+
+  it('OnnxGapRelm.load: an infiller.onnx exported before the config asked for hints is one clear error', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'gap-relm-layout-'));
+    const sentences = corpusSentences(8, 6, 12);
+    const model = GapRelm.create(TINY, charTokenizer(sentences), 6);
+    try {
+      await model.save(dir);
+      await exportGapRelmOnnx(dir);
+      const configPath = join(dir, GAP_RELM_CONFIG_FILE);
+      await writeFile(configPath, JSON.stringify({ ...JSON.parse(await readFile(configPath, 'utf8')), slot_hint: 'source_token' }));
+      await expect(OnnxGapRelm.load(dir, { executionProviders: ['cpu'] })).rejects.toThrow(`OnnxGapRelm.load: ${join(dir, 'onnx', 'infiller.onnx')} has no hint_ids, hint_mask input, which the model's config asks for: it was exported before; re-export it with \`gap-relm export --model ${dir}\``);
+    } finally {
+      model.dispose();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('position ids 0..L-1 give the sequential logits; aligned ones change the mask\'s logits', () => {
