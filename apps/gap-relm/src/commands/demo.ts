@@ -63,12 +63,12 @@ export const DEMO_SCRATCH_STEPS = '500,200,200';
 
 /**
  * Steps from bge-small-zh, no joint_finetune: on the same 400 infiller_pretrain steps, 560
- * planner_train steps instead of 160 + 120 joint (the same training time) took SIGHAN-15
- * correction F1 from 18.7% to 24.9%: detection was the planner's step count, and the joint stage
- * cost the infiller what it had learnt. The whole demo took 24.0 min with them on 2 idle cores
- * (2026-12-07; training 23.4 min, SIGHAN-15 F1 24.7%). See docs/results.md.
+ * planner_train steps instead of 160 + 120 joint took SIGHAN-15 correction F1 from 18.7% to
+ * 24.9%: detection was the planner's step count, and the joint stage cost the infiller what it had
+ * learnt. 480 / 680 fill the budget: the whole demo took 27.0 min with them and DEMO_PRETRAINED
+ * on 2 idle cores (2026-12-07; training 26.6 min, SIGHAN-15 F1 27.4%). See docs/results.md.
  */
-export const DEMO_PRETRAINED_STEPS = '400,560,0';
+export const DEMO_PRETRAINED_STEPS = '480,680,0';
 
 /** The stages a `--train-steps` list runs (a stage given 0 steps is skipped) and their steps, for `train`. */
 export function demoStages(trainSteps: string): { stages: string; stageMaxSteps: string } {
@@ -86,8 +86,10 @@ export function demoStages(trainSteps: string): { stages: string; stageMaxSteps:
  * 4 layers): a fine-tuning learning rate for the loaded encoders, 30 times it for the new heads
  * (MLM transform and bias, planner heads, prompts), the auxiliary BERT-CSC term on the
  * infiller's source segment, and the template token type started as a copy of type 0 (bge-small-zh
- * never trained type 1). After 150 infiller_pretrain steps the infill dev loss is 7.08 at 1x,
- * 6.35 at 30x, 5.27 at 30x with the BERT-CSC term; copy_type_0 took 0.16 off at 100x (docs/results.md).
+ * never trained type 1), and each replacement slot shown the character it replaces (slot hints).
+ * After 150 infiller_pretrain steps the infill dev loss is 7.08 at 1x, 6.35 at 30x, 5.27 at 30x
+ * with the BERT-CSC term; copy_type_0 took 0.16 off at 100x; slot hints took SIGHAN-15 F1 from
+ * 24.9% to 27.6% at steps 400 / 560 (docs/results.md).
  */
 export const DEMO_PRETRAINED = {
   batchSize: 16,
@@ -96,6 +98,7 @@ export const DEMO_PRETRAINED = {
   warmupSteps: 30,
   auxCscWeight: 1,
   templateTypeInit: 'copy_type_0',
+  slotHint: 'source_token',
 } as const;
 
 /**
@@ -370,7 +373,7 @@ export function registerDemo(program: Command, io: CliIO): void {
     .option('--dev-samples <n>', 'sentences in the frozen dev set (held out of training)', numberFlag('--dev-samples', { integer: true, min: 1 }), 500)
     .option('--no-train', 'data steps only: no training, no scores')
     .option('--fresh', 'replace the model of an earlier demo run in --output-dir (default: refuse to start)')
-    .option('--train-steps <list>', `optimizer steps for infiller_pretrain, planner_train, joint_finetune; 0 skips a stage (default ${DEMO_PRETRAINED_STEPS} from a pretrained encoder, ${DEMO_SCRATCH_STEPS} from scratch)`)
+    .option('--train-steps <list>', `optimizer steps for infiller_pretrain, planner_train, joint_finetune; 0 skips a stage (unlike train --stage-max-steps, where 0 = all epochs) (default ${DEMO_PRETRAINED_STEPS} from a pretrained encoder, ${DEMO_SCRATCH_STEPS} from scratch)`)
     // Below 1: a share of 1 would leave no synthetic examples to mix into.
     .option('--learner-share <p>', 'share of training examples that are real learner errors (bundled SIGHAN 2013–2015 training sets and Wang271K sample), the rest synthetic; 0 for synthetic only', numberFlag('--learner-share', { min: 0, max: 1, exclusiveMax: true }), DEMO_LEARNER_SHARE)
     .option('--init-from <spec>', `pretrained encoder to start from (a name, a Hugging Face BERT directory or an ONNX export); none = from scratch. Not reachable: from scratch, with a message`, 'bge-small-zh')
