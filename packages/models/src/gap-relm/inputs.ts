@@ -86,6 +86,10 @@ export interface TemplateLayout {
   slotHints?: boolean;
 }
 
+/** Weights of the template-to-source alignment (see `alignTemplateToSource`). */
+const SUBSTITUTION_COST = 3;
+const INDEL_COST = 2;
+
 /**
  * Which source token each template token stands on: its index in `source`, or -1 for a token
  * the template inserts. A minimal edit alignment (equal tokens align at no cost, a substitution,
@@ -97,9 +101,6 @@ export interface TemplateLayout {
  * with no planner labels needed. For a template that only replaces tokens (the CSC case) it is the
  * identity.
  */
-const SUBSTITUTION_COST = 3;
-const INDEL_COST = 2;
-
 export function alignTemplateToSource(source: readonly number[], template: readonly number[]): Int32Array {
   const n = source.length;
   const m = template.length;
