@@ -268,11 +268,13 @@ export async function runDemo(options: DemoCommandOptions, io: CliIO) {
   let thresholds: { deleteThreshold: number; insertThreshold: number; replaceThreshold: number } | undefined;
   let start: DemoStart | undefined;
   let trainSteps = '';
+  let stagesRun = '';
   let damage: string | null = null;
   if (options.train) {
     start = await resolveDemoStart({ initFrom: options.initFrom, from: options.from }, io);
     trainSteps = options.trainSteps ?? (start.kind === 'pretrained' ? DEMO_PRETRAINED_STEPS : DEMO_SCRATCH_STEPS);
     const plan = demoStages(trainSteps);
+    stagesRun = plan.stages;
     const trainStarted = performance.now();
     const trained = await runTrain(
       {
@@ -336,7 +338,7 @@ export async function runDemo(options: DemoCommandOptions, io: CliIO) {
     const from = start?.kind === 'pretrained' ? `from ${start.spec} (${start.dir})` : `from scratch (hidden ${DEMO_MODEL.hiddenSize}, ${DEMO_MODEL.numHiddenLayers} layers; ${start?.kind === 'scratch' ? start.reason : ''})`;
     lines.push(
       '',
-      `model: Gap-ReLM ${from}, stages ${demoStages(trainSteps).stages.split(',').join(' → ')}, steps ${trainSteps}, trained in ${trainSeconds.toFixed(0)} s`,
+      `model: Gap-ReLM ${from}, stages ${stagesRun.split(',').join(' → ')}, steps ${trainSteps}, trained in ${trainSeconds.toFixed(0)} s`,
       `thresholds tuned for F2 on the frozen dev set: delete ${thresholds?.deleteThreshold}, insert ${thresholds?.insertThreshold}, replace ${thresholds?.replaceThreshold}`,
       formatScores(scores),
       '',
