@@ -86,6 +86,15 @@ export interface TemplateLayout {
   slotHints?: boolean;
 }
 
+/** ONNX input names of the arrays a template layout adds to the ids (infiller.onnx, feeds). */
+export const LAYOUT_INPUT_NAMES = { positionIds: 'position_ids', hintIds: 'hint_ids', hintMask: 'hint_mask' } as const;
+
+/** The infiller.onnx inputs `layout` adds, in graph order. */
+export function layoutInputNames(layout: TemplateLayout): string[] {
+  const n = LAYOUT_INPUT_NAMES;
+  return [...(layout.alignedPositions ? [n.positionIds] : []), ...(layout.slotHints ? [n.hintIds, n.hintMask] : [])];
+}
+
 /** Weights of the template-to-source alignment (see `alignTemplateToSource`). */
 const SUBSTITUTION_COST = 3;
 const INDEL_COST = 2;

@@ -6,7 +6,7 @@ import type { Correction, GapRelmDecodeConfig, InfillerLogitsSource, PlannerLogi
 import { GapRelm } from '../gap-relm/gap-relm';
 import { writeFileAtomic } from '@proj/core';
 import { GAP_RELM_CONFIG_FILE, GapRelmCodec, type InfillerRun, type PlannerRun } from '../gap-relm/codec';
-import type { TemplateLayout } from '../gap-relm/inputs';
+import { layoutInputNames } from '../gap-relm/inputs';
 import { exportGapRelmToOnnx, gapRelmToOnnx } from '../onnx/export';
 import { OnnxMaskedLM } from './masked-lm-onnx';
 import { createOnnxSession, type OnnxSessionOptions } from './session';
@@ -83,11 +83,6 @@ export interface OnnxGapRelmOptions extends OnnxSessionOptions {
   infiller?: string;
 }
 
-/** The infiller.onnx inputs a template layout adds to the ids (see `recordGapRelmInfiller`). */
-function layoutInputs(layout: TemplateLayout): string[] {
-  return [...(layout.alignedPositions ? ['position_ids'] : []), ...(layout.slotHints ? ['hint_ids', 'hint_mask'] : [])];
-}
-
 /** The infiller engine of our infiller.onnx: MLM logits at the mask positions only. */
 function infillerRunOf(infiller: ort.InferenceSession): InfillerRun {
   return async (x) => {
@@ -139,7 +134,7 @@ export class OnnxGapRelm {
         return new OnnxGapRelm(codec, planner.session, (x) => mlm.logitsAt(x, x.positions), () => mlm.release(), planner.provider, planner.intraOpNumThreads);
       }
       const infiller = (await createOnnxSession(join(onnxDir, 'infiller.onnx'), same)).session;
-      const missingInputs = layoutInputs(codec.infiller.layout).filter((name) => !infiller.inputNames.includes(name));
+      const missingInputs = layoutInputNames(codec.infiller.layout).filter((name) => !infiller.inputNames.includes(name));
       if (missingInputs.length > 0) {
         await infiller.release();
         throw new Error(`OnnxGapRelm.load: ${join(onnxDir, 'infiller.onnx')} has no ${missingInputs.join(', ')} input, which the model's config asks for: it was exported before; re-export it with \`gap-relm export --model ${dir}\``);

@@ -1,5 +1,5 @@
 import * as ort from 'onnxruntime-node';
-import type { InfillerInputs, PaddedInputs } from '../gap-relm/inputs';
+import { LAYOUT_INPUT_NAMES, type InfillerInputs, type PaddedInputs } from '../gap-relm/inputs';
 
 /** int32 ids → the int64 tensor BERT-style ONNX graphs take. */
 export function int64(values: Int32Array, dims: number[]): ort.Tensor {
@@ -13,8 +13,8 @@ export function idFeeds(x: PaddedInputs & Pick<InfillerInputs, 'hintIds' | 'hint
     input_ids: int64(x.inputIds, dims),
     attention_mask: int64(x.attentionMask, dims),
     token_type_ids: int64(x.tokenTypeIds, dims),
-    ...(x.positionIds ? { position_ids: int64(x.positionIds, dims) } : {}),
-    ...(x.hintIds && x.hintMask ? { hint_ids: int64(x.hintIds, dims), hint_mask: new ort.Tensor('float32', x.hintMask, [...dims, 1]) } : {}),
+    ...(x.positionIds ? { [LAYOUT_INPUT_NAMES.positionIds]: int64(x.positionIds, dims) } : {}),
+    ...(x.hintIds && x.hintMask ? { [LAYOUT_INPUT_NAMES.hintIds]: int64(x.hintIds, dims), [LAYOUT_INPUT_NAMES.hintMask]: new ort.Tensor('float32', x.hintMask, [...dims, 1]) } : {}),
   };
 }
 

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { BertForMaskedLM, BertModel } from '../bert/model';
 import type { GapRelm } from '../gap-relm/gap-relm';
 import { templateLayout } from '../gap-relm/codec';
+import { LAYOUT_INPUT_NAMES } from '../gap-relm/inputs';
 import type { SgddModel } from '../sgdd/model';
 import { encodeSentences } from '../sgdd/semantic';
 import { GraphOps, type Graph } from '../ops/graph-ops';
@@ -86,8 +87,8 @@ export function recordGapRelmInfiller(model: GapRelm): Graph {
   const layout = templateLayout(model.config);
   const inputs = {
     ...recordInputs(g),
-    ...(layout.alignedPositions ? { positionIds: g.input('position_ids', 'int32', [BATCH, SEQ]) } : {}),
-    ...(layout.slotHints ? { hintIds: g.input('hint_ids', 'int32', [BATCH, SEQ]), hintMask: g.input('hint_mask', 'float32', [BATCH, SEQ, 1]) } : {}),
+    ...(layout.alignedPositions ? { positionIds: g.input(LAYOUT_INPUT_NAMES.positionIds, 'int32', [BATCH, SEQ]) } : {}),
+    ...(layout.slotHints ? { hintIds: g.input(LAYOUT_INPUT_NAMES.hintIds, 'int32', [BATCH, SEQ]), hintMask: g.input(LAYOUT_INPUT_NAMES.hintMask, 'float32', [BATCH, SEQ, 1]) } : {}),
   };
   g.output(model.infiller(g, inputs, g.input('mask_positions', 'int32', ['masks'])), 'logits');
   return g.toGraph();
