@@ -4,6 +4,15 @@ import type { EmaState } from './ema';
 import type { OptimizerState } from './optimizers/optimizer';
 import type { StepContext, TrainTask } from './task';
 
+/** What `TrainEngine.microStep` returns for one micro-batch. */
+export interface MicroStepResult {
+  /** The micro-batch's mean loss (not divided by the group size). */
+  loss: number;
+  tokens: number;
+  /** The task's `trainMetrics` by name; absent or empty when it declares none. */
+  metrics?: Record<string, number>;
+}
+
 /** What `train()` hands an engine factory once the config is parsed and the trainable set is known. */
 export interface EngineSetup<B> {
   config: TrainConfig;
@@ -32,11 +41,12 @@ export interface TrainEngine {
   readonly name: string;
   /**
    * One micro-batch: builds it (`task.batch(indices, ctx)`), adds the gradients of
-   * loss / groupSize to the sums, returns the micro-batch's mean loss and its token count.
+   * loss / groupSize to the sums, returns the micro-batch's mean loss, its token count and, when
+   * the task declares `trainMetrics`, each of them from the same forward pass.
    * `lr` is the learning rate of the optimizer step this micro-batch belongs to, so an engine may
    * apply the update in the same run when groupSize is 1 (`optimizerStep` then gets the same lr).
    */
-  microStep(indices: readonly number[], ctx: StepContext, groupSize: number, lr: number): Promise<{ loss: number; tokens: number }>;
+  microStep(indices: readonly number[], ctx: StepContext, groupSize: number, lr: number): Promise<MicroStepResult>;
   /**
    * Optional: the micro-batch the next `microStep` call will get (its indices and context), told
    * before the current one, so the engine may build it while the current step runs. It must come

@@ -2,8 +2,8 @@
 
 // The loop and the task interface
 export { train, type TrainOptions, type TrainResult, type PeriodicHook } from './train';
-export type { TrainTask, StepContext, EvalContext } from './task';
-export type { TrainEngine, EngineFactory, EngineSetup } from './engine';
+export type { TrainTask, TrainMetrics, StepContext, EvalContext } from './task';
+export type { TrainEngine, EngineFactory, EngineSetup, MicroStepResult } from './engine';
 export { createTfjsEngine } from './tfjs-engine';
 
 // Configuration

@@ -23,6 +23,21 @@ export interface StepContext {
   weightsReady?: () => Promise<void>;
 }
 
+/** A task's extra training scalars (`TrainTask.trainMetrics`). */
+export interface TrainMetrics<B = unknown> {
+  /**
+   * Their names, in log order. Each train record carries each one's mean over the log interval,
+   * averaged as the loss is; none may be one of the record's own fields (step, epoch, split,
+   * loss, lr, grad_norm, tokens_per_s).
+   */
+  names: readonly string[];
+  /**
+   * The micro-batch's loss (the value `loss` gives, from `params()` so gradients reach them) and
+   * each named scalar, from one forward pass: an engine calls it instead of `loss`.
+   */
+  lossAndMetrics(batch: B, ctx: StepContext): { loss: tf.Scalar; metrics: Record<string, tf.Scalar> };
+}
+
 export interface EvalContext {
   epoch: number;
   step: number;
@@ -63,6 +78,11 @@ export interface TrainTask<B = unknown> {
   batch(indices: readonly number[], ctx: StepContext): B | Promise<B>;
   /** Mean loss over the micro-batch, computed from `params()` so gradients reach them. */
   loss(batch: B, ctx: StepContext): tf.Scalar;
+  /**
+   * Extra scalars of each training step beside the loss (e.g. a mixture-of-experts model's
+   * `aux_loss`), from the same forward pass; logged in the train records as the loss is. Omit for none.
+   */
+  trainMetrics?: TrainMetrics<B>;
   /** Tokens (or examples) in a batch, for the tokens/s figure; default the number of examples. */
   tokens?(batch: B): number;
   /** Dev-set metrics (e.g. {loss, f1}); with EMA on, runs with the averaged weights swapped in. */

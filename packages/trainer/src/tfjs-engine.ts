@@ -32,17 +32,23 @@ export function createTfjsEngine<B>({ config, task, trainable, lrScale }: Engine
       try {
         const batch = await task.batch(indices, ctx);
         const tokens = task.tokens?.(batch) ?? indices.length;
-        let raw: tf.Scalar | null = null;
-        const { grads } = safeVariableGrads(() => {
-          raw = tf.keep(task.loss(batch, ctx));
-          return tf.div(raw, groupSize) as tf.Scalar;
-        }, varList);
-        const named = new Map<string, tf.Tensor>();
-        for (const [varName, g] of Object.entries(grads)) if (g) named.set(nameOfVar.get(varName)!, g);
-        accumulator.add(named); // keeps its sums out of this scope
-        const loss = (raw as unknown as tf.Scalar).dataSync()[0];
-        (raw as unknown as tf.Scalar).dispose();
-        return { loss, tokens };
+        // The loss and the task's metrics (one forward pass), kept past the gradient tape's tidy
+        // to be read, and freed even when the backward pass throws.
+        const kept: { loss: tf.Scalar[]; metrics: [string, tf.Scalar][] } = { loss: [], metrics: [] };
+        try {
+          const { grads } = safeVariableGrads(() => {
+            const out = task.trainMetrics ? task.trainMetrics.lossAndMetrics(batch, ctx) : { loss: task.loss(batch, ctx), metrics: {} };
+            kept.loss.push(tf.keep(out.loss));
+            for (const [name, t] of Object.entries(out.metrics)) kept.metrics.push([name, tf.keep(t)]);
+            return tf.div(out.loss, groupSize) as tf.Scalar;
+          }, varList);
+          const named = new Map<string, tf.Tensor>();
+          for (const [varName, g] of Object.entries(grads)) if (g) named.set(nameOfVar.get(varName)!, g);
+          accumulator.add(named); // keeps its sums out of this scope
+          return { loss: kept.loss[0].dataSync()[0], tokens, metrics: Object.fromEntries(kept.metrics.map(([name, t]) => [name, t.dataSync()[0]])) };
+        } finally {
+          tf.dispose([...kept.loss, ...kept.metrics.map(([, t]) => t)]);
+        }
       } finally {
         tf.engine().endScope();
       }

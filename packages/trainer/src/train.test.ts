@@ -260,6 +260,55 @@ describe('train: frozen parameters, early stopping, bad flags', () => {
   });
 });
 
+describe("train: a task's trainMetrics", () => {
+  it('are averaged over the log window as the loss is, into metrics.jsonl, train.log, TensorBoard and the progress line', async () => {
+    // 44 examples in micro-batches of 8, 2 per step: groups (8, 8), (8, 8), (8, 4), so `examples`
+    // has step means 8, 8, 6 each epoch, and windows of 2 steps 8, 7, 7.
+    const task = createMlpTask({ examples: 44, trainMetrics: true });
+    const baseline = tf.memory().numTensors;
+    const dir = runDir('train-metrics');
+    const log = collect();
+    const result = await train({ epochs: 2, batch_size: 8, grad_accum_steps: 2, lr: 0.05, log_every_steps: 2, output_dir: dir, seed: 3 }, task, { ...quiet, log: log.stream });
+    const rows = result.history.filter((r) => r.split === 'train');
+    expect(rows.map((r) => r.step)).toEqual([2, 4, 6]);
+    expect(Object.keys(rows[0])).toEqual(['step', 'epoch', 'split', 'loss', 'xent', 'examples', 'lr', 'grad_norm', 'tokens_per_s']);
+    expect(rows.map((r) => r.examples)).toEqual([8, 7, 7]);
+    rows.forEach((r) => expect(r.xent, `step ${r.step}`).toBe(r.loss));
+    expect(await readMetricsLog(join(dir, 'metrics.jsonl'))).toEqual(result.history);
+    expect(readFileSync(join(dir, 'train.log'), 'utf8').match(/ train \{"step":\d+,"epoch":\d+,"split":"train","loss":[\d.e-]+,"xent":[\d.e-]+,"examples":\d+/g)).toHaveLength(3);
+    const events = readFileSync(join(dir, 'tensorboard', readdirSync(join(dir, 'tensorboard'))[0]));
+    for (const tag of ['train/xent', 'train/examples']) expect(events.includes(Buffer.from(tag)), tag).toBe(true);
+    // The progress line's last draw: the last step's values (its group of 8 + 4 examples).
+    expect(log.text()).toMatch(/train loss (\d\.\d{4}) xent \1 examples 6\.0000 lr /);
+    expect(tf.memory().numTensors).toBe(baseline);
+    task.dispose();
+  });
+
+  it('a task without them logs none of them', async () => {
+    const task = createMlpTask();
+    const dir = runDir('no-train-metrics');
+    const result = await train({ epochs: 1, batch_size: 8, log_every_steps: 2, output_dir: dir }, task, quiet);
+    for (const r of (await readMetricsLog(join(dir, 'metrics.jsonl'))).filter((r) => r.split === 'train')) {
+      expect(Object.keys(r)).toEqual(['step', 'epoch', 'split', 'loss', 'lr', 'grad_norm', 'tokens_per_s']);
+    }
+    expect(result.history.length).toBeGreaterThan(0);
+    task.dispose();
+  });
+
+  it('refuses names that clash with the record or repeat, and a micro-step whose metrics differ from the declared ones', async () => {
+    const task = createMlpTask({ trainMetrics: true });
+    const named = (names: string[]) => ({ ...task, trainMetrics: { ...task.trainMetrics!, names } });
+    await expect(train({ output_dir: runDir('clash') }, named(['xent', 'lr']), quiet)).rejects.toThrow('train: task "test/mlp".trainMetrics names "lr", which is a field of the train records');
+    await expect(train({ output_dir: runDir('repeat') }, named(['xent', 'xent']), quiet)).rejects.toThrow('train: task "test/mlp".trainMetrics repeats a name: [xent, xent]');
+    const baseline = tf.memory().numTensors;
+    await expect(train({ epochs: 1, batch_size: 8, output_dir: runDir('undeclared') }, named(['xent']), quiet)).rejects.toThrow(
+      'train: task "test/mlp" declares trainMetrics [xent] but a micro-step on engine tfjs (cpu) returned [xent, examples]',
+    );
+    expect(tf.memory().numTensors).toBe(baseline);
+    task.dispose();
+  });
+});
+
 describe('train: checkpoints', () => {
   it('writes checkpoint-<step>/ atomically, keeps the newest save_total_limit, and best/ holds the best evaluation', async () => {
     const task = createMlpTask();

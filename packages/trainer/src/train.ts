@@ -88,6 +88,7 @@ export async function train<B>(configInput: TrainConfigInput, task: TrainTask<B>
   if (trainable.size === 0) throw new RangeError(`train: task "${task.name}" has no trainable parameters (trainable() rejected all ${allParams.size})`);
   const scaled = headLrScaled(config, task, allParams, trainable);
   const lrScale = scaled.size > 0 ? (name: string) => (scaled.has(name) ? config.head_lr_scale : 1) : undefined;
+  const metricNames = checkTrainMetricNames(task);
 
   // 3) data geometry; the schedule counts optimizer steps, and a partial last group is a step
   if (config.early_stopping.patience > 0 && !task.evaluate) {
@@ -194,7 +195,9 @@ export async function train<B>(configInput: TrainConfigInput, task: TrainTask<B>
     // A run resumed at its last step trains nothing more: its checkpoint is still the last one.
     let lastCheckpoint: string | null = resumedFrom;
     let lastEvalStep = -1;
-    let window = { steps: 0, loss: 0, tokens: 0, startedAt: performance.now() };
+    // Sums over the log window of the step means (loss, the task's trainMetrics), and tokens.
+    const newWindow = () => ({ steps: 0, loss: 0, metrics: zeros(metricNames), tokens: 0, startedAt: performance.now() });
+    let window = newWindow();
     const rng = new Rng(state.rng as unknown as RngState);
     const accum = config.grad_accum_steps;
     epochs: for (let epoch = state.epoch; config.max_steps > 0 || epoch < config.epochs; epoch++) {
@@ -206,6 +209,7 @@ export async function train<B>(configInput: TrainConfigInput, task: TrainTask<B>
       const epochSeed = rng.nextUint32() | 0;
       const firstBatch = epoch === state.epoch ? state.batch_in_epoch : 0;
       let groupLoss = 0;
+      let groupMetrics = zeros(metricNames);
       let groupTokens = 0;
       // Micro-batch i of this epoch: its examples and context (step: optimizer steps before it).
       const microBatch = (i: number, step: number): { indices: number[]; ctx: StepContext } => ({
@@ -235,6 +239,8 @@ export async function train<B>(configInput: TrainConfigInput, task: TrainTask<B>
           throw new RangeError(`train: task "${task.name}" loss is ${microLoss} at epoch ${epoch}, batch ${b} (step ${state.global_step})`);
         }
         groupLoss += microLoss / groupSize;
+        const microMetrics = checkStepMetrics(task.name, engine.name, metricNames, micro.metrics ?? {});
+        for (const name of metricNames) groupMetrics[name] += microMetrics[name] / groupSize;
         if (b - groupStart + 1 < groupSize) continue;
 
         // 7c) group boundary: clip the summed gradient once, update at this step's LR, EMA
@@ -251,19 +257,24 @@ export async function train<B>(configInput: TrainConfigInput, task: TrainTask<B>
         const step = state.global_step;
         const last = step >= totalSteps;
 
-        // 7d) log: mean step loss over the window, LR, grad norm (before clipping), tokens/s
+        // 7d) log: mean step loss (and the task's trainMetrics) over the window, LR, grad norm
+        //     (before clipping), tokens/s
         window.steps += 1;
         window.loss += groupLoss;
+        for (const name of metricNames) window.metrics[name] += groupMetrics[name];
         window.tokens += groupTokens;
         const seconds = (performance.now() - window.startedAt) / 1000;
         // Progress renders its label on each redraw, so the live figures ride in the label.
-        progressOptions.label = `train loss ${groupLoss.toFixed(4)} lr ${lr.toExponential(2)} ${Math.round(window.tokens / Math.max(seconds, 1e-9))} tok/s`;
+        const stepMetrics = metricNames.map((name) => ` ${name} ${groupMetrics[name].toFixed(4)}`).join('');
+        progressOptions.label = `train loss ${groupLoss.toFixed(4)}${stepMetrics} lr ${lr.toExponential(2)} ${Math.round(window.tokens / Math.max(seconds, 1e-9))} tok/s`;
         progress.tick();
         if (step % config.log_every_steps === 0 || last) {
-          await record({ step, epoch, split: 'train', loss: window.loss / window.steps, lr, grad_norm: gradNorm, tokens_per_s: window.tokens / Math.max(seconds, 1e-9) });
-          window = { steps: 0, loss: 0, tokens: 0, startedAt: performance.now() };
+          const means = Object.fromEntries(metricNames.map((name) => [name, window.metrics[name] / window.steps]));
+          await record({ step, epoch, split: 'train', loss: window.loss / window.steps, ...means, lr, grad_norm: gradNorm, tokens_per_s: window.tokens / Math.max(seconds, 1e-9) });
+          window = newWindow();
         }
         groupLoss = 0;
+        groupMetrics = zeros(metricNames);
         groupTokens = 0;
 
         // 7e) evaluate (EMA weights swapped in), keep best/, early stopping
@@ -349,6 +360,29 @@ function headLrScaled<B>(config: TrainConfig, task: TrainTask<B>, all: ReadonlyM
 }
 
 const RESERVED_KEYS = new Set(['step', 'epoch', 'split']);
+/** The fields of a train record that `train()` itself writes. */
+const TRAIN_RECORD_KEYS = new Set([...RESERVED_KEYS, 'loss', 'lr', 'grad_norm', 'tokens_per_s']);
+
+/** The names of the task's trainMetrics: distinct, non-empty, none a train record field of its own. */
+function checkTrainMetricNames<B>(task: TrainTask<B>): readonly string[] {
+  const names = task.trainMetrics?.names ?? [];
+  for (const name of names) {
+    if (name === '' || TRAIN_RECORD_KEYS.has(name)) throw new RangeError(`train: task "${task.name}".trainMetrics names "${name}", which is ${name === '' ? 'empty' : 'a field of the train records'}`);
+  }
+  if (new Set(names).size !== names.length) throw new RangeError(`train: task "${task.name}".trainMetrics repeats a name: [${names.join(', ')}]`);
+  return names;
+}
+
+/** An engine's metrics of one micro-batch must be exactly the declared ones, as numbers. */
+function checkStepMetrics(taskName: string, engineName: string, names: readonly string[], metrics: Record<string, number>): Record<string, number> {
+  const got = Object.keys(metrics);
+  if (got.length !== names.length || names.some((name) => typeof metrics[name] !== 'number')) {
+    throw new RangeError(`train: task "${taskName}" declares trainMetrics [${names.join(', ')}] but a micro-step on engine ${engineName} returned [${got.join(', ')}]`);
+  }
+  return metrics;
+}
+
+const zeros = (names: readonly string[]): Record<string, number> => Object.fromEntries(names.map((name) => [name, 0]));
 
 /** evaluate() must return numbers under names that do not clash with the record's own fields. */
 function checkMetrics(taskName: string, metrics: Record<string, number>): Record<string, number> {

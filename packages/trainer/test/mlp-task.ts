@@ -2,7 +2,7 @@
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { readSafetensors, Rng, safetensorsToFloat32, writeSafetensors } from '@proj/core';
-import type { TrainTask } from '../src/task';
+import type { StepContext, TrainTask } from '../src/task';
 
 export interface MlpTaskOptions {
   examples?: number; // training examples (default 48)
@@ -15,6 +15,11 @@ export interface MlpTaskOptions {
   trainable?: (name: string) => boolean;
   /** Reported by newParameters() (head_lr_scale applies to them); default none (no newParameters). */
   newParameters?: string[];
+  /**
+   * Declares trainMetrics: `xent` (the loss itself, so it must log as the loss does) and `examples`
+   * (the micro-batch's size, whose means over groups and windows are known exactly).
+   */
+  trainMetrics?: boolean;
   /** Throws from loss() at this (epoch, batchIndex), to test clean-up. */
   failAt?: { epoch: number; batchIndex: number };
 }
@@ -59,6 +64,17 @@ export function createMlpTask(options: MlpTaskOptions = {}): TrainTask<MlpBatch>
   const p = (name: string) => params.get(name)!;
   const forward = (x: tf.Tensor2D) => tf.add(tf.matMul(tf.tanh(tf.add(tf.matMul(x, p('hidden.weight')), p('hidden.bias'))), p('out.weight')), p('out.bias'));
   const xent = (logits: tf.Tensor, y: tf.Tensor) => tf.neg(tf.mean(tf.sum(tf.mul(y, tf.logSoftmax(logits)), 1))) as tf.Scalar;
+  const loss = (batch: MlpBatch, ctx: StepContext): tf.Scalar => {
+    if (options.failAt && options.failAt.epoch === ctx.epoch && options.failAt.batchIndex === ctx.batchIndex) {
+      throw new Error(`mlp-task: planned failure at epoch ${ctx.epoch}, batch ${ctx.batchIndex}`);
+    }
+    let x: tf.Tensor2D = batch.x;
+    if (inputNoise > 0) {
+      const noise = Float32Array.from({ length: batch.x.size }, () => inputNoise * ctx.rng.normal());
+      x = tf.add(x, tf.tensor2d(noise, batch.x.shape));
+    }
+    return xent(forward(x), batch.y);
+  };
   const devX = tf.keep(tf.tensor2d(devData.x, [devExamples, features]));
   const devY = tf.keep(tf.tensor2d(devData.y, [devExamples, classes]));
 
@@ -78,17 +94,16 @@ export function createMlpTask(options: MlpTaskOptions = {}): TrainTask<MlpBatch>
       });
       return { x: tf.tensor2d(xs, [indices.length, features]), y: tf.tensor2d(ys, [indices.length, classes]), count: indices.length };
     },
-    loss(batch, ctx) {
-      if (options.failAt && options.failAt.epoch === ctx.epoch && options.failAt.batchIndex === ctx.batchIndex) {
-        throw new Error(`mlp-task: planned failure at epoch ${ctx.epoch}, batch ${ctx.batchIndex}`);
-      }
-      let x: tf.Tensor2D = batch.x;
-      if (inputNoise > 0) {
-        const noise = Float32Array.from({ length: batch.x.size }, () => inputNoise * ctx.rng.normal());
-        x = tf.add(x, tf.tensor2d(noise, batch.x.shape));
-      }
-      return xent(forward(x), batch.y);
-    },
+    loss,
+    ...(options.trainMetrics && {
+      trainMetrics: {
+        names: ['xent', 'examples'],
+        lossAndMetrics(batch: MlpBatch, ctx: StepContext) {
+          const l = loss(batch, ctx);
+          return { loss: l, metrics: { xent: l, examples: tf.scalar(batch.count) } };
+        },
+      },
+    }),
     tokens: (batch) => batch.count,
     evaluate() {
       return tf.tidy(() => {
