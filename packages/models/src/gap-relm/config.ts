@@ -38,6 +38,10 @@ export const GapRelmConfigSchema = z
     ptuning: z.enum(['lstm', 'mlp', 'none']).default('lstm').describe('P-tuning prompt encoder: embeddings -> BiLSTM -> MLP, embeddings -> MLP, or no prompts'),
     prompt_length: z.number().int('must be an integer').min(0, 'must be >= 0').default(4).describe('virtual prompt tokens inserted after [CLS] (ignored when ptuning is none)'),
     share_prompts: z.boolean().default(true).describe('planner and infiller use one prompt encoder (else one each)'),
+    share_encoder: z
+      .boolean()
+      .default(false)
+      .describe("planner and infiller read one BERT encoder (the infiller's; the planner keeps its own heads): half the parameters, and every stage trains it. With aux_csc_weight, planner_train also trains the infiller's MLM head on that encoder with the BERT-CSC term at every source token, so what infilling needs is kept while the planner learns"),
     planner_init: z
       .enum(['encoder', 'infiller'])
       .default('encoder')
@@ -60,6 +64,9 @@ export const GapRelmConfigSchema = z
     }
     if (c.aux_csc_weight > 0 && c.infiller_input !== 'source_and_template') {
       ctx.addIssue({ code: 'custom', path: ['aux_csc_weight'], message: `aux_csc_weight needs infiller_input 'source_and_template' (it predicts at the source segment), got ${c.aux_csc_weight} with '${c.infiller_input}'` });
+    }
+    if (c.share_encoder && c.planner_init === 'infiller') {
+      ctx.addIssue({ code: 'custom', path: ['planner_init'], message: "planner_init 'infiller' copies the infiller's encoder into the planner's, but with share_encoder the two are one encoder: use planner_init 'encoder'" });
     }
     if (c.infiller_positions === 'aligned' && c.infiller_input !== 'source_and_template') {
       ctx.addIssue({ code: 'custom', path: ['infiller_positions'], message: `infiller_positions 'aligned' needs infiller_input 'source_and_template' (it aligns the template to the source), got '${c.infiller_input}'` });

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../backend/init-backend';
+import { readSafetensors, safetensorsToFloat32 } from '@proj/core';
 import { loadBertForMaskedLM } from '../bert/weights';
 import { GraphOps } from '../ops/graph-ops';
 import { TfOps } from '../ops/tf-ops';
@@ -42,6 +43,7 @@ const VARIANTS: { name: string; config: GapRelmConfigInput; promptParams: number
   { name: 'mlp prompts', config: { ptuning: 'mlp' }, promptParams: 1 },
   { name: 'no prompts', config: { ptuning: 'none' }, promptParams: 0 },
   { name: 'template-only infiller', config: { infiller_input: 'template_only' }, promptParams: 1 },
+  { name: 'shared encoder', config: { share_encoder: true, aux_csc_weight: 1 }, promptParams: 1 },
 ];
 
 describe('GapRelm forward: shapes, masks, padding', () => {
@@ -274,12 +276,95 @@ describe('GapRelm under GraphOps', () => {
   });
 });
 
+describe('GapRelm share_encoder', () => {
+  it('one encoder: the planner has heads only, reads the infiller\'s encoder, and counts half the encoder parameters', async () => {
+    const shared = GapRelm.create({ ...TINY, share_encoder: true }, tokenizer, 3);
+    const separate = GapRelm.create({ ...TINY }, tokenizer, 3);
+    try {
+      const names = [...shared.params().keys()];
+      expect(names.filter((n) => n.startsWith('planner.')).sort()).toEqual(['planner.planner.insert_head.bias', 'planner.planner.insert_head.weight', 'planner.planner.op_head.bias', 'planner.planner.op_head.weight']);
+      const encoder = [...separate.params().keys()].filter((n) => n.startsWith('planner.bert.')).reduce((sum, n) => sum + separate.store.get(n).size, 0);
+      expect(shared.store.count()).toBe(separate.store.count() - encoder);
+      expect(shared.describe()).toMatch(/1 BERT shared by planner and infiller/);
+      // The planner's logits move when the infiller's encoder does.
+      const before = (await plan(shared, [sentences[3]])).opLogits[0];
+      const layer = shared.store.get('infiller.bert.encoder.layer.0.output.dense.weight');
+      layer.assign(tf.mul(layer, 2));
+      const after = (await plan(shared, [sentences[3]])).opLogits[0];
+      expect(maxDiff(before, after)).toBeGreaterThan(1e-3);
+    } finally {
+      shared.dispose();
+      separate.dispose();
+    }
+  });
+
+  it('plannerMlm is BERT-CSC on the planner\'s pass: the infiller\'s logits at the same source positions of a source-only input', async () => {
+    const model = GapRelm.create({ ...TINY, share_encoder: true, ptuning: 'none', infiller_input: 'template_only' }, tokenizer, 8);
+    try {
+      const ids = model.ids.ids([...sentences[4]]);
+      const x = model.plannerInputs([ids]);
+      const positions = [1, 2, ids.length];
+      const [viaPlanner, viaInfiller] = tf.tidy(() => {
+        const ops = new TfOps(model.store);
+        const t = GapRelm.tensors(x);
+        const at = tf.tensor1d(positions, 'int32');
+        // Template-only, no prompts: the infiller's input is the same [CLS] source [SEP].
+        return [model.plannerMlm(ops, model.planner(ops, t).hidden, at).dataSync(), model.infiller(ops, { ...t, tokenTypeIds: tf.zerosLike(t.inputIds) }, at).dataSync()];
+      });
+      expect(viaPlanner.length).toBe(3 * tokenizer.vocab.size);
+      expect(maxDiff(viaPlanner as Float32Array, viaInfiller as Float32Array)).toBeLessThan(1e-5);
+      const separate = GapRelm.create({ ...TINY }, tokenizer, 8);
+      expect(() => tf.tidy(() => separate.plannerMlm(new TfOps(separate.store), tf.zeros([1, 2, 32]), tf.tensor1d([0], 'int32')))).toThrow(/share_encoder false/);
+      separate.dispose();
+    } finally {
+      model.dispose();
+    }
+  });
+
+  it('fromPretrained loads the checkpoint once, into the shared encoder; only heads and prompts are new', async () => {
+    const fixture = join(__dirname, '../../test/fixtures/tiny-bert');
+    const model = await GapRelm.fromPretrained({ init_from: fixture, share_encoder: true, ptuning: 'mlp', prompt_length: 2 }, 1);
+    const { model: mlm } = await loadBertForMaskedLM(fixture);
+    try {
+      expect([...model.params().keys()].some((n) => n.startsWith('planner.bert.'))).toBe(false);
+      const name = 'bert.encoder.layer.1.output.dense.weight';
+      expect([...(await model.store.toFloat32(`infiller.${name}`))]).toEqual([...(await mlm.params.toFloat32(name))]);
+      expect([...model.newParameters!].every((n) => n.startsWith('planner.planner.') || n.startsWith('prompt.'))).toBe(true);
+    } finally {
+      model.dispose();
+      mlm.dispose();
+    }
+  });
+
+  it('the planner checkpoint still holds a whole encoder (bert.*, the shared one\'s), and load ties it back', async () => {
+    const model = GapRelm.create({ ...TINY, share_encoder: true }, tokenizer, 2);
+    const out = join(dir, 'shared-planner');
+    try {
+      await model.save(out);
+      const { tensors } = await readSafetensors(join(out, 'planner', 'model.safetensors'));
+      const encoder = [...model.params().keys()].filter((n) => n.startsWith('infiller.bert.')).map((n) => n.slice('infiller.'.length));
+      expect([...tensors.keys()].filter((n) => n.startsWith('bert.')).sort()).toEqual(encoder.sort());
+      const name = 'bert.encoder.layer.0.attention.self.query.weight';
+      expect([...safetensorsToFloat32(tensors.get(name)!, name)]).toEqual([...(await model.store.toFloat32(`infiller.${name}`))]);
+      const loaded = await GapRelm.load(out);
+      try {
+        expect([...loaded.params().keys()].some((n) => n.startsWith('planner.bert.'))).toBe(false);
+      } finally {
+        loaded.dispose();
+      }
+    } finally {
+      model.dispose();
+    }
+  });
+});
+
 describe('GapRelmConfig', () => {
   it.each([
     [{ hidden_size: 30, num_attention_heads: 4 }, /hidden_size must be divisible by num_attention_heads \(4\), got 30/],
     [{ max_insert_k: 0 }, /max_insert_k: must be >= 1, got 0/],
     [{ ptuning: 'gru' }, /ptuning: .*got "gru"/],
     [{ infill_weigth: 1 }, /infill_weigth/],
+    [{ share_encoder: true, planner_init: 'infiller' }, /planner_init 'infiller' copies .* with share_encoder the two are one encoder/],
   ])('%j is refused naming the field and value', (input, message) => {
     expect(() => parseGapRelmConfig(input)).toThrow(message);
   });

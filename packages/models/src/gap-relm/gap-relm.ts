@@ -15,7 +15,7 @@ import { resolvePretrained } from '../pretrained/resolve-pretrained';
 import { BertTokenizer } from '../tokenizers/bert-tokenizer';
 import { GAP_RELM_CONFIG_FILE, GapRelmCodec, readSavedGapRelm, type InfillerRun, type PlannerRun } from './codec';
 import { parseGapRelmConfig, promptCount, type GapRelmConfig, type GapRelmConfigInput } from './config';
-import { INFILLER, infillerForward } from './infiller';
+import { INFILLER, infillerForward, infillerHeadAt } from './infiller';
 import type { EncoderInputs } from './encoder';
 import type { InfillerInputs, PaddedInputs, SpecialIds } from './inputs';
 import { PLANNER, initPlannerHeads, plannerForward, type PlannerOutput } from './planner';
@@ -89,7 +89,7 @@ export class GapRelm {
     );
     const rng = new Rng(seed);
     const store = new ParameterStore();
-    adopt(store, BertModel.random(bert, rng, { pooler: false }).params, (n) => `${PLANNER}bert.${n}`);
+    if (!config.share_encoder) adopt(store, BertModel.random(bert, rng, { pooler: false }).params, (n) => `${PLANNER}bert.${n}`);
     adopt(store, BertForMaskedLM.random(bert, rng).params, (n) => INFILLER + n);
     return GapRelm.finishInit(config, tokenizer, bert, store, rng);
   }
@@ -110,15 +110,17 @@ export class GapRelm {
     tokenizer ??= await BertTokenizer.fromDirectory(dir);
     const rng = new Rng(seed);
     const store = new ParameterStore();
-    const planner = (await loadBertCheckpoint(dir)).model;
-    const bert: BertConfig = { ...planner.config, hiddenDropoutProb: config.dropout, attentionProbsDropoutProb: config.dropout };
-    // The planner takes the encoder only (no MLM head, no pooler), named planner.bert.*.
-    const bare = (n: string) => (planner instanceof BertForMaskedLM ? (n.startsWith('bert.') ? n.slice(5) : null) : n);
-    adopt(store, planner.params, (n) => {
-      const b = bare(n);
-      return b === null || b.startsWith('pooler.') ? null : `${PLANNER}bert.${b}`;
-    });
     const infiller = (await loadBertCheckpoint(dir)).model;
+    const bert: BertConfig = { ...infiller.config, hiddenDropoutProb: config.dropout, attentionProbsDropoutProb: config.dropout };
+    if (!config.share_encoder) {
+      // The planner takes the encoder only (no MLM head, no pooler), named planner.bert.*.
+      const planner = (await loadBertCheckpoint(dir)).model;
+      const bare = (n: string) => (planner instanceof BertForMaskedLM ? (n.startsWith('bert.') ? n.slice(5) : null) : n);
+      adopt(store, planner.params, (n) => {
+        const b = bare(n);
+        return b === null || b.startsWith('pooler.') ? null : `${PLANNER}bert.${b}`;
+      });
+    }
     if (infiller instanceof BertForMaskedLM) adopt(store, infiller.params, (n) => (n.startsWith('bert.pooler.') ? null : INFILLER + n));
     else adopt(store, infiller.params, (n) => (n.startsWith('pooler.') ? null : `${INFILLER}bert.${n}`));
     const types = `${INFILLER}bert.embeddings.token_type_embeddings.weight`;
@@ -171,8 +173,8 @@ export class GapRelm {
     const count = (prefix: string) => this.store.names().filter((n) => n.startsWith(prefix)).reduce((s, n) => s + this.store.get(n).size, 0);
     const p = promptCount(this.config);
     return (
-      `Gap-ReLM: 2 × BERT (${c.numHiddenLayers} layers, hidden ${c.hiddenSize}, ${c.numAttentionHeads} heads, ffn ${c.intermediateSize}, vocab ${c.vocabSize}, max positions ${c.maxPositionEmbeddings}); ` +
-      `planner ${count(PLANNER).toLocaleString('en-US')} params (op head 3, insert head K+1=${this.config.max_insert_k + 1}); ` +
+      `Gap-ReLM: ${this.config.share_encoder ? '1 BERT shared by planner and infiller' : '2 × BERT'} (${c.numHiddenLayers} layers, hidden ${c.hiddenSize}, ${c.numAttentionHeads} heads, ffn ${c.intermediateSize}, vocab ${c.vocabSize}, max positions ${c.maxPositionEmbeddings}); ` +
+      `planner ${count(PLANNER).toLocaleString('en-US')} params (${this.config.share_encoder ? 'heads only; ' : ''}op head 3, insert head K+1=${this.config.max_insert_k + 1}); ` +
       `infiller ${count(INFILLER).toLocaleString('en-US')} params (${this.config.infiller_input}); ` +
       `prompts ${this.config.ptuning === 'none' || p === 0 ? 'off' : `${this.config.ptuning} × ${p} tokens, ${this.config.share_prompts ? 'shared' : 'one per model'}, ${count(PROMPT).toLocaleString('en-US')} params`}; ` +
       `total ${this.store.count().toLocaleString('en-US')}`
@@ -189,7 +191,16 @@ export class GapRelm {
   }
 
   planner<T>(ops: Ops<T>, inputs: { inputIds: T; attentionMask: T }, training?: { rng: Rng }): PlannerOutput<T> {
-    return plannerForward(ops, this.bertConfig, inputs, this.prompts(ops, 'planner'), training);
+    return plannerForward(ops, this.bertConfig, inputs, this.prompts(ops, 'planner'), training, this.config.share_encoder ? `${INFILLER}bert.` : `${PLANNER}bert.`);
+  }
+
+  /**
+   * `share_encoder`: MLM logits [N, vocab] at flat `positions` of the planner's encoder output
+   * (`PlannerOutput.hidden`), through the infiller's head: BERT-CSC on the planner's pass.
+   */
+  plannerMlm<T>(ops: Ops<T>, hidden: T, positions: T): T {
+    if (!this.config.share_encoder) throw new Error('GapRelm.plannerMlm: the planner has its own encoder (share_encoder false), which the infiller\'s MLM head was not trained on');
+    return infillerHeadAt(ops, this.bertConfig, hidden, positions);
   }
 
   /** MLM logits [N, vocab] at flat `positions` only. */
@@ -303,7 +314,11 @@ export class GapRelm {
     const infillerPrompt = GapRelm.promptPrefix(this.config, 'infiller');
     for (const name of this.store.names()) {
       if (name.startsWith(PLANNER)) planner.set(name.slice(PLANNER.length), name);
-      else if (name.startsWith(INFILLER)) infiller.set(name.slice(INFILLER.length), name);
+      else if (name.startsWith(INFILLER)) {
+        infiller.set(name.slice(INFILLER.length), name);
+        // A shared encoder is written into both checkpoints, so each stays a complete Hugging Face model.
+        if (this.config.share_encoder && name.startsWith(`${INFILLER}bert.`)) planner.set(name.slice(INFILLER.length), name);
+      }
       else if (name.startsWith(plannerPrompt) && (this.config.share_prompts || !name.startsWith(infillerPrompt))) planner.set(PROMPT_CKPT + name.slice(plannerPrompt.length), name);
       else if (name.startsWith(infillerPrompt)) infillerPrompts.set(PROMPT_CKPT + name.slice(infillerPrompt.length), name);
       else throw new Error(`GapRelm.save: parameter ${name} belongs to no checkpoint`);
@@ -348,7 +363,7 @@ export class GapRelm {
     const bert: BertConfig = { ...bertFile, hiddenDropoutProb: config.dropout, attentionProbsDropoutProb: config.dropout };
     // Same shapes as saved, then the saved values.
     const store = new ParameterStore();
-    adopt(store, BertModel.random(bert, new Rng(0), { pooler: false }).params, (n) => `${PLANNER}bert.${n}`);
+    if (!config.share_encoder) adopt(store, BertModel.random(bert, new Rng(0), { pooler: false }).params, (n) => `${PLANNER}bert.${n}`);
     adopt(store, BertForMaskedLM.random(bert, new Rng(0)).params, (n) => INFILLER + n);
     const model = GapRelm.finishInit(config, tokenizer, bert, store, new Rng(0));
     try {

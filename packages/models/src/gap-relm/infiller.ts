@@ -26,7 +26,11 @@ export function infillerHead<T>(ops: Ops<T>, cfg: BertConfig, hidden: T): T {
  * hidden states are gathered first, so no [B, L, vocab] tensor is ever built.
  */
 export function infillerForward<T>(ops: Ops<T>, cfg: BertConfig, inputs: EncoderInputs<T>, prompts: T | null, positions: T, training?: { rng: Rng }): T {
-  const h = encode(ops, cfg, `${INFILLER}bert.`, inputs, prompts, training);
+  return infillerHeadAt(ops, cfg, encode(ops, cfg, `${INFILLER}bert.`, inputs, prompts, training), positions);
+}
+
+/** The MLM head on encoder outputs h [B, L, H] at flat `positions` only (b * L + i): logits [N, vocab]. */
+export function infillerHeadAt<T>(ops: Ops<T>, cfg: BertConfig, h: T, positions: T): T {
   const hidden = ops.shape(h)[2];
   return infillerHead(ops, cfg, ops.gather(ops.reshape(h, [-1, hidden]), positions));
 }

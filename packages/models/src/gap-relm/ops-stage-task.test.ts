@@ -17,6 +17,7 @@ import { GapRelm } from './gap-relm';
 import { createOpsStageTask } from './ops-stage-task';
 import { decodeDev } from './stage-parts';
 import { STAGES, type StageName } from './tasks';
+import type { GapRelmConfigInput } from './config';
 import { charTokenizer, corpusSentences, TINY } from './testing';
 
 const CONFUSION = ConfusionSet.fromRecord({ 的: '嘚', 是: '昰', 一: '弌' });
@@ -44,14 +45,14 @@ const MODEL = { ...TINY, dropout: 0.1, ptuning: 'lstm' as const, aux_mlm_weight:
 // 40 examples / 6 = 7 micro-batches (the last of 4), 2 per step: 4 steps; clipping active.
 const RECIPE: TrainConfigInput = { epochs: 1, batch_size: 6, grad_accum_steps: 2, lr: 3e-3, warmup_steps: 1, max_grad_norm: 0.5, ema_decay: 0.9, log_every_steps: 1, seed: 3 };
 
-async function run(stage: StageName, engine: 'tfjs' | 'onnx') {
-  const model = GapRelm.create(MODEL, tokenizer, 5);
+async function run(stage: StageName, engine: 'tfjs' | 'onnx', config: GapRelmConfigInput = {}) {
+  const model = GapRelm.create({ ...MODEL, ...config }, tokenizer, 5);
   const task = createOpsStageTask(stage, model, { train: onlineExamples(sentences, generator, 1), totalSteps: 4 });
   // Key biases have a zero gradient in exact arithmetic (softmax ignores a per-query shift), and
   // Adam turns either engine's float noise there into full-size steps: not trained here.
   const base = task.trainable!;
   task.trainable = (name) => base(name) && !name.endsWith('attention.self.key.bias');
-  const result = await train({ ...RECIPE, output_dir: join(dir, `${stage}-${engine}`) }, task, {
+  const result = await train({ ...RECIPE, output_dir: join(dir, `${stage}-${engine}${config.share_encoder ? '-shared' : ''}`) }, task, {
     log: null,
     engine: engine === 'onnx' ? createOnnxEngine({ executionProviders: ['cpu'], intraOpNumThreads: 1 }) : undefined,
   });
@@ -80,6 +81,46 @@ describe('createOpsStageTask: each Gap-ReLM stage trains the same on tfjs and on
     expect(onnx.stats).toEqual(tfjs.stats);
     if (stage === 'joint_finetune') expect(onnx.stats.scheduledBatches).toBeGreaterThan(0);
   }, 300_000);
+});
+
+describe('createOpsStageTask: planner_train on a shared encoder (share_encoder)', () => {
+  it('trains the encoder and, by BERT-CSC on the planner\'s pass, the MLM head: the same on tfjs and onnxruntime', async () => {
+    const shared = { share_encoder: true } as const;
+    const tfjs = await run('planner_train', 'tfjs', shared);
+    const onnx = await run('planner_train', 'onnx', shared);
+    onnx.history.forEach((r, i) => expect(Math.abs((r.loss as number) - (tfjs.history[i].loss as number)) / (tfjs.history[i].loss as number), `step ${r.step}`).toBeLessThan(1e-4));
+    let worst = 0;
+    for (const [name, w] of onnx.weights) {
+      const t = tfjs.weights.get(name)!;
+      for (let i = 0; i < w.length; i++) worst = Math.max(worst, Math.abs(w[i] - t[i]));
+    }
+    expect(worst).toBeLessThan(1e-4);
+    // The encoder and the MLM head moved (from the same seed's weights); no planner.bert.* exists.
+    const start = GapRelm.create({ ...MODEL, ...shared }, tokenizer, 5);
+    try {
+      for (const name of ['infiller.bert.encoder.layer.0.output.dense.weight', 'infiller.cls.predictions.transform.dense.weight', 'planner.planner.op_head.weight']) {
+        const before = await start.store.toFloat32(name);
+        expect(before.some((v, i) => Math.abs(v - onnx.weights.get(name)![i]) > 1e-6), name).toBe(true);
+      }
+    } finally {
+      start.dispose();
+    }
+    expect([...onnx.weights.keys()].some((n) => n.startsWith('planner.bert.'))).toBe(false);
+  }, 300_000);
+
+  it('the dev loss is reported without the BERT-CSC term too, and that term is what separates them', async () => {
+    const model = GapRelm.create({ ...MODEL, share_encoder: true, ss_start: 0, ss_end: 0 }, tokenizer, 5);
+    try {
+      const dev = onlineExamples(sentences, generator, 2);
+      const task = createOpsStageTask('planner_train', model, { train: dev, dev, devEvalLimit: 16, evalBatchSize: 8 });
+      expect(task.ops.inputs.map((i) => i.name)).toContain('planner_csc_labels');
+      const metrics = await task.evaluate!({ epoch: 0, step: 0 });
+      // A random MLM head over the vocabulary costs about ln(V) nats per source token.
+      expect(metrics.loss - metrics.loss_without_aux).toBeGreaterThan(0.5 * MODEL.aux_csc_weight * Math.log(tokenizer.vocab.size));
+    } finally {
+      model.dispose();
+    }
+  }, 120_000);
 });
 
 describe('createOpsStageTask: evaluation', () => {

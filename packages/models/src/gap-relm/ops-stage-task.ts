@@ -29,9 +29,10 @@ export interface GapRelmOpsTask extends OpsTrainTask {
  * list holds at least one entry (an ignored one when there is nothing to learn) so no tensor is
  * empty. The auxiliary BERT-CSC term (`cscOn`) reads the infill term's logits: `infill_positions`
  * then lists the masks and then every source token, `infill_labels` ignores the source rows and
- * `csc_labels` the mask rows.
+ * `csc_labels` the mask rows. With a shared encoder, planner_train's BERT-CSC term reads the
+ * planner's pass instead (`planner_csc_*`: every source token's position, label and the weight).
  */
-function stageInputs(usesPlanner: boolean, usesInfiller: boolean, auxOn: boolean, cscOn: boolean, layout: TemplateLayout): OpsInput[] {
+function stageInputs(usesPlanner: boolean, usesInfiller: boolean, auxOn: boolean, cscOn: boolean, plannerCscOn: boolean, layout: TemplateLayout): OpsInput[] {
   const ids = (prefix: string, withTypes: boolean, template: TemplateLayout = {}): OpsInput[] => [
     { name: `${prefix}_input_ids`, dtype: 'int32', shape: [`${prefix}_batch`, `${prefix}_seq`] },
     { name: `${prefix}_attention_mask`, dtype: 'int32', shape: [`${prefix}_batch`, `${prefix}_seq`] },
@@ -50,6 +51,7 @@ function stageInputs(usesPlanner: boolean, usesInfiller: boolean, auxOn: boolean
     ...(usesPlanner
       ? [...ids('planner', false), { name: 'op_targets', dtype: 'int32', shape: ['slots'] } as OpsInput, { name: 'insert_targets', dtype: 'int32', shape: ['slots'] } as OpsInput]
       : []),
+    ...(plannerCscOn ? targets('planner_csc') : []),
     ...(usesInfiller ? [...ids('infill', true, layout), ...targets('infill')] : []),
     ...(auxOn ? [...ids('aux', true), ...targets('aux')] : []),
     ...(cscOn
@@ -87,7 +89,8 @@ function infillerFeeds(prefix: string, x: InfillerInputs, labels: number[], weig
  *   BERT-CSC term on the same forward pass's source segment); trains `infiller.*`
  *   and the infiller's prompts (shared prompts included).
  * - planner_train: op + insert cross-entropy; trains `planner.*` and the planner's prompts; the
- *   infiller is frozen through `trainable`.
+ *   infiller is frozen through `trainable`, unless the encoder is shared (`share_encoder`): then
+ *   it trains that encoder too and, with aux_csc_weight, the MLM head by BERT-CSC on the same pass.
  * - joint_finetune: planner + λ · infill + μ · aux (+ BERT-CSC), everything trainable, with scheduled sampling:
  *   with probability p(step) (linear from ss_start to ss_end over the stage) a batch's templates
  *   are the current planner's argmax decode (computed in `batch()`, outside the gradient tape).
@@ -107,6 +110,8 @@ export function createOpsStageTask(stage: StageName, model: GapRelm, options: St
   const usesInfiller = stage !== 'planner_train';
   const auxOn = usesInfiller && cfg.aux_mlm_weight > 0;
   const cscOn = usesInfiller && cfg.aux_csc_weight > 0;
+  // planner_train on a shared encoder keeps the infiller's MLM head trained on it (BERT-CSC on the planner's pass).
+  const plannerCscOn = stage === 'planner_train' && cfg.share_encoder && cfg.aux_csc_weight > 0;
   const prompts = model.special.prompts;
   const infillWeight = stage === 'joint_finetune' ? cfg.infill_weight : 1;
 
@@ -134,6 +139,15 @@ export function createOpsStageTask(stage: StageName, model: GapRelm, options: St
         op_targets: { data: opTargets, shape: [opTargets.length] },
         insert_targets: { data: insTargets, shape: [insTargets.length] },
       });
+      if (plannerCscOn) {
+        const csc = sourceCorrectionTargets(model, goldExamples, x, IGNORE);
+        const t = nonEmpty(csc.positions, csc.labels);
+        Object.assign(batch, {
+          planner_csc_positions: { data: t.positions, shape: [t.positions.length] },
+          planner_csc_labels: { data: t.labels, shape: [t.labels.length] },
+          planner_csc_weight: { data: Float32Array.of(cfg.aux_csc_weight), shape: [] },
+        });
+      }
       tokens += count(x);
     }
     if (usesInfiller) {
@@ -165,6 +179,7 @@ export function createOpsStageTask(stage: StageName, model: GapRelm, options: St
       const out = model.planner(ops, { inputIds: x.planner_input_ids, attentionMask: x.planner_attention_mask }, training);
       terms.push(ops.crossEntropy(ops.reshape(out.opLogits, [-1, 3]), x.op_targets, IGNORE));
       if (!cfg.no_insert) terms.push(ops.crossEntropy(ops.reshape(out.insertLogits, [-1, cfg.max_insert_k + 1]), x.insert_targets, IGNORE));
+      if (plannerCscOn) terms.push(ops.mul(ops.crossEntropy(model.plannerMlm(ops, out.hidden, x.planner_csc_positions), x.planner_csc_labels, IGNORE), x.planner_csc_weight));
     }
     for (const [term, on] of [['infill', usesInfiller], ['aux', auxOn]] as const) {
       if (!on) continue;
@@ -200,9 +215,9 @@ export function createOpsStageTask(stage: StageName, model: GapRelm, options: St
   // weights at 0: the loss comparable with runs without them.
   const devHosts = (examples: EncodedExample[]): HostBatch[] => {
     const host = hostBatch(examples, examples.map(() => true), new Rng(0)).batch;
-    if (!auxOn && !cscOn) return [host];
+    if (!auxOn && !cscOn && !plannerCscOn) return [host];
     const zero = { data: Float32Array.of(0), shape: [] };
-    return [host, { ...host, ...(auxOn ? { aux_weight: zero } : {}), ...(cscOn ? { csc_weight: zero } : {}) }];
+    return [host, { ...host, ...(auxOn ? { aux_weight: zero } : {}), ...(cscOn ? { csc_weight: zero } : {}), ...(plannerCscOn ? { planner_csc_weight: zero } : {}) }];
   };
   const devLosses = async (batches: EncodedExample[][]): Promise<DevLoss[]> => {
     let lossOf: (host: HostBatch) => Promise<number>;
@@ -237,7 +252,7 @@ export function createOpsStageTask(stage: StageName, model: GapRelm, options: St
   };
   const evaluate = dev ? stageEvaluator(stage, model, dev, options, stats, devLosses) : undefined;
 
-  const inputs = stageInputs(usesPlanner, usesInfiller, auxOn, cscOn, templateLayout(cfg));
+  const inputs = stageInputs(usesPlanner, usesInfiller, auxOn, cscOn, plannerCscOn, templateLayout(cfg));
   const task = opsTrainTask({
     name: `gap-relm/${stage}`,
     describe: () => `${model.describe()}; data ${train.describe()}`,

@@ -23,15 +23,18 @@ export interface PlannerOutput<T> {
   opLogits: T;
   /** [B, S, K + 1]: column c scores inserting exactly c masks after the slot. */
   insertLogits: T;
+  /** [B, L, H]: the encoder's output over the whole input (prompts included), before the heads' dropout. */
+  hidden: T;
 }
 
 /**
  * Planner over `[CLS] (P prompts) source [SEP]`. The [CLS] position is slot 0 (the sentence
  * start, where an insertion before the first token lives) and source token i is slot i + 1; the
- * prompt positions are dropped before the heads, so slots line up with the labels.
+ * prompt positions are dropped before the heads, so slots line up with the labels. The encoder is
+ * the planner's own (`planner.bert.*`) unless `encoderPrefix` names another (`share_encoder`).
  */
-export function plannerForward<T>(ops: Ops<T>, cfg: BertConfig, inputs: BertInputs<T>, prompts: T | null, training?: { rng: Rng }): PlannerOutput<T> {
-  const h = encode(ops, cfg, `${PLANNER}bert.`, inputs, prompts, training);
+export function plannerForward<T>(ops: Ops<T>, cfg: BertConfig, inputs: BertInputs<T>, prompts: T | null, training?: { rng: Rng }, encoderPrefix = `${PLANNER}bert.`): PlannerOutput<T> {
+  const h = encode(ops, cfg, encoderPrefix, inputs, prompts, training);
   let slots = h;
   if (prompts !== null) {
     const [b, , hidden] = ops.shape(h);
@@ -39,5 +42,5 @@ export function plannerForward<T>(ops: Ops<T>, cfg: BertConfig, inputs: BertInpu
     slots = ops.concat([ops.slice(h, [0, 0, 0], [b, 1, hidden]), ops.slice(h, [0, 1 + numPrompts, 0], [b, -1, hidden])], 1);
   }
   if (training) slots = ops.dropout(slots, cfg.hiddenDropoutProb, training.rng);
-  return { opLogits: linear(ops, slots, `${PLANNER}planner.op_head`), insertLogits: linear(ops, slots, `${PLANNER}planner.insert_head`) };
+  return { opLogits: linear(ops, slots, `${PLANNER}planner.op_head`), insertLogits: linear(ops, slots, `${PLANNER}planner.insert_head`), hidden: h };
 }

@@ -22,7 +22,8 @@ export function stageTrainable(stage: StageName, model: GapRelm): (name: string)
   const infillerPrompt = GapRelm.promptPrefix(model.config, 'infiller');
   return (name) => {
     if (stage === 'joint_finetune') return true;
-    if (stage === 'planner_train') return name.startsWith(PLANNER) || name.startsWith(plannerPrompt);
+    // A shared encoder (and, for its BERT-CSC term, the MLM head) is the infiller's: the planner trains it too.
+    if (stage === 'planner_train') return name.startsWith(PLANNER) || name.startsWith(plannerPrompt) || (model.config.share_encoder && name.startsWith(model.config.aux_csc_weight > 0 ? INFILLER : `${INFILLER}bert.`));
     return name.startsWith(INFILLER) || name.startsWith(infillerPrompt);
   };
 }

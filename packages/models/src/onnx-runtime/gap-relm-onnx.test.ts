@@ -140,6 +140,27 @@ describe('OnnxGapRelm (parity with the tfjs GapRelm)', () => {
     }
   });
 
+  it('share_encoder: the planner graph reads the one encoder; onnxruntime corrects as tfjs does', async () => {
+    const shared = GapRelm.create({ ...TINY, share_encoder: true }, tfjs.tokenizer, 12);
+    try {
+      const session = await OnnxGapRelm.fromModel(shared, { executionProviders: ['cpu'] });
+      try {
+        const sourceTokens = long().slice(0, 3).map((t) => [...t]);
+        const a = await shared.plannerSource().plan({ sourceTokens });
+        const b = await session.plannerSource().plan({ sourceTokens });
+        sourceTokens.forEach((_, i) => expect(maxDiff(a.opLogits[i], b.opLogits[i])).toBeLessThan(TOL));
+        const decisions = (cs: Awaited<ReturnType<typeof shared.correct>>) => cs.map((c) => c.corrected);
+        const fromTfjs = await shared.correct(sentences, LOW);
+        expect(decisions(await session.correct(sentences, LOW))).toEqual(decisions(fromTfjs));
+        expect(fromTfjs.filter((c) => c.corrected !== c.source).length).toBeGreaterThan(5);
+      } finally {
+        await session.release();
+      }
+    } finally {
+      shared.dispose();
+    }
+  });
+
   it('writeGapRelmServingDir: a weights-free directory (graphs, configs, tokenizer) serves the same corrections', async () => {
     const bare = await mkdtemp(join(tmpdir(), 'gap-relm-onnx-bare-'));
     try {
