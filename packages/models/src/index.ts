@@ -43,7 +43,7 @@ export {
 export { dropoutMaskFeeds } from './autodiff/dropout-masks';
 
 // Training engines: tasks whose loss is written once on Ops, run by @proj/trainer on tfjs or onnxruntime
-export { opsTrainTask, checkHostBatch, type OpsTaskSpec, type OpsTrainTask, type OpsInput, type HostArray, type HostBatch } from './train-engine/ops-task';
+export { opsTrainTask, checkHostBatch, type OpsTaskSpec, type OpsTrainTask, type OpsTrainMetrics, type OpsInput, type HostArray, type HostBatch } from './train-engine/ops-task';
 export { batchFeeds, createOnnxEngine, type OnnxEngineOptions } from './train-engine/onnx-engine';
 export { createOnnxLossSession, type OnnxLossSession } from './train-engine/onnx-loss';
 export { ParameterStore } from './ops/parameter-store';
@@ -134,7 +134,7 @@ export {
   type CausalLmConfigInput,
   type CausalLmPreset,
 } from './causal-lm/config';
-export { CausalLm, causalLmParameterShapes, type CausalLmForwardOptions, type CausalLmLossTerms, type MoeStats, type PastStepInputs } from './causal-lm/model';
+export { CausalLm, causalLmParameterShapes, moeLossMetrics, MOE_TRAIN_METRICS, type CausalLmForwardOptions, type CausalLmLossTerms, type MoeStats, type PastStepInputs } from './causal-lm/model';
 export { recordCausalLm, recordCausalLmWithPast, causalLmToOnnx, type CausalLmOnnxOptions } from './causal-lm/onnx';
 export { OnnxCausalLmSource } from './causal-lm/onnx-source';
 export { createCausalLmTask, type CausalLmTaskOptions, type CausalLmBatch } from './causal-lm/task';

@@ -83,6 +83,20 @@ export interface CausalLmLossTerms<T> {
   expertLoad?: T;
 }
 
+/** What a MoE model's training steps log beside their loss (`CausalLm.lossAndMetrics`), in log order. */
+export const MOE_TRAIN_METRICS = ['lm_loss', 'aux_loss', 'max_expert_load'] as const;
+
+/**
+ * The scalars of `MOE_TRAIN_METRICS` from a MoE model's `lossTerms`: `lm_loss` (the cross-entropy
+ * alone, what dev `loss` reports), `aux_loss` (the weighted balance term) and `max_expert_load`
+ * (the largest share of routing slots any expert got, mean over blocks; 1 / num_experts is even).
+ * Training steps and dev evaluation both take them from here.
+ */
+export function moeLossMetrics<T>(ops: Ops<T>, terms: CausalLmLossTerms<T>): Record<(typeof MOE_TRAIN_METRICS)[number], T> {
+  if (terms.expertLoad === undefined) throw new TypeError('moeLossMetrics: the loss terms have no expert load (a dense model)');
+  return { lm_loss: terms.lm, aux_loss: terms.aux, max_expert_load: ops.mean(ops.max(terms.expertLoad, [1]), [0]) };
+}
+
 export interface CausalLmForwardOptions {
   /** Position of the first token (for RoPE), e.g. the cached length when decoding. Default 0. */
   offset?: number;
@@ -263,9 +277,7 @@ export class CausalLm {
    * `loss` and its parts: the LM cross-entropy, the MoE load-balancing term (router_aux_loss_coef
    * times the sum over blocks of E · Σ_e f_e · P_e, as Switch Transformer and minimind) and the
    * expert load per block. Dev evaluation logs them (`aux_loss`, `max_expert_load` of
-   * createCausalLmTask's `evaluate`); the training steps use `loss` only, so the train log lines
-   * carry the sum (LM + aux), not its parts: `train()` has no way for a task to report extra
-   * scalars per step.
+   * createCausalLmTask's `evaluate`), training steps through `lossAndMetrics`.
    */
   lossTerms<T>(ops: Ops<T>, inputIds: T, targets: T, ignoreIndex = -100): CausalLmLossTerms<T> {
     const { hidden, moe } = this.decode(ops, inputIds, {}, undefined);
@@ -277,6 +289,20 @@ export class CausalLm {
     const aux = ops.mul(balance, ops.scalar(this.config.router_aux_loss_coef));
     const expertLoad = ops.concat(moe.load.map((t) => ops.reshape(t, [1, this.config.num_experts])), 0);
     return { loss: this.config.router_aux_loss_coef > 0 ? ops.add(lm, aux) : lm, lm, aux, expertLoad };
+  }
+
+  /** The names `lossAndMetrics` reports: `MOE_TRAIN_METRICS` for a MoE model, none for a dense one. */
+  get trainMetricNames(): readonly string[] {
+    return this.config.use_moe ? MOE_TRAIN_METRICS : [];
+  }
+
+  /**
+   * `loss` and, for a MoE model, the scalars a training step logs beside it (`moeLossMetrics`),
+   * from one forward pass: the task's `trainMetrics` on either engine.
+   */
+  lossAndMetrics<T>(ops: Ops<T>, inputIds: T, targets: T, ignoreIndex = -100): { loss: T; metrics: Record<string, T> } {
+    const terms = this.lossTerms(ops, inputIds, targets, ignoreIndex);
+    return { loss: terms.loss, metrics: this.config.use_moe ? moeLossMetrics(ops, terms) : {} };
   }
 
   dispose(): void {

@@ -7,7 +7,9 @@ import { createCausalLmTask, windowArrays, type CausalLmTaskOptions } from './ta
  * `createCausalLmTask` with its loss written at the Ops level (`opsTrainTask`), so `train()` can run
  * pretraining on onnxruntime (`createOnnxEngine`) as well as on tfjs: the same windows, the same
  * loss (`CausalLm.loss`: next-token cross-entropy, plus the load-balancing term for a MoE model),
- * the same dev metrics. Inputs `input_ids` and `targets`, [batch, seqLen] int32.
+ * the same dev metrics, and for a MoE model the same training metrics (`lm_loss`, `aux_loss`,
+ * `max_expert_load`, from the loss's forward pass on either engine). Inputs `input_ids` and
+ * `targets`, [batch, seqLen] int32.
  */
 export function createCausalLmOpsTask(model: CausalLm, options: CausalLmTaskOptions): OpsTrainTask {
   const base = createCausalLmTask(model, options);
@@ -24,6 +26,9 @@ export function createCausalLmOpsTask(model: CausalLm, options: CausalLmTaskOpti
       return { input_ids: { data: inputs, shape: [indices.length, seqLen] }, targets: { data: targets, shape: [indices.length, seqLen] } };
     },
     loss: <T>(ops: Ops<T>, x: Record<string, T>): T => model.loss(ops, x.input_ids, x.targets),
+    ...(model.config.use_moe && {
+      trainMetrics: { names: model.trainMetricNames, lossAndMetrics: <T>(ops: Ops<T>, x: Record<string, T>) => model.lossAndMetrics(ops, x.input_ids, x.targets) },
+    }),
     tokens: (b) => b.input_ids.data.length,
   });
 }

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { Rng } from '@proj/core';
-import { train } from '@proj/trainer';
+import { readMetricsLog, train, type MetricsRecord } from '@proj/trainer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../backend/init-backend';
 import { createOnnxEngine } from '../train-engine/onnx-engine';
@@ -48,6 +48,7 @@ describe('createCausalLmTask', () => {
   it('train() on packed windows lowers the dev loss; the checkpoint reloads with the same logits', async () => {
     const model = CausalLm.random({ ...CAUSAL_LM_PRESETS.tiny, vocab_size: 6400 }, new Rng(2));
     const task = createCausalLmTask(model, { train: trainData, seqLen: 32, dev: devData, devWindows: 32 });
+    expect(task.trainMetrics).toBeUndefined();
     expect(task.numExamples()).toBe(Math.floor((trainData.numTokens - 1) / 32));
     const before = (await task.evaluate!({ epoch: 0, step: 0 })) as { loss: number; perplexity: number };
     expect(before.loss).toBeGreaterThan(Math.log(6400) - 0.5);
@@ -59,6 +60,10 @@ describe('createCausalLmTask', () => {
     const after = dev[dev.length - 1] as unknown as { loss: number; perplexity: number };
     expect(after.loss).toBeLessThan(before.loss - 1);
     expect(after.perplexity).toBeCloseTo(Math.exp(after.loss), 3);
+    // A dense model declares no training metrics: its train rows are the trainer's own fields.
+    for (const r of (await readMetricsLog(join(runDir, 'metrics.jsonl'))).filter((r) => r.split === 'train')) {
+      expect(Object.keys(r)).toEqual(['step', 'epoch', 'split', 'loss', 'lr', 'grad_norm', 'tokens_per_s']);
+    }
 
     // Save and load: same config, same logits.
     await saveCausalLm(model, join(dir, 'saved'));
@@ -83,6 +88,19 @@ describe('createCausalLmTask', () => {
     expect(metrics.aux_loss).toBeGreaterThan(0.01 * 2 * 0.9); // coef 0.01 · 2 blocks · (about 1 at random init)
     expect(metrics.max_expert_load).toBeGreaterThanOrEqual(0.25);
     expect(metrics.max_expert_load).toBeLessThanOrEqual(1);
+    // Its training steps report the loss's parts and the expert load from the same forward pass.
+    expect(task.trainMetrics?.names).toEqual(['lm_loss', 'aux_loss', 'max_expert_load']);
+    const ctx = { epoch: 0, batchIndex: 0, step: 0, rng: new Rng(1), training: true } as const;
+    const batch = await task.batch([0, 1, 2, 3], ctx);
+    const step: Record<string, number> = tf.tidy(() => {
+      const out = task.trainMetrics!.lossAndMetrics(batch, ctx);
+      const values = Object.fromEntries(Object.entries(out.metrics).map(([name, t]) => [name, t.dataSync()[0]]));
+      return { ...values, loss: out.loss.dataSync()[0], plainLoss: task.loss(batch, ctx).dataSync()[0] };
+    });
+    expect(step.loss).toBe(step.plainLoss);
+    expect(step.lm_loss + step.aux_loss).toBeCloseTo(step.loss, 5);
+    expect(step.max_expert_load).toBeGreaterThanOrEqual(0.25);
+    tf.dispose([batch.inputs, batch.targets]);
     await saveCausalLm(model, join(dir, 'saved-moe'));
     const config = JSON.parse(readFileSync(join(dir, 'saved-moe', 'config.json'), 'utf8')) as Record<string, unknown>;
     expect(config).toMatchObject({ model_type: 'minimind', use_moe: true, num_experts: 4, num_experts_per_tok: 2, n_shared_experts: 1, moe_intermediate_size: 16 });
@@ -95,27 +113,48 @@ describe('createCausalLmTask', () => {
     model.dispose();
   });
 
-  it('createCausalLmOpsTask: 4 MoE steps on the onnxruntime engine equal the tfjs engine (loss 1e-4 rel, weights 1e-4)', async () => {
-    const config = { ...CAUSAL_LM_PRESETS.tiny, vocab_size: 6400, use_moe: true, num_experts: 4, num_experts_per_tok: 2, moe_intermediate_size: 16, router_aux_loss_coef: 0.1 };
-    const runs: Record<string, { losses: number[]; weights: Map<string, Float32Array> }> = {};
-    for (const engine of ['tfjs', 'onnx'] as const) {
-      const model = CausalLm.random(config, new Rng(5));
-      const task = createCausalLmOpsTask(model, { train: trainData, seqLen: 16 });
-      const recipe = { max_steps: 4, batch_size: 4, lr: 1e-2, warmup_steps: 1, log_every_steps: 1, save_total_limit: 0, output_dir: join(dir, `ops-${engine}`), seed: 3 };
-      const result = await train(recipe, task, { log: null, engine: engine === 'onnx' ? createOnnxEngine({ executionProviders: ['cpu'], intraOpNumThreads: 1 }) : undefined });
-      runs[engine] = {
-        losses: result.history.filter((r) => r.split === 'train').map((r) => r.loss as number),
-        weights: new Map(await Promise.all(model.params.names().map(async (n) => [n, await model.params.toFloat32(n)] as const))),
-      };
-      model.dispose();
-    }
-    expect(runs.onnx.losses.length).toBe(4);
-    runs.onnx.losses.forEach((loss, i) => expect(Math.abs(loss - runs.tfjs.losses[i]) / runs.tfjs.losses[i], `step ${i + 1}`).toBeLessThan(1e-4));
-    let worst = 0;
-    for (const [name, w] of runs.tfjs.weights) runs.onnx.weights.get(name)!.forEach((v, i) => (worst = Math.max(worst, Math.abs(v - w[i]))));
-    console.log(`causal LM MoE on the onnx engine: losses ${runs.onnx.losses.map((l) => l.toFixed(4)).join(' ')}, max weight diff ${worst.toExponential(2)}`);
-    expect(worst).toBeLessThan(1e-4);
-  }, 120_000);
+  it.each([1, 2])(
+    'createCausalLmOpsTask: 4 MoE steps (%i micro-batches each) on the onnxruntime engine equal the tfjs engine: loss and the training metrics 1e-4 rel, weights 1e-4',
+    async (accum) => {
+      const config = { ...CAUSAL_LM_PRESETS.tiny, vocab_size: 6400, use_moe: true, num_experts: 4, num_experts_per_tok: 2, moe_intermediate_size: 16, router_aux_loss_coef: 0.1 };
+      const runs: Record<string, { rows: MetricsRecord[]; weights: Map<string, Float32Array> }> = {};
+      for (const engine of ['tfjs', 'onnx'] as const) {
+        const model = CausalLm.random(config, new Rng(5));
+        const task = createCausalLmOpsTask(model, { train: trainData, seqLen: 16 });
+        const outputDir = join(dir, `ops-${accum}-${engine}`);
+        const recipe = { max_steps: 4, batch_size: 4 / accum, grad_accum_steps: accum, lr: 1e-2, warmup_steps: 1, log_every_steps: 1, save_total_limit: 0, output_dir: outputDir, seed: 3 };
+        await train(recipe, task, { log: null, engine: engine === 'onnx' ? createOnnxEngine({ executionProviders: ['cpu'], intraOpNumThreads: 1 }) : undefined });
+        runs[engine] = {
+          rows: (await readMetricsLog(join(outputDir, 'metrics.jsonl'))).filter((r) => r.split === 'train'),
+          weights: new Map(await Promise.all(model.params.names().map(async (n) => [n, await model.params.toFloat32(n)] as const))),
+        };
+        model.dispose();
+      }
+      expect(runs.onnx.rows.length).toBe(4);
+      for (const engine of ['tfjs', 'onnx'] as const) {
+        for (const r of runs[engine].rows) {
+          expect(Object.keys(r), engine).toEqual(['step', 'epoch', 'split', 'loss', 'lm_loss', 'aux_loss', 'max_expert_load', 'lr', 'grad_norm', 'tokens_per_s']);
+          // The loss is the sum of its parts; each block routes at least its even share to its busiest expert.
+          expect(Math.abs((r.loss as number) - (r.lm_loss as number) - (r.aux_loss as number)), `${engine} step ${r.step}`).toBeLessThan(1e-5);
+          expect(r.aux_loss as number).toBeGreaterThan(0.1 * 2 * 0.9); // coef 0.1 · 2 blocks · (about 1 near even routing)
+          expect(r.max_expert_load as number).toBeGreaterThanOrEqual(0.25);
+          expect(r.max_expert_load as number).toBeLessThanOrEqual(1);
+        }
+      }
+      for (const key of ['loss', 'lm_loss', 'aux_loss', 'max_expert_load']) {
+        runs.onnx.rows.forEach((r, i) => {
+          const want = runs.tfjs.rows[i][key] as number;
+          expect(Math.abs((r[key] as number) - want) / want, `${key} step ${r.step}`).toBeLessThan(1e-4);
+        });
+      }
+      let worst = 0;
+      for (const [name, w] of runs.tfjs.weights) runs.onnx.weights.get(name)!.forEach((v, i) => (worst = Math.max(worst, Math.abs(v - w[i]))));
+      const show = (key: string) => `${key} ${runs.onnx.rows.map((r) => (r[key] as number).toFixed(4)).join(' ')}`;
+      console.log(`causal LM MoE on the onnx engine, ${accum} micro-batches per step: ${['loss', 'aux_loss', 'max_expert_load'].map(show).join('; ')}; max weight diff ${worst.toExponential(2)}`);
+      expect(worst).toBeLessThan(1e-4);
+    },
+    120_000,
+  );
 
   it('refuses a corpus shorter than one window', () => {
     const model = CausalLm.random({ ...CAUSAL_LM_PRESETS.tiny, vocab_size: 6400 }, new Rng(2));

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { TrainTask } from '@proj/trainer';
 import { TfOps } from '../ops/tf-ops';
-import type { CausalLm } from './model';
+import { moeLossMetrics, type CausalLm } from './model';
 import type { PackedTokens } from './packed-tokens';
 import { loadCausalLmWeights, saveCausalLm } from './weights';
 
@@ -43,7 +43,8 @@ async function windowBatch(data: PackedTokens, indices: readonly number[], seqLe
 /**
  * Pretraining as a `TrainTask` for `train()` of @proj/trainer: example i is window i of the packed
  * corpus (fixed `seqLen + 1` tokens across document boundaries, read from the file on demand), the
- * loss is the mean next-token cross-entropy of `CausalLm.loss`.
+ * loss is the mean next-token cross-entropy of `CausalLm.loss`. A MoE model's training steps also
+ * log `lm_loss`, `aux_loss` and `max_expert_load` (`trainMetrics`, `CausalLm.lossAndMetrics`).
  */
 export function createCausalLmTask(model: CausalLm, options: CausalLmTaskOptions): TrainTask<CausalLmBatch> {
   const { train, seqLen, dev, devBatchSize = 16 } = options;
@@ -64,6 +65,12 @@ export function createCausalLmTask(model: CausalLm, options: CausalLmTaskOptions
     numExamples: () => numWindows,
     batch: (indices) => windowBatch(train, indices, seqLen),
     loss: (batch) => model.loss(ops, batch.inputs, batch.targets) as tf.Scalar,
+    ...(c.use_moe && {
+      trainMetrics: {
+        names: model.trainMetricNames,
+        lossAndMetrics: (batch: CausalLmBatch) => model.lossAndMetrics(ops, batch.inputs, batch.targets) as { loss: tf.Scalar; metrics: Record<string, tf.Scalar> },
+      },
+    }),
     tokens: (batch) => batch.inputs.size,
     ...(dev && {
       evaluate: async () => {
@@ -75,7 +82,7 @@ export function createCausalLmTask(model: CausalLm, options: CausalLmTaskOptions
           const batch = await windowBatch(dev, indices, seqLen);
           const [lm, a, load] = tf.tidy(() => {
             const terms = model.lossTerms(ops, batch.inputs, batch.targets);
-            const max = terms.expertLoad === undefined ? 0 : tf.mean(tf.max(terms.expertLoad, 1)).dataSync()[0];
+            const max = c.use_moe ? moeLossMetrics(ops, terms).max_expert_load.dataSync()[0] : 0;
             return [terms.lm.dataSync()[0], terms.aux.dataSync()[0], max];
           });
           [total, aux, maxLoad] = [total + lm * indices.length, aux + a * indices.length, maxLoad + load * indices.length];

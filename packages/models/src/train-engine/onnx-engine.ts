@@ -173,7 +173,7 @@ const identity = (p: string) => p;
 /**
  * The onnxruntime engine for `train()` (`train(config, task, { engine: createOnnxEngine() })`),
  * for tasks built by `opsTrainTask`. The task's loss is recorded once with GraphOps (dropout as
- * mask inputs). A step of one micro-batch is one session run of `buildTrainingStep` (forward,
+ * mask inputs), with its `trainMetrics` as more outputs of the same graph. A step of one micro-batch is one session run of `buildTrainingStep` (forward,
  * backward, clipping and AdamW), done in `microStep` at the step's lr; with accumulation each
  * micro-batch runs `buildGradientStep` (loss / k and its gradients added to the sums) and the
  * group ends with a run of `buildOptimizerStep`. Weights, AdamW moments and gradient sums are
@@ -201,7 +201,15 @@ export function createOnnxEngine(options: OnnxEngineOptions = {}): EngineFactory
     const g = new GraphOps(store, { dropout: 'inputs' });
     const inputs: Record<string, GraphValue> = {};
     for (const input of ops.inputs) inputs[input.name] = g.input(input.name, input.dtype, input.shape);
-    g.output(ops.loss(g, inputs, { rng: new Rng(0) }), 'loss'); // the rng is unused: masks are inputs
+    const training = { rng: new Rng(0) }; // unused: masks are inputs
+    const recorded = ops.trainMetrics ? ops.trainMetrics.lossAndMetrics(g, inputs, training) : { loss: ops.loss(g, inputs, training), metrics: {} };
+    g.output(recorded.loss, 'loss');
+    // The task's training metrics: more outputs of the same step graphs (no second forward pass).
+    const metricOutputs = Object.entries(recorded.metrics).map(([name, v]) => {
+      if (v.dtype !== 'float32' || v.shape.length !== 0) throw new TypeError(`createOnnxEngine: task "${task.name}" training metric "${name}" must be a float32 scalar, got ${v.dtype} [${v.shape}]`);
+      return [name, g.output(v, `train_metric.${name}`).name] as const;
+    });
+    const metricFetches = Object.fromEntries(metricOutputs.map(([, output]) => [output, null]));
     const forward: Graph = g.toGraph();
     const sessionOptions = { executionProviders: options.executionProviders, intraOpNumThreads: options.intraOpNumThreads, log: options.log };
     // The sessions run in a worker, so this thread builds the next batch meanwhile.
@@ -310,6 +318,7 @@ export function createOnnxEngine(options: OnnxEngineOptions = {}): EngineFactory
       return out.outputs;
     };
     const value = (t: WireTensor) => (t.data as Float32Array)[0];
+    const metricsOf = (out: Record<string, WireTensor>) => Object.fromEntries(metricOutputs.map(([name, output]) => [name, value(out[output])]));
     /** Feeds weights, m and v (and `fed`), pre-allocates their updated outputs, runs, and swaps the copies. */
     const runUpdate = (session: WorkerSession, feeds: Record<string, WireTensor>, fetches: Record<string, null>, fed: Slot[] = []) =>
       run(
@@ -339,9 +348,9 @@ export function createOnnxEngine(options: OnnxEngineOptions = {}): EngineFactory
         if (groupSize === 1) {
           // One run: forward, backward, clipping and AdamW at this step's lr.
           if (microBatchesInSums > 0 || applied !== null) throw new Error('createOnnxEngine: a one-micro-batch step while another step is open');
-          const out = await runUpdate((await trainingSession.get()).session, Object.assign(feeds, nextStepFeeds(lr)), { loss: null, [N.gradNorm]: null });
+          const out = await runUpdate((await trainingSession.get()).session, Object.assign(feeds, nextStepFeeds(lr)), { loss: null, ...metricFetches, [N.gradNorm]: null });
           applied = { lr, norm: value(out[N.gradNorm]) };
-          return { loss: value(out.loss), tokens };
+          return { loss: value(out.loss), tokens, metrics: metricsOf(out) };
         }
         const group = (sums ??= new PingPong(shapes));
         if (microBatchesInSums === 0) group.cur.fill(0);
@@ -350,9 +359,9 @@ export function createOnnxEngine(options: OnnxEngineOptions = {}): EngineFactory
         // that reads them is not built ahead.
         const groupEnds = microBatchesInSums + 1 === groupSize;
         const { session } = await gradSession.get();
-        const out = await run(session, feeds, { loss: null }, [[weights.cur, identity], [group.cur, N.gradSum]], [[group.next, N.updatedGradSum]], () => group.swap(), !(groupEnds && ops.readsWeightsInBatch));
+        const out = await run(session, feeds, { loss: null, ...metricFetches }, [[weights.cur, identity], [group.cur, N.gradSum]], [[group.next, N.updatedGradSum]], () => group.swap(), !(groupEnds && ops.readsWeightsInBatch));
         microBatchesInSums += 1;
-        return { loss: value(out.loss), tokens };
+        return { loss: value(out.loss), tokens, metrics: metricsOf(out) };
       },
 
       async optimizerStep(lr) {

@@ -22,6 +22,18 @@ export interface OpsInput {
 }
 
 /**
+ * Extra scalars of a training step (`TrainTask.trainMetrics`), written against `Ops` with the loss
+ * so both engines compute them from the same code and the same forward pass: on TfOps under the
+ * tfjs engine, as more outputs of the recorded step graphs on onnxruntime.
+ */
+export interface OpsTrainMetrics {
+  /** Their names, in log order. */
+  names: readonly string[];
+  /** The loss `OpsTaskSpec.loss` gives and each named float32 scalar, from one forward pass. */
+  lossAndMetrics<T>(ops: Ops<T>, inputs: Record<string, T>, training?: { rng: Rng }): { loss: T; metrics: Record<string, T> };
+}
+
+/**
  * A training task whose loss is written once against `Ops`, so any engine can run it: the tfjs
  * engine on TfOps, the onnxruntime engine on a graph recorded once with GraphOps. `batch()`
  * returns host arrays only; everything that differs between batches is an input (masks, term
@@ -44,6 +56,8 @@ export interface OpsTaskSpec {
    * inputs); without `training` (evaluation) no dropout.
    */
   loss<T>(ops: Ops<T>, inputs: Record<string, T>, training?: { rng: Rng }): T;
+  /** Scalars a training step logs beside the loss (a MoE model's aux_loss, …); omit for none. */
+  trainMetrics?: OpsTrainMetrics;
   tokens?(batch: HostBatch): number;
   /**
    * `batch()` reads the model's weights (scheduled sampling runs the model): an engine that keeps
@@ -58,7 +72,7 @@ export interface OpsTaskSpec {
 
 /** A `TrainTask` (its `loss` runs on TfOps) that also carries the Ops-level definition for other engines. */
 export interface OpsTrainTask extends TrainTask<HostBatch> {
-  readonly ops: Pick<OpsTaskSpec, 'store' | 'inputs' | 'loss' | 'readsWeightsInBatch'>;
+  readonly ops: Pick<OpsTaskSpec, 'store' | 'inputs' | 'loss' | 'trainMetrics' | 'readsWeightsInBatch'>;
 }
 
 /** Checks a batch against the declared inputs: every name present, dtype, rank, static dims, data length. */
@@ -93,9 +107,17 @@ export function delegatedTaskFields(base: TrainTask<unknown>): Pick<OpsTaskSpec,
   };
 }
 
-/** The `TrainTask` of an Ops-level spec: `loss` turns the host arrays into tensors and runs `spec.loss` on TfOps. */
+/**
+ * The `TrainTask` of an Ops-level spec: `loss` (and `trainMetrics.lossAndMetrics`) turns the host
+ * arrays into tensors and runs `spec.loss` (`spec.trainMetrics.lossAndMetrics`) on TfOps.
+ */
 export function opsTrainTask(spec: OpsTaskSpec): OpsTrainTask {
   const { store, inputs } = spec;
+  const tensorsOf = (batch: HostBatch): Record<string, tf.Tensor> => {
+    checkHostBatch(inputs, batch, `task "${spec.name}".loss`);
+    return Object.fromEntries(inputs.map((input) => [input.name, tf.tensor(batch[input.name].data, batch[input.name].shape, input.dtype)]));
+  };
+  const metrics = spec.trainMetrics;
   return {
     name: spec.name,
     describe: () => spec.describe(),
@@ -104,19 +126,17 @@ export function opsTrainTask(spec: OpsTaskSpec): OpsTrainTask {
     newParameters: spec.newParameters ? () => spec.newParameters!() : undefined,
     numExamples: () => spec.numExamples(),
     batch: (indices, ctx) => spec.batch(indices, ctx),
-    loss(batch, ctx) {
-      checkHostBatch(inputs, batch, `task "${spec.name}".loss`);
-      const tensors: Record<string, tf.Tensor> = {};
-      for (const input of inputs) {
-        const a = batch[input.name];
-        tensors[input.name] = tf.tensor(a.data, a.shape, input.dtype);
-      }
-      return spec.loss(new TfOps(store), tensors, { rng: ctx.rng }) as tf.Scalar;
-    },
+    loss: (batch, ctx) => spec.loss(new TfOps(store), tensorsOf(batch), { rng: ctx.rng }) as tf.Scalar,
+    ...(metrics && {
+      trainMetrics: {
+        names: metrics.names,
+        lossAndMetrics: (batch: HostBatch, ctx: StepContext) => metrics.lossAndMetrics(new TfOps(store), tensorsOf(batch), { rng: ctx.rng }) as { loss: tf.Scalar; metrics: Record<string, tf.Scalar> },
+      },
+    }),
     tokens: spec.tokens ? (batch) => spec.tokens!(batch) : undefined,
     evaluate: spec.evaluate ? (ctx) => spec.evaluate!(ctx) : undefined,
     saveWeights: (dir) => spec.saveWeights(dir),
     loadWeights: (dir) => spec.loadWeights(dir),
-    ops: { store, inputs, loss: <T>(ops: Ops<T>, x: Record<string, T>, training?: { rng: Rng }) => spec.loss(ops, x, training), readsWeightsInBatch: spec.readsWeightsInBatch ?? false },
+    ops: { store, inputs, loss: <T>(ops: Ops<T>, x: Record<string, T>, training?: { rng: Rng }) => spec.loss(ops, x, training), trainMetrics: metrics, readsWeightsInBatch: spec.readsWeightsInBatch ?? false },
   };
 }
