@@ -261,7 +261,7 @@ describe('train: frozen parameters, early stopping, bad flags', () => {
 });
 
 describe("train: a task's trainMetrics", () => {
-  it('are averaged over the log window as the loss is, into metrics.jsonl, train.log, TensorBoard and the progress line', async () => {
+  it('are averaged over the log window as the loss is, into metrics.jsonl, train.log, TensorBoard and a log line per record', async () => {
     // 44 examples in micro-batches of 8, 2 per step: groups (8, 8), (8, 8), (8, 4), so `examples`
     // has step means 8, 8, 6 each epoch, and windows of 2 steps 8, 7, 7.
     const task = createMlpTask({ examples: 44, trainMetrics: true });
@@ -278,16 +278,30 @@ describe("train: a task's trainMetrics", () => {
     expect(readFileSync(join(dir, 'train.log'), 'utf8').match(/ train \{"step":\d+,"epoch":\d+,"split":"train","loss":[\d.e-]+,"xent":[\d.e-]+,"examples":\d+/g)).toHaveLength(3);
     const events = readFileSync(join(dir, 'tensorboard', readdirSync(join(dir, 'tensorboard'))[0]));
     for (const tag of ['train/xent', 'train/examples']) expect(events.includes(Buffer.from(tag)), tag).toBe(true);
-    // The progress line's last draw: the last step's values (its group of 8 + 4 examples).
-    expect(log.text()).toMatch(/train loss (\d\.\d{4}) xent \1 examples 6\.0000 lr /);
+    const lines = log.text().split('\n').filter((line) => line.startsWith('train step '));
+    expect(lines.map((line) => line.replace(/loss ([\d.]+) xent \1 /, 'loss L xent L '))).toEqual(['train step 2: loss L xent L examples 8', 'train step 4: loss L xent L examples 7', 'train step 6: loss L xent L examples 7']);
+    expect(lines[0]).toContain(`loss ${Number((rows[0].loss as number).toPrecision(5))} `);
     expect(tf.memory().numTensors).toBe(baseline);
     task.dispose();
   });
 
-  it('a task without them logs none of them', async () => {
+  it('on a terminal the line first clears the progress line drawn in place', async () => {
+    const task = createMlpTask({ trainMetrics: true });
+    const log = collect();
+    Object.assign(log.stream, { isTTY: true });
+    await train({ epochs: 1, batch_size: 16, log_every_steps: 3, output_dir: runDir('train-metrics-tty') }, task, { ...quiet, log: log.stream });
+    expect(log.text()).toContain('\r\x1b[2Ktrain step 3: loss ');
+    expect(log.text()).toMatch(/train step 3: loss [\d.]+ xent [\d.]+ examples 16\n/);
+    task.dispose();
+  });
+
+  it('a task without them logs none of them, and no line per record', async () => {
     const task = createMlpTask();
     const dir = runDir('no-train-metrics');
-    const result = await train({ epochs: 1, batch_size: 8, log_every_steps: 2, output_dir: dir }, task, quiet);
+    const log = collect();
+    const result = await train({ epochs: 1, batch_size: 8, log_every_steps: 2, output_dir: dir }, task, { ...quiet, log: log.stream });
+    expect(log.text()).toContain('train: completed at step 6/6');
+    expect(log.text()).not.toContain('train step ');
     for (const r of (await readMetricsLog(join(dir, 'metrics.jsonl'))).filter((r) => r.split === 'train')) {
       expect(Object.keys(r)).toEqual(['step', 'epoch', 'split', 'loss', 'lr', 'grad_norm', 'tokens_per_s']);
     }

@@ -81,6 +81,9 @@ export async function train<B>(configInput: TrainConfigInput, task: TrainTask<B>
     logStream?.write(`${line}\n`);
     logFile?.write(`${new Date().toISOString()} ${line}\n`);
   };
+  // A line on the log stream alone (train.log has the record): on a terminal it first clears the
+  // progress line being redrawn in place, which the next tick draws again below it.
+  const sayAboveProgress = (line: string) => logStream?.write(`${(logStream as { isTTY?: boolean }).isTTY ? '\r\x1b[2K' : ''}${line}\n`);
 
   // 2) parameters: the trainable subset gets gradients, weight decay and EMA; the rest is frozen
   const allParams = task.params();
@@ -265,12 +268,14 @@ export async function train<B>(configInput: TrainConfigInput, task: TrainTask<B>
         window.tokens += groupTokens;
         const seconds = (performance.now() - window.startedAt) / 1000;
         // Progress renders its label on each redraw, so the live figures ride in the label.
-        const stepMetrics = metricNames.map((name) => ` ${name} ${groupMetrics[name].toFixed(4)}`).join('');
-        progressOptions.label = `train loss ${groupLoss.toFixed(4)}${stepMetrics} lr ${lr.toExponential(2)} ${Math.round(window.tokens / Math.max(seconds, 1e-9))} tok/s`;
+        progressOptions.label = `train loss ${groupLoss.toFixed(4)} lr ${lr.toExponential(2)} ${Math.round(window.tokens / Math.max(seconds, 1e-9))} tok/s`;
         progress.tick();
         if (step % config.log_every_steps === 0 || last) {
           const means = Object.fromEntries(metricNames.map((name) => [name, window.metrics[name] / window.steps]));
-          await record({ step, epoch, split: 'train', loss: window.loss / window.steps, ...means, lr, grad_norm: gradNorm, tokens_per_s: window.tokens / Math.max(seconds, 1e-9) });
+          const loss = window.loss / window.steps;
+          await record({ step, epoch, split: 'train', loss, ...means, lr, grad_norm: gradNorm, tokens_per_s: window.tokens / Math.max(seconds, 1e-9) });
+          // The task's metrics do not fit on the progress line: a line of their own per record.
+          if (metricNames.length > 0) sayAboveProgress(`train step ${step}: ${Object.entries({ loss, ...means }).map(([k, v]) => `${k} ${Number(v.toPrecision(5))}`).join(' ')}`);
           window = newWindow();
         }
         groupLoss = 0;
