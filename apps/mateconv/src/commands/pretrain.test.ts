@@ -27,10 +27,29 @@ describe('mateconv pretrain --engine', () => {
       const { code, stderr } = await cli('pretrain', '--data', join(dir, 'data'), '--output-dir', run, '--preset', 'tiny', '--seq-len', '16', '--batch-size', '4', '--warmup-steps', '1', '--lr', '0.01', '--max-steps', '3', '--log-every-steps', '1', '--backend', 'cpu', '--engine', engine);
       expect(code, stderr).toBe(0);
       expect(stderr).toContain(engine === 'onnx' ? 'engine: onnx (training steps on onnxruntime-node' : 'engine: tfjs (cpu)');
-      losses[engine] = readFileSync(join(run, 'metrics.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { split: string; loss: number }).filter((r) => r.split === 'train').map((r) => r.loss);
+      const rows = readFileSync(join(run, 'metrics.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { split: string; loss: number }).filter((r) => r.split === 'train');
+      losses[engine] = rows.map((r) => r.loss);
+      // A dense model has no training metrics: the trainer's own fields, no line per log interval.
+      expect(Object.keys(rows[0])).toEqual(['step', 'epoch', 'split', 'loss', 'lr', 'grad_norm', 'tokens_per_s']);
+      expect(stderr).not.toContain('train step ');
     }
     expect(losses.onnx.length).toBe(3);
     losses.onnx.forEach((loss, i) => expect(Math.abs(loss - losses.tfjs[i]) / losses.tfjs[i]).toBeLessThan(1e-4));
+  }, 120_000);
+
+  it('a MoE preset logs lm_loss, aux_loss and max_expert_load every log interval: a stderr line and the train rows of metrics.jsonl', async () => {
+    const run = join(dir, 'run-moe');
+    const { code, stderr } = await cli('pretrain', '--data', join(dir, 'data'), '--output-dir', run, '--preset', 'cpu-small-moe', '--seq-len', '16', '--batch-size', '2', '--warmup-steps', '1', '--max-steps', '4', '--log-every-steps', '2', '--sample-every-steps', '0', '--backend', 'cpu', '--engine', 'onnx');
+    expect(code, stderr).toBe(0);
+    const rows = readFileSync(join(run, 'metrics.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line) as Record<string, number | string>).filter((r) => r.split === 'train');
+    expect(rows.map((r) => r.step)).toEqual([2, 4]);
+    const lines = stderr.split('\n').filter((line) => line.startsWith('train step '));
+    expect(lines).toHaveLength(2);
+    rows.forEach((r, i) => {
+      expect(Object.keys(r)).toEqual(['step', 'epoch', 'split', 'loss', 'lm_loss', 'aux_loss', 'max_expert_load', 'lr', 'grad_norm', 'tokens_per_s']);
+      const shown = (key: string) => `${key} ${Number((r[key] as number).toPrecision(5))}`;
+      expect(lines[i]).toBe(`train step ${r.step}: ${['loss', 'lm_loss', 'aux_loss', 'max_expert_load'].map(shown).join(' ')}`);
+    });
   }, 120_000);
 
   it('--sample-every-steps continues fixed prompts at steps N, 2N, … and the last, into the log and samples.jsonl, the same for the same seed', async () => {
