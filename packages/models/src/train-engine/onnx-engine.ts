@@ -173,7 +173,8 @@ const identity = (p: string) => p;
 /**
  * The onnxruntime engine for `train()` (`train(config, task, { engine: createOnnxEngine() })`),
  * for tasks built by `opsTrainTask`. The task's loss is recorded once with GraphOps (dropout as
- * mask inputs), with its `trainMetrics` as more outputs of the same graph. A step of one micro-batch is one session run of `buildTrainingStep` (forward,
+ * mask inputs), its `trainMetrics` as more outputs of the same graph (so of every step graph: no
+ * second forward pass). A step of one micro-batch is one session run of `buildTrainingStep` (forward,
  * backward, clipping and AdamW), done in `microStep` at the step's lr; with accumulation each
  * micro-batch runs `buildGradientStep` (loss / k and its gradients added to the sums) and the
  * group ends with a run of `buildOptimizerStep`. Weights, AdamW moments and gradient sums are
