@@ -40,6 +40,10 @@ describe('LazyJsonlDataset', () => {
         expect(await ds.get(i)).toEqual(rows[i]);
       }
       for (const i of [0, 1, 7, 997, rows.length - 1]) expect(await ds.getRaw(i)).toBe(JSON.stringify(rows[i]));
+      // A record's size from the index alone: its line in UTF-8 and the line break (CRLF on every 7th).
+      for (const i of [1, 8, 500]) expect(ds.byteLength(i)).toBe(Buffer.byteLength(JSON.stringify(rows[i])) + 1);
+      expect(ds.byteLength(14)).toBe(Buffer.byteLength(JSON.stringify(rows[14])) + 2);
+      expect(() => ds.byteLength(-1)).toThrow(/LazyJsonlDataset.byteLength: index must be an integer/);
       await expect(ds.get(rows.length)).rejects.toThrow(`LazyJsonlDataset.getRaw: index must be an integer in [0, ${rows.length}), got ${rows.length}`);
     } finally {
       await ds.close();

@@ -64,6 +64,17 @@ export class LazyJsonlDataset<T = unknown> implements AsyncIterable<T> {
     return this.offsets.byteLength;
   }
 
+  /**
+   * Bytes from record i's start to the next record's (its line, line break and any blank lines
+   * after it), from the index alone: a cheap size of the record, e.g. to batch by length.
+   */
+  byteLength(i: number): number {
+    if (!Number.isInteger(i) || i < 0 || i >= this.length) {
+      throw new RangeError(`LazyJsonlDataset.byteLength: index must be an integer in [0, ${this.length}), got ${i}`);
+    }
+    return this.offsets[i + 1] - this.offsets[i];
+  }
+
   /** Record i's line, without its line break. */
   async getRaw(i: number): Promise<string> {
     if (!Number.isInteger(i) || i < 0 || i >= this.length) {

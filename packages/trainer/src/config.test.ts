@@ -9,6 +9,7 @@ describe('TrainConfigSchema', () => {
       max_steps: 0,
       batch_size: 8,
       grad_accum_steps: 1,
+      group_by_length: false,
       optimizer: 'adamw',
       lr: 3e-4,
       head_lr_scale: 1,
@@ -63,6 +64,13 @@ describe('configHash', () => {
     expect(configHash(older as typeof a)).toBe(configHash(a));
     expect(configHash({ ...a, head_lr_scale: 10 })).not.toBe(configHash(a));
     expect(configHash({ ...a, head_lr_scale: 10 })).not.toBe(configHash({ ...a, head_lr_scale: 30 }));
+  });
+
+  it('hashes group_by_length only when on, so checkpoints from before the field still resume', () => {
+    const a = parseTrainConfig({ lr: 0.1 });
+    const { group_by_length: _, ...older } = a;
+    expect(configHash(older as typeof a)).toBe(configHash(a));
+    expect(configHash({ ...a, group_by_length: true })).not.toBe(configHash(a));
   });
 });
 

@@ -12,6 +12,10 @@ export const TrainConfigSchema = z
     max_steps: z.number().int().min(0).default(0).describe('stop after this many optimizer steps; 0 = run all epochs'),
     batch_size: z.number().int().min(1).default(8).describe('examples per micro-batch'),
     grad_accum_steps: z.number().int().min(1).default(1).describe('micro-batches per optimizer step'),
+    group_by_length: z
+      .boolean()
+      .default(false)
+      .describe('micro-batches of examples of similar length (sorted within windows of 50 batches, then the batches shuffled), so a batch pads little; needs the task to report example lengths'),
     optimizer: z.enum(['adamw', 'adam']).default('adamw').describe('adam = no weight decay at all'),
     lr: z.number().positive().default(3e-4).describe('peak learning rate, reached at the end of warmup'),
     head_lr_scale: z
@@ -72,7 +76,7 @@ export function parseTrainConfig(input: unknown): TrainConfig {
 const BOOKKEEPING_FIELDS = new Set(['output_dir', 'log_every_steps', 'save_total_limit', 'save_every_steps']);
 // Fields added after checkpoints were written: hashed only when not at their default (which
 // reproduces the older runs), so those checkpoints still resume.
-const LATER_FIELDS: Partial<Record<keyof TrainConfig, unknown>> = { head_lr_scale: 1 };
+const LATER_FIELDS: Partial<Record<keyof TrainConfig, unknown>> = { head_lr_scale: 1, group_by_length: false };
 
 /**
  * sha256 over the fields that determine the math (keys sorted). Saved in every checkpoint so a

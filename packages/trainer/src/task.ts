@@ -71,6 +71,11 @@ export interface TrainTask<B = unknown> {
   /** Number of training examples; the trainer shuffles indices 0..n-1 each epoch. */
   numExamples(): number;
   /**
+   * Size of example `index` in any unit that orders examples by the padded work they cost (tokens,
+   * characters, bytes of the record), for `group_by_length`; omit when lengths are not known.
+   */
+  exampleLength?(index: number): number;
+  /**
    * Builds the micro-batch of these examples; may be async (e.g. `await dataset.get(i)` from a
    * LazyJsonlDataset). Tensors created here or in `loss` are freed after the micro-step; tensors
    * created earlier (a cached dataset) are left alone — wrap a cache filled here in tf.keep.

@@ -8,6 +8,7 @@ import { configHash, parseTrainConfig, type TrainConfig, type TrainConfigInput }
 import { initialEarlyStopping, updateEarlyStopping } from './early-stopping';
 import type { EngineFactory } from './engine';
 import { ensureGradients } from './ensure-gradients';
+import { epochOrder } from './epoch-order';
 import { renderLossPlot, type PlotPanel } from './loss-plot';
 import { lrAt, type LrSchedule } from './lr-schedule';
 import { MetricsLog, readMetricsLog, type MetricsRecord } from './metrics-log';
@@ -100,6 +101,9 @@ export async function train<B>(configInput: TrainConfigInput, task: TrainTask<B>
   const numExamples = task.numExamples();
   if (!Number.isInteger(numExamples) || numExamples <= 0) throw new RangeError(`train: task.numExamples() must be an integer > 0, got ${numExamples}`);
   const batchesPerEpoch = Math.ceil(numExamples / config.batch_size);
+  if (config.group_by_length && typeof task.exampleLength !== 'function') {
+    throw new RangeError(`train: group_by_length needs example lengths, and task "${task.name}" has no exampleLength()`);
+  }
   const stepsPerEpoch = Math.ceil(batchesPerEpoch / config.grad_accum_steps);
   const totalSteps = config.max_steps > 0 ? config.max_steps : config.epochs * stepsPerEpoch;
   const schedule: LrSchedule = { ...config, total_steps: totalSteps };
@@ -208,7 +212,7 @@ export async function train<B>(configInput: TrainConfigInput, task: TrainTask<B>
       // 7a) this epoch's example order and batch-stream seed, drawn from the RNG as it stood at the
       //     epoch start: trainer_state.json keeps that state, so a resume redraws the same order
       const epochStartRng = [...rng.state()];
-      const order = rng.shuffle(Array.from({ length: numExamples }, (_, i) => i));
+      const order = epochOrder(rng, numExamples, config.batch_size, config.group_by_length ? (i) => task.exampleLength!(i) : undefined);
       const epochSeed = rng.nextUint32() | 0;
       const firstBatch = epoch === state.epoch ? state.batch_in_epoch : 0;
       let groupLoss = 0;

@@ -22,6 +22,8 @@ export interface MlpTaskOptions {
   trainMetrics?: boolean;
   /** Throws from loss() at this (epoch, batchIndex), to test clean-up. */
   failAt?: { epoch: number; batchIndex: number };
+  /** Reported as exampleLength() (for group_by_length); default none. */
+  exampleLength?: (index: number) => number;
 }
 
 export interface MlpBatch {
@@ -85,6 +87,7 @@ export function createMlpTask(options: MlpTaskOptions = {}): TrainTask<MlpBatch>
     trainable: options.trainable,
     newParameters: options.newParameters ? () => new Set(options.newParameters) : undefined,
     numExamples: () => examples,
+    ...(options.exampleLength && { exampleLength: options.exampleLength }),
     batch(indices) {
       const xs = new Float32Array(indices.length * features);
       const ys = new Float32Array(indices.length * classes);

@@ -10,6 +10,12 @@ export interface ExampleSource {
   readonly length: number;
   /** Example `index` as seen in `epoch`. */
   get(index: number, epoch: number): Promise<PrecomputedExample>;
+  /**
+   * A size of example `index` that orders examples by the padded work they cost (bytes of the
+   * record, characters of the sentence), the same in every epoch: the trainer's
+   * `exampleLength` for `group_by_length`.
+   */
+  sizeOf(index: number): number;
   /** "static precomputed.jsonl (1,204,331 examples)" — for logs. */
   describe(): string;
   /** Releases file handles. */
@@ -36,6 +42,8 @@ export async function staticExamples(file: string): Promise<ExampleSource> {
       }
       return e;
     },
+    // The record holds the source, target, labels and template, each about as long as the sentence.
+    sizeOf: (index) => ds.byteLength(index),
     describe: () => `static ${file} (${ds.length.toLocaleString('en-US')} examples)`,
     close: () => ds.close(),
   };
@@ -73,6 +81,8 @@ export function onlineExamples(sentences: string[], generator: ErrorGenerator, s
       const result = augmenter.generator.toExample(corruption);
       return result.ok ? result.example : positiveExample(corruption.target);
     },
+    // The corrupted sentence differs from the clean one by a few characters at most.
+    sizeOf: (index) => sentences[index].length,
     describe: () => `online ${sentences.length.toLocaleString('en-US')} clean sentences, fresh errors per epoch (seed ${seed})`,
     close: async () => {},
   };

@@ -114,6 +114,8 @@ describe('createOpsStageTask: planner_train on a shared encoder (share_encoder)'
       const dev = onlineExamples(sentences, generator, 2);
       const task = createOpsStageTask('planner_train', model, { train: dev, dev, devEvalLimit: 16, evalBatchSize: 8 });
       expect(task.ops.inputs.map((i) => i.name)).toContain('planner_csc_labels');
+      // The trainer's group_by_length reads the example source's sizes.
+      expect(task.exampleLength!(4)).toBe(sentences[4].length);
       const metrics = await task.evaluate!({ epoch: 0, step: 0 });
       // A random MLM head over the vocabulary costs about ln(V) nats per source token.
       expect(metrics.loss - metrics.loss_without_aux).toBeGreaterThan(0.5 * MODEL.aux_csc_weight * Math.log(tokenizer.vocab.size));

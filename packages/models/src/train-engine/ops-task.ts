@@ -48,6 +48,8 @@ export interface OpsTaskSpec {
   /** Parameters initialized here, not loaded from a pretrained checkpoint (`TrainTask.newParameters`). */
   newParameters?(): ReadonlySet<string>;
   numExamples(): number;
+  /** `TrainTask.exampleLength` (for group_by_length); omit when lengths are not known. */
+  exampleLength?(index: number): number;
   inputs: readonly OpsInput[];
   /** Host arrays for these examples; may draw from `ctx.rng` (masking), before the loss's dropout does. */
   batch(indices: readonly number[], ctx: StepContext): HostBatch | Promise<HostBatch>;
@@ -96,11 +98,12 @@ export function checkHostBatch(inputs: readonly OpsInput[], batch: HostBatch, wh
  * description, size, evaluation, weights I/O), for wrappers that only add inputs, batches and the
  * Ops loss (`createCausalLmOpsTask`, `createSgddOpsTask`).
  */
-export function delegatedTaskFields(base: TrainTask<unknown>): Pick<OpsTaskSpec, 'name' | 'describe' | 'numExamples' | 'evaluate' | 'saveWeights' | 'loadWeights'> {
+export function delegatedTaskFields(base: TrainTask<unknown>): Pick<OpsTaskSpec, 'name' | 'describe' | 'numExamples' | 'exampleLength' | 'evaluate' | 'saveWeights' | 'loadWeights'> {
   return {
     name: base.name,
     describe: () => base.describe(),
     numExamples: () => base.numExamples(),
+    exampleLength: base.exampleLength ? (index) => base.exampleLength!(index) : undefined,
     evaluate: base.evaluate ? (ctx) => base.evaluate!(ctx) : undefined,
     saveWeights: (dir) => base.saveWeights(dir),
     loadWeights: (dir) => base.loadWeights(dir),
@@ -125,6 +128,7 @@ export function opsTrainTask(spec: OpsTaskSpec): OpsTrainTask {
     trainable: spec.trainable ? (name) => spec.trainable!(name) : undefined,
     newParameters: spec.newParameters ? () => spec.newParameters!() : undefined,
     numExamples: () => spec.numExamples(),
+    exampleLength: spec.exampleLength ? (index) => spec.exampleLength!(index) : undefined,
     batch: (indices, ctx) => spec.batch(indices, ctx),
     loss: (batch, ctx) => spec.loss(new TfOps(store), tensorsOf(batch), { rng: ctx.rng }) as tf.Scalar,
     ...(metrics && {
