@@ -5,7 +5,7 @@ import { correct, type Correction, type GapRelmDecodeConfig, type InfillerLogits
 import { parseBertConfig, type BertConfig } from '../bert/config';
 import { BertTokenizer } from '../tokenizers/bert-tokenizer';
 import { parseGapRelmConfig, promptCount, type GapRelmConfig } from './config';
-import { infillerInputs, plannerInputs, type InfillerInputs, type PaddedInputs, type SpecialIds, type TemplateLayout } from './inputs';
+import { alignTemplateToSource, firstTokenPosition, infillerInputs, plannerInputs, type InfillerInputs, type PaddedInputs, type SpecialIds, type TemplateLayout } from './inputs';
 import { groupByLength } from './length-groups';
 import { CodePointIds, infillerLength, plannerLength, type LengthBudget } from './tokens';
 
@@ -21,9 +21,14 @@ export interface EncoderInputSpec {
   layout: TemplateLayout;
   /** Rows of the word-embedding table = logit columns of an MLM head (>= the tokenizer's size). */
   vocabSize: number;
+  /**
+   * How a `[MASK]` that replaces a source token is scored (`replace_fill`); the planner and
+   * external infillers: `slot` (an external masked LM's source positions were never trained to correct).
+   */
+  replaceFill: GapRelmConfig['replace_fill'];
 }
 
-function encoderInputSpec(tokenizer: BertTokenizer, bert: BertConfig, prompts: number, withSource: boolean, layout: TemplateLayout = {}): EncoderInputSpec {
+function encoderInputSpec(tokenizer: BertTokenizer, bert: BertConfig, prompts: number, withSource: boolean, layout: TemplateLayout = {}, replaceFill: GapRelmConfig['replace_fill'] = 'slot'): EncoderInputSpec {
   if (tokenizer.vocab.size > bert.vocabSize) throw new RangeError(`GapRelmCodec: the tokenizer has ${tokenizer.vocab.size} tokens but the encoder's vocab_size is ${bert.vocabSize}`);
   return {
     tokenizer,
@@ -32,6 +37,7 @@ function encoderInputSpec(tokenizer: BertTokenizer, bert: BertConfig, prompts: n
     budget: { maxPositions: bert.maxPositionEmbeddings, prompts, withSource },
     layout,
     vocabSize: bert.vocabSize,
+    replaceFill,
   };
 }
 
@@ -40,10 +46,37 @@ export function templateLayout(config: GapRelmConfig): TemplateLayout {
   return { alignedPositions: config.infiller_positions === 'aligned', slotHints: config.slot_hint === 'source_token' };
 }
 
+/** Log-softmax of one row of logits, in float64 (the max subtracted first, so exp() cannot overflow). */
+function logSoftmax(row: Float32Array): Float64Array {
+  let max = -Infinity;
+  for (const x of row) if (x > max) max = x;
+  let sum = 0;
+  for (const x of row) sum += Math.exp(x - max);
+  const logSum = max + Math.log(sum);
+  return Float64Array.from(row, (x) => x - logSum);
+}
+
+/**
+ * `replace_fill: slot_and_source`: the scores of a replaced token's fill, log-softmax of the
+ * `[MASK]`'s logits plus log-softmax of the logits at the source token it replaces, both rows
+ * from one forward pass: the log of the product of the two predictions (unnormalised; decoding
+ * takes its softmax). The source position's prediction is the BERT-CSC one `aux_csc_weight`
+ * trains at every source token, about forty predictions per example where the masks get one and a
+ * half; on its own it fills worse than the slot, in the product better.
+ */
+function slotAndSourceRow(slot: Float32Array, source: Float32Array): Float32Array {
+  const fromSlot = logSoftmax(slot);
+  const fromSource = logSoftmax(source);
+  return Float32Array.from(fromSlot, (x, v) => x + fromSource[v]);
+}
+
 /** An engine's planner call: padded inputs → op logits [B, slots, 3], insert logits [B, slots, K + 1]. */
 export type PlannerRun = (x: PaddedInputs) => Promise<{ op: Float32Array; ins: Float32Array; slots: number }>;
 
-/** An engine's infiller call: padded inputs with flat mask positions → logits [masks, vocab]. */
+/**
+ * An engine's infiller call: padded inputs with flat `positions` → logits [positions, vocab]: the
+ * masks', then with `replace_fill: slot_and_source` those of the source tokens they replace.
+ */
 export type InfillerRun = (x: InfillerInputs) => Promise<Float32Array>;
 
 /** What a directory written by `GapRelm.save` says about the model, read without weights. */
@@ -86,7 +119,7 @@ export class GapRelmCodec {
   static forModel(config: GapRelmConfig, tokenizer: BertTokenizer, bert: BertConfig): GapRelmCodec {
     const prompts = promptCount(config);
     const withSource = config.infiller_input === 'source_and_template';
-    return new GapRelmCodec(config, encoderInputSpec(tokenizer, bert, prompts, withSource), encoderInputSpec(tokenizer, bert, prompts, withSource, templateLayout(config)));
+    return new GapRelmCodec(config, encoderInputSpec(tokenizer, bert, prompts, withSource), encoderInputSpec(tokenizer, bert, prompts, withSource, templateLayout(config), config.replace_fill));
   }
 
   /** The codec of a directory written by `GapRelm.save` (config and tokenizer files only). */
@@ -98,7 +131,8 @@ export class GapRelmCodec {
   /**
    * This codec with the infiller replaced by another BERT masked LM (its tokenizer and config):
    * its own [CLS]/[SEP]/[PAD] ids and length, the same source/template layout, no prompts (a
-   * standard MLM has no prompt embeddings).
+   * standard MLM has no prompt embeddings), and masks filled from their own slot (`replace_fill`
+   * reads source positions only the model's BERT-CSC term trains).
    */
   withInfiller(tokenizer: BertTokenizer, bert: BertConfig): GapRelmCodec {
     return new GapRelmCodec(this.config, this.planner, encoderInputSpec(tokenizer, bert, 0, this.infiller.budget.withSource));
@@ -162,6 +196,13 @@ export class GapRelmCodec {
    * column (placeholders past vocab.txt); columns that are not one code point ("##x", "[UNK]",
    * words) get -Infinity: a fill is one code point, like every token the decoder assembles.
    * Sentences without masks cost no model call; the rest run in groups of similar lengths.
+   *
+   * With `replace_fill: slot_and_source`, a mask that stands on a source token (by
+   * `alignTemplateToSource`, on the ids of the input it is filled in; also when refining, where
+   * earlier fills stay aligned to the tokens they replace) is scored by `slotAndSourceRow` of its
+   * own logits and those at that source token, both from the same run (`positions` lists the
+   * source positions after the masks). Inserted masks, and every mask of a template-only window,
+   * keep their own row.
    */
   infillerSource(run: InfillerRun): InfillerLogitsSource {
     const { tokenizer, ids, vocabSize: V } = this.infiller;
@@ -176,21 +217,34 @@ export class GapRelmCodec {
         const items = templates
           .flatMap((template, b) => this.windows(sourceTokens[b], template, maskPositions[b]))
           .filter((w) => w.masks.length > 0)
-          .map((w) => ({ source: ids.ids(w.source), template: ids.ids(w.template), masks: w.masks }));
+          .map((w) => {
+            const source = ids.ids(w.source);
+            const template = ids.ids(w.template);
+            return { source, template, masks: w.masks, replaced: this.replacedSourceTokens(source, template, w.masks) };
+          });
         // Logits [masks, V] of each item, then of each sentence (its items are consecutive).
         const itemLogits: Float32Array[] = new Array(items.length);
         const withSource = this.infiller.budget.withSource;
+        const sourceStart = firstTokenPosition(this.infiller.special);
         for (const group of groupByLength(items.map((w) => w.template.length + (withSource ? w.source.length + 1 : 0)))) {
           const x = this.infillerInputs(
             group.map((i) => items[i].source),
             group.map((i) => items[i].template),
             group.map((i) => items[i].masks),
           );
-          const data = await run(x);
+          // The replaced source tokens' positions after the masks': one run gives both rows.
+          const sourcePositions = group.flatMap((i, b) => items[i].replaced.filter((t) => t >= 0).map((t) => b * x.length + sourceStart + t));
+          const data = await run(sourcePositions.length === 0 ? x : { ...x, positions: Int32Array.from([...x.positions, ...sourcePositions]) });
           let row = 0;
+          let sourceRow = x.positions.length;
           for (const i of group) {
             const masks = items[i].masks.length;
             itemLogits[i] = data.subarray(row * V, (row + masks) * V);
+            items[i].replaced.forEach((t, m) => {
+              if (t < 0) return;
+              itemLogits[i].set(slotAndSourceRow(itemLogits[i].subarray(m * V, (m + 1) * V), data.subarray(sourceRow * V, (sourceRow + 1) * V)), m * V);
+              sourceRow++;
+            });
             row += masks;
           }
         }
@@ -208,6 +262,16 @@ export class GapRelmCodec {
         return { logits: out };
       },
     };
+  }
+
+  /**
+   * `replace_fill: slot_and_source`: per mask of one infiller input, the index in `source` of the
+   * token it replaces, or -1 (an inserted mask, a template-only window, or `slot` mode).
+   */
+  private replacedSourceTokens(source: readonly number[], template: readonly number[], masks: readonly number[]): number[] {
+    if (this.infiller.replaceFill !== 'slot_and_source' || !this.infiller.budget.withSource || source.length === 0) return masks.map(() => -1);
+    const aligned = alignTemplateToSource(source, template);
+    return masks.map((p) => aligned[p]);
   }
 
   /**

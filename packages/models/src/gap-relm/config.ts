@@ -51,6 +51,10 @@ export const GapRelmConfigSchema = z
     aux_csc_weight: nonNegative
       .default(0)
       .describe("weight of an auxiliary BERT-CSC loss on the infiller's source segment, from the same forward pass: every source token predicts its gold token through the MLM head (itself when kept, its fill when replaced); 0 = off"),
+    replace_fill: z
+      .enum(['slot', 'slot_and_source'])
+      .default('slot')
+      .describe("decoding: how a [MASK] that replaces a source token is filled: from its own prediction, or slot_and_source: from the product of it and the prediction at the source token it replaces (log-softmax sum; both from the one forward pass), the BERT-CSC prediction aux_csc_weight trains at every source token"),
     infill_weight: nonNegative.default(1).describe('lambda: weight of the infill loss in joint_finetune'),
     no_insert: z.boolean().default(false).describe('ablation: no insert loss, and decoding never inserts'),
     no_delete: z.boolean().default(false).describe('ablation: DELETE labels are not trained, and decoding never deletes'),
@@ -64,6 +68,10 @@ export const GapRelmConfigSchema = z
     }
     if (c.aux_csc_weight > 0 && c.infiller_input !== 'source_and_template') {
       ctx.addIssue({ code: 'custom', path: ['aux_csc_weight'], message: `aux_csc_weight needs infiller_input 'source_and_template' (it predicts at the source segment), got ${c.aux_csc_weight} with '${c.infiller_input}'` });
+    }
+    if (c.replace_fill === 'slot_and_source' && (c.infiller_input !== 'source_and_template' || c.aux_csc_weight === 0)) {
+      // Only the BERT-CSC term trains the predictions at the source positions.
+      ctx.addIssue({ code: 'custom', path: ['replace_fill'], message: `replace_fill 'slot_and_source' needs infiller_input 'source_and_template' and aux_csc_weight > 0 (it reads the source positions' predictions, which only that term trains), got infiller_input '${c.infiller_input}' with aux_csc_weight ${c.aux_csc_weight}` });
     }
     if (c.share_encoder && c.planner_init === 'infiller') {
       ctx.addIssue({ code: 'custom', path: ['planner_init'], message: "planner_init 'infiller' copies the infiller's encoder into the planner's, but with share_encoder the two are one encoder: use planner_init 'encoder'" });
