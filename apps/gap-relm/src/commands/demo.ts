@@ -65,10 +65,11 @@ export const DEMO_SCRATCH_STEPS = '500,200,200';
  * Steps from bge-small-zh, no joint_finetune: on the same 400 infiller_pretrain steps, 560
  * planner_train steps instead of 160 + 120 joint took SIGHAN-15 correction F1 from 18.7% to
  * 24.9%: detection was the planner's step count, and the joint stage cost the infiller what it had
- * learnt. 480 / 680 fill the budget: the whole demo took 27.0 min with them and DEMO_PRETRAINED
- * on 2 idle cores (2026-12-07; training 26.6 min, SIGHAN-15 F1 27.4%). See docs/results.md.
+ * learnt. 360 / 580 steps of 32 fill the budget: the whole demo took 29.6 min with them and
+ * DEMO_PRETRAINED on 2 idle cores (2026-12-07; training 28.5 min, SIGHAN-15 F1 36.2%). See
+ * docs/results.md.
  */
-export const DEMO_PRETRAINED_STEPS = '480,680,0';
+export const DEMO_PRETRAINED_STEPS = '360,580,0';
 
 /** The stages a `--train-steps` list runs (a stage given 0 steps is skipped) and their steps, for `train`. */
 export function demoStages(trainSteps: string): { stages: string; stageMaxSteps: string } {
@@ -86,20 +87,33 @@ export function demoStages(trainSteps: string): { stages: string; stageMaxSteps:
  * 4 layers): a fine-tuning learning rate for the loaded encoders, 30 times it for the new heads
  * (MLM transform and bias, planner heads, prompts), the auxiliary BERT-CSC term on the
  * infiller's source segment, and the template token type started as a copy of type 0 (bge-small-zh
- * never trained type 1), and each replacement slot shown the character it replaces (slot hints).
+ * never trained type 1), each replacement slot shown the character it replaces (slot hints), one
+ * encoder shared by planner and infiller, replacements filled from the slot and the source
+ * position together, and batches of 32 grouped by length.
  * After 150 infiller_pretrain steps the infill dev loss is 7.08 at 1x, 6.35 at 30x, 5.27 at 30x
  * with the BERT-CSC term; copy_type_0 took 0.16 off at 100x; slot hints took SIGHAN-15 F1 from
- * 24.9% to 27.6% at steps 400 / 560 (docs/results.md).
+ * 24.9% to 27.6% at steps 400 / 560; at 480 / 680 steps of 16, the shared encoder took it from
+ * 27.9% to 29.3%, filling from slot and source to 31.0% (docs/results.md).
  */
 export const DEMO_PRETRAINED = {
-  batchSize: 16,
+  batchSize: 32,
+  groupByLength: true,
   lr: 1e-4,
   headLrScale: 30,
   warmupSteps: 30,
   auxCscWeight: 1,
   templateTypeInit: 'copy_type_0',
   slotHint: 'source_token',
+  shareEncoder: true,
+  replaceFill: 'slot_and_source',
 } as const;
+
+/**
+ * Threshold values `tune` tries for each edit kind (F2 on the frozen dev set). Down to 0.1: with
+ * the shared encoder's planner, replace 0.2 was chosen and SIGHAN-15's FPR stayed at 10.4%
+ * (docs/results.md).
+ */
+export const DEMO_TUNE_GRID = '0.95,0.9,0.7,0.5,0.4,0.3,0.2,0.1';
 
 /**
  * Synthetic errors shaped like learners': SIGHAN's errors are all replacements of a character by a
@@ -298,7 +312,7 @@ export async function runDemo(options: DemoCommandOptions, io: CliIO) {
     // The grid runs high to low so that ties (e.g. every F2 at 0) keep the most conservative triple.
     const thresholdsFile = join(options.outputDir, 'thresholds.json');
     const tuned = await runTune(
-      { model: trained.final, dev: devPairs, beta: 2, metric: 'auto', grid: '0.95,0.9,0.7,0.5', output: thresholdsFile, backend: options.backend, engine: 'onnx', decode: {} },
+      { model: trained.final, dev: devPairs, beta: 2, metric: 'auto', grid: DEMO_TUNE_GRID, output: thresholdsFile, backend: options.backend, engine: 'onnx', decode: {} },
       { stdout: io.stderr, stderr: io.stderr },
     );
     thresholds = tuned.bestConfig;
