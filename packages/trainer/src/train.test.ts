@@ -278,6 +278,9 @@ describe("train: a task's trainMetrics", () => {
     expect(readFileSync(join(dir, 'train.log'), 'utf8').match(/ train \{"step":\d+,"epoch":\d+,"split":"train","loss":[\d.e-]+,"xent":[\d.e-]+,"examples":\d+/g)).toHaveLength(3);
     const events = readFileSync(join(dir, 'tensorboard', readdirSync(join(dir, 'tensorboard'))[0]));
     for (const tag of ['train/xent', 'train/examples']) expect(events.includes(Buffer.from(tag)), tag).toBe(true);
+    // The loss plot gets a panel per train metric.
+    const svg = readFileSync(join(dir, 'loss.svg'), 'utf8');
+    for (const name of ['train xent', 'train examples']) expect(svg, name).toContain(name);
     const lines = log.text().split('\n').filter((line) => line.startsWith('train step '));
     expect(lines.map((line) => line.replace(/loss ([\d.]+) xent \1 /, 'loss L xent L '))).toEqual(['train step 2: loss L xent L examples 8', 'train step 4: loss L xent L examples 7', 'train step 6: loss L xent L examples 7']);
     expect(lines[0]).toContain(`loss ${Number((rows[0].loss as number).toPrecision(5))} `);
@@ -306,6 +309,10 @@ describe("train: a task's trainMetrics", () => {
       expect(Object.keys(r)).toEqual(['step', 'epoch', 'split', 'loss', 'lr', 'grad_norm', 'tokens_per_s']);
     }
     expect(result.history.length).toBeGreaterThan(0);
+    // lr, grad_norm and tokens/s are not plotted: only the loss and the dev metrics.
+    const svg = readFileSync(join(dir, 'loss.svg'), 'utf8');
+    expect(svg).toContain('dev accuracy');
+    expect(svg).not.toContain('train lr');
     task.dispose();
   });
 

@@ -332,7 +332,7 @@ export async function train<B>(configInput: TrainConfigInput, task: TrainTask<B>
     await engine.syncToTask();
 
     // 8) the loss plot of the whole run (records before a resume included)
-    await writeFileAtomic(join(runDir, 'loss.svg'), renderLossPlot(lossPlotPanels(await readMetricsLog(join(runDir, 'metrics.jsonl')))));
+    await writeFileAtomic(join(runDir, 'loss.svg'), renderLossPlot(lossPlotPanels(await readMetricsLog(join(runDir, 'metrics.jsonl')), metricNames)));
     say(`train: ${stopped} at step ${state.global_step}/${totalSteps}` + (state.best_metric === null ? '' : `, best ${config.early_stopping.metric} ${state.best_metric} at step ${state.best_step}`));
     return {
       stopped,
@@ -402,15 +402,20 @@ function checkMetrics(taskName: string, metrics: Record<string, number>): Record
   return metrics;
 }
 
-/** Panel 1: train and dev loss; then one panel per other dev metric. */
-function lossPlotPanels(records: MetricsRecord[]): PlotPanel[] {
+/**
+ * Panel 1: train and dev loss; then one panel per other dev metric and per task train metric
+ * (`trainMetricNames`), train and dev together where both have it (a MoE model's aux_loss).
+ */
+function lossPlotPanels(records: MetricsRecord[], trainMetricNames: readonly string[]): PlotPanel[] {
   const series = (split: string, key: string) => ({
     name: `${split} ${key}`,
     points: records.filter((r) => r.split === split && typeof r[key] === 'number').map((r) => [r.step, r[key] as number] as const),
   });
+  const both = (key: string) => [series('train', key), series('dev', key)].filter((s) => s.points.length > 0);
   const devKeys = [...new Set(records.filter((r) => r.split === 'dev').flatMap((r) => Object.keys(r)))].filter((k) => !['step', 'epoch', 'split', 'loss'].includes(k));
   return [
-    { title: 'loss', series: [series('train', 'loss'), series('dev', 'loss')].filter((s) => s.points.length > 0) },
-    ...devKeys.map((k) => ({ title: `dev ${k}`, series: [series('dev', k)] })),
+    { title: 'loss', series: both('loss') },
+    ...devKeys.map((k) => ({ title: trainMetricNames.includes(k) ? k : `dev ${k}`, series: trainMetricNames.includes(k) ? both(k) : [series('dev', k)] })),
+    ...trainMetricNames.filter((k) => !devKeys.includes(k)).map((k) => ({ title: `train ${k}`, series: [series('train', k)] })),
   ];
 }
