@@ -415,7 +415,7 @@ function lossPlotPanels(records: MetricsRecord[], trainMetricNames: readonly str
   const devKeys = [...new Set(records.filter((r) => r.split === 'dev').flatMap((r) => Object.keys(r)))].filter((k) => !['step', 'epoch', 'split', 'loss'].includes(k));
   return [
     { title: 'loss', series: both('loss') },
-    ...devKeys.map((k) => ({ title: trainMetricNames.includes(k) ? k : `dev ${k}`, series: trainMetricNames.includes(k) ? both(k) : [series('dev', k)] })),
+    ...devKeys.map((k) => (trainMetricNames.includes(k) ? { title: k, series: both(k) } : { title: `dev ${k}`, series: [series('dev', k)] })),
     ...trainMetricNames.filter((k) => !devKeys.includes(k)).map((k) => ({ title: `train ${k}`, series: [series('train', k)] })),
   ];
 }

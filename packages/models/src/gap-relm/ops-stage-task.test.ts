@@ -61,22 +61,27 @@ async function run(stage: StageName, engine: 'tfjs' | 'onnx', config: GapRelmCon
   return { history: result.history.filter((r: MetricsRecord) => r.split === 'train'), weights, stats: { ...task.stats } };
 }
 
+/** 4 steps on both engines: per-step loss within 1e-4 relative, a real gradient each step, weights within 1e-4. */
+function expectSameTraining(tfjs: Awaited<ReturnType<typeof run>>, onnx: Awaited<ReturnType<typeof run>>): void {
+  expect(onnx.history.map((r) => r.step)).toEqual([1, 2, 3, 4]);
+  onnx.history.forEach((r, i) => {
+    const want = tfjs.history[i].loss as number;
+    expect(Math.abs((r.loss as number) - want) / want, `step ${r.step}`).toBeLessThan(1e-4);
+    expect(r.grad_norm as number).toBeGreaterThan(0); // a real gradient reached the weights
+  });
+  let worst = 0;
+  for (const [name, w] of onnx.weights) {
+    const t = tfjs.weights.get(name)!;
+    for (let i = 0; i < w.length; i++) worst = Math.max(worst, Math.abs(w[i] - t[i]));
+  }
+  expect(worst).toBeLessThan(1e-4);
+}
+
 describe('createOpsStageTask: each Gap-ReLM stage trains the same on tfjs and onnxruntime', () => {
   it.each(STAGES.map((s) => [s]))('%s: 4 steps, per-step loss within 1e-4 relative, weights within 1e-4', async (stage) => {
     const tfjs = await run(stage, 'tfjs');
     const onnx = await run(stage, 'onnx');
-    expect(onnx.history.map((r) => r.step)).toEqual([1, 2, 3, 4]);
-    onnx.history.forEach((r, i) => {
-      const want = tfjs.history[i].loss as number;
-      expect(Math.abs((r.loss as number) - want) / want, `step ${r.step}`).toBeLessThan(1e-4);
-      expect(r.grad_norm as number).toBeGreaterThan(0); // a real gradient reached the weights
-    });
-    let worst = 0;
-    for (const [name, w] of onnx.weights) {
-      const t = tfjs.weights.get(name)!;
-      for (let i = 0; i < w.length; i++) worst = Math.max(worst, Math.abs(w[i] - t[i]));
-    }
-    expect(worst).toBeLessThan(1e-4);
+    expectSameTraining(tfjs, onnx);
     // Scheduled sampling drew the same batches on both engines, and some were drawn.
     expect(onnx.stats).toEqual(tfjs.stats);
     if (stage === 'joint_finetune') expect(onnx.stats.scheduledBatches).toBeGreaterThan(0);
@@ -88,13 +93,7 @@ describe('createOpsStageTask: planner_train on a shared encoder (share_encoder)'
     const shared = { share_encoder: true } as const;
     const tfjs = await run('planner_train', 'tfjs', shared);
     const onnx = await run('planner_train', 'onnx', shared);
-    onnx.history.forEach((r, i) => expect(Math.abs((r.loss as number) - (tfjs.history[i].loss as number)) / (tfjs.history[i].loss as number), `step ${r.step}`).toBeLessThan(1e-4));
-    let worst = 0;
-    for (const [name, w] of onnx.weights) {
-      const t = tfjs.weights.get(name)!;
-      for (let i = 0; i < w.length; i++) worst = Math.max(worst, Math.abs(w[i] - t[i]));
-    }
-    expect(worst).toBeLessThan(1e-4);
+    expectSameTraining(tfjs, onnx);
     // The encoder and the MLM head moved (from the same seed's weights); no planner.bert.* exists.
     const start = GapRelm.create({ ...MODEL, ...shared }, tokenizer, 5);
     try {
