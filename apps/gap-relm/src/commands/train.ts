@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { readCleanSentences, ConfusionSet, ErrorGenerator, generateFrozenDev, parseSynthConfig } from '@proj/data-synth';
-import { BertTokenizer, GapRelm, buildCharVocab, initBackend, onlineExamples, parseGapRelmConfig, checkGapRelmResume, trainGapRelm } from '@proj/models';
+import { BertTokenizer, GapRelm, SIMILAR_CHARS_FILE, buildCharVocab, initBackend, onlineExamples, parseGapRelmConfig, checkGapRelmResume, trainGapRelm, type SimilarChars } from '@proj/models';
 import { SkipCounter } from '@proj/core';
 import { checkPrecision, parseTrainConfig } from '@proj/trainer';
 import { Option, type Command } from 'commander';
@@ -151,12 +151,18 @@ export async function runTrain(options: TrainCommandOptions, io: CliIO) {
 
   if (skips.count > 0) log(io, `train: ${skips.summary()}: ${skips.examples.join('; ')}`);
 
+  // --similar-fill-bonus decodes with the confusion sets (--confusion-file), saved with the model.
+  let similarChars: SimilarChars | null = null;
+  if (modelConfig.similar_fill_bonus > 0) {
+    similarChars = new Map((await ConfusionSet.fromFiles(confusionFilesFrom(options))).entries());
+    log(io, `train: similar-character table for --similar-fill-bonus ${modelConfig.similar_fill_bonus}: ${similarChars.size} characters from the confusion sets, saved as ${SIMILAR_CHARS_FILE}`);
+  }
   // From scratch the vocabulary is a normal vocab.txt; --vocab-min-freq applies to the sentences,
   // and the confusion characters and punctuation are always in.
   const model =
     initFrom !== null
-      ? await GapRelm.fromPretrained({ ...modelConfig, init_from: initFrom }, synth.seed)
-      : GapRelm.create(modelConfig, BertTokenizer.fromVocabText(fromScratchVocabulary(sentences, vocabText, options.vocabMinFreq)), synth.seed);
+      ? await GapRelm.fromPretrained({ ...modelConfig, init_from: initFrom }, synth.seed, { similarChars })
+      : GapRelm.create(modelConfig, BertTokenizer.fromVocabText(fromScratchVocabulary(sentences, vocabText, options.vocabMinFreq)), synth.seed, similarChars);
   sentences = [];
   log(io, model.describe());
 

@@ -11,6 +11,15 @@ import { CodePointIds, infillerLength, plannerLength, type LengthBudget } from '
 
 export const GAP_RELM_CONFIG_FILE = 'gap_relm_config.json';
 
+/**
+ * A saved model's similar-character table (`similar_fill_bonus`): `{"char": "similar chars"}`, the
+ * shape `ConfusionSet.toJSON` of @proj/data-synth writes.
+ */
+export const SIMILAR_CHARS_FILE = 'similar_chars.json';
+
+/** Character → characters a writer could have meant instead (same sound, similar shape). */
+export type SimilarChars = ReadonlyMap<string, readonly string[]>;
+
 /** How one encoder reads text: ids per code point, its special ids, how long its input may be. */
 export interface EncoderInputSpec {
   tokenizer: BertTokenizer;
@@ -70,6 +79,31 @@ function slotAndSourceRow(slot: Float32Array, source: Float32Array): Float32Arra
   return Float32Array.from(fromSlot, (x, v) => x + fromSource[v]);
 }
 
+/**
+ * `similar_fill_bonus`: adds `bonus` to the scores of `row` at `ids` (the replaced token and the
+ * tokens similar to it), a log-prior that a misspelling is near the character meant.
+ */
+function addSimilarBonus(row: Float32Array, ids: Int32Array, bonus: number): void {
+  for (const id of ids) row[id] += bonus;
+}
+
+/** Per token id of `spec`'s vocabulary: itself and the ids of its similar characters in that vocabulary. */
+function similarIds(spec: EncoderInputSpec, similar: SimilarChars): Map<number, Int32Array> {
+  const unk = spec.tokenizer.unkId;
+  const out = new Map<number, Int32Array>();
+  for (const [char, chars] of similar) {
+    const id = spec.ids.id(char);
+    if (id === unk) continue;
+    const ids = new Set([id]);
+    for (const c of chars) {
+      const other = spec.ids.id(c);
+      if (other !== unk) ids.add(other);
+    }
+    out.set(id, Int32Array.from(ids));
+  }
+  return out;
+}
+
 /** An engine's planner call: padded inputs → op logits [B, slots, 3], insert logits [B, slots, K + 1]. */
 export type PlannerRun = (x: PaddedInputs) => Promise<{ op: Float32Array; ins: Float32Array; slots: number }>;
 
@@ -85,6 +119,30 @@ export interface SavedGapRelm {
   tokenizer: BertTokenizer;
   /** The encoders' config.json (dropout as saved). */
   bertConfig: BertConfig;
+  /** similar_chars.json when the directory has one (needed when similar_fill_bonus > 0). */
+  similarChars: SimilarChars | null;
+}
+
+/** Reads a similar-character table (`SIMILAR_CHARS_FILE`): a JSON object of character → string of characters. */
+export async function readSimilarChars(path: string): Promise<SimilarChars> {
+  let record: unknown;
+  try {
+    record = JSON.parse(await readFile(path, 'utf8'));
+  } catch (error) {
+    throw new Error(`${path}: not JSON (${(error as Error).message})`);
+  }
+  if (record === null || typeof record !== 'object' || Array.isArray(record)) throw new Error(`${path}: expected an object of character → similar characters`);
+  const out = new Map<string, string[]>();
+  for (const [char, chars] of Object.entries(record)) {
+    if (typeof chars !== 'string') throw new Error(`${path}: "${char}": expected a string of characters, got ${JSON.stringify(chars)}`);
+    out.set(char, [...chars]);
+  }
+  return out;
+}
+
+/** `similar` as written to `SIMILAR_CHARS_FILE` (keys in the table's order). */
+export function similarCharsJson(similar: SimilarChars): string {
+  return `${JSON.stringify(Object.fromEntries([...similar].map(([char, chars]) => [char, chars.join('')])))}\n`;
 }
 
 /** Reads gap_relm_config.json, the tokenizer and planner/config.json of a saved Gap-ReLM. */
@@ -95,7 +153,12 @@ export async function readSavedGapRelm(dir: string, caller: string): Promise<Sav
   const tokenizer = await BertTokenizer.fromDirectory(dir);
   const plannerConfigPath = join(dir, 'planner', 'config.json');
   const bertConfig = parseBertConfig(JSON.parse(await readFile(plannerConfigPath, 'utf8')), plannerConfigPath);
-  return { config, tokenizer, bertConfig };
+  const similarPath = join(dir, SIMILAR_CHARS_FILE);
+  if (config.similar_fill_bonus > 0 && !existsSync(similarPath)) {
+    throw new Error(`${caller}: ${configPath} has similar_fill_bonus ${config.similar_fill_bonus} but ${dir} has no ${SIMILAR_CHARS_FILE}; copy it from the training run or set similar_fill_bonus to 0`);
+  }
+  const similarChars = existsSync(similarPath) ? await readSimilarChars(similarPath) : null;
+  return { config, tokenizer, bertConfig, similarChars };
 }
 
 /**
@@ -109,23 +172,38 @@ export async function readSavedGapRelm(dir: string, caller: string): Promise<Sav
  * in another masked LM's (an external BERT exported to ONNX), which gets no P-tuning prompts.
  */
 export class GapRelmCodec {
+  /** `similar_fill_bonus`: per infiller token id, the ids whose fills get the bonus (null: off). */
+  private readonly similarFillIds: Map<number, Int32Array> | null;
+
   private constructor(
     readonly config: GapRelmConfig,
     readonly planner: EncoderInputSpec,
     readonly infiller: EncoderInputSpec,
-  ) {}
-
-  /** Both roles read text the same way: the model's tokenizer and encoder config. */
-  static forModel(config: GapRelmConfig, tokenizer: BertTokenizer, bert: BertConfig): GapRelmCodec {
-    const prompts = promptCount(config);
-    const withSource = config.infiller_input === 'source_and_template';
-    return new GapRelmCodec(config, encoderInputSpec(tokenizer, bert, prompts, withSource), encoderInputSpec(tokenizer, bert, prompts, withSource, templateLayout(config), config.replace_fill));
+    /** The similar-character table `similar_fill_bonus` reads; null when the model has none. */
+    readonly similarChars: SimilarChars | null,
+  ) {
+    if (config.similar_fill_bonus > 0 && similarChars === null) {
+      throw new RangeError(`GapRelmCodec: similar_fill_bonus is ${config.similar_fill_bonus} but the model has no similar-character table (${SIMILAR_CHARS_FILE})`);
+    }
+    this.similarFillIds = config.similar_fill_bonus > 0 && similarChars !== null ? similarIds(infiller, similarChars) : null;
   }
 
-  /** The codec of a directory written by `GapRelm.save` (config and tokenizer files only). */
+  /** Both roles read text the same way: the model's tokenizer and encoder config. */
+  static forModel(config: GapRelmConfig, tokenizer: BertTokenizer, bert: BertConfig, similarChars: SimilarChars | null = null): GapRelmCodec {
+    const prompts = promptCount(config);
+    const withSource = config.infiller_input === 'source_and_template';
+    return new GapRelmCodec(
+      config,
+      encoderInputSpec(tokenizer, bert, prompts, withSource),
+      encoderInputSpec(tokenizer, bert, prompts, withSource, templateLayout(config), config.replace_fill),
+      similarChars,
+    );
+  }
+
+  /** The codec of a directory written by `GapRelm.save` (config, tokenizer and similar-character files only). */
   static async fromDirectory(dir: string): Promise<GapRelmCodec> {
     const saved = await readSavedGapRelm(dir, 'GapRelmCodec.fromDirectory');
-    return GapRelmCodec.forModel(saved.config, saved.tokenizer, saved.bertConfig);
+    return GapRelmCodec.forModel(saved.config, saved.tokenizer, saved.bertConfig, saved.similarChars);
   }
 
   /**
@@ -135,7 +213,7 @@ export class GapRelmCodec {
    * reads source positions only the model's BERT-CSC term trains).
    */
   withInfiller(tokenizer: BertTokenizer, bert: BertConfig): GapRelmCodec {
-    return new GapRelmCodec(this.config, this.planner, encoderInputSpec(tokenizer, bert, 0, this.infiller.budget.withSource));
+    return new GapRelmCodec(this.config, this.planner, encoderInputSpec(tokenizer, bert, 0, this.infiller.budget.withSource), this.similarChars);
   }
 
   /** Longest source the planner reads; later tokens are always KEEP with no insertion. */
@@ -202,7 +280,8 @@ export class GapRelmCodec {
    * earlier fills stay aligned to the tokens they replace) is scored by `slotAndSourceRow` of its
    * own logits and those at that source token, both from the same run (`positions` lists the
    * source positions after the masks). Inserted masks, and every mask of a template-only window,
-   * keep their own row.
+   * keep their own row. With `similar_fill_bonus`, a mask that stands on a source token then gets
+   * the bonus on the columns of that token and of its similar characters.
    */
   infillerSource(run: InfillerRun): InfillerLogitsSource {
     const { tokenizer, ids, vocabSize: V } = this.infiller;
@@ -225,6 +304,7 @@ export class GapRelmCodec {
         // Logits [masks, V] of each item, then of each sentence (its items are consecutive).
         const itemLogits: Float32Array[] = new Array(items.length);
         const withSource = this.infiller.budget.withSource;
+        const slotAndSource = this.infiller.replaceFill === 'slot_and_source' && withSource;
         const sourceStart = firstTokenPosition(this.infiller.special);
         for (const group of groupByLength(items.map((w) => w.template.length + (withSource ? w.source.length + 1 : 0)))) {
           const x = this.infillerInputs(
@@ -233,7 +313,7 @@ export class GapRelmCodec {
             group.map((i) => items[i].masks),
           );
           // The replaced source tokens' positions after the masks': one run gives both rows.
-          const sourcePositions = group.flatMap((i, b) => items[i].replaced.filter((t) => t >= 0).map((t) => b * x.length + sourceStart + t));
+          const sourcePositions = slotAndSource ? group.flatMap((i, b) => items[i].replaced.filter((t) => t >= 0).map((t) => b * x.length + sourceStart + t)) : [];
           const data = await run(sourcePositions.length === 0 ? x : { ...x, positions: Int32Array.from([...x.positions, ...sourcePositions]) });
           let row = 0;
           let sourceRow = x.positions.length;
@@ -242,8 +322,13 @@ export class GapRelmCodec {
             itemLogits[i] = data.subarray(row * V, (row + masks) * V);
             items[i].replaced.forEach((t, m) => {
               if (t < 0) return;
-              itemLogits[i].set(slotAndSourceRow(itemLogits[i].subarray(m * V, (m + 1) * V), data.subarray(sourceRow * V, (sourceRow + 1) * V)), m * V);
-              sourceRow++;
+              const maskRow = itemLogits[i].subarray(m * V, (m + 1) * V);
+              if (slotAndSource) {
+                maskRow.set(slotAndSourceRow(maskRow, data.subarray(sourceRow * V, (sourceRow + 1) * V)));
+                sourceRow++;
+              }
+              const similar = this.similarFillIds?.get(items[i].source[t]);
+              if (similar !== undefined) addSimilarBonus(maskRow, similar, this.config.similar_fill_bonus);
             });
             row += masks;
           }
@@ -265,11 +350,13 @@ export class GapRelmCodec {
   }
 
   /**
-   * `replace_fill: slot_and_source`: per mask of one infiller input, the index in `source` of the
-   * token it replaces, or -1 (an inserted mask, a template-only window, or `slot` mode).
+   * `replace_fill: slot_and_source` and `similar_fill_bonus`: per mask of one infiller input, the
+   * index in `source` of the token it replaces, or -1 (an inserted mask, a template-only window,
+   * or neither setting on).
    */
   private replacedSourceTokens(source: readonly number[], template: readonly number[], masks: readonly number[]): number[] {
-    if (this.infiller.replaceFill !== 'slot_and_source' || !this.infiller.budget.withSource || source.length === 0) return masks.map(() => -1);
+    const slotAndSource = this.infiller.replaceFill === 'slot_and_source' && this.infiller.budget.withSource;
+    if ((!slotAndSource && this.similarFillIds === null) || source.length === 0) return masks.map(() => -1);
     const aligned = alignTemplateToSource(source, template);
     return masks.map((p) => aligned[p]);
   }

@@ -55,6 +55,9 @@ export const GapRelmConfigSchema = z
       .enum(['slot', 'slot_and_source'])
       .default('slot')
       .describe("decoding: how a [MASK] that replaces a source token is filled: from its own prediction, or slot_and_source: from the product of it and the prediction at the source token it replaces (log-softmax sum; both from the one forward pass), the BERT-CSC prediction aux_csc_weight trains at every source token"),
+    similar_fill_bonus: nonNegative
+      .default(0)
+      .describe("decoding: added to the score of the fills of a [MASK] that replaces a source token that the model's similar-character table (similar_chars.json, from the confusion sets it was trained with) lists for that token, and of the token itself: a prior that learners' misspellings are near the intended character in sound or shape; 0 = off"),
     infill_weight: nonNegative.default(1).describe('lambda: weight of the infill loss in joint_finetune'),
     no_insert: z.boolean().default(false).describe('ablation: no insert loss, and decoding never inserts'),
     no_delete: z.boolean().default(false).describe('ablation: DELETE labels are not trained, and decoding never deletes'),

@@ -13,7 +13,7 @@ import { ParameterStore } from '../ops/parameter-store';
 import { TfOps } from '../ops/tf-ops';
 import { resolvePretrained } from '../pretrained/resolve-pretrained';
 import { BertTokenizer } from '../tokenizers/bert-tokenizer';
-import { GAP_RELM_CONFIG_FILE, GapRelmCodec, readSavedGapRelm, type InfillerRun, type PlannerRun } from './codec';
+import { GAP_RELM_CONFIG_FILE, GapRelmCodec, SIMILAR_CHARS_FILE, readSavedGapRelm, similarCharsJson, type InfillerRun, type PlannerRun, type SimilarChars } from './codec';
 import { parseGapRelmConfig, promptCount, type GapRelmConfig, type GapRelmConfigInput } from './config';
 import { INFILLER, infillerForward, infillerHeadAt } from './infiller';
 import type { EncoderInputs } from './encoder';
@@ -64,13 +64,18 @@ export class GapRelm {
      * loaded from a saved Gap-ReLM. The trainer's head_lr_scale applies to them.
      */
     readonly newParameters: ReadonlySet<string> | null = null,
+    /** The similar-character table decoding reads with `similar_fill_bonus`, saved as similar_chars.json. */
+    readonly similarChars: SimilarChars | null = null,
   ) {
-    this.codec = GapRelmCodec.forModel(config, tokenizer, bertConfig);
+    this.codec = GapRelmCodec.forModel(config, tokenizer, bertConfig, similarChars);
     ({ ids: this.ids, special: this.special, budget: this.budget } = this.codec.planner);
   }
 
-  /** Random init (seeded) of a model trained from scratch; `tokenizer` fixes the vocabulary. */
-  static create(configInput: GapRelmConfigInput, tokenizer: BertTokenizer, seed: number): GapRelm {
+  /**
+   * Random init (seeded) of a model trained from scratch; `tokenizer` fixes the vocabulary.
+   * `similarChars` is the table `similar_fill_bonus` decodes with (required when it is > 0).
+   */
+  static create(configInput: GapRelmConfigInput, tokenizer: BertTokenizer, seed: number, similarChars: SimilarChars | null = null): GapRelm {
     const config = parseGapRelmConfig(configInput, 'GapRelm.create');
     if (config.init_from !== null) throw new RangeError(`GapRelm.create: init_from is ${JSON.stringify(config.init_from)}; use GapRelm.fromPretrained to load it`);
     const bert = resolveBertConfig(
@@ -91,7 +96,7 @@ export class GapRelm {
     const store = new ParameterStore();
     if (!config.share_encoder) adopt(store, BertModel.random(bert, rng, { pooler: false }).params, (n) => `${PLANNER}bert.${n}`);
     adopt(store, BertForMaskedLM.random(bert, rng).params, (n) => INFILLER + n);
-    return GapRelm.finishInit(config, tokenizer, bert, store, rng);
+    return GapRelm.finishInit(config, tokenizer, bert, store, rng, null, similarChars);
   }
 
   /**
@@ -100,14 +105,14 @@ export class GapRelm {
    * (`bge-small-zh`) or an ONNX export (see `resolvePretrained`); the infiller keeps its MLM head
    * when the checkpoint has one, else gets a new one (transform + decoder tied to the word
    * embeddings + bias, as BertForMaskedLM). Heads and prompts are random (seeded). The tokenizer is
-   * read from the same directory unless given.
+   * read from the same directory unless given; `similarChars` as for `create`.
    */
-  static async fromPretrained(configInput: GapRelmConfigInput, seed: number, tokenizer?: BertTokenizer): Promise<GapRelm> {
+  static async fromPretrained(configInput: GapRelmConfigInput, seed: number, options: { tokenizer?: BertTokenizer; similarChars?: SimilarChars | null } = {}): Promise<GapRelm> {
     const config = parseGapRelmConfig(configInput, 'GapRelm.fromPretrained');
     if (config.init_from === null) throw new RangeError('GapRelm.fromPretrained: config.init_from is null; use GapRelm.create for random init');
     // A pretrained name or an ONNX export becomes an HF directory (fetched / imported into the cache).
     const { dir } = await resolvePretrained(config.init_from);
-    tokenizer ??= await BertTokenizer.fromDirectory(dir);
+    const tokenizer = options.tokenizer ?? (await BertTokenizer.fromDirectory(dir));
     const rng = new Rng(seed);
     const store = new ParameterStore();
     const infiller = (await loadBertCheckpoint(dir)).model;
@@ -136,18 +141,18 @@ export class GapRelm {
       initLayerNorm(store, `${INFILLER}cls.predictions.transform.LayerNorm`, bert.hiddenSize);
       initConstant(store, `${INFILLER}cls.predictions.bias`, [bert.vocabSize], 0);
     }
-    return GapRelm.finishInit(config, tokenizer, bert, store, rng, loaded);
+    return GapRelm.finishInit(config, tokenizer, bert, store, rng, loaded, options.similarChars ?? null);
   }
 
   /** Planner heads and prompt encoders (seeded); `loaded` = what a pretrained checkpoint gave, the rest is new. */
-  private static finishInit(config: GapRelmConfig, tokenizer: BertTokenizer, bert: BertConfig, store: ParameterStore, rng: Rng, loaded: ReadonlySet<string> | null = null): GapRelm {
+  private static finishInit(config: GapRelmConfig, tokenizer: BertTokenizer, bert: BertConfig, store: ParameterStore, rng: Rng, loaded: ReadonlySet<string> | null, similarChars: SimilarChars | null): GapRelm {
     const std = bert.initializerRange;
     initPlannerHeads(store, bert.hiddenSize, config.max_insert_k, std, rng);
     const prompts = promptCount(config);
     if (config.ptuning !== 'none' && prompts > 0) {
       for (const role of GapRelm.promptRoles(config)) initPromptEncoder(store, GapRelm.promptPrefix(config, role), config.ptuning, prompts, bert.hiddenSize, std, rng);
     }
-    return new GapRelm(config, tokenizer, bert, store, loaded && new Set(store.names().filter((n) => !loaded.has(n))));
+    return new GapRelm(config, tokenizer, bert, store, loaded && new Set(store.names().filter((n) => !loaded.has(n))), similarChars);
   }
 
   private static promptRoles(config: GapRelmConfig): GapRelmRole[] {
@@ -332,7 +337,8 @@ export class GapRelm {
    * `planner.op_head.*`, `planner.insert_head.*`, `prompt_encoder.*`) and
    * infiller/{config.json, model.safetensors} — a standard BertForMaskedLM (`bert.*`,
    * `cls.predictions.*`) that transformers loads — plus infiller/prompt_encoder.safetensors when
-   * the infiller has its own prompts. Every file is written atomically; gap_relm_config.json
+   * the infiller has its own prompts, and similar_chars.json when the model has a similar-character
+   * table. Every file is written atomically; gap_relm_config.json
    * comes last, so a directory that has it is complete.
    */
   async save(dir: string): Promise<void> {
@@ -354,18 +360,19 @@ export class GapRelm {
     await writeFileAtomic(join(dir, 'infiller', 'config.json'), json(bertConfigToJson(this.bertConfig, 'BertForMaskedLM')));
     if (infillerPrompts.size > 0) await write(join(dir, 'infiller', 'prompt_encoder.safetensors'), infillerPrompts);
     await this.tokenizer.save(dir);
+    if (this.similarChars !== null) await writeFileAtomic(join(dir, SIMILAR_CHARS_FILE), similarCharsJson(this.similarChars));
     await writeFileAtomic(join(dir, GAP_RELM_CONFIG_FILE), json(this.config));
   }
 
   /** A model saved by `save()`. */
   static async load(dir: string): Promise<GapRelm> {
-    const { config, tokenizer, bertConfig: bertFile } = await readSavedGapRelm(dir, 'GapRelm.load');
+    const { config, tokenizer, bertConfig: bertFile, similarChars } = await readSavedGapRelm(dir, 'GapRelm.load');
     const bert: BertConfig = { ...bertFile, hiddenDropoutProb: config.dropout, attentionProbsDropoutProb: config.dropout };
     // Same shapes as saved, then the saved values.
     const store = new ParameterStore();
     if (!config.share_encoder) adopt(store, BertModel.random(bert, new Rng(0), { pooler: false }).params, (n) => `${PLANNER}bert.${n}`);
     adopt(store, BertForMaskedLM.random(bert, new Rng(0)).params, (n) => INFILLER + n);
-    const model = GapRelm.finishInit(config, tokenizer, bert, store, new Rng(0));
+    const model = GapRelm.finishInit(config, tokenizer, bert, store, new Rng(0), null, similarChars);
     try {
       await model.loadWeights(dir);
     } catch (err) {

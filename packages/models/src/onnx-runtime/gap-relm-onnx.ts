@@ -5,7 +5,7 @@ import * as ort from 'onnxruntime-node';
 import type { Correction, GapRelmDecodeConfig, InfillerLogitsSource, PlannerLogitsSource } from '@proj/sampling';
 import { GapRelm } from '../gap-relm/gap-relm';
 import { writeFileAtomic } from '@proj/core';
-import { GAP_RELM_CONFIG_FILE, GapRelmCodec, type InfillerRun, type PlannerRun } from '../gap-relm/codec';
+import { GAP_RELM_CONFIG_FILE, GapRelmCodec, SIMILAR_CHARS_FILE, type InfillerRun, type PlannerRun } from '../gap-relm/codec';
 import { layoutInputNames } from '../gap-relm/inputs';
 import { exportGapRelmToOnnx, gapRelmToOnnx } from '../onnx/export';
 import { OnnxMaskedLM } from './masked-lm-onnx';
@@ -56,8 +56,11 @@ export const GAP_RELM_SERVING_FILES: readonly string[] = [
   `${GAP_RELM_ONNX_DIR}/planner.onnx`,
   `${GAP_RELM_ONNX_DIR}/infiller.onnx`,
 ];
-/** Tokenizer files copied when present (a saved model has vocab.txt and the two configs). */
-const TOKENIZER_FILES = ['vocab.txt', 'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json'];
+/**
+ * Files copied when present: the tokenizer's (a saved model has vocab.txt and the two configs)
+ * and the similar-character table `similar_fill_bonus` decodes with.
+ */
+const OPTIONAL_SERVING_FILES = ['vocab.txt', 'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', SIMILAR_CHARS_FILE];
 
 /**
  * Copies what serving needs from `modelDir` (which must hold `onnx/`, see `exportGapRelmOnnx`)
@@ -68,7 +71,7 @@ const TOKENIZER_FILES = ['vocab.txt', 'tokenizer.json', 'tokenizer_config.json',
 export async function writeGapRelmServingDir(modelDir: string, outDir: string): Promise<string[]> {
   const missing = GAP_RELM_SERVING_FILES.filter((file) => !existsSync(join(modelDir, file)));
   if (missing.length > 0) throw new Error(`writeGapRelmServingDir: ${modelDir} lacks ${missing.join(', ')}` + (missing.some((f) => f.startsWith(GAP_RELM_ONNX_DIR)) ? `; export it first with exportGapRelmOnnx('${modelDir}')` : ''));
-  const files = [...TOKENIZER_FILES.filter((file) => existsSync(join(modelDir, file))), ...GAP_RELM_SERVING_FILES.filter((f) => f !== GAP_RELM_CONFIG_FILE), GAP_RELM_CONFIG_FILE];
+  const files = [...OPTIONAL_SERVING_FILES.filter((file) => existsSync(join(modelDir, file))), ...GAP_RELM_SERVING_FILES.filter((f) => f !== GAP_RELM_CONFIG_FILE), GAP_RELM_CONFIG_FILE];
   for (const file of files) await writeFileAtomic(join(outDir, file), await readFile(join(modelDir, file)));
   return files;
 }
