@@ -88,9 +88,9 @@ export function demoStages(trainSteps: string): { stages: string; stageMaxSteps:
  * Decoding's prior that a replaced character's fill is one the confusion sets list as similar to
  * it (or the character itself), added to the fill's log-score. On the 29.6-minute demo's model
  * (thresholds F2-tuned on the frozen dev set each time), chosen on SIGHAN-13 test, where 12 scored
- * best of 0–24 (F1 24.9% vs 17.9% at 0); SIGHAN-15 test then went from 36.2% to 42.3% (P 41.4 →
- * 58.3, FPR 13.4 → 5.9%). Not chosen on the frozen dev set: its errors are drawn from the same
- * confusion sets, so it always asks for more (docs/results.md).
+ * best of 0–16 (F1 24.7% vs 17.9% at 0); SIGHAN-15 test then went from 36.2% to 42.2% (P 41.4 →
+ * 56.7, FPR 13.4 → 6.8%). Not chosen on the frozen dev set: its errors are drawn from the same
+ * confusion sets, so it always asks for more (docs/results.md, tools/bench/similar-fill.ts).
  */
 export const DEMO_SIMILAR_FILL_BONUS = 12;
 

@@ -145,7 +145,7 @@ export function similarCharsJson(similar: SimilarChars): string {
   return `${JSON.stringify(Object.fromEntries([...similar].map(([char, chars]) => [char, chars.join('')])))}\n`;
 }
 
-/** Reads gap_relm_config.json, the tokenizer and planner/config.json of a saved Gap-ReLM. */
+/** Reads gap_relm_config.json, the tokenizer, planner/config.json and similar_chars.json (when there) of a saved Gap-ReLM. */
 export async function readSavedGapRelm(dir: string, caller: string): Promise<SavedGapRelm> {
   const configPath = join(dir, GAP_RELM_CONFIG_FILE);
   if (!existsSync(configPath)) throw new Error(`${caller}: ${dir} has no ${GAP_RELM_CONFIG_FILE} (not a saved Gap-ReLM, or an incomplete save)`);
