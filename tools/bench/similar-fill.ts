@@ -49,7 +49,7 @@ if (missingGapRelmOnnx(modelDir).length > 0) {
 const model = await OnnxGapRelm.load(modelDir, { executionProviders: ['cpu'], intraOpNumThreads: Number(values.threads) });
 const saved = await readSavedGapRelm(modelDir, 'similar-fill');
 // The model's own table when it has one, else the bundled confusion sets (what `train` saves).
-const similar = saved.similarChars ?? new Map((await ConfusionSet.fromFiles(['same_pinyin', 'same_stroke'].map((n) => join(root, `apps/gap-relm/data/confusion/${n}.txt`)))).entries());
+const similar = saved.similarChars ?? (await ConfusionSet.fromFiles(['same_pinyin', 'same_stroke'].map((n) => join(root, `apps/gap-relm/data/confusion/${n}.txt`))));
 const dev = pairs(values.dev);
 const tests: [string, string][] = [['SIGHAN-15', join(root, 'apps/gap-relm/data/sighan/sighan15-test.txt')]];
 if (existsSync(SIGHAN13)) tests.push(['SIGHAN-13', SIGHAN13]);

@@ -177,7 +177,7 @@ export { plannerForward, initPlannerHeads, NUM_PLANNER_OPS, type PlannerOutput }
 export { infillerForward, infillerHead } from './gap-relm/infiller';
 export { plannerInputs, infillerInputs, alignTemplateToSource, alignedTemplatePositions, type SpecialIds, type PaddedInputs, type InfillerInputs, type TemplateLayout } from './gap-relm/inputs';
 export { GapRelm, type GapRelmRole } from './gap-relm/gap-relm';
-export { GapRelmCodec, readSavedGapRelm, readSimilarChars, similarCharsJson, templateLayout, GAP_RELM_CONFIG_FILE, SIMILAR_CHARS_FILE, type EncoderInputSpec, type SavedGapRelm, type SimilarChars, type PlannerRun, type InfillerRun } from './gap-relm/codec';
+export { GapRelmCodec, readSavedGapRelm, templateLayout, GAP_RELM_CONFIG_FILE, SIMILAR_CHARS_FILE, type EncoderInputSpec, type SavedGapRelm, type PlannerRun, type InfillerRun } from './gap-relm/codec';
 export { groupByLength, MAX_PADDING_WASTE } from './gap-relm/length-groups';
 export { staticExamples, onlineExamples, positiveExample, type ExampleSource } from './gap-relm/example-source';
 export { scheduledSamplingProbability, STAGES, AUX_MLM_RATE, type StageName, type StageTaskOptions, type ScheduledSamplingStats } from './gap-relm/tasks';

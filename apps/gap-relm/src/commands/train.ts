@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { readCleanSentences, ConfusionSet, ErrorGenerator, generateFrozenDev, parseSynthConfig } from '@proj/data-synth';
-import { BertTokenizer, GapRelm, SIMILAR_CHARS_FILE, buildCharVocab, initBackend, onlineExamples, parseGapRelmConfig, checkGapRelmResume, trainGapRelm, type SimilarChars } from '@proj/models';
+import { BertTokenizer, GapRelm, SIMILAR_CHARS_FILE, buildCharVocab, initBackend, onlineExamples, parseGapRelmConfig, checkGapRelmResume, trainGapRelm } from '@proj/models';
 import { SkipCounter } from '@proj/core';
 import { checkPrecision, parseTrainConfig } from '@proj/trainer';
 import { Option, type Command } from 'commander';
@@ -152,9 +152,9 @@ export async function runTrain(options: TrainCommandOptions, io: CliIO) {
   if (skips.count > 0) log(io, `train: ${skips.summary()}: ${skips.examples.join('; ')}`);
 
   // --similar-fill-bonus decodes with the confusion sets (--confusion-file), saved with the model.
-  let similarChars: SimilarChars | null = null;
+  let similarChars: ConfusionSet | null = null;
   if (modelConfig.similar_fill_bonus > 0) {
-    similarChars = new Map((await ConfusionSet.fromFiles(confusionFilesFrom(options))).entries());
+    similarChars = await ConfusionSet.fromFiles(confusionFilesFrom(options));
     log(io, `train: similar-character table for --similar-fill-bonus ${modelConfig.similar_fill_bonus}: ${similarChars.size} characters from the confusion sets, saved as ${SIMILAR_CHARS_FILE}`);
   }
   // From scratch the vocabulary is a normal vocab.txt; --vocab-min-freq applies to the sentences,

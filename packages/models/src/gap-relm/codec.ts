@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { ConfusionSet } from '@proj/data-synth';
 import { correct, type Correction, type GapRelmDecodeConfig, type InfillerLogitsSource, type PlannerLogitsSource } from '@proj/sampling';
 import { parseBertConfig, type BertConfig } from '../bert/config';
 import { BertTokenizer } from '../tokenizers/bert-tokenizer';
@@ -12,13 +13,10 @@ import { CodePointIds, infillerLength, plannerLength, type LengthBudget } from '
 export const GAP_RELM_CONFIG_FILE = 'gap_relm_config.json';
 
 /**
- * A saved model's similar-character table (`similar_fill_bonus`): `{"char": "similar chars"}`, the
- * shape `ConfusionSet.toJSON` of @proj/data-synth writes.
+ * A saved model's similar-character table (`similar_fill_bonus`): a confusion set as JSON,
+ * `{"char": "similar chars"}`, written by `ConfusionSet.toJSON` and read by `ConfusionSet.load`.
  */
 export const SIMILAR_CHARS_FILE = 'similar_chars.json';
-
-/** Character → characters a writer could have meant instead (same sound, similar shape). */
-export type SimilarChars = ReadonlyMap<string, readonly string[]>;
 
 /** How one encoder reads text: ids per code point, its special ids, how long its input may be. */
 export interface EncoderInputSpec {
@@ -88,10 +86,10 @@ function addSimilarBonus(row: Float32Array, ids: Int32Array, bonus: number): voi
 }
 
 /** Per token id of `spec`'s vocabulary: itself and the ids of its similar characters in that vocabulary. */
-function similarIds(spec: EncoderInputSpec, similar: SimilarChars): Map<number, Int32Array> {
+function similarIds(spec: EncoderInputSpec, similar: ConfusionSet): Map<number, Int32Array> {
   const unk = spec.tokenizer.unkId;
   const out = new Map<number, Int32Array>();
-  for (const [char, chars] of similar) {
+  for (const [char, chars] of similar.entries()) {
     const id = spec.ids.id(char);
     if (id === unk) continue;
     const ids = new Set([id]);
@@ -120,29 +118,7 @@ export interface SavedGapRelm {
   /** The encoders' config.json (dropout as saved). */
   bertConfig: BertConfig;
   /** similar_chars.json when the directory has one (needed when similar_fill_bonus > 0). */
-  similarChars: SimilarChars | null;
-}
-
-/** Reads a similar-character table (`SIMILAR_CHARS_FILE`): a JSON object of character → string of characters. */
-export async function readSimilarChars(path: string): Promise<SimilarChars> {
-  let record: unknown;
-  try {
-    record = JSON.parse(await readFile(path, 'utf8'));
-  } catch (error) {
-    throw new Error(`${path}: not JSON (${(error as Error).message})`);
-  }
-  if (record === null || typeof record !== 'object' || Array.isArray(record)) throw new Error(`${path}: expected an object of character → similar characters`);
-  const out = new Map<string, string[]>();
-  for (const [char, chars] of Object.entries(record)) {
-    if (typeof chars !== 'string') throw new Error(`${path}: "${char}": expected a string of characters, got ${JSON.stringify(chars)}`);
-    out.set(char, [...chars]);
-  }
-  return out;
-}
-
-/** `similar` as written to `SIMILAR_CHARS_FILE` (keys in the table's order). */
-export function similarCharsJson(similar: SimilarChars): string {
-  return `${JSON.stringify(Object.fromEntries([...similar].map(([char, chars]) => [char, chars.join('')])))}\n`;
+  similarChars: ConfusionSet | null;
 }
 
 /** Reads gap_relm_config.json, the tokenizer, planner/config.json and similar_chars.json (when there) of a saved Gap-ReLM. */
@@ -154,10 +130,10 @@ export async function readSavedGapRelm(dir: string, caller: string): Promise<Sav
   const plannerConfigPath = join(dir, 'planner', 'config.json');
   const bertConfig = parseBertConfig(JSON.parse(await readFile(plannerConfigPath, 'utf8')), plannerConfigPath);
   const similarPath = join(dir, SIMILAR_CHARS_FILE);
-  if (config.similar_fill_bonus > 0 && !existsSync(similarPath)) {
+  const similarChars = existsSync(similarPath) ? await ConfusionSet.load({ path: similarPath, format: 'json' }) : null;
+  if (config.similar_fill_bonus > 0 && similarChars === null) {
     throw new Error(`${caller}: ${configPath} has similar_fill_bonus ${config.similar_fill_bonus} but ${dir} has no ${SIMILAR_CHARS_FILE}; copy it from the training run or set similar_fill_bonus to 0`);
   }
-  const similarChars = existsSync(similarPath) ? await readSimilarChars(similarPath) : null;
   return { config, tokenizer, bertConfig, similarChars };
 }
 
@@ -180,7 +156,7 @@ export class GapRelmCodec {
     readonly planner: EncoderInputSpec,
     readonly infiller: EncoderInputSpec,
     /** The similar-character table `similar_fill_bonus` reads; null when the model has none. */
-    readonly similarChars: SimilarChars | null,
+    readonly similarChars: ConfusionSet | null,
   ) {
     if (config.similar_fill_bonus > 0 && similarChars === null) {
       throw new RangeError(`GapRelmCodec: similar_fill_bonus is ${config.similar_fill_bonus} but the model has no similar-character table (${SIMILAR_CHARS_FILE})`);
@@ -189,7 +165,7 @@ export class GapRelmCodec {
   }
 
   /** Both roles read text the same way: the model's tokenizer and encoder config. */
-  static forModel(config: GapRelmConfig, tokenizer: BertTokenizer, bert: BertConfig, similarChars: SimilarChars | null = null): GapRelmCodec {
+  static forModel(config: GapRelmConfig, tokenizer: BertTokenizer, bert: BertConfig, similarChars: ConfusionSet | null = null): GapRelmCodec {
     const prompts = promptCount(config);
     const withSource = config.infiller_input === 'source_and_template';
     return new GapRelmCodec(
@@ -304,7 +280,7 @@ export class GapRelmCodec {
         // Logits [masks, V] of each item, then of each sentence (its items are consecutive).
         const itemLogits: Float32Array[] = new Array(items.length);
         const withSource = this.infiller.budget.withSource;
-        const slotAndSource = this.infiller.replaceFill === 'slot_and_source' && withSource;
+        const slotAndSource = this.fillsFromSource;
         const sourceStart = firstTokenPosition(this.infiller.special);
         for (const group of groupByLength(items.map((w) => w.template.length + (withSource ? w.source.length + 1 : 0)))) {
           const x = this.infillerInputs(
@@ -349,14 +325,18 @@ export class GapRelmCodec {
     };
   }
 
+  /** `replace_fill: slot_and_source` on an infiller that reads the source segment. */
+  private get fillsFromSource(): boolean {
+    return this.infiller.replaceFill === 'slot_and_source' && this.infiller.budget.withSource;
+  }
+
   /**
    * `replace_fill: slot_and_source` and `similar_fill_bonus`: per mask of one infiller input, the
    * index in `source` of the token it replaces, or -1 (an inserted mask, a template-only window,
    * or neither setting on).
    */
   private replacedSourceTokens(source: readonly number[], template: readonly number[], masks: readonly number[]): number[] {
-    const slotAndSource = this.infiller.replaceFill === 'slot_and_source' && this.infiller.budget.withSource;
-    if ((!slotAndSource && this.similarFillIds === null) || source.length === 0) return masks.map(() => -1);
+    if ((!this.fillsFromSource && this.similarFillIds === null) || source.length === 0) return masks.map(() => -1);
     const aligned = alignTemplateToSource(source, template);
     return masks.map((p) => aligned[p]);
   }

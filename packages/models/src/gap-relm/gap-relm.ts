@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { join } from 'node:path';
 import { Rng, readSafetensors, safetensorsToFloat32, writeFileAtomic, writeSafetensors, type SafetensorsTensor } from '@proj/core';
 import type { Correction, GapRelmDecodeConfig, InfillerLogitsSource, PlannerLogitsSource } from '@proj/sampling';
+import type { ConfusionSet } from '@proj/data-synth';
 import { bertConfigToJson, resolveBertConfig, type BertConfig } from '../bert/config';
 import { BertForMaskedLM, BertModel } from '../bert/model';
 import { loadBertCheckpoint, loadBertForMaskedLM } from '../bert/weights';
@@ -13,7 +14,7 @@ import { ParameterStore } from '../ops/parameter-store';
 import { TfOps } from '../ops/tf-ops';
 import { resolvePretrained } from '../pretrained/resolve-pretrained';
 import { BertTokenizer } from '../tokenizers/bert-tokenizer';
-import { GAP_RELM_CONFIG_FILE, GapRelmCodec, SIMILAR_CHARS_FILE, readSavedGapRelm, similarCharsJson, type InfillerRun, type PlannerRun, type SimilarChars } from './codec';
+import { GAP_RELM_CONFIG_FILE, GapRelmCodec, SIMILAR_CHARS_FILE, readSavedGapRelm, type InfillerRun, type PlannerRun } from './codec';
 import { parseGapRelmConfig, promptCount, type GapRelmConfig, type GapRelmConfigInput } from './config';
 import { INFILLER, infillerForward, infillerHeadAt } from './infiller';
 import type { EncoderInputs } from './encoder';
@@ -65,7 +66,7 @@ export class GapRelm {
      */
     readonly newParameters: ReadonlySet<string> | null = null,
     /** The similar-character table decoding reads with `similar_fill_bonus`, saved as similar_chars.json. */
-    readonly similarChars: SimilarChars | null = null,
+    readonly similarChars: ConfusionSet | null = null,
   ) {
     this.codec = GapRelmCodec.forModel(config, tokenizer, bertConfig, similarChars);
     ({ ids: this.ids, special: this.special, budget: this.budget } = this.codec.planner);
@@ -75,7 +76,7 @@ export class GapRelm {
    * Random init (seeded) of a model trained from scratch; `tokenizer` fixes the vocabulary.
    * `similarChars` is the table `similar_fill_bonus` decodes with (required when it is > 0).
    */
-  static create(configInput: GapRelmConfigInput, tokenizer: BertTokenizer, seed: number, similarChars: SimilarChars | null = null): GapRelm {
+  static create(configInput: GapRelmConfigInput, tokenizer: BertTokenizer, seed: number, similarChars: ConfusionSet | null = null): GapRelm {
     const config = parseGapRelmConfig(configInput, 'GapRelm.create');
     if (config.init_from !== null) throw new RangeError(`GapRelm.create: init_from is ${JSON.stringify(config.init_from)}; use GapRelm.fromPretrained to load it`);
     const bert = resolveBertConfig(
@@ -107,7 +108,7 @@ export class GapRelm {
    * embeddings + bias, as BertForMaskedLM). Heads and prompts are random (seeded). The tokenizer is
    * read from the same directory unless given; `similarChars` as for `create`.
    */
-  static async fromPretrained(configInput: GapRelmConfigInput, seed: number, options: { tokenizer?: BertTokenizer; similarChars?: SimilarChars | null } = {}): Promise<GapRelm> {
+  static async fromPretrained(configInput: GapRelmConfigInput, seed: number, options: { tokenizer?: BertTokenizer; similarChars?: ConfusionSet | null } = {}): Promise<GapRelm> {
     const config = parseGapRelmConfig(configInput, 'GapRelm.fromPretrained');
     if (config.init_from === null) throw new RangeError('GapRelm.fromPretrained: config.init_from is null; use GapRelm.create for random init');
     // A pretrained name or an ONNX export becomes an HF directory (fetched / imported into the cache).
@@ -145,7 +146,7 @@ export class GapRelm {
   }
 
   /** Planner heads and prompt encoders (seeded); `loaded` = what a pretrained checkpoint gave, the rest is new. */
-  private static finishInit(config: GapRelmConfig, tokenizer: BertTokenizer, bert: BertConfig, store: ParameterStore, rng: Rng, loaded: ReadonlySet<string> | null, similarChars: SimilarChars | null): GapRelm {
+  private static finishInit(config: GapRelmConfig, tokenizer: BertTokenizer, bert: BertConfig, store: ParameterStore, rng: Rng, loaded: ReadonlySet<string> | null, similarChars: ConfusionSet | null): GapRelm {
     const std = bert.initializerRange;
     initPlannerHeads(store, bert.hiddenSize, config.max_insert_k, std, rng);
     const prompts = promptCount(config);
@@ -360,7 +361,7 @@ export class GapRelm {
     await writeFileAtomic(join(dir, 'infiller', 'config.json'), json(bertConfigToJson(this.bertConfig, 'BertForMaskedLM')));
     if (infillerPrompts.size > 0) await write(join(dir, 'infiller', 'prompt_encoder.safetensors'), infillerPrompts);
     await this.tokenizer.save(dir);
-    if (this.similarChars !== null) await writeFileAtomic(join(dir, SIMILAR_CHARS_FILE), similarCharsJson(this.similarChars));
+    if (this.similarChars !== null) await writeFileAtomic(join(dir, SIMILAR_CHARS_FILE), `${JSON.stringify(this.similarChars.toJSON())}\n`);
     await writeFileAtomic(join(dir, GAP_RELM_CONFIG_FILE), json(this.config));
   }
 

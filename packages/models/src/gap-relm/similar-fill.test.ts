@@ -7,7 +7,8 @@ import type { GapRelmDecodeConfig, InfillerBatch } from '@proj/sampling';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../backend/init-backend';
 import { exportGapRelmOnnx, OnnxGapRelm, writeGapRelmServingDir } from '../onnx-runtime/gap-relm-onnx';
-import { GAP_RELM_CONFIG_FILE, GapRelmCodec, SIMILAR_CHARS_FILE, readSimilarChars, similarCharsJson, type SimilarChars } from './codec';
+import { ConfusionSet } from '@proj/data-synth';
+import { GAP_RELM_CONFIG_FILE, GapRelmCodec, SIMILAR_CHARS_FILE } from './codec';
 import { parseGapRelmConfig } from './config';
 import { GapRelm } from './gap-relm';
 import { charTokenizer, corpusSentences, TINY } from './testing';
@@ -20,7 +21,7 @@ let sentences: string[];
 /** Each sentence's characters, when none repeats (so a template aligns to its source one way). */
 let distinct: string[][];
 /** A character is similar to the next two characters of the first sentence it is in, and to 龘 (not in the vocabulary). */
-let similar: SimilarChars;
+let similar: ConfusionSet;
 let plain: GapRelm;
 let withBonus: GapRelm;
 let V: number;
@@ -30,9 +31,9 @@ beforeAll(async () => {
   sentences = corpusSentences(24, 8, 14);
   distinct = sentences.map((s) => [...s]).filter((s) => new Set(s).size === s.length);
   expect(distinct.length).toBeGreaterThanOrEqual(3);
-  const table = new Map<string, string[]>();
-  for (const chars of distinct) chars.forEach((c, i) => table.has(c) || table.set(c, [...chars.slice(i + 1, i + 3), '龘']));
-  similar = table;
+  const table: Record<string, string[]> = {};
+  for (const chars of distinct) chars.forEach((c, i) => (table[c] ??= [...chars.slice(i + 1, i + 3), '龘']));
+  similar = ConfusionSet.fromRecord(table);
   const tokenizer = charTokenizer(sentences);
   plain = GapRelm.create(TINY, tokenizer, 7);
   withBonus = GapRelm.create({ ...TINY, similar_fill_bonus: BONUS }, tokenizer, 7, similar);
@@ -72,7 +73,7 @@ describe('GapRelmCodec.infillerSource with similar_fill_bonus', () => {
     const ids = withBonus.codec.infiller.ids;
     for (let b = 0; b < sourceTokens.length; b++) {
       const s = sourceTokens[b];
-      const boosted = new Set(ids.ids([s[1], ...(similar.get(s[1]) ?? [])]));
+      const boosted = new Set(ids.ids([s[1], ...similar.get(s[1])]));
       expect(boosted.size).toBeGreaterThan(1);
       for (let v = 0; v < V; v++) {
         const [before, after] = [off.logits[b][v], on.logits[b][v]];
@@ -117,11 +118,11 @@ describe('similar_chars.json', () => {
   it('is saved with the model and loaded back: same table, same corrections (tfjs and onnxruntime, also from a serving directory)', async () => {
     const saved = join(dir, 'model');
     await withBonus.save(saved);
-    expect(await readSimilarChars(join(saved, SIMILAR_CHARS_FILE))).toEqual(similar);
+    expect((await ConfusionSet.load({ path: join(saved, SIMILAR_CHARS_FILE), format: 'json' })).toJSON()).toEqual(similar.toJSON());
     const loaded = await GapRelm.load(saved);
     const expected = await withBonus.correct(sentences, LOW);
     try {
-      expect(loaded.similarChars).toEqual(similar);
+      expect(loaded.similarChars?.toJSON()).toEqual(similar.toJSON());
       expect(await loaded.correct(sentences, LOW)).toEqual(expected);
       await exportGapRelmOnnx(saved);
       const serving = join(dir, 'serving');
@@ -145,19 +146,19 @@ describe('similar_chars.json', () => {
     await withBonus.save(saved);
     const table = join(saved, SIMILAR_CHARS_FILE);
     await writeFile(table, '{"好": 3}');
-    await expect(GapRelm.load(saved)).rejects.toThrow(`${table}: "好": expected a string of characters, got 3`);
+    await expect(GapRelm.load(saved)).rejects.toThrow(`${table} (field "好"): value must be a string or an array of one-character strings`);
     await writeFile(table, '["好"]');
-    await expect(GapRelmCodec.fromDirectory(saved)).rejects.toThrow(`${table}: expected an object of character → similar characters`);
+    await expect(GapRelmCodec.fromDirectory(saved)).rejects.toThrow(`${table}: expected a JSON object {char: [chars] | "chars"}`);
     await rm(table);
     await expect(GapRelmCodec.fromDirectory(saved)).rejects.toThrow(
       `GapRelmCodec.fromDirectory: ${join(saved, GAP_RELM_CONFIG_FILE)} has similar_fill_bonus ${BONUS} but ${saved} has no similar_chars.json`,
     );
   });
 
-  it('similarCharsJson writes what readSimilarChars reads (the {char: "chars"} shape of ConfusionSet.toJSON)', async () => {
-    const path = join(dir, 'table.json');
-    await writeFile(path, similarCharsJson(new Map([['在', ['再', '载']], ['的', ['地', '得']]])));
-    expect(JSON.parse(await readFile(path, 'utf8'))).toEqual({ 在: '再载', 的: '地得' });
-    expect(await readSimilarChars(path)).toEqual(new Map([['在', ['再', '载']], ['的', ['地', '得']]]));
+  it('is the {char: "chars"} JSON of ConfusionSet.toJSON', async () => {
+    const saved = join(dir, 'shape');
+    await withBonus.save(saved);
+    expect(JSON.parse(await readFile(join(saved, SIMILAR_CHARS_FILE), 'utf8'))).toEqual(similar.toJSON());
+    expect(Object.values(similar.toJSON()).every((chars) => typeof chars === 'string')).toBe(true);
   });
 });
