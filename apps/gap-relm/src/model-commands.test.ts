@@ -49,6 +49,12 @@ describe('gap-relm train', () => {
     const sizes = await cli('train', '--hidden-size', '30', '--num-attention-heads', '4', '--output-dir', join(run, 'x'));
     expect(sizes.code).toBe(2);
     expect(sizes.stderr).toMatch(/--hidden-size must be divisible by --num-attention-heads/);
+    const shares = await cli('train', '--stages', 'infiller_pretrain,planner_train', '--max-seconds', '60', '--stage-time-shares', '1,0', '--output-dir', join(run, 'y'));
+    expect(shares.code).toBe(2);
+    expect(shares.stderr).toContain('--stage-time-shares: expected 2 numbers > 0 (one per stage: infiller_pretrain, planner_train), got "1,0"');
+    const noBudget = await cli('train', '--stages', 'planner_train', '--stage-time-shares', '1', '--output-dir', join(run, 'z'));
+    expect(noBudget.code).toBe(2);
+    expect(noBudget.stderr).toContain('--stage-time-shares splits --max-seconds across the stages: give --max-seconds too');
   });
 });
 

@@ -240,7 +240,9 @@ describe('gap-relm demo', () => {
     expect(stderr).toContain('engine: onnx (provider cpu');
     expect(stdout).toMatch(/SIGHAN-15 test\s+[\d.]+\s+[\d.]+\s+[\d.]+\s+[\d.]+\s+[\d.]+\s+1100\/1100/);
     const summary = JSON.parse(await readFile(join(out, 'summary.json'), 'utf8'));
-    expect(summary).toMatchObject({ train_steps: '2,2,2', start: 'scratch', engine: 'onnx', learner_share: 0.5 });
+    expect(summary).toMatchObject({ train_steps: '2,2,2', steps_run: '2, 2, 2', time_budget_minutes: 30, start: 'scratch', engine: 'onnx', learner_share: 0.5 });
+    // The 30-minute budget, split across the stages by steps × seconds per step, was not reached.
+    expect(stderr).toMatch(/demo: training may take \d+ s of the 30-minute budget \(--time-budget\)/);
     expect(summary.train_seconds).toBeGreaterThan(0);
     expect(summary.scores['SIGHAN-15 test'].sentences).toBe(1100);
     expect(summary.scores['frozen dev'].sentences + summary.scores['frozen dev'].skipped_length_mismatch).toBe(20);

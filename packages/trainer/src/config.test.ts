@@ -7,6 +7,7 @@ describe('TrainConfigSchema', () => {
     expect(parseTrainConfig({})).toEqual({
       epochs: 3,
       max_steps: 0,
+      max_seconds: 0,
       batch_size: 8,
       grad_accum_steps: 1,
       group_by_length: false,
@@ -51,7 +52,7 @@ describe('configHash', () => {
   it('ignores bookkeeping fields and key order, but not the recipe', () => {
     const a = parseTrainConfig({ lr: 0.1 });
     expect(configHash(a)).toMatch(/^[0-9a-f]{16}$/);
-    expect(configHash({ ...a, output_dir: 'elsewhere', log_every_steps: 1, save_total_limit: 0, save_every_steps: 5 })).toBe(configHash(a));
+    expect(configHash({ ...a, output_dir: 'elsewhere', log_every_steps: 1, save_total_limit: 0, save_every_steps: 5, max_seconds: 60 })).toBe(configHash(a));
     const reordered = Object.fromEntries(Object.entries(a).reverse()) as typeof a;
     expect(configHash(reordered)).toBe(configHash(a));
     expect(configHash({ ...a, lr: 0.2 })).not.toBe(configHash(a));

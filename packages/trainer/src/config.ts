@@ -10,6 +10,11 @@ export const TrainConfigSchema = z
   .object({
     epochs: z.number().int().min(1).default(3).describe('passes over the training examples'),
     max_steps: z.number().int().min(0).default(0).describe('stop after this many optimizer steps; 0 = run all epochs'),
+    max_seconds: z
+      .number()
+      .min(0)
+      .default(0)
+      .describe('stop at the first optimizer step that ends this many seconds after training started (evaluation included), with a checkpoint; the LR schedule still counts the planned steps, so the run is a prefix of the unlimited one; 0 = no limit'),
     batch_size: z.number().int().min(1).default(8).describe('examples per micro-batch'),
     grad_accum_steps: z.number().int().min(1).default(1).describe('micro-batches per optimizer step'),
     group_by_length: z
@@ -73,7 +78,9 @@ export function parseTrainConfig(input: unknown): TrainConfig {
 }
 
 // Fields that change where or how often things are written, not the numbers the run computes.
-const BOOKKEEPING_FIELDS = new Set(['output_dir', 'log_every_steps', 'save_total_limit', 'save_every_steps']);
+// max_seconds only decides where a run stops (the schedule ignores it), so a run stopped by it
+// resumes under another limit.
+const BOOKKEEPING_FIELDS = new Set(['output_dir', 'log_every_steps', 'save_total_limit', 'save_every_steps', 'max_seconds']);
 // Fields added after checkpoints were written: hashed only when not at their default (which
 // reproduces the older runs), so those checkpoints still resume.
 const LATER_FIELDS: Partial<Record<keyof TrainConfig, unknown>> = { head_lr_scale: 1, group_by_length: false };

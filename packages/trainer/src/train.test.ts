@@ -454,6 +454,33 @@ describe('train: resume', () => {
     second.dispose();
   });
 
+  it('max_seconds stops at the first step that ends past the limit, evaluated and saved; the run is a prefix and resumes to the same end', async () => {
+    const dir = runDir('time-limit');
+    const first = createMlpTask();
+    // One simulated second per reading: the loop start reads 0, step k's check reads k seconds.
+    let reads = 0;
+    const limited = await train({ ...config, output_dir: dir, max_seconds: 6.5 }, first, { ...quiet, clock: () => 1000 * reads++ });
+    expect(limited.stopped).toBe('time_limit');
+    expect(limited.global_step).toBe(7);
+    expect(limited.total_steps).toBe(18);
+    // The schedule still counts 18 steps: the curve is the unlimited run's first 7 steps.
+    expect(losses(limited.history)).toEqual(losses(full.history).slice(0, 7));
+    expect(limited.history.filter((r) => r.split === 'train').map((r) => r.lr)).toEqual(full.history.filter((r) => r.split === 'train' && r.step <= 7).map((r) => r.lr));
+    // Step 7 is not an evaluation step (every 2) nor a save step (every 3): the stop adds both.
+    expect(steps(limited.history, 'dev')).toEqual([2, 4, 6, 7]);
+    expect(limited.last_checkpoint).toBe(join(dir, 'checkpoint-7'));
+    expect(readFileSync(join(dir, 'train.log'), 'utf8')).toMatch(/train: time_limit at step 7\/18/);
+    first.dispose();
+
+    // max_seconds is not part of the config hash: the run resumes without the limit and ends as the unlimited one.
+    const second = createMlpTask();
+    const resumed = await train({ ...config, output_dir: dir }, second, { ...quiet, resumeFrom: dir });
+    expect(resumed.stopped).toBe('completed');
+    expect(losses(await readMetricsLog(join(dir, 'metrics.jsonl')))).toEqual(losses(full.history));
+    sameMaps(full.weights, second.snapshot());
+    second.dispose();
+  });
+
   it('with head_lr_scale: resuming from a mid-epoch checkpoint gives the same curve and weights, bit for bit', async () => {
     const scaled = { ...config, head_lr_scale: 4 };
     const make = () => createMlpTask({ newParameters: ['out.weight', 'out.bias'] });

@@ -28,6 +28,8 @@ export interface TrainOptions<B = unknown> {
   onLog?(record: MetricsRecord): void;
   /** Clock for tensorboard wall times, seconds since the epoch (tests inject a fixed one). */
   wallTime?: () => number;
+  /** Monotonic clock in milliseconds for `max_seconds`; default performance.now (tests inject one). */
+  clock?: () => number;
   /** Where the steps run; default `createTfjsEngine` (the task's `loss` under tf.variableGrads). */
   engine?: EngineFactory<B>;
   /** Work every N optimizer steps beside evaluation (e.g. sample generations from fixed prompts). */
@@ -49,7 +51,8 @@ export interface PeriodicHook {
 }
 
 export interface TrainResult {
-  stopped: 'completed' | 'early_stopping' | 'aborted';
+  /** time_limit: `max_seconds` ran out before the planned steps (a checkpoint was saved). */
+  stopped: 'completed' | 'early_stopping' | 'time_limit' | 'aborted';
   global_step: number;
   total_steps: number;
   best_metric: number | null;
@@ -199,6 +202,10 @@ export async function train<B>(configInput: TrainConfigInput, task: TrainTask<B>
 
     // 7) the loop
     let stopped: TrainResult['stopped'] = 'completed';
+    // max_seconds counts from here (setup, resume and banner excluded), per call: a resumed run
+    // gets the whole limit again.
+    const clock = options.clock ?? (() => performance.now());
+    const loopStartedAt = clock();
     // A run resumed at its last step trains nothing more: its checkpoint is still the last one.
     let lastCheckpoint: string | null = resumedFrom;
     let lastEvalStep = -1;
@@ -263,6 +270,8 @@ export async function train<B>(configInput: TrainConfigInput, task: TrainTask<B>
         };
         const step = state.global_step;
         const last = step >= totalSteps;
+        // Out of time: this step ends the run as the last one would (log, evaluate, hooks, save).
+        const outOfTime = config.max_seconds > 0 && !last && (clock() - loopStartedAt) / 1000 >= config.max_seconds;
 
         // 7d) log: mean step loss (and the task's trainMetrics) over the window, LR, grad norm
         //     (before clipping), tokens/s
@@ -274,7 +283,7 @@ export async function train<B>(configInput: TrainConfigInput, task: TrainTask<B>
         // Progress renders its label on each redraw, so the live figures ride in the label.
         progressOptions.label = `train loss ${groupLoss.toFixed(4)} lr ${lr.toExponential(2)} ${Math.round(window.tokens / Math.max(seconds, 1e-9))} tok/s`;
         progress.tick();
-        if (step % config.log_every_steps === 0 || last) {
+        if (step % config.log_every_steps === 0 || last || outOfTime) {
           const means = Object.fromEntries(metricNames.map((name) => [name, window.metrics[name] / window.steps]));
           const loss = window.loss / window.steps;
           await record({ step, epoch, split: 'train', loss, ...means, lr, grad_norm: gradNorm, tokens_per_s: window.tokens / Math.max(seconds, 1e-9) });
@@ -289,7 +298,7 @@ export async function train<B>(configInput: TrainConfigInput, task: TrainTask<B>
         // 7e) evaluate (EMA weights swapped in), keep best/, early stopping
         let stopEarly = false;
         const evalDue = task.evaluate !== undefined && (config.eval_every_steps > 0 ? step % config.eval_every_steps === 0 : epochEnd);
-        if (task.evaluate && (evalDue || last)) {
+        if (task.evaluate && (evalDue || last || outOfTime)) {
           lastEvalStep = step;
           const evaluate = task.evaluate.bind(task);
           await engine.withEvalWeights(async () => {
@@ -306,7 +315,7 @@ export async function train<B>(configInput: TrainConfigInput, task: TrainTask<B>
         }
 
         // 7e') periodic hooks (samples, …) on the weights evaluation sees
-        const hooksDue = periodic.filter((hook) => step % hook.everySteps === 0 || last || stopEarly);
+        const hooksDue = periodic.filter((hook) => step % hook.everySteps === 0 || last || stopEarly || outOfTime);
         if (hooksDue.length > 0) {
           await engine.withEvalWeights(async () => {
             for (const hook of hooksDue) await hook.run({ epoch, step });
@@ -314,16 +323,16 @@ export async function train<B>(configInput: TrainConfigInput, task: TrainTask<B>
         }
 
         // 7f) checkpoint: every save_every_steps, else at each evaluation (each epoch without
-        //     evaluate); always at the end, on early stop and on abort, so the run can continue
+        //     evaluate); always at the end, on early stop, time limit and abort, so the run can continue
         const aborted = options.signal?.aborted === true;
         const saveDue =
           config.save_every_steps > 0 ? step % config.save_every_steps === 0 : task.evaluate ? lastEvalStep === step : epochEnd;
-        if (saveDue || last || stopEarly || aborted) {
+        if (saveDue || last || stopEarly || aborted || outOfTime) {
           await engine.syncToTask();
           lastCheckpoint = await saveCheckpoint(runDir, { state, task, optimizer, ema }, config.save_total_limit);
         }
-        if (stopEarly || aborted || last) {
-          stopped = stopEarly ? 'early_stopping' : aborted && !last ? 'aborted' : 'completed';
+        if (stopEarly || aborted || outOfTime || last) {
+          stopped = stopEarly ? 'early_stopping' : last ? 'completed' : outOfTime ? 'time_limit' : 'aborted';
           break epochs;
         }
       }

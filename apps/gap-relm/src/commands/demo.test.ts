@@ -1,6 +1,6 @@
 import { cscMetrics } from '@proj/metrics';
 import { describe, expect, it } from 'vitest';
-import { DEMO_PRETRAINED_STEPS, closingHint, damageWarning, demoStages, fixedAndDamaged, formatScores } from './demo';
+import { DEMO_AFTER_TRAINING_SECONDS, DEMO_PRETRAINED_STEPS, closingHint, damageWarning, demoStages, demoTrainSeconds, fixedAndDamaged, formatScores } from './demo';
 
 // Three erroneous and three correct sentences; the model fixes `fixes` of the former and changes `damages` of the latter.
 function scored(fixes: number, damages: number) {
@@ -41,14 +41,23 @@ describe('demo summary', () => {
 
 describe('demoStages', () => {
   it('skips a stage given 0 steps and keeps the others\' steps in order', () => {
-    expect(demoStages('400,560,0')).toEqual({ stages: 'infiller_pretrain,planner_train', stageMaxSteps: '400,560' });
-    expect(demoStages('0,5,7')).toEqual({ stages: 'planner_train,joint_finetune', stageMaxSteps: '5,7' });
-    expect(demoStages('2,2,2')).toEqual({ stages: 'infiller_pretrain,planner_train,joint_finetune', stageMaxSteps: '2,2,2' });
+    // The time shares are steps × DEMO_STEP_SECONDS of each stage kept.
+    expect(demoStages('400,560,0')).toEqual({ stages: 'infiller_pretrain,planner_train', stageMaxSteps: '400,560', stageTimeShares: '940,800.8' });
+    expect(demoStages('0,5,7')).toEqual({ stages: 'planner_train,joint_finetune', stageMaxSteps: '5,7', stageTimeShares: '7.15,26.46' });
+    expect(demoStages('2,2,2')).toEqual({ stages: 'infiller_pretrain,planner_train,joint_finetune', stageMaxSteps: '2,2,2', stageTimeShares: '4.7,2.86,7.56' });
     expect(demoStages(DEMO_PRETRAINED_STEPS).stages).toBe('infiller_pretrain,planner_train');
   });
 
   it('refuses lists that are not three integers >= 0, or all zeros', () => {
     for (const bad of ['400,560', '1,2,3,4', '1,-2,3', '1,x,3', '1.5,2,3']) expect(() => demoStages(bad)).toThrow(/--train-steps: expected 3 integers >= 0/);
     expect(() => demoStages('0,0,0')).toThrow(/every stage has 0 steps/);
+  });
+});
+
+describe('demoTrainSeconds', () => {
+  it('is the budget less the time spent and the time needed after training; 0 minutes = no limit; no time left is an error', () => {
+    expect(demoTrainSeconds(30, 12)).toBe(1800 - 12 - DEMO_AFTER_TRAINING_SECONDS);
+    expect(demoTrainSeconds(0, 5000)).toBe(0);
+    expect(() => demoTrainSeconds(1, 30)).toThrow(`--time-budget 1: 30 s spent on the data steps and ${DEMO_AFTER_TRAINING_SECONDS} s needed after training leave no time to train; give more minutes, or 0 for no limit`);
   });
 });

@@ -25,6 +25,8 @@ export interface TrainCommandOptions extends SynthInputFlags {
   vocabMinFreq: number;
   stages: string;
   stageMaxSteps?: string;
+  /** `--stage-time-shares`: how --max-seconds is split across the stages (default: their steps). */
+  stageTimeShares?: string;
   backend: 'auto' | 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
   /** Where training steps and dev evaluation run: onnxruntime (auto, the default) or tfjs. */
   engine?: 'auto' | 'onnx' | 'tfjs';
@@ -65,6 +67,16 @@ function parseStageMaxSteps(value: string | undefined, stages: StageName[]): Par
   return Object.fromEntries(stages.map((stage, i) => [stage, { max_steps: steps[i] }]));
 }
 
+/** `--stage-time-shares 2.3,1.4`: relative shares of --max-seconds per stage, in --stages order. */
+function parseStageTimeShares(value: string | undefined, stages: StageName[]): Partial<Record<StageName, number>> | undefined {
+  if (value === undefined) return undefined;
+  const shares = value.split(',').map(Number);
+  if (shares.length !== stages.length || shares.some((n) => !(n > 0) || !Number.isFinite(n))) {
+    throw new CliError(`--stage-time-shares: expected ${stages.length} numbers > 0 (one per stage: ${stages.join(', ')}), got "${value}"`);
+  }
+  return Object.fromEntries(stages.map((stage, i) => [stage, shares[i]]));
+}
+
 /**
  * Trains a Gap-ReLM corrector: on precomputed JSONL (--train-file) or with fresh synthetic errors
  * every epoch from a clean corpus (the default), evaluating on a frozen dev set held out of it.
@@ -79,6 +91,9 @@ export async function runTrain(options: TrainCommandOptions, io: CliIO) {
   checkDecodeConfig(decode);
   const stages = parseStages(options.stages);
   const stageOverrides = parseStageMaxSteps(options.stageMaxSteps, stages);
+  // --max-seconds is the budget of the whole run, split across its stages (trainGapRelm).
+  const stageTimeShares = parseStageTimeShares(options.stageTimeShares, stages);
+  if (stageTimeShares !== undefined && trainConfig.max_seconds === 0) throw new CliError('--stage-time-shares splits --max-seconds across the stages: give --max-seconds too');
   requireOutputDir(options.outputDir, '--output-dir');
   // --init-from: a pretrained name (fetched or cached), an HF BERT directory or an ONNX export (imported), resolved before any work.
   if (trainConfig.head_lr_scale !== 1 && modelConfig.init_from === null) {
@@ -171,8 +186,9 @@ export async function runTrain(options: TrainCommandOptions, io: CliIO) {
     train,
     dev,
     stages,
-    trainConfig,
+    trainConfig: { ...trainConfig, max_seconds: 0 },
     stageOverrides,
+    timeBudget: { seconds: trainConfig.max_seconds, shares: stageTimeShares },
     decode,
     devEvalLimit: options.devEvalLimit,
     outputDir: options.outputDir,
@@ -187,7 +203,7 @@ export async function runTrain(options: TrainCommandOptions, io: CliIO) {
     output_dir: options.outputDir,
     final: result.finalDir,
     best: result.bestDir,
-    stages: result.stages.map(({ name, result: r }) => ({ name, stopped: r.stopped, steps: r.global_step, best_metric: r.best_metric })),
+    stages: result.stages.map(({ name, result: r }) => ({ name, stopped: r.stopped, steps: r.global_step, planned_steps: r.total_steps, best_metric: r.best_metric })),
   };
 }
 
@@ -202,6 +218,7 @@ export function registerTrain(program: Command, io: CliIO, report: (result: unkn
     .option('--vocab-min-freq <n>', 'from scratch: characters seen fewer times are [UNK]', numberFlag('--vocab-min-freq', { integer: true, min: 1 }), 1)
     .option('--stages <list>', `comma-separated, in order: ${STAGES.join(', ')}`, STAGES.join(','))
     .option('--stage-max-steps <list>', 'optimizer steps per stage, comma-separated in --stages order (0 = all epochs); overrides --max-steps')
+    .option('--stage-time-shares <list>', 'how --max-seconds (here the budget of all stages together, setup included) is split: relative shares in --stages order, e.g. steps × seconds per step; default: the planned steps. Time a stage leaves passes to the next')
     .option('--resume-from <dir>', 'continue an earlier run (its --output-dir: finished stages are skipped) or one of its <stage>/checkpoint-<step> directories (same global step and loss curve)');
   addBackendOption(command);
   command.addOption(new Option('--engine <name>', 'where training steps and dev evaluation run: onnx (onnxruntime-node on --providers), tfjs (--backend), auto = onnx').choices(['auto', 'onnx', 'tfjs']).default('auto'));

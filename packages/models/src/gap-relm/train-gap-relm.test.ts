@@ -188,6 +188,24 @@ describe('trainGapRelm', () => {
         `trainGapRelm: resuming ${three} from ${join(three, 'planner_train', 'checkpoint-2')} would train joint_finetune again over the checkpoints in ${join(three, 'joint_finetune')}`,
       );
     }, 120_000);
+
+    it('timeBudget splits the seconds by share, passes what a stage leaves to the next, and a used-up budget still trains one step per stage', async () => {
+      const lines: string[] = [];
+      const log = { write: (s: string) => lines.push(s) } as unknown as NodeJS.WritableStream;
+      // 1,000 s, shares 1 : 3: the first stage may take a quarter; the second gets all that is left.
+      const roomy = await run(join(dir, 'budget-roomy'), { log, timeBudget: { seconds: 1000, shares: { infiller_pretrain: 1, planner_train: 3 } } });
+      expect(roomy.stages.map((s) => [s.result.stopped, s.result.global_step])).toEqual([['completed', 2], ['completed', 4]]);
+      const granted = lines.join('').match(/trainGapRelm: (\w+) gets (\d+) s of the (\d+) s left of the 1000 s budget/g)!.map((l) => l.split(' ').slice(1, 4));
+      expect(granted.map(([stage]) => stage)).toEqual(['infiller_pretrain', 'planner_train']);
+      expect(Number(granted[0][2])).toBeGreaterThanOrEqual(249);
+      expect(Number(granted[0][2])).toBeLessThanOrEqual(250);
+      expect(Number(granted[1][2])).toBeGreaterThan(900); // what the first stage did not use
+
+      const tight = await run(join(dir, 'budget-tight'), { timeBudget: { seconds: 1e-3 } });
+      expect(tight.stages.map((s) => [s.result.stopped, s.result.global_step, s.result.total_steps])).toEqual([['time_limit', 1, 2], ['time_limit', 1, 4]]);
+      expect(existsSync(join(tight.finalDir, 'gap_relm_config.json'))).toBe(true);
+      await expect(run(join(dir, 'budget-bad'), { timeBudget: { seconds: 10, shares: { planner_train: 0 } } })).rejects.toThrow('trainGapRelm: timeBudget.shares.planner_train must be > 0, got 0');
+    }, 120_000);
   });
 
   it('planner_init infiller: planner_train starts from a copy of the infiller\'s encoder (heads and prompts untouched), and says so', async () => {

@@ -43,6 +43,14 @@ export interface TrainGapRelmOptions {
   engine?: 'tfjs' | 'onnx';
   /** onnxruntime sessions of the 'onnx' engine (providers, threads, log). */
   onnx?: OnnxEngineOptions;
+  /**
+   * Wall-clock seconds for the stages this call trains (setup included): each stage gets the
+   * trainer's `max_seconds` = the seconds left × its share of the shares of the stages still to
+   * run (default share: its planned optimizer steps; give per-step costs × steps when stages
+   * differ in step time), so time one stage leaves passes to the next. Steps and LR schedules are
+   * planned as without it; a stage stopped by it counts as finished. 0 or omitted: no limit.
+   */
+  timeBudget?: { seconds: number; shares?: Partial<Record<StageName, number>> };
 }
 
 export interface TrainGapRelmResult {
@@ -166,9 +174,18 @@ export async function trainGapRelm(options: TrainGapRelmOptions): Promise<TrainG
 
   const results: TrainGapRelmResult['stages'] = [];
   let resuming = resumePoint !== null;
-  for (const stage of stages) {
+  const budget = options.timeBudget?.seconds ?? 0;
+  if (!(budget >= 0)) throw new RangeError(`trainGapRelm: timeBudget.seconds must be >= 0, got ${budget}`);
+  const startedAt = performance.now();
+  const stageConfig = (stage: StageName): TrainConfigInput => ({ ...options.trainConfig, ...options.stageOverrides?.[stage], output_dir: join(outputDir, stage) });
+  const share = (stage: StageName): number => {
+    const given = options.timeBudget?.shares?.[stage];
+    if (given !== undefined && !(given > 0)) throw new RangeError(`trainGapRelm: timeBudget.shares.${stage} must be > 0, got ${given}`);
+    return given ?? stageSteps(stageConfig(stage), options.train.length);
+  };
+  for (const [index, stage] of stages.entries()) {
     const stageDir = join(outputDir, stage);
-    const config: TrainConfigInput = { ...options.trainConfig, ...options.stageOverrides?.[stage], output_dir: stageDir };
+    const config: TrainConfigInput = stageConfig(stage);
 
     // Resume: a finished stage is skipped (its last weights loaded); the first unfinished one continues.
     let resumeFrom: string | undefined;
@@ -220,6 +237,13 @@ export async function trainGapRelm(options: TrainGapRelmOptions): Promise<TrainG
         }
         return metrics;
       };
+    }
+    if (budget > 0) {
+      // Never 0 (no limit): a stage whose share is used up still runs one step.
+      const left = budget - (performance.now() - startedAt) / 1000;
+      const shareLeft = stages.slice(index).reduce((sum, s) => sum + share(s), 0);
+      config.max_seconds = Math.max(1e-3, (left * share(stage)) / shareLeft);
+      say(`trainGapRelm: ${stage} gets ${config.max_seconds.toFixed(0)} s of the ${Math.max(0, left).toFixed(0)} s left of the ${budget} s budget`);
     }
     say(`trainGapRelm: ${stage}${resumeFrom ? ` (resuming from ${resumeFrom})` : ''}`);
     const result = await train(config, task, { resumeFrom, log: logStream, engine: options.engine === 'onnx' ? createOnnxEngine(options.onnx) : undefined });
