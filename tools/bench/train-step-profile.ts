@@ -1,11 +1,13 @@
 // Where the time of one onnx-engine training step goes: Gap-ReLM joint_finetune at BERT-small size
-// (hidden 512, 4 layers, 8 heads, ffn 2048, vocabulary 21,128, batch 8), the graph, feeds and host
+// (hidden 512, 4 layers, 8 heads, ffn 2048, vocabulary 21,128, batch 8), or MateConv's causal LM
+// (--size minimind-26m | cpu-small: batch 8 × 128-token windows of the bundled corpus, minimind's
+// tokenizer, as tools/bench/causal-lm-speed.ts), the graph, feeds and host
 // state exactly as createOnnxEngine runs a step of one micro-batch
 // (packages/models/src/train-engine/onnx-engine.ts): one run of the buildTrainingStep session
 // (forward, backward, clipping, AdamW), weights and moments fed from one host copy and written into
 // the other (pre-allocated outputs).
 //
-//   nice -n 5 npx tsx tools/bench/train-step-profile.ts [--steps 3] [--warmup 1] [--threads 2] [--size bert-small|demo]
+//   nice -n 5 npx tsx tools/bench/train-step-profile.ts [--steps 3] [--warmup 1] [--threads 2] [--size bert-small|demo|minimind-26m|cpu-small]
 //       [--opt-level disabled|basic|extended|all] [--parallel] [--nodes 10]
 //     1. per step: batch building, data feeds (int64 ids, dropout masks), the session run, wall
 //        and CPU time (all threads), and the bytes the run reads and writes;
@@ -25,6 +27,9 @@ import { Rng } from '@proj/core';
 import { ConfusionSet, ErrorGenerator, defaultSynthConfig } from '@proj/data-synth';
 import {
   BertTokenizer,
+  BpeTokenizer,
+  CAUSAL_LM_PRESETS,
+  CausalLm,
   GapRelm,
   GraphOps,
   TRAINING_STEP_NAMES as N,
@@ -35,9 +40,13 @@ import {
   graphToOnnx,
   initBackend,
   onlineExamples,
+  opsTrainTask,
   type Graph,
   type GraphValue,
   type HostBatch,
+  type Ops,
+  type OpsInput,
+  type OpsTaskSpec,
 } from '@proj/models';
 import { intFlag } from './int-flag';
 
@@ -49,7 +58,9 @@ const SIZES = {
   demo: { model: { hidden_size: 128, num_hidden_layers: 2, num_attention_heads: 4, intermediate_size: 256 }, batch: 32, vocab: 0 },
   'bert-small': { model: { hidden_size: 512, num_hidden_layers: 4, num_attention_heads: 8, intermediate_size: 2048 }, batch: 8, vocab: 21128 },
 } as const;
-type Size = keyof typeof SIZES;
+const CAUSAL_SIZES = ['minimind-26m', 'cpu-small'] as const;
+const CAUSAL_SEQ_LEN = 128;
+type Size = keyof typeof SIZES | (typeof CAUSAL_SIZES)[number];
 
 const float32 = (d: Float32Array, dims: readonly number[]) => new ort.Tensor('float32', d, dims);
 const mb = (bytes: number) => (bytes / 2 ** 20).toFixed(0);
@@ -147,9 +158,52 @@ function countOps(graph: Graph): Map<string, number> {
   return counts;
 }
 
+/** Gap-ReLM joint_finetune, the model, task and batches of tools/bench/train-engines.ts. */
+async function gapRelmTask(size: keyof typeof SIZES, sentences: string[], totalSteps: number) {
+  const confusion = await ConfusionSet.fromFiles([data('confusion/same_pinyin.txt'), data('confusion/same_stroke.txt')]);
+  const examples = onlineExamples(sentences, new ErrorGenerator(defaultSynthConfig, confusion), defaultSynthConfig.seed);
+  const vocab = buildCharVocab(sentences).toText().trimEnd().split('\n');
+  for (let i = 0; vocab.length < SIZES[size].vocab; i++) vocab.push(`[unused${i}]`);
+  const model = GapRelm.create(SIZES[size].model, BertTokenizer.fromVocabText(`${vocab.join('\n')}\n`), SEED);
+  return { model, task: createOpsStageTask('joint_finetune', model, { train: examples, totalSteps }), batchSize: SIZES[size].batch };
+}
+
+/** MateConv pretraining: next-token loss on 128-token windows of the corpus (causal-lm-speed.ts's task). */
+async function causalLmTask(size: (typeof CAUSAL_SIZES)[number], sentences: string[]) {
+  const tokenizer = await BpeTokenizer.fromDirectory(join(root, 'apps/mateconv/data/tokenizers/minimind'));
+  const ids = await tokenizer.encodeBatch(sentences, { addSpecialTokens: false });
+  const [bos, eos] = [tokenizer.special.bos!.id, tokenizer.special.eos!.id];
+  const corpus = Int32Array.from(ids.flatMap((row) => [bos, ...row, eos]));
+  const model = CausalLm.random(CAUSAL_LM_PRESETS[size], new Rng(SEED));
+  const seqLen = CAUSAL_SEQ_LEN;
+  const spec = {
+    name: 'bench/causal-lm',
+    describe: () => 'causal LM windows',
+    store: model.params,
+    numExamples: () => Math.floor((corpus.length - 1) / seqLen),
+    inputs: [
+      { name: 'input_ids', dtype: 'int32', shape: ['batch', seqLen] },
+      { name: 'targets', dtype: 'int32', shape: ['batch', seqLen] },
+    ] satisfies OpsInput[],
+    batch: (indices: readonly number[]) => {
+      const [inputs, targets] = [new Int32Array(indices.length * seqLen), new Int32Array(indices.length * seqLen)];
+      indices.forEach((w, r) => {
+        inputs.set(corpus.subarray(w * seqLen, (w + 1) * seqLen), r * seqLen);
+        targets.set(corpus.subarray(w * seqLen + 1, (w + 1) * seqLen + 1), r * seqLen);
+      });
+      return { input_ids: { data: inputs, shape: [indices.length, seqLen] }, targets: { data: targets, shape: [indices.length, seqLen] } };
+    },
+    loss: <T>(ops: Ops<T>, x: Record<string, T>): T => model.loss(ops, x.input_ids, x.targets),
+    tokens: (b: HostBatch) => b.input_ids.data.length,
+    saveWeights: async () => {},
+    loadWeights: async () => {},
+  } satisfies OpsTaskSpec;
+  return { model: Object.assign(model, { describe: () => `CausalLm ${size} (${JSON.stringify(CAUSAL_LM_PRESETS[size])})` }), task: opsTrainTask(spec), batchSize: 8 };
+}
+
 async function main(): Promise<void> {
   const size = (process.argv.includes('--size') ? process.argv[process.argv.indexOf('--size') + 1] : 'bert-small') as Size;
-  if (!(size in SIZES)) throw new RangeError(`train-step-profile: --size must be one of ${Object.keys(SIZES).join(', ')}`);
+  if (!(size in SIZES) && !(CAUSAL_SIZES as readonly string[]).includes(size)) throw new RangeError(`train-step-profile: --size must be one of ${[...Object.keys(SIZES), ...CAUSAL_SIZES].join(', ')}`);
   const optLevel = (process.argv.includes('--opt-level') ? process.argv[process.argv.indexOf('--opt-level') + 1] : 'all') as OptLevel;
   if (!OPT_LEVELS.includes(optLevel)) throw new RangeError(`train-step-profile: --opt-level must be one of ${OPT_LEVELS.join(', ')}, got ${optLevel}`);
   const tuning = { optLevel, parallel: process.argv.includes('--parallel') };
@@ -159,14 +213,8 @@ async function main(): Promise<void> {
   const load0 = loadavg();
   await initBackend({ backend: 'wasm' });
 
-  // The model, task and batches of tools/bench/train-engines.ts.
   const sentences = readFileSync(data('corpus/wiki.zh-cn.txt'), 'utf8').split('\n').filter((s) => s.trim() !== '');
-  const confusion = await ConfusionSet.fromFiles([data('confusion/same_pinyin.txt'), data('confusion/same_stroke.txt')]);
-  const examples = onlineExamples(sentences, new ErrorGenerator(defaultSynthConfig, confusion), defaultSynthConfig.seed);
-  const vocab = buildCharVocab(sentences).toText().trimEnd().split('\n');
-  for (let i = 0; vocab.length < SIZES[size].vocab; i++) vocab.push(`[unused${i}]`);
-  const model = GapRelm.create(SIZES[size].model, BertTokenizer.fromVocabText(`${vocab.join('\n')}\n`), SEED);
-  const task = createOpsStageTask('joint_finetune', model, { train: examples, totalSteps: warmup + steps });
+  const { model, task, batchSize } = size in SIZES ? await gapRelmTask(size as keyof typeof SIZES, sentences, warmup + steps) : await causalLmTask(size as (typeof CAUSAL_SIZES)[number], sentences);
   const { ops } = task;
   const { store } = ops;
   const names = store.names().filter((n) => task.trainable?.(n) ?? true);
@@ -187,7 +235,7 @@ async function main(): Promise<void> {
   const buildMs = performance.now() - t;
 
   console.log(`train-step-profile: ${model.describe()}`);
-  console.log(`  ${size}, batch ${SIZES[size].batch}, ${names.length} trainable tensors (${params.toLocaleString('en-US')} values, ${mb(params * 4)} MB each of weights / m / v); onnxruntime cpu, ${threads} intra-op threads, graphOptimizationLevel ${tuning.optLevel}, executionMode ${tuning.parallel ? 'parallel' : 'sequential'}; ${availableParallelism()} cores (${cpus()[0]?.model ?? '?'})`);
+  console.log(`  ${size}, batch ${batchSize}, ${names.length} trainable tensors (${params.toLocaleString('en-US')} values, ${mb(params * 4)} MB each of weights / m / v); onnxruntime cpu, ${threads} intra-op threads, graphOptimizationLevel ${tuning.optLevel}, executionMode ${tuning.parallel ? 'parallel' : 'sequential'}; ${availableParallelism()} cores (${cpus()[0]?.model ?? '?'})`);
   console.log(`  graphs recorded + serialized in ${ms(buildMs)} ms: training step ${mb(stepBytes.length)} MB, forward ${mb(fwdBytes.length)} MB`);
 
   // 4. Node counts.
@@ -210,7 +258,7 @@ async function main(): Promise<void> {
   const batchOf = async (i: number) => {
     const ctx = { epoch: 0, batchIndex: i, step: i, rng: new Rng(SEED * 1000 + i), training: true as const };
     const [b0, bc0] = [performance.now(), cpuMs()];
-    const batch: HostBatch = await task.batch(Array.from({ length: SIZES[size].batch }, (_, k) => (i * SIZES[size].batch + k) % task.numExamples()), ctx);
+    const batch: HostBatch = await task.batch(Array.from({ length: batchSize }, (_, k) => (i * batchSize + k) % task.numExamples()), ctx);
     const [b1, bc1] = [performance.now(), cpuMs()];
     const feeds = batchFeeds(ops.inputs, batch, forward, ctx.rng);
     return { batch, feeds, tokens: task.tokens?.(batch) ?? 0, batchMs: b1 - b0, dataFeedMs: performance.now() - b1, batchCpu: bc1 - bc0, dataFeedCpu: cpuMs() - bc1 };
