@@ -16,14 +16,13 @@
 // with and without its cache. Whether every run gave the same tokens is reported, not required
 // (a random model's near-ties may flip between float orders).
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Rng } from '@proj/core';
 import {
-  BpeTokenizer,
   CAUSAL_LM_PRESETS,
   CausalLm,
   OnnxCausalLmSource,
@@ -37,16 +36,13 @@ import {
   saveCausalLm,
   type CausalLmPreset,
   type HostBatch,
-  type Ops,
-  type OpsInput,
-  type OpsTaskSpec,
 } from '@proj/models';
 import { generate, type CausalBatch, type CausalLogits, type CausalLogitsSource } from '@proj/sampling';
 import { train, type TrainEngine } from '@proj/trainer';
 import { REFERENCE_PYTHON } from './gap-relm-torch';
+import { causalLmWindowsSpec, corpusTokens } from './causal-lm-windows';
 import { intFlag } from './int-flag';
 
-const root = fileURLToPath(new URL('../../', import.meta.url));
 const flag = (name: string, fallback: number) => intFlag('causal-lm-speed', name, fallback);
 const listFlag = (name: string, fallback: string) => {
   const at = process.argv.indexOf(`--${name}`);
@@ -57,46 +53,13 @@ const THREADS = 2;
 const TRAIN = { lr: 5e-4, weight_decay: 0.01, max_grad_norm: 1 };
 const REPEATS = flag('repeats', 3);
 
-/** The bundled corpus as one token stream (BOS + ids + EOS per sentence), as `mateconv prepare` packs it. */
-async function corpusTokens(): Promise<Int32Array> {
-  const tokenizer = await BpeTokenizer.fromDirectory(join(root, 'apps/mateconv/data/tokenizers/minimind'));
-  const lines = readFileSync(join(root, 'apps/gap-relm/data/corpus/wiki.zh-cn.txt'), 'utf8').split('\n').filter((s) => s.trim() !== '');
-  const ids = await tokenizer.encodeBatch(lines, { addSpecialTokens: false });
-  const [bos, eos] = [tokenizer.special.bos?.id, tokenizer.special.eos?.id];
-  return Int32Array.from(ids.flatMap((row) => [...(bos === undefined ? [] : [bos]), ...row, ...(eos === undefined ? [] : [eos])]));
-}
-
 /** Training steps/s of `engine` on a copy of the saved model; returns tokens/s and the batches fed. */
 async function trainRun(modelDir: string, engine: 'onnx' | 'tfjs', corpus: Int32Array, opts: { batch: number; seqLen: number; steps: number; warmup: number }) {
   console.error(`causal-lm-speed: training on the ${engine} engine`);
   const model = await loadCausalLm(modelDir);
   const { seqLen } = opts;
-  const windows = Math.floor((corpus.length - 1) / seqLen);
   const recorded: HostBatch[] = [];
-  const spec = {
-    name: 'bench/causal-lm',
-    describe: () => 'causal LM windows',
-    store: model.params,
-    numExamples: () => windows,
-    inputs: [
-      { name: 'input_ids', dtype: 'int32', shape: ['batch', seqLen] },
-      { name: 'targets', dtype: 'int32', shape: ['batch', seqLen] },
-    ] satisfies OpsInput[],
-    batch: (indices: readonly number[]) => {
-      const [inputs, targets] = [new Int32Array(indices.length * seqLen), new Int32Array(indices.length * seqLen)];
-      indices.forEach((w, r) => {
-        inputs.set(corpus.subarray(w * seqLen, (w + 1) * seqLen), r * seqLen);
-        targets.set(corpus.subarray(w * seqLen + 1, (w + 1) * seqLen + 1), r * seqLen);
-      });
-      const b = { input_ids: { data: inputs, shape: [indices.length, seqLen] }, targets: { data: targets, shape: [indices.length, seqLen] } };
-      recorded.push(b);
-      return b;
-    },
-    loss: <T>(ops: Ops<T>, x: Record<string, T>): T => model.loss(ops, x.input_ids, x.targets),
-    tokens: (b: HostBatch) => b.input_ids.data.length,
-    saveWeights: (dir: string) => saveCausalLm(model, dir),
-    loadWeights: async () => {},
-  } satisfies OpsTaskSpec;
+  const spec = causalLmWindowsSpec(model, corpus, seqLen, { onBatch: (b) => recorded.push(b), saveWeights: (dir) => saveCausalLm(model, dir) });
   const task = opsTrainTask(spec);
   const dir = await mkdtemp(join(tmpdir(), `bench-causal-lm-${engine}-`));
   // Where a step's time goes: the engine's micro-step (batch, forward, backward) and optimizer step, per step.

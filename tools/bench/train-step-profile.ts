@@ -27,7 +27,6 @@ import { Rng } from '@proj/core';
 import { ConfusionSet, ErrorGenerator, defaultSynthConfig } from '@proj/data-synth';
 import {
   BertTokenizer,
-  BpeTokenizer,
   CAUSAL_LM_PRESETS,
   CausalLm,
   GapRelm,
@@ -44,10 +43,8 @@ import {
   type Graph,
   type GraphValue,
   type HostBatch,
-  type Ops,
-  type OpsInput,
-  type OpsTaskSpec,
 } from '@proj/models';
+import { causalLmWindowsSpec, corpusTokens } from './causal-lm-windows';
 import { intFlag } from './int-flag';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -169,35 +166,9 @@ async function gapRelmTask(size: keyof typeof SIZES, sentences: string[], totalS
 }
 
 /** MateConv pretraining: next-token loss on 128-token windows of the corpus (causal-lm-speed.ts's task). */
-async function causalLmTask(size: (typeof CAUSAL_SIZES)[number], sentences: string[]) {
-  const tokenizer = await BpeTokenizer.fromDirectory(join(root, 'apps/mateconv/data/tokenizers/minimind'));
-  const ids = await tokenizer.encodeBatch(sentences, { addSpecialTokens: false });
-  const [bos, eos] = [tokenizer.special.bos!.id, tokenizer.special.eos!.id];
-  const corpus = Int32Array.from(ids.flatMap((row) => [bos, ...row, eos]));
+async function causalLmTask(size: (typeof CAUSAL_SIZES)[number]) {
   const model = CausalLm.random(CAUSAL_LM_PRESETS[size], new Rng(SEED));
-  const seqLen = CAUSAL_SEQ_LEN;
-  const spec = {
-    name: 'bench/causal-lm',
-    describe: () => 'causal LM windows',
-    store: model.params,
-    numExamples: () => Math.floor((corpus.length - 1) / seqLen),
-    inputs: [
-      { name: 'input_ids', dtype: 'int32', shape: ['batch', seqLen] },
-      { name: 'targets', dtype: 'int32', shape: ['batch', seqLen] },
-    ] satisfies OpsInput[],
-    batch: (indices: readonly number[]) => {
-      const [inputs, targets] = [new Int32Array(indices.length * seqLen), new Int32Array(indices.length * seqLen)];
-      indices.forEach((w, r) => {
-        inputs.set(corpus.subarray(w * seqLen, (w + 1) * seqLen), r * seqLen);
-        targets.set(corpus.subarray(w * seqLen + 1, (w + 1) * seqLen + 1), r * seqLen);
-      });
-      return { input_ids: { data: inputs, shape: [indices.length, seqLen] }, targets: { data: targets, shape: [indices.length, seqLen] } };
-    },
-    loss: <T>(ops: Ops<T>, x: Record<string, T>): T => model.loss(ops, x.input_ids, x.targets),
-    tokens: (b: HostBatch) => b.input_ids.data.length,
-    saveWeights: async () => {},
-    loadWeights: async () => {},
-  } satisfies OpsTaskSpec;
+  const spec = causalLmWindowsSpec(model, await corpusTokens(), CAUSAL_SEQ_LEN);
   return { model: Object.assign(model, { describe: () => `CausalLm ${size} (${JSON.stringify(CAUSAL_LM_PRESETS[size])})` }), task: opsTrainTask(spec), batchSize: 8 };
 }
 
@@ -214,7 +185,7 @@ async function main(): Promise<void> {
   await initBackend({ backend: 'wasm' });
 
   const sentences = readFileSync(data('corpus/wiki.zh-cn.txt'), 'utf8').split('\n').filter((s) => s.trim() !== '');
-  const { model, task, batchSize } = size in SIZES ? await gapRelmTask(size as keyof typeof SIZES, sentences, warmup + steps) : await causalLmTask(size as (typeof CAUSAL_SIZES)[number], sentences);
+  const { model, task, batchSize } = size in SIZES ? await gapRelmTask(size as keyof typeof SIZES, sentences, warmup + steps) : await causalLmTask(size as (typeof CAUSAL_SIZES)[number]);
   const { ops } = task;
   const { store } = ops;
   const names = store.names().filter((n) => task.trainable?.(n) ?? true);
