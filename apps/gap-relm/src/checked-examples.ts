@@ -36,7 +36,7 @@ export async function checkedExamples(file: string, flag: string, skips: SkipCou
   return {
     length: good.length,
     get: (index, epoch) => source.get(good[index], epoch),
-    sizeOf: (index) => source.sizeOf(good[index]),
+    exampleLength: (index) => source.exampleLength(good[index]),
     describe: () => `${source.describe()}, ${source.length - good.length} bad records skipped`,
     close: () => source.close(),
   };

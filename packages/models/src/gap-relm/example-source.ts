@@ -11,11 +11,11 @@ export interface ExampleSource {
   /** Example `index` as seen in `epoch`. */
   get(index: number, epoch: number): Promise<PrecomputedExample>;
   /**
-   * A size of example `index` that orders examples by the padded work they cost (bytes of the
-   * record, characters of the sentence), the same in every epoch: the trainer's
-   * `exampleLength` for `group_by_length`.
+   * The trainer's `exampleLength` for `group_by_length`: a length of example `index` that orders
+   * examples by the padded work they cost (bytes of the record, characters of the sentence), the
+   * same in every epoch.
    */
-  sizeOf(index: number): number;
+  exampleLength(index: number): number;
   /** "static precomputed.jsonl (1,204,331 examples)" — for logs. */
   describe(): string;
   /** Releases file handles. */
@@ -43,7 +43,7 @@ export async function staticExamples(file: string): Promise<ExampleSource> {
       return e;
     },
     // The record holds the source, target, labels and template, each about as long as the sentence.
-    sizeOf: (index) => ds.byteLength(index),
+    exampleLength: (index) => ds.byteLength(index),
     describe: () => `static ${file} (${ds.length.toLocaleString('en-US')} examples)`,
     close: () => ds.close(),
   };
@@ -82,7 +82,7 @@ export function onlineExamples(sentences: string[], generator: ErrorGenerator, s
       return result.ok ? result.example : positiveExample(corruption.target);
     },
     // The corrupted sentence differs from the clean one by a few characters at most.
-    sizeOf: (index) => sentences[index].length,
+    exampleLength: (index) => sentences[index].length,
     describe: () => `online ${sentences.length.toLocaleString('en-US')} clean sentences, fresh errors per epoch (seed ${seed})`,
     close: async () => {},
   };

@@ -260,7 +260,7 @@ export function createOpsStageTask(stage: StageName, model: GapRelm, options: St
     trainable: stageTrainable(stage, model),
     newParameters: model.newParameters ? () => model.newParameters! : undefined,
     numExamples: () => train.length,
-    exampleLength: (index) => train.sizeOf(index),
+    exampleLength: (index) => train.exampleLength(index),
     inputs,
     batch,
     loss,

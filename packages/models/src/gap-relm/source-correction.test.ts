@@ -71,7 +71,7 @@ describe('the auxiliary BERT-CSC term of a stage loss', () => {
     });
 
   it('adds weight × the mean cross-entropy of the MLM head at the source tokens, from the infill term\'s forward pass', async () => {
-    const train: ExampleSource = { length: precomputed.length, get: async (i) => precomputed[i], sizeOf: (i) => precomputed[i].source.length, describe: () => 'pairs', close: async () => {} };
+    const train: ExampleSource = { length: precomputed.length, get: async (i) => precomputed[i], exampleLength: (i) => precomputed[i].source.length, describe: () => 'pairs', close: async () => {} };
     const task = createOpsStageTask('infiller_pretrain', model, { train });
     const batch = await task.batch([0, 1, 2], { epoch: 0, batchIndex: 0, step: 0, rng: new Rng(0), training: true });
     const weighted = (w: number) => lossOf(task, { ...batch, csc_weight: { data: Float32Array.of(w), shape: [] } });

@@ -83,8 +83,8 @@ describe('example sources', () => {
       expect(await source.get(3, 9)).toEqual(examples[3]);
       await expect(source.get(5, 0)).rejects.toThrow(/staticExamples: .*train.jsonl record 5: expected an object with string "source"/);
       // Sizes for group_by_length: a record's bytes (static), a clean sentence's length (online).
-      expect(source.sizeOf(3)).toBe(Buffer.byteLength(precomputedLine(examples[3])));
-      expect(online.sizeOf(4)).toBe(sentences[4].length);
+      expect(source.exampleLength(3)).toBe(Buffer.byteLength(precomputedLine(examples[3])));
+      expect(online.exampleLength(4)).toBe(sentences[4].length);
     } finally {
       await source.close();
     }
