@@ -18,7 +18,9 @@ Only same-length pairs can be trained on (a prediction per character): the synth
 errors add or drop a character are skipped and counted. Prints one JSON line: budget, steps,
 examples seen, the load average before and after training, and the SIGHAN-15 scores (sentence level:
 detection / correction P, R, F1 and the false-positive rate); writes it to <output-dir>/result.json
-with the predictions in <output-dir>/sighan15-test.pred.txt.
+with the predictions in <output-dir>/sighan15-test.pred.txt. With --similar-chars (the Gap-ReLM
+model's similar_chars.json) the same model is also decoded with Gap-ReLM's similar-character prior
+and scored under "with_similar_prior" (predictions in sighan15-test.prior.pred.txt).
 """
 
 import argparse
@@ -121,8 +123,24 @@ def read_sighan(path: Path):
     return rows
 
 
+def similar_columns(vocab: CharVocab, table: dict) -> dict:
+    """Per character id: its own id and those of the characters the table lists as similar to it
+    (the Gap-ReLM model's similar_chars.json: {"char": "similar chars", ...})."""
+    out = {}
+    for char, similar in table.items():
+        ids = {i for i in vocab.encode(char + similar) if i != vocab.unk}
+        source = vocab.encode(char)[0]
+        if source != vocab.unk:
+            out[source] = torch.tensor(sorted(ids | {source}))
+    return out
+
+
 @torch.no_grad()
-def correct(model, vocab, sources, batch_size=32):
+def correct(model, vocab, sources, batch_size=32, similar=None, bonus=0.0):
+    """Argmax per character. With `similar` and `bonus`, Gap-ReLM's decoding prior
+    (similar_fill_bonus): each position's logits get `bonus` on the columns of its source
+    character and the characters similar to it, so a correction to another character must beat
+    them by that much."""
     model.eval()
     preds = []
     order = sorted(range(len(sources)), key=lambda i: len(sources[i]))
@@ -130,7 +148,14 @@ def correct(model, vocab, sources, batch_size=32):
     for start in range(0, len(order), batch_size):
         idx = order[start : start + batch_size]
         ids, mask, _ = batch_tensors(vocab, [(sources[i], sources[i]) for i in idx], max_len=510)
-        best = model(ids, mask).argmax(-1)
+        logits = model(ids, mask)
+        if similar is not None and bonus > 0:
+            for row, i in enumerate(idx):
+                for j, src in enumerate(vocab.encode(sources[i][:510])):
+                    columns = similar.get(src)
+                    if columns is not None:
+                        logits[row, j + 1, columns] += bonus
+        best = logits.argmax(-1)
         for row, i in enumerate(idx):
             n = min(len(sources[i]), 510)
             fixed = vocab.decode(sources[i][:n], best[row, 1 : n + 1].tolist())
@@ -153,6 +178,8 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--output-dir", type=Path, required=True)
+    parser.add_argument("--similar-chars", type=Path, help="also decode with Gap-ReLM's similar-character prior: the model's similar_chars.json")
+    parser.add_argument("--similar-fill-bonus", type=float, default=12.0, help="the prior's bonus (the demo's similar_fill_bonus)")
     args = parser.parse_args()
 
     torch.manual_seed(args.seed)
@@ -232,6 +259,19 @@ def main() -> int:
         "sighan15_sentences": metrics["sentences"],
         "torch": torch.__version__,
     }
+    if args.similar_chars is not None:
+        # The same model decoded a second time with the prior: what the prior gives the baseline.
+        table = json.loads(args.similar_chars.read_text(encoding="utf8"))
+        prior_preds = correct(model, vocab, [s for s, _ in test], similar=similar_columns(vocab, table), bonus=args.similar_fill_bonus)
+        prior = reference_metrics([(s, t, p) for (s, t), p in zip(test, prior_preds)])
+        (args.output_dir / "sighan15-test.prior.pred.txt").write_text("".join(p + "\n" for p in prior_preds), encoding="utf8")
+        result["with_similar_prior"] = {
+            "similar_chars": str(args.similar_chars),
+            "similar_fill_bonus": args.similar_fill_bonus,
+            "sighan15_sentence_correction": {k: round(prior["sentence"]["correction"][k], 4) for k in ("precision", "recall", "f1")},
+            "sighan15_sentence_detection": {k: round(prior["sentence"]["detection"][k], 4) for k in ("precision", "recall", "f1")},
+            "sighan15_fpr": round(prior["fpr"], 4),
+        }
     (args.output_dir / "result.json").write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf8")
     print(json.dumps(result, ensure_ascii=False))
     return 0 if math.isfinite(result["final_loss_mean_last_50"]) else 1

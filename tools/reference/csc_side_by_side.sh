@@ -20,8 +20,14 @@ node "$root/apps/gap-relm/dist/cli.js" demo --fresh --output-dir "$out" "$@" >"$
 [ -d "$encoder" ] || { echo "csc_side_by_side: $encoder is missing (the demo fetches it; set ENCODER to a Hugging Face BERT directory)" >&2; exit 2; }
 budget_minutes="$(node -e 'const s = require(process.argv[1]); console.log((s.train_seconds / 60).toFixed(2))' "$out/summary.json")"
 echo "csc_side_by_side: baseline budget = the demo's training time, $budget_minutes min" >&2
+# The baseline is also decoded with the demo model's similar-character prior (same table, same bonus).
+prior=()
+bonus="$(node -e 'console.log(require(process.argv[1]).similar_fill_bonus ?? 0)' "$out/model/final/gap_relm_config.json")"
+if [ -f "$out/model/final/similar_chars.json" ] && [ "$bonus" != "0" ]; then
+  prior=(--similar-chars "$out/model/final/similar_chars.json" --similar-fill-bonus "$bonus")
+fi
 "$python" "$root/tools/reference/bert_csc_baseline.py" --encoder "$encoder" --train-file "$out/train-mix.jsonl" \
-  --budget-minutes "$budget_minutes" --output-dir "$out/bert-csc" >/dev/null
+  --budget-minutes "$budget_minutes" --output-dir "$out/bert-csc" "${prior[@]}" >/dev/null
 
 node -e '
 const [demo, base] = process.argv.slice(1).map((f) => require(f));
@@ -33,4 +39,6 @@ console.log(`${"model".padEnd(34)}${"train s".padStart(7)}${"P".padStart(6)}${"R
 row(`Gap-ReLM (${demo.engine}, steps ${demo.train_steps})`, demo.train_seconds, g.precision, g.recall, g.f1, g.fpr);
 const b = base.sighan15_sentence_correction;
 row(`BERT-CSC (PyTorch, ${base.steps} steps)`, Math.round(base.train_seconds), b.precision, b.recall, b.f1, base.sighan15_fpr);
+const p = base.with_similar_prior;
+if (p) row(`  + similar prior ${p.similar_fill_bonus} (decode)`, Math.round(base.train_seconds), p.sighan15_sentence_correction.precision, p.sighan15_sentence_correction.recall, p.sighan15_sentence_correction.f1, p.sighan15_fpr);
 ' "$out/summary.json" "$out/bert-csc/result.json"
