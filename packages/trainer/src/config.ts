@@ -14,7 +14,7 @@ export const TrainConfigSchema = z
       .number()
       .min(0)
       .default(0)
-      .describe('stop at the first optimizer step that ends this many seconds after training started (evaluation included), with a checkpoint; the LR schedule still counts the planned steps, so the run is a prefix of the unlimited one; 0 = no limit'),
+      .describe('stop at the first optimizer step that ends this many seconds after train() was called (setup and evaluation included), with a checkpoint; the LR schedule still counts the planned steps, so the run is a prefix of the unlimited one; 0 = no limit'),
     batch_size: z.number().int().min(1).default(8).describe('examples per micro-batch'),
     grad_accum_steps: z.number().int().min(1).default(1).describe('micro-batches per optimizer step'),
     group_by_length: z

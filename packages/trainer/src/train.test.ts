@@ -457,7 +457,7 @@ describe('train: resume', () => {
   it('max_seconds stops at the first step that ends past the limit, evaluated and saved; the run is a prefix and resumes to the same end', async () => {
     const dir = runDir('time-limit');
     const first = createMlpTask();
-    // One simulated second per reading: the loop start reads 0, step k's check reads k seconds.
+    // One simulated second per reading: the call reads 0, step k's check reads k seconds.
     let reads = 0;
     const limited = await train({ ...config, output_dir: dir, max_seconds: 6.5 }, first, { ...quiet, clock: () => 1000 * reads++ });
     expect(limited.stopped).toBe('time_limit');

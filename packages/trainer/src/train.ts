@@ -71,6 +71,10 @@ export interface TrainResult {
  * 8) loss plot. See README.md for the guarantees.
  */
 export async function train<B>(configInput: TrainConfigInput, task: TrainTask<B>, options: TrainOptions<B> = {}): Promise<TrainResult> {
+  // max_seconds counts from here, setup (the engine's graphs and sessions) included, per call: a
+  // resumed run gets the whole limit again.
+  const clock = options.clock ?? (() => performance.now());
+  const calledAt = clock();
   // 1) config, precision flags, output
   const config = parseTrainConfig(configInput);
   const backend = tf.getBackend();
@@ -202,10 +206,6 @@ export async function train<B>(configInput: TrainConfigInput, task: TrainTask<B>
 
     // 7) the loop
     let stopped: TrainResult['stopped'] = 'completed';
-    // max_seconds counts from here (setup, resume and banner excluded), per call: a resumed run
-    // gets the whole limit again.
-    const clock = options.clock ?? (() => performance.now());
-    const loopStartedAt = clock();
     // A run resumed at its last step trains nothing more: its checkpoint is still the last one.
     let lastCheckpoint: string | null = resumedFrom;
     let lastEvalStep = -1;
@@ -271,7 +271,7 @@ export async function train<B>(configInput: TrainConfigInput, task: TrainTask<B>
         const step = state.global_step;
         const last = step >= totalSteps;
         // Out of time: this step ends the run as the last one would (log, evaluate, hooks, save).
-        const outOfTime = config.max_seconds > 0 && !last && (clock() - loopStartedAt) / 1000 >= config.max_seconds;
+        const outOfTime = config.max_seconds > 0 && !last && (clock() - calledAt) / 1000 >= config.max_seconds;
 
         // 7d) log: mean step loss (and the task's trainMetrics) over the window, LR, grad norm
         //     (before clipping), tokens/s
