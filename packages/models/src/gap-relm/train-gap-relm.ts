@@ -243,7 +243,7 @@ export async function trainGapRelm(options: TrainGapRelmOptions): Promise<TrainG
       const left = budget - (performance.now() - startedAt) / 1000;
       const shareLeft = stages.slice(index).reduce((sum, s) => sum + share(s), 0);
       config.max_seconds = Math.max(1e-3, (left * share(stage)) / shareLeft);
-      say(`trainGapRelm: ${stage} gets ${config.max_seconds.toFixed(0)} s of the ${Math.max(0, left).toFixed(0)} s left of the ${budget} s budget`);
+      say(`trainGapRelm: ${stage} gets ${config.max_seconds.toFixed(0)} s of the ${Math.max(0, left).toFixed(0)} s left of the ${budget.toFixed(0)} s budget`);
     }
     say(`trainGapRelm: ${stage}${resumeFrom ? ` (resuming from ${resumeFrom})` : ''}`);
     const result = await train(config, task, { resumeFrom, log: logStream, engine: options.engine === 'onnx' ? createOnnxEngine(options.onnx) : undefined });
