@@ -57,23 +57,26 @@ function parseStages(value: string): StageName[] {
   return stages as StageName[];
 }
 
+/** A comma-separated flag with one number per stage, in --stages order, each passing `valid`. */
+function parsePerStage(flag: string, value: string, stages: StageName[], valid: (n: number) => boolean, expected: string): number[] {
+  const values = value.split(',').map(Number);
+  if (values.length !== stages.length || values.some((n) => !valid(n))) {
+    throw new CliError(`${flag}: expected ${stages.length} ${expected} (one per stage: ${stages.join(', ')}), got "${value}"`);
+  }
+  return values;
+}
+
 /** `--stage-max-steps 500,200,200`: one optimizer-step budget per stage, in --stages order. */
 function parseStageMaxSteps(value: string | undefined, stages: StageName[]): Partial<Record<StageName, { max_steps: number }>> {
   if (value === undefined) return {};
-  const steps = value.split(',').map(Number);
-  if (steps.length !== stages.length || steps.some((n) => !Number.isInteger(n) || n < 0)) {
-    throw new CliError(`--stage-max-steps: expected ${stages.length} integers >= 0 (one per stage: ${stages.join(', ')}), got "${value}"`);
-  }
+  const steps = parsePerStage('--stage-max-steps', value, stages, (n) => Number.isInteger(n) && n >= 0, 'integers >= 0');
   return Object.fromEntries(stages.map((stage, i) => [stage, { max_steps: steps[i] }]));
 }
 
 /** `--stage-time-shares 2.3,1.4`: relative shares of --max-seconds per stage, in --stages order. */
 function parseStageTimeShares(value: string | undefined, stages: StageName[]): Partial<Record<StageName, number>> | undefined {
   if (value === undefined) return undefined;
-  const shares = value.split(',').map(Number);
-  if (shares.length !== stages.length || shares.some((n) => !(n > 0) || !Number.isFinite(n))) {
-    throw new CliError(`--stage-time-shares: expected ${stages.length} numbers > 0 (one per stage: ${stages.join(', ')}), got "${value}"`);
-  }
+  const shares = parsePerStage('--stage-time-shares', value, stages, (n) => Number.isFinite(n) && n > 0, 'numbers > 0');
   return Object.fromEntries(stages.map((stage, i) => [stage, shares[i]]));
 }
 
