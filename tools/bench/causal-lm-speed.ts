@@ -3,13 +3,15 @@
 //
 //   npx tsx tools/bench/causal-lm-speed.ts [--sizes cpu-small,minimind-26m] [--batch 8] [--seq-len 128]
 //       [--steps 4] [--warmup 1] [--new-tokens 32] [--prompt-length 32] [--train-engines onnx,tfjs]
-//       [--repeats 3] [--no-train] [--no-generate]
+//       [--repeats 3] [--no-train] [--no-generate] [--steps-per-run 1]
 //
 // Pretraining: tokens/s of AdamW steps (lr 5e-4, clipping 1.0) through train() of @proj/trainer on
 // the onnxruntime engine (createOnnxEngine, cpu, 2 threads) and the tfjs engine (wasm), on windows
 // of the bundled Chinese Wikipedia sentences tokenized with minimind's tokenizer; PyTorch (2
 // threads, tools/reference/mateconv_torch.py) runs AdamW with the same settings on the batches the
-// onnx run recorded. The first --warmup steps of each are not timed.
+// onnx run recorded. The first --warmup steps of each are not timed. --steps-per-run K lets the onnx
+// engine take K steps per session run (steps_per_run: weights and AdamW moments cross between host
+// and onnxruntime once per K steps; --steps and --warmup then multiples of K).
 // Generation: greedy new tokens/s at batch 1 and 8 (equal-length prompts of windows of the same
 // corpus): tfjs with and without its KV cache, onnxruntime with the KV cache (the export with past
 // key/values) and without it (the same graph on the full sequence every step), PyTorch's generate
@@ -54,7 +56,7 @@ const TRAIN = { lr: 5e-4, weight_decay: 0.01, max_grad_norm: 1 };
 const REPEATS = flag('repeats', 3);
 
 /** Training steps/s of `engine` on a copy of the saved model; returns tokens/s and the batches fed. */
-async function trainRun(modelDir: string, engine: 'onnx' | 'tfjs', corpus: Int32Array, opts: { batch: number; seqLen: number; steps: number; warmup: number }) {
+async function trainRun(modelDir: string, engine: 'onnx' | 'tfjs', corpus: Int32Array, opts: { batch: number; seqLen: number; steps: number; warmup: number; stepsPerRun: number }) {
   console.error(`causal-lm-speed: training on the ${engine} engine`);
   const model = await loadCausalLm(modelDir);
   const { seqLen } = opts;
@@ -64,6 +66,7 @@ async function trainRun(modelDir: string, engine: 'onnx' | 'tfjs', corpus: Int32
   const dir = await mkdtemp(join(tmpdir(), `bench-causal-lm-${engine}-`));
   // Where a step's time goes: the engine's micro-step (batch, forward, backward) and optimizer step, per step.
   const parts = { micro: [] as number[], optimizer: [] as number[] };
+  const losses: number[] = [];
   const timed = (e: TrainEngine): TrainEngine => {
     const microStep = e.microStep.bind(e);
     const optimizerStep = e.optimizerStep.bind(e);
@@ -72,6 +75,7 @@ async function trainRun(modelDir: string, engine: 'onnx' | 'tfjs', corpus: Int32
         const t = performance.now();
         const r = await microStep(...args);
         parts.micro.push((performance.now() - t) / 1000);
+        losses.push(r.loss);
         return r;
       },
       optimizerStep: async (lr: number) => {
@@ -85,14 +89,15 @@ async function trainRun(modelDir: string, engine: 'onnx' | 'tfjs', corpus: Int32
   const onnxEngine = createOnnxEngine({ executionProviders: ['cpu'], intraOpNumThreads: THREADS });
   try {
     const result = await train(
-      { max_steps: opts.warmup + opts.steps, batch_size: opts.batch, optimizer: 'adamw', lr: TRAIN.lr, weight_decay: TRAIN.weight_decay, warmup_steps: 0, schedule: 'constant', max_grad_norm: TRAIN.max_grad_norm, log_every_steps: 1, seed: SEED, output_dir: dir },
+      { max_steps: opts.warmup + opts.steps, batch_size: opts.batch, optimizer: 'adamw', lr: TRAIN.lr, weight_decay: TRAIN.weight_decay, warmup_steps: 0, schedule: 'constant', max_grad_norm: TRAIN.max_grad_norm, log_every_steps: opts.stepsPerRun, steps_per_run: opts.stepsPerRun, seed: SEED, output_dir: dir },
       task,
       { log: null, engine: engine === 'onnx' ? async (setup) => timed(await onnxEngine(setup)) : undefined },
     );
-    const steps = result.history.filter((r) => r.split === 'train');
+    // One record per run of --steps-per-run steps (the engine takes them in one call).
+    const records = result.history.filter((r) => r.split === 'train');
     let [tokens, seconds] = [0, 0];
-    for (const r of steps.slice(opts.warmup)) {
-      const t = opts.batch * seqLen;
+    for (const r of records.slice(opts.warmup / opts.stepsPerRun)) {
+      const t = opts.batch * seqLen * opts.stepsPerRun;
       tokens += t;
       seconds += t / (r.tokens_per_s as number);
     }
@@ -108,7 +113,7 @@ async function trainRun(modelDir: string, engine: 'onnx' | 'tfjs', corpus: Int32
       await lossSession.release();
     }
     const mean = (xs: number[]) => (xs.length <= opts.warmup ? NaN : xs.slice(opts.warmup).reduce((a, b) => a + b, 0) / (xs.length - opts.warmup));
-    return { tokens_per_s: tokens / seconds, step_s: seconds / opts.steps, first_loss: steps[0].loss as number, last_loss: steps.at(-1)!.loss as number, batches: recorded, micro_s: mean(parts.micro), optimizer_s: mean(parts.optimizer), forward_s: forwardS };
+    return { tokens_per_s: tokens / seconds, step_s: seconds / opts.steps, first_loss: losses[0], last_loss: losses.at(-1)!, batches: recorded, micro_s: mean(parts.micro), optimizer_s: mean(parts.optimizer), forward_s: forwardS };
   } finally {
     model.dispose();
     await rm(dir, { recursive: true, force: true });
@@ -198,7 +203,8 @@ const fmt = (x: number) => (x >= 100 ? x.toFixed(0) : x.toFixed(1));
 
 async function main(): Promise<void> {
   const sizes = listFlag('sizes', 'cpu-small,minimind-26m') as CausalLmPreset[];
-  const opts = { batch: flag('batch', 8), seqLen: flag('seq-len', 128), steps: flag('steps', 4), warmup: flag('warmup', 1) };
+  const opts = { batch: flag('batch', 8), seqLen: flag('seq-len', 128), steps: flag('steps', 4), warmup: flag('warmup', 1), stepsPerRun: flag('steps-per-run', 1) };
+  if (opts.steps % opts.stepsPerRun !== 0 || opts.warmup % opts.stepsPerRun !== 0) throw new RangeError(`causal-lm-speed: --steps (${opts.steps}) and --warmup (${opts.warmup}) must be multiples of --steps-per-run (${opts.stepsPerRun})`);
   const [newTokens, promptLength] = [flag('new-tokens', 32), flag('prompt-length', 32)];
   const engines = listFlag('train-engines', 'onnx,tfjs') as ('onnx' | 'tfjs')[];
   const doTrain = !process.argv.includes('--no-train');
@@ -245,7 +251,7 @@ async function main(): Promise<void> {
         out.push(`Pretraining: batch ${opts.batch} x ${opts.seqLen} tokens, AdamW lr ${TRAIN.lr}, clipping ${TRAIN.max_grad_norm}; ${opts.steps} timed steps after ${opts.warmup} warm-up`, '');
         out.push('| engine | tokens/s | s/step | of which forward + backward / optimizer (s) | loss first → last | × PyTorch |', '|:---|---:|---:|:---|:---|---:|');
         for (const [engine, r] of Object.entries(trained)) {
-          const name = engine === 'onnx' ? `onnxruntime engine (cpu, ${THREADS} threads)` : `tfjs engine (${backend.name})`;
+          const name = engine === 'onnx' ? `onnxruntime engine (cpu, ${THREADS} threads${opts.stepsPerRun > 1 ? `, ${opts.stepsPerRun} steps per run` : ''})` : `tfjs engine (${backend.name})`;
           const split = Number.isNaN(r.micro_s) ? '' : `${r.micro_s.toFixed(2)} / ${r.optimizer_s.toFixed(2)}${Number.isNaN(r.forward_s) ? '' : ` (forward alone ${r.forward_s.toFixed(2)})`}`;
           out.push(`| ${name} | ${fmt(r.tokens_per_s)} | ${r.step_s.toFixed(2)} | ${split} | ${r.first_loss.toFixed(3)} → ${r.last_loss.toFixed(3)} | ${(r.tokens_per_s / base).toFixed(2)}× |`);
         }

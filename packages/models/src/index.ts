@@ -35,6 +35,7 @@ export {
   buildTrainingStep,
   buildGradientStep,
   buildOptimizerStep,
+  chainTrainingSteps,
   TRAINING_STEP_NAMES,
   type TrainingStepOptions,
   type GradientStepOptions,

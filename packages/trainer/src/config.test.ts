@@ -10,6 +10,7 @@ describe('TrainConfigSchema', () => {
       max_seconds: 0,
       batch_size: 8,
       grad_accum_steps: 1,
+      steps_per_run: 1,
       group_by_length: false,
       optimizer: 'adamw',
       lr: 3e-4,
@@ -52,7 +53,7 @@ describe('configHash', () => {
   it('ignores bookkeeping fields and key order, but not the recipe', () => {
     const a = parseTrainConfig({ lr: 0.1 });
     expect(configHash(a)).toMatch(/^[0-9a-f]{16}$/);
-    expect(configHash({ ...a, output_dir: 'elsewhere', log_every_steps: 1, save_total_limit: 0, save_every_steps: 5, max_seconds: 60 })).toBe(configHash(a));
+    expect(configHash({ ...a, output_dir: 'elsewhere', log_every_steps: 1, save_total_limit: 0, save_every_steps: 5, max_seconds: 60, steps_per_run: 4 })).toBe(configHash(a));
     const reordered = Object.fromEntries(Object.entries(a).reverse()) as typeof a;
     expect(configHash(reordered)).toBe(configHash(a));
     expect(configHash({ ...a, lr: 0.2 })).not.toBe(configHash(a));

@@ -17,6 +17,12 @@ export const TrainConfigSchema = z
       .describe('stop at the first optimizer step that ends this many seconds after train() was called (setup and evaluation included), with a checkpoint; the LR schedule still counts the planned steps, so the run is a prefix of the unlimited one; 0 = no limit'),
     batch_size: z.number().int().min(1).default(8).describe('examples per micro-batch'),
     grad_accum_steps: z.number().int().min(1).default(1).describe('micro-batches per optimizer step'),
+    steps_per_run: z
+      .number()
+      .int()
+      .min(1)
+      .default(1)
+      .describe('optimizer steps an engine may take in one call when it can (the onnx engine, one micro-batch per step, no EMA): weights and optimizer state cross between host and runtime once per call; the same numbers as one step per call; steps that log, evaluate, save or end the run close a call'),
     group_by_length: z
       .boolean()
       .default(false)
@@ -79,8 +85,8 @@ export function parseTrainConfig(input: unknown): TrainConfig {
 
 // Fields that change where or how often things are written, not the numbers the run computes.
 // max_seconds only decides where a run stops (the schedule ignores it), so a run stopped by it
-// resumes under another limit.
-const BOOKKEEPING_FIELDS = new Set(['output_dir', 'log_every_steps', 'save_total_limit', 'save_every_steps', 'max_seconds']);
+// resumes under another limit; steps_per_run only groups the same steps into fewer engine calls.
+const BOOKKEEPING_FIELDS = new Set(['output_dir', 'log_every_steps', 'save_total_limit', 'save_every_steps', 'max_seconds', 'steps_per_run']);
 // Fields added after checkpoints were written: hashed only when not at their default (which
 // reproduces the older runs), so those checkpoints still resume.
 const LATER_FIELDS: Partial<Record<keyof TrainConfig, unknown>> = { head_lr_scale: 1, group_by_length: false };

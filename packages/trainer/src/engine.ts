@@ -13,6 +13,14 @@ export interface MicroStepResult {
   metrics?: Record<string, number>;
 }
 
+/** A later optimizer step of one micro-batch that `microStep` may take in the same call (`TrainEngine.maxStepsPerRun`). */
+export interface AheadStep {
+  indices: readonly number[];
+  ctx: StepContext;
+  /** The step's learning rate. */
+  lr: number;
+}
+
 /** What `train()` hands an engine factory once the config is parsed and the trainable set is known. */
 export interface EngineSetup<B> {
   config: TrainConfig;
@@ -46,7 +54,17 @@ export interface TrainEngine {
    * `lr` is the learning rate of the optimizer step this micro-batch belongs to, so an engine may
    * apply the update in the same run when groupSize is 1 (`optimizerStep` then gets the same lr).
    */
-  microStep(indices: readonly number[], ctx: StepContext, groupSize: number, lr: number): Promise<MicroStepResult>;
+  microStep(indices: readonly number[], ctx: StepContext, groupSize: number, lr: number, ahead?: readonly AheadStep[]): Promise<MicroStepResult>;
+  /**
+   * Optional: how many optimizer steps of one micro-batch each this engine can take in one
+   * `microStep` call (default 1). `train()` then passes up to `min(this, steps_per_run) − 1`
+   * following steps as `ahead`, only such that nothing reads the weights between them (no log
+   * record, evaluation, hook, checkpoint, time check or epoch end after any but the last), and
+   * then calls `microStep` and `optimizerStep` for each of them in order with the same indices,
+   * ctx and lr: the engine returns the results it computed, with the steps' announced order and
+   * lrs checked.
+   */
+  readonly maxStepsPerRun?: number;
   /**
    * Optional: the micro-batch the next `microStep` call will get (its indices and context), told
    * before the current one, so the engine may build it while the current step runs. It must come

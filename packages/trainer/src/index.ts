@@ -3,7 +3,7 @@
 // The loop and the task interface
 export { train, type TrainOptions, type TrainResult, type PeriodicHook } from './train';
 export type { TrainTask, TrainMetrics, StepContext, EvalContext } from './task';
-export type { TrainEngine, EngineFactory, EngineSetup, MicroStepResult } from './engine';
+export type { AheadStep, TrainEngine, EngineFactory, EngineSetup, MicroStepResult } from './engine';
 export { createTfjsEngine } from './tfjs-engine';
 
 // Configuration

@@ -9,6 +9,8 @@ import { createMlpTask, useCpuBackend } from '../test/mlp-task';
 import type { TrainConfigInput } from './config';
 import { lrAt } from './lr-schedule';
 import { readMetricsLog, type MetricsRecord } from './metrics-log';
+import type { EngineFactory } from './engine';
+import { createTfjsEngine } from './tfjs-engine';
 import { train } from './train';
 
 const tmp = mkdtempSync(join(tmpdir(), 'trainer-train-'));
@@ -389,6 +391,56 @@ describe('train: periodic hooks', () => {
       'train: periodic hook "probe".everySteps must be an integer >= 1, got 0',
     );
     task.dispose();
+  });
+});
+
+describe('train: several steps per engine call (steps_per_run)', () => {
+  /** The tfjs engine, declaring it can take `capacity` steps per call; records each call's steps ahead (it takes them as train() calls them). */
+  const chaining = (capacity: number, calls: number[][]): EngineFactory<unknown> => (setup) => {
+    const engine = createTfjsEngine(setup);
+    return Object.assign(engine, {
+      maxStepsPerRun: capacity,
+      microStep: ((microStep) => (indices: readonly number[], ctx: Parameters<typeof microStep>[1], groupSize: number, lr: number, ahead?: Parameters<typeof microStep>[4]) => {
+        if (ahead && ahead.length > 0) calls.push([ctx.step + 1, ...ahead.map((a) => a.ctx.step + 1)]);
+        return microStep(indices, ctx, groupSize, lr);
+      })(engine.microStep.bind(engine)),
+    });
+  };
+  // 48 examples / 8 = 6 steps per epoch, 12 steps; log every 4, evaluate every 3 (and save there).
+  const config = { epochs: 2, batch_size: 8, lr: 0.05, warmup_steps: 2, log_every_steps: 4, eval_every_steps: 3, save_total_limit: 0 };
+
+  it('groups only steps after which nothing reads the weights, aligned to multiples of the call size; the same run as one step per call', async () => {
+    const plain = createMlpTask();
+    const one = await train({ ...config, output_dir: runDir('one-per-call') }, plain, quiet);
+    const calls: number[][] = [];
+    const task = createMlpTask();
+    const result = await train({ ...config, steps_per_run: 4, output_dir: runDir('four-per-call') }, task, { ...quiet, engine: chaining(8, calls) });
+    // Quiet after 1, 2, 5, 7, 10, 11 (not a log step, multiple of 3, epoch end or the last); calls
+    // also end at multiples of 4: steps 1-3, 5-6, 7-8, 10-12.
+    expect(calls).toEqual([[1, 2, 3], [5, 6], [7, 8], [10, 11, 12]]);
+    expect(losses(result.history)).toEqual(losses(one.history));
+    expect(steps(result.history, 'dev')).toEqual([3, 6, 9, 12]);
+    sameMaps(plain.snapshot(), task.snapshot());
+    plain.dispose();
+    task.dispose();
+  });
+
+  it('steps_per_run is capped by the engine, and max_seconds is checked where a call ends', async () => {
+    const calls: number[][] = [];
+    const capped = createMlpTask();
+    await train({ ...config, steps_per_run: 4, output_dir: runDir('capped') }, capped, { ...quiet, engine: chaining(2, calls) });
+    // Calls of 2, ending at even steps: step 10 (even) is a call of its own, as 3, 4 and 9.
+    expect(calls).toEqual([[1, 2], [5, 6], [7, 8], [11, 12]]);
+    capped.dispose();
+
+    // One simulated second per clock reading: the limit has passed when step 1 ends, but the
+    // clock is read where the call of steps 1-3 ends.
+    let reads = 0;
+    const timed = createMlpTask();
+    const limited = await train({ ...config, steps_per_run: 4, max_seconds: 0.5, output_dir: runDir('chained-time-limit') }, timed, { ...quiet, engine: chaining(8, []), clock: () => 1000 * reads++ });
+    expect(limited.stopped).toBe('time_limit');
+    expect(limited.global_step).toBe(3);
+    timed.dispose();
   });
 });
 

@@ -6,7 +6,7 @@ import { Progress, Rng, writeFileAtomic, type RngState } from '@proj/core';
 import { listCheckpoints, loadCheckpoint, readTrainerState, removeStaleDirs, resolveCheckpoint, saveBest, saveCheckpoint, type TrainerState } from './checkpoint';
 import { configHash, parseTrainConfig, type TrainConfig, type TrainConfigInput } from './config';
 import { initialEarlyStopping, updateEarlyStopping } from './early-stopping';
-import type { EngineFactory } from './engine';
+import type { AheadStep, EngineFactory } from './engine';
 import { ensureGradients } from './ensure-gradients';
 import { epochOrder } from './epoch-order';
 import { renderLossPlot, type PlotPanel } from './loss-plot';
@@ -214,6 +214,10 @@ export async function train<B>(configInput: TrainConfigInput, task: TrainTask<B>
     let window = newWindow();
     const rng = new Rng(state.rng as unknown as RngState);
     const accum = config.grad_accum_steps;
+    // Several one-micro-batch steps per engine call, where the engine can (steps_per_run).
+    const runSize = accum === 1 ? Math.max(1, Math.min(config.steps_per_run, engine.maxStepsPerRun ?? 1)) : 1;
+    // Steps of the current engine call still to be taken (their results are the engine's already).
+    let inRun = 0;
     epochs: for (let epoch = state.epoch; config.max_steps > 0 || epoch < config.epochs; epoch++) {
       if (state.global_step >= totalSteps) break;
       // 7a) this epoch's example order and batch-stream seed, drawn from the RNG as it stood at the
@@ -230,6 +234,16 @@ export async function train<B>(configInput: TrainConfigInput, task: TrainTask<B>
         indices: order.slice(i * config.batch_size, (i + 1) * config.batch_size),
         ctx: { epoch, batchIndex: i, step, rng: Rng.derive(epochSeed, i), training: true },
       });
+      // Whether nothing reads the weights after step `done` (ending with micro-batch b of this
+      // epoch): no log record, evaluation, hook or checkpoint due, not the last step or the
+      // epoch's last batch. Only such a step may be followed by another in the same engine call.
+      const quietAfter = (done: number, b: number): boolean =>
+        done < totalSteps &&
+        b + 1 < batchesPerEpoch &&
+        done % config.log_every_steps !== 0 &&
+        !(task.evaluate !== undefined && config.eval_every_steps > 0 && done % config.eval_every_steps === 0) &&
+        !(config.save_every_steps > 0 && done % config.save_every_steps === 0) &&
+        !periodic.some((hook) => done % hook.everySteps === 0);
       for (let b = firstBatch; b < batchesPerEpoch; b++) {
         // 7b) one micro-batch: loss / (micro-batches in this group), gradients summed. The last
         //     group of an epoch may be short (k < grad_accum_steps): dividing by k makes its step
@@ -241,12 +255,26 @@ export async function train<B>(configInput: TrainConfigInput, task: TrainTask<B>
         const lr = lrAt(state.global_step, schedule);
         // The next micro-batch of this epoch (its step counted if it starts a group), told early
         // so the engine can build it while this one runs.
-        const nextStep = state.global_step + ((b + 1) % accum === 0 ? 1 : 0);
-        if (engine.prefetch && b + 1 < batchesPerEpoch && nextStep < totalSteps) {
-          const next = microBatch(b + 1, nextStep);
+        // A call of several steps: this one and the following steps while the one before ends
+        // quietly (nothing reads the weights after it), up to runSize, within the epoch, the
+        // calls aligned to multiples of runSize.
+        const ahead: AheadStep[] = [];
+        const startsCall = inRun === 0;
+        if (runSize > 1 && startsCall) {
+          for (let done = state.global_step + 1; ahead.length + 1 < runSize && done % runSize !== 0 && quietAfter(done, b + ahead.length); done++) {
+            const later = microBatch(b + ahead.length + 1, done);
+            ahead.push({ ...later, lr: lrAt(done, schedule) });
+          }
+          inRun = ahead.length + 1;
+        }
+        const nextStep = state.global_step + ((b + 1) % accum === 0 ? 1 : 0) + ahead.length;
+        const nextBatch = b + 1 + ahead.length;
+        if (engine.prefetch && startsCall && nextBatch < batchesPerEpoch && nextStep < totalSteps) {
+          const next = microBatch(nextBatch, nextStep);
           engine.prefetch(next.indices, next.ctx);
         }
-        const micro = await engine.microStep(indices, ctx, groupSize, lr);
+        const micro = await engine.microStep(indices, ctx, groupSize, lr, ahead.length > 0 ? ahead : undefined);
+        if (inRun > 0) inRun -= 1;
         const microLoss = micro.loss;
         groupTokens += micro.tokens;
         if (!Number.isFinite(microLoss)) {
@@ -271,7 +299,9 @@ export async function train<B>(configInput: TrainConfigInput, task: TrainTask<B>
         const step = state.global_step;
         const last = step >= totalSteps;
         // Out of time: this step ends the run as the last one would (log, evaluate, hooks, save).
-        const outOfTime = config.max_seconds > 0 && !last && (clock() - calledAt) / 1000 >= config.max_seconds;
+        // Checked where an engine call ends (the engine's weights are this step's there).
+        const callEnds = inRun === 0;
+        const outOfTime = config.max_seconds > 0 && !last && callEnds && (clock() - calledAt) / 1000 >= config.max_seconds;
 
         // 7d) log: mean step loss (and the task's trainMetrics) over the window, LR, grad norm
         //     (before clipping), tokens/s
@@ -324,7 +354,7 @@ export async function train<B>(configInput: TrainConfigInput, task: TrainTask<B>
 
         // 7f) checkpoint: every save_every_steps, else at each evaluation (each epoch without
         //     evaluate); always at the end, on early stop, time limit and abort, so the run can continue
-        const aborted = options.signal?.aborted === true;
+        const aborted = options.signal?.aborted === true && callEnds;
         const saveDue =
           config.save_every_steps > 0 ? step % config.save_every_steps === 0 : task.evaluate ? lastEvalStep === step : epochEnd;
         if (saveDue || last || stopEarly || aborted || outOfTime) {

@@ -93,6 +93,7 @@ export async function runDemo(options: DemoCommandOptions, io: CliIO): Promise<D
       saveEverySteps: 0,
       patience: 0,
       logEverySteps: 10,
+      stepsPerRun: 5,
       devWindows: 64,
       seed: options.seed,
       backend: options.backend,

@@ -47,6 +47,8 @@ export interface PretrainCommandOptions {
   saveEverySteps: number;
   patience: number;
   logEverySteps: number;
+  /** --engine onnx: optimizer steps per onnxruntime run (weights and AdamW moments cross once per run). */
+  stepsPerRun: number;
   devWindows: number;
   seed: number;
   backend: BackendChoice;
@@ -106,6 +108,7 @@ export async function runPretrain(options: PretrainCommandOptions, io: CliIO): P
           seed: options.seed,
           output_dir: options.outputDir,
           log_every_steps: options.logEverySteps,
+          steps_per_run: options.stepsPerRun,
         },
         task,
         {
@@ -178,6 +181,12 @@ export function registerPretrain(program: Command, io: CliIO, report: (result: u
     .option('--save-every-steps <n>', 'checkpoint every N steps (0: at each evaluation)', numberFlag('--save-every-steps', { integer: true, min: 0 }), 0)
     .option('--patience <n>', 'early stopping after N evaluations without a better dev loss (0: never)', numberFlag('--patience', { integer: true, min: 0 }), 0)
     .option('--log-every-steps <n>', 'steps between train log lines', numberFlag('--log-every-steps', { integer: true, min: 1 }), 10)
+    .option(
+      '--steps-per-run <n>',
+      'with --engine onnx: optimizer steps per onnxruntime run, so weights and AdamW moments cross between host and runtime once per run (the same numbers; a step that logs, evaluates, samples or saves ends a run, so keep --log-every-steps a multiple; no effect with EMA or accumulation)',
+      numberFlag('--steps-per-run', { integer: true, min: 1 }),
+      5,
+    )
     .option('--dev-windows <n>', 'dev windows scored per evaluation', numberFlag('--dev-windows', { integer: true, min: 1 }), 256)
     .option('--seed <n>', 'initialization, shuffling', numberFlag('--seed', { integer: true, min: 0 }), 42)
     .addOption(new Option('--backend <name>', 'compute backend').choices(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']).default('auto'))

@@ -7,7 +7,7 @@ import { BertForMaskedLM } from '../bert/model';
 import { GraphOps } from '../ops/graph-ops';
 import { TfOps } from '../ops/tf-ops';
 import { graphRunner, maxAbs, recordTinyBertLoss, tfInt32, tinyBertBatch, tinyBertFeeds, tinyBertLoss, TINY_BERT, type HostTensor } from './testing';
-import { buildGradientStep, buildOptimizerStep, buildTrainingStep, TRAINING_STEP_NAMES as N } from './training-step';
+import { buildGradientStep, buildOptimizerStep, buildTrainingStep, chainTrainingSteps, TRAINING_STEP_NAMES as N } from './training-step';
 
 beforeAll(async () => {
   await initBackend({ backend: 'cpu' });
@@ -111,6 +111,52 @@ describe('training steps on onnxruntime equal @proj/trainer clipByGlobalNorm + c
     optimizer.dispose();
     model.dispose();
     console.log(`training step: ${names.length} parameters, norms ${norms.map((v) => v.toFixed(4))}, worst |onnx - tfjs| over params, m, v = ${worst.toExponential(2)}`);
+  });
+
+  it('chainTrainingSteps: three steps in one graph give the bits of three runs of the step graph (losses, norms, params, m, v)', async () => {
+    const { names, state, forward, parameters } = await setup();
+    const steps = [{ lr: 1e-2, seed: 1 }, { lr: 4e-3, seed: 2 }, { lr: 2e-3, seed: 3 }];
+    const graph = buildTrainingStep(forward, { loss: 'loss', trainable: names, maxGradNorm: MAX_NORM, weightDecay: WEIGHT_DECAY });
+    const chained = chainTrainingSteps(graph, names, steps.length);
+    // Weights and moments come in once and go out once; everything else once per step.
+    const perStep = graph.inputs.filter((i) => !state.has(i.name));
+    expect(chained.inputs.map((i) => i.name).sort()).toEqual([...state.keys(), ...steps.flatMap((_, j) => perStep.map((i) => N.ofStep(j, i.name)))].sort());
+    expect(chained.outputs.filter((o) => o.name.startsWith('updated.')).length).toBe(3 * names.length);
+    expect(chained.nodes.length).toBe(steps.length * graph.nodes.length);
+
+    const sequential = { state: new Map(state), losses: [] as number[], norms: [] as number[] };
+    const one = await graphRunner(graph, { parameters });
+    try {
+      for (const [t, { lr, seed }] of steps.entries()) {
+        const out = await one.run({ ...tinyBertFeeds(tinyBertBatch(new Rng(seed))), ...Object.fromEntries(sequential.state), ...stepScalars(lr, t + 1) });
+        sequential.losses.push(out.loss[0]);
+        sequential.norms.push(out[N.gradNorm][0]);
+        for (const n of names) for (const [key, outKey] of [[n, N.updated(n)], [N.m(n), N.updatedM(n)], [N.v(n), N.updatedV(n)]]) sequential.state.set(key, { data: out[outKey], dims: state.get(key)!.dims });
+      }
+    } finally {
+      await one.release();
+    }
+    const all = await graphRunner(chained, { parameters });
+    try {
+      const feeds: Record<string, HostTensor> = Object.fromEntries(state);
+      for (const [t, { lr, seed }] of steps.entries()) {
+        for (const [name, value] of Object.entries({ ...tinyBertFeeds(tinyBertBatch(new Rng(seed))), ...stepScalars(lr, t + 1) })) feeds[N.ofStep(t, name)] = value;
+      }
+      const out = await all.run(feeds);
+      expect(steps.map((_, j) => out[N.ofStep(j, 'loss')][0])).toEqual(sequential.losses);
+      expect(steps.map((_, j) => out[N.ofStep(j, N.gradNorm)][0])).toEqual(sequential.norms);
+      for (const n of names) {
+        expect(out[N.updated(n)]).toEqual(sequential.state.get(n)!.data);
+        expect(out[N.updatedM(n)]).toEqual(sequential.state.get(N.m(n))!.data);
+        expect(out[N.updatedV(n)]).toEqual(sequential.state.get(N.v(n))!.data);
+      }
+      // The steps did move the weights (the comparison is not of three no-ops).
+      expect(maxAbs(out[N.updated(names[0])].map((x, i) => x - state.get(names[0])!.data[i]))).toBeGreaterThan(1e-4);
+    } finally {
+      await all.release();
+    }
+    expect(() => chainTrainingSteps(graph, names, 0)).toThrow(/k must be an integer >= 1, got 0/);
+    expect(() => chainTrainingSteps(forward, names, 2)).toThrow(/has no input '.*' or output/);
   });
 
   it('the lr scales change the step: a scaled graph moves the head 10x as far at the first step (Adam steps are ±lr at t = 1)', async () => {

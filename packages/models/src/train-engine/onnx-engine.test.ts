@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { readSafetensors, Rng, safetensorsToFloat32 } from '@proj/core';
-import { train, type MetricsRecord, type TrainConfigInput } from '@proj/trainer';
+import { train, type EngineFactory, type MetricsRecord, type TrainConfigInput } from '@proj/trainer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../backend/init-backend';
 import { TINY_BERT } from '../autodiff/testing';
@@ -223,6 +223,47 @@ describe('createOnnxEngine: one micro-batch per step (forward, backward, clippin
     expect(result.global_step).toBe(12);
     expectLossesClose(split(result.history, 'train'), split(runs.tfjs.history, 'train').filter((r) => r.step > 3), 'train loss after resume');
     expect(maxAbsDiff(await weightsOf(model), runs.tfjs.weights)).toBeLessThan(1e-4);
+    model.dispose();
+  }, 240_000);
+});
+
+describe('createOnnxEngine: several steps per run (steps_per_run)', () => {
+  // 6 steps per epoch, 12 steps, dropout on, no EMA; a log record every 4 steps, evaluation and a
+  // checkpoint at each epoch end. With steps_per_run 4 the runs are steps 1–4, 5–6, 7–8, 9–12.
+  const CHAINED: TrainConfigInput = { ...RECIPE, grad_accum_steps: 1, epochs: 2, ema_decay: 0, log_every_steps: 4, eval_every_steps: 0 };
+
+  it('gives the bits of one step per run: losses, norms, dev losses, checkpoints and weights; a resumed run too', async () => {
+    const out: Record<string, { history: MetricsRecord[]; weights: Map<string, Float32Array>; aheads: number[]; dir: string }> = {};
+    for (const stepsPerRun of [1, 4]) {
+      const { task, model } = tinyMlmTask();
+      const aheads: number[] = [];
+      const spied: EngineFactory<HostBatch> = async (setup) => {
+        const engine = await onnx()(setup);
+        return { ...engine, microStep: (indices, ctx, groupSize, lr, ahead) => (aheads.push(ahead?.length ?? 0), engine.microStep(indices, ctx, groupSize, lr, ahead)) };
+      };
+      const dir = join(tmp, `chained-${stepsPerRun}`);
+      const result = await train({ ...CHAINED, steps_per_run: stepsPerRun, output_dir: dir }, task, { ...quiet, engine: spied });
+      expect(result.global_step).toBe(12);
+      out[stepsPerRun] = { history: result.history, weights: await weightsOf(model), aheads, dir };
+      model.dispose();
+    }
+    expect(out[1].aheads.every((n) => n === 0)).toBe(true);
+    // The calls that start a run (the others return what the run took ahead).
+    expect(out[4].aheads.filter((n, i) => i === 0 || out[4].aheads.slice(0, i).reduce((s, k) => s + k + 1, 0) === i || n > 0)).toEqual([3, 1, 1, 3]);
+    // Every record but its timing.
+    const numbers = (history: MetricsRecord[], s: string) => split(history, s).map(({ tokens_per_s: _, ...r }) => r);
+    for (const s of ['train', 'dev']) expect(numbers(out[4].history, s)).toEqual(numbers(out[1].history, s));
+    expect(split(out[4].history, 'train').map((r) => r.step)).toEqual([4, 8, 12]);
+    expect(maxAbsDiff(out[4].weights, out[1].weights)).toBe(0);
+    const saved = async (dir: string) => new Map([...(await readSafetensors(join(dir, 'model.safetensors'))).tensors].map(([n, t]) => [n, safetensorsToFloat32(t, n)]));
+    for (const step of [6, 12]) expect(maxAbsDiff(await saved(join(out[4].dir, `checkpoint-${step}`)), await saved(join(out[1].dir, `checkpoint-${step}`)))).toBe(0);
+
+    // Resumed from the epoch-1 checkpoint, four steps per run again: the same end.
+    const { task, model } = tinyMlmTask();
+    const result = await train({ ...CHAINED, steps_per_run: 4, output_dir: join(tmp, 'chained-resumed') }, task, { ...quiet, resumeFrom: join(out[1].dir, 'checkpoint-6'), engine: onnx() });
+    // (The record at step 8 averages steps 7–8 only: its window started at the resume.)
+    expect(numbers(result.history, 'train').filter((r) => r.step > 8)).toEqual(numbers(out[1].history, 'train').filter((r) => r.step > 8));
+    expect(maxAbsDiff(await weightsOf(model), out[1].weights)).toBe(0);
     model.dispose();
   }, 240_000);
 });

@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Rng } from '@proj/core';
-import type { EmaState, EngineFactory, HostTensor, OptimizerState, StepContext, TrainEngine } from '@proj/trainer';
+import type { EmaState, EngineFactory, HostTensor, MicroStepResult, OptimizerState, StepContext, TrainEngine } from '@proj/trainer';
 import * as ort from 'onnxruntime-node';
 import { dropoutMaskFeeds } from '../autodiff/dropout-masks';
-import { buildGradientStep, buildOptimizerStep, buildTrainingStep, TRAINING_STEP_NAMES as N } from '../autodiff/training-step';
+import { buildGradientStep, buildOptimizerStep, buildTrainingStep, chainTrainingSteps, TRAINING_STEP_NAMES as N } from '../autodiff/training-step';
 import { graphToOnnx } from '../onnx/serialize';
 import { createOnnxSession, type OnnxSession } from '../onnx-runtime/session';
 import { GraphOps, type Graph, type GraphValue } from '../ops/graph-ops';
@@ -177,7 +177,11 @@ const identity = (p: string) => p;
  * second forward pass). A step of one micro-batch is one session run of `buildTrainingStep` (forward,
  * backward, clipping and AdamW), done in `microStep` at the step's lr; with accumulation each
  * micro-batch runs `buildGradientStep` (loss / k and its gradients added to the sums) and the
- * group ends with a run of `buildOptimizerStep`. Weights, AdamW moments and gradient sums are
+ * group ends with a run of `buildOptimizerStep`. With `steps_per_run` k > 1 (one micro-batch per
+ * step, no EMA, a batch that reads no weights), `train()` hands a step the k − 1 following ones
+ * and one run of `chainTrainingSteps` takes them all: weights and moments cross once per k steps
+ * (the copy below is most of a step's time outside the kernels), with the same bits as k runs.
+ * Weights, AdamW moments and gradient sums are
  * host Float32Arrays in two copies that swap after each run, fed as inputs and given as
  * pre-allocated outputs (onnxruntime-node 1.30 still returns a fresh copy of each, dropped). The
  * sessions live in a worker thread (`SessionWorker`; a run blocks the thread that calls it), so
@@ -222,7 +226,14 @@ export function createOnnxEngine(options: OnnxEngineOptions = {}): EngineFactory
       const frozen = new Map(await Promise.all(frozenNames.map(async (n) => [n, await store.toFloat32(n)] as const)));
       return createOnnxSession(graphToOnnx(graph, { parameters: (n) => frozen.get(n)!, graphName }), sessionOptions, (bytes, o) => worker.create(bytes, o));
     };
-    const trainingSession = lazySession(sessionOf(() => buildTrainingStep(forward, { loss: 'loss', trainable: names, ...optimizerOptions }), 'training_step'));
+    const stepGraph = () => buildTrainingStep(forward, { loss: 'loss', trainable: names, ...optimizerOptions });
+    const trainingSession = lazySession(sessionOf(stepGraph, 'training_step'));
+    // k steps in one run (chainTrainingSteps), one session per k used, made on first use.
+    const chainSessions = new Map<number, ReturnType<typeof lazySession>>();
+    const chainSession = (k: number) => {
+      if (!chainSessions.has(k)) chainSessions.set(k, lazySession(sessionOf(() => chainTrainingSteps(stepGraph(), names, k), `training_steps_${k}`)));
+      return chainSessions.get(k)!;
+    };
     const gradSession = lazySession(sessionOf(() => buildGradientStep(forward, { loss: 'loss', trainable: names }), 'gradient_step'));
     const optSession = lazySession(sessionOf(() => buildOptimizerStep(names.map((name) => ({ name, shape: shapes.get(name)! })), optimizerOptions), 'optimizer_step'));
     const first = await (config.grad_accum_steps === 1 ? trainingSession : gradSession).get().catch(async (error: unknown) => {
@@ -241,6 +252,8 @@ export function createOnnxEngine(options: OnnxEngineOptions = {}): EngineFactory
     let step = 0;
     // A one-micro-batch step already applied by microStep: its lr and gradient norm.
     let applied: { lr: number; norm: number } | null = null;
+    // Steps a chained run took ahead of train()'s calls: what microStep and optimizerStep return for them.
+    const taken: { ctx: StepContext; lr: number; result: MicroStepResult; norm: number }[] = [];
     // The Variables lag the host weights after an optimizer step until the next sync.
     let weightsMoved = false;
     const ema = config.ema_decay > 0 ? new HostEma(weights.cur.data, shapes, config.ema_decay, config.ema_warmup) : null;
@@ -341,11 +354,44 @@ export function createOnnxEngine(options: OnnxEngineOptions = {}): EngineFactory
         announced = { indices: [...indices], ctx };
       },
 
-      async microStep(indices, ctx, groupSize, lr) {
+      maxStepsPerRun: config.grad_accum_steps === 1 && ema === null && !ops.readsWeightsInBatch ? Number.MAX_SAFE_INTEGER : 1,
+
+      async microStep(indices, ctx, groupSize, lr, ahead = []) {
+        if (taken.length > 0) {
+          // A step the last chained run took: the one train() announced for this place.
+          const next = taken.shift()!;
+          if (next.ctx.epoch !== ctx.epoch || next.ctx.batchIndex !== ctx.batchIndex || next.ctx.step !== ctx.step || next.lr !== lr || groupSize !== 1 || ahead.length > 0) {
+            throw new Error(`createOnnxEngine: microStep of step ${ctx.step} (epoch ${ctx.epoch}, batch ${ctx.batchIndex}, lr ${lr}), but the chained run took step ${next.ctx.step} (epoch ${next.ctx.epoch}, batch ${next.ctx.batchIndex}, lr ${next.lr}) here`);
+          }
+          applied = { lr, norm: next.norm };
+          return next.result;
+        }
         // Built while the previous run computed, or now (the weights synced only if batch() asks).
         const mine = isPrefetched(indices, ctx) ? prefetched!.ready : prepare(indices, { ...ctx, weightsReady: async () => syncWeights() });
         prefetched = null;
         const { feeds, tokens } = await mine;
+        if (ahead.length > 0) {
+          // Several steps in one run: each step's feeds under its own names, weights and moments
+          // in once and out once. The batches ahead read no weights (maxStepsPerRun says so).
+          if (groupSize !== 1 || microBatchesInSums > 0 || applied !== null) throw new Error('createOnnxEngine: steps ahead need one-micro-batch steps and no open step');
+          const steps = [{ ctx, lr, prepared: { feeds, tokens } }];
+          for (const later of ahead) steps.push({ ctx: later.ctx, lr: later.lr, prepared: await prepare(later.indices, { ...later.ctx, weightsReady: async () => syncWeights() }) });
+          const chained: Record<string, WireTensor> = {};
+          const fetches: Record<string, null> = {};
+          for (const [j, step] of steps.entries()) {
+            for (const [name, t] of Object.entries({ ...step.prepared.feeds, ...nextStepFeeds(step.lr) })) chained[N.ofStep(j, name)] = t;
+            for (const name of ['loss', ...Object.keys(metricFetches), N.gradNorm]) fetches[N.ofStep(j, name)] = null;
+          }
+          const out = await runUpdate((await chainSession(steps.length).get()).session, chained, fetches);
+          for (const [j, step] of steps.entries()) {
+            const mine = (name: string) => value(out[N.ofStep(j, name)]);
+            const metrics = Object.fromEntries(metricOutputs.map(([name, output]) => [name, mine(output)]));
+            taken.push({ ctx: step.ctx, lr: step.lr, result: { loss: mine('loss'), tokens: step.prepared.tokens, metrics }, norm: mine(N.gradNorm) });
+          }
+          const first = taken.shift()!;
+          applied = { lr, norm: first.norm };
+          return first.result;
+        }
         if (groupSize === 1) {
           // One run: forward, backward, clipping and AdamW at this step's lr.
           if (microBatchesInSums > 0 || applied !== null) throw new Error('createOnnxEngine: a one-micro-batch step while another step is open');
@@ -400,7 +446,7 @@ export function createOnnxEngine(options: OnnxEngineOptions = {}): EngineFactory
         weights.cur.fill(new Map(await Promise.all(names.map(async (n) => [n, await store.toFloat32(n)] as const))));
         weightsMoved = false;
         // Sessions with frozen parameters baked in are remade on their next use.
-        if (names.length < store.names().length) await Promise.all([trainingSession.reset(), gradSession.reset()]);
+        if (names.length < store.names().length) await Promise.all([trainingSession.reset(), gradSession.reset(), ...[...chainSessions.values()].map((c) => c.reset())]);
       },
 
       optimizer: {
@@ -436,7 +482,7 @@ export function createOnnxEngine(options: OnnxEngineOptions = {}): EngineFactory
       ema,
 
       async dispose() {
-        await Promise.all([trainingSession.reset(), gradSession.reset(), optSession.reset()]);
+        await Promise.all([trainingSession.reset(), gradSession.reset(), optSession.reset(), ...[...chainSessions.values()].map((c) => c.reset())]);
         await worker.terminate();
       },
     };
