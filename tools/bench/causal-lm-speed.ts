@@ -3,7 +3,7 @@
 //
 //   npx tsx tools/bench/causal-lm-speed.ts [--sizes cpu-small,minimind-26m] [--batch 8] [--seq-len 128]
 //       [--steps 4] [--warmup 1] [--new-tokens 32] [--prompt-length 32] [--train-engines onnx,tfjs]
-//       [--repeats 3] [--no-train] [--no-generate] [--steps-per-run 1]
+//       [--repeats 3] [--no-train] [--no-generate] [--steps-per-run 1] [--rounds 1]
 //
 // Pretraining: tokens/s of AdamW steps (lr 5e-4, clipping 1.0) through train() of @proj/trainer on
 // the onnxruntime engine (createOnnxEngine, cpu, 2 threads) and the tfjs engine (wasm), on windows
@@ -11,7 +11,9 @@
 // threads, tools/reference/mateconv_torch.py) runs AdamW with the same settings on the batches the
 // onnx run recorded. The first --warmup steps of each are not timed. --steps-per-run K lets the onnx
 // engine take K steps per session run (steps_per_run: weights and AdamW moments cross between host
-// and onnxruntime once per K steps; --steps and --warmup then multiples of K).
+// and onnxruntime once per K steps; --steps and --warmup then multiples of K). --rounds R repeats
+// the onnx engine's run and PyTorch's R − 1 more times, back to back, and prints each round's ratio
+// and their median (one pair is one sample on a host whose speed drifts).
 // Generation: greedy new tokens/s at batch 1 and 8 (equal-length prompts of windows of the same
 // corpus): tfjs with and without its KV cache, onnxruntime with the KV cache (the export with past
 // key/values) and without it (the same graph on the full sequence every step), PyTorch's generate
@@ -207,6 +209,7 @@ async function main(): Promise<void> {
   if (opts.steps % opts.stepsPerRun !== 0 || opts.warmup % opts.stepsPerRun !== 0) throw new RangeError(`causal-lm-speed: --steps (${opts.steps}) and --warmup (${opts.warmup}) must be multiples of --steps-per-run (${opts.stepsPerRun})`);
   const [newTokens, promptLength] = [flag('new-tokens', 32), flag('prompt-length', 32)];
   const engines = listFlag('train-engines', 'onnx,tfjs') as ('onnx' | 'tfjs')[];
+  const rounds = flag('rounds', 1);
   const doTrain = !process.argv.includes('--no-train');
   const doGenerate = !process.argv.includes('--no-generate');
   const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
@@ -260,6 +263,22 @@ async function main(): Promise<void> {
           out.push(`| PyTorch CPU (${torch.threads} threads), same batches | ${fmt(base)} | ${t.step_s.toFixed(2)} | ${(t.forward_s + t.backward_s).toFixed(2)} / ${t.optimizer_s.toFixed(2)} (forward ${t.forward_s.toFixed(2)}) | ${t.first_loss.toFixed(3)} → ${t.last_loss.toFixed(3)} | 1.00× |`);
         }
         out.push('');
+        // More rounds of the onnx engine and PyTorch back to back: a shared host's speed drifts
+        // by tens of percent within minutes, so one pair is one sample of the ratio.
+        if (rounds > 1 && trained.onnx && torchOk && torch.train) {
+          const pairs = [{ onnx: trained.onnx.tokens_per_s, torch: base }];
+          for (let round = 2; round <= rounds; round++) {
+            const again = await trainRun(modelDir, 'onnx', corpus, opts);
+            const roundFile = join(dir, `spec-${round}.json`);
+            await writeFile(roundFile, JSON.stringify({ ...spec, generate: [] }));
+            const t = runTorch(roundFile);
+            if (typeof t === 'string' || !t.train) throw new Error(`causal-lm-speed: PyTorch failed in round ${round}: ${String(t)}`);
+            pairs.push({ onnx: again.tokens_per_s, torch: t.train.tokens_per_s });
+          }
+          const ratios = pairs.map((p) => p.onnx / p.torch);
+          const median = [...ratios].sort((a, b) => a - b)[Math.floor(ratios.length / 2)];
+          out.push(`Rounds (onnx engine then PyTorch, each ${opts.steps} timed steps): ${pairs.map((p, i) => `${i + 1}: ${fmt(p.onnx)} / ${fmt(p.torch)} tokens/s = ${ratios[i].toFixed(2)}×`).join('; ')}. Median ${median.toFixed(2)}×, mean ${(ratios.reduce((a, b) => a + b, 0) / ratios.length).toFixed(2)}×, range ${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}×`, '');
+        }
       }
       if (doGenerate) {
         out.push(`Generation: greedy, prompts of ${promptLength} tokens, ${newTokens} new tokens per row; seconds = median of ${REPEATS} runs after a warm-up (one run when it takes over 10 s)`, '');
