@@ -253,8 +253,6 @@ export async function train<B>(configInput: TrainConfigInput, task: TrainTask<B>
         const { indices, ctx } = microBatch(b, state.global_step);
         // The LR of this group's optimizer step (global_step moves at the group boundary).
         const lr = lrAt(state.global_step, schedule);
-        // The next micro-batch of this epoch (its step counted if it starts a group), told early
-        // so the engine can build it while this one runs.
         // A call of several steps: this one and the following steps while the one before ends
         // quietly (nothing reads the weights after it), up to runSize, within the epoch, the
         // calls aligned to multiples of runSize.
@@ -267,6 +265,8 @@ export async function train<B>(configInput: TrainConfigInput, task: TrainTask<B>
           }
           inRun = ahead.length + 1;
         }
+        // The micro-batch after this call (its step counted if it starts a group), told early so
+        // the engine can build it while this call runs.
         const nextStep = state.global_step + ((b + 1) % accum === 0 ? 1 : 0) + ahead.length;
         const nextBatch = b + 1 + ahead.length;
         if (engine.prefetch && startsCall && nextBatch < batchesPerEpoch && nextStep < totalSteps) {
