@@ -234,16 +234,23 @@ export async function train<B>(configInput: TrainConfigInput, task: TrainTask<B>
         indices: order.slice(i * config.batch_size, (i + 1) * config.batch_size),
         ctx: { epoch, batchIndex: i, step, rng: Rng.derive(epochSeed, i), training: true },
       });
+      // What the intervals make due after step `done` (`epochEnd`: it ends the epoch), read by
+      // the loop below and by quietAfter. `save` is null without save_every_steps: a checkpoint
+      // then goes with each evaluation (each epoch end without one).
+      const dueAt = (done: number, epochEnd: boolean) => ({
+        log: done % config.log_every_steps === 0,
+        evaluate: task.evaluate !== undefined && (config.eval_every_steps > 0 ? done % config.eval_every_steps === 0 : epochEnd),
+        save: config.save_every_steps > 0 ? done % config.save_every_steps === 0 : null,
+        hooks: periodic.filter((hook) => done % hook.everySteps === 0),
+      });
       // Whether nothing reads the weights after step `done` (ending with micro-batch b of this
-      // epoch): no log record, evaluation, hook or checkpoint due, not the last step or the
-      // epoch's last batch. Only such a step may be followed by another in the same engine call.
-      const quietAfter = (done: number, b: number): boolean =>
-        done < totalSteps &&
-        b + 1 < batchesPerEpoch &&
-        done % config.log_every_steps !== 0 &&
-        !(task.evaluate !== undefined && config.eval_every_steps > 0 && done % config.eval_every_steps === 0) &&
-        !(config.save_every_steps > 0 && done % config.save_every_steps === 0) &&
-        !periodic.some((hook) => done % hook.everySteps === 0);
+      // epoch): not the last step or the epoch's last batch, and no log record, evaluation, hook
+      // or checkpoint due. Only such a step may be followed by another in the same engine call.
+      const quietAfter = (done: number, b: number): boolean => {
+        if (done >= totalSteps || b + 1 >= batchesPerEpoch) return false;
+        const due = dueAt(done, false);
+        return !due.log && !due.evaluate && !due.save && due.hooks.length === 0;
+      };
       for (let b = firstBatch; b < batchesPerEpoch; b++) {
         // 7b) one micro-batch: loss / (micro-batches in this group), gradients summed. The last
         //     group of an epoch may be short (k < grad_accum_steps): dividing by k makes its step
@@ -298,6 +305,7 @@ export async function train<B>(configInput: TrainConfigInput, task: TrainTask<B>
         };
         const step = state.global_step;
         const last = step >= totalSteps;
+        const due = dueAt(step, epochEnd);
         // Out of time: this step ends the run as the last one would (log, evaluate, hooks, save).
         // Checked where an engine call ends (the engine's weights are this step's there).
         const callEnds = inRun === 0;
@@ -313,7 +321,7 @@ export async function train<B>(configInput: TrainConfigInput, task: TrainTask<B>
         // Progress renders its label on each redraw, so the live figures ride in the label.
         progressOptions.label = `train loss ${groupLoss.toFixed(4)} lr ${lr.toExponential(2)} ${Math.round(window.tokens / Math.max(seconds, 1e-9))} tok/s`;
         progress.tick();
-        if (step % config.log_every_steps === 0 || last || outOfTime) {
+        if (due.log || last || outOfTime) {
           const means = Object.fromEntries(metricNames.map((name) => [name, window.metrics[name] / window.steps]));
           const loss = window.loss / window.steps;
           await record({ step, epoch, split: 'train', loss, ...means, lr, grad_norm: gradNorm, tokens_per_s: window.tokens / Math.max(seconds, 1e-9) });
@@ -327,8 +335,7 @@ export async function train<B>(configInput: TrainConfigInput, task: TrainTask<B>
 
         // 7e) evaluate (EMA weights swapped in), keep best/, early stopping
         let stopEarly = false;
-        const evalDue = task.evaluate !== undefined && (config.eval_every_steps > 0 ? step % config.eval_every_steps === 0 : epochEnd);
-        if (task.evaluate && (evalDue || last || outOfTime)) {
+        if (task.evaluate && (due.evaluate || last || outOfTime)) {
           lastEvalStep = step;
           const evaluate = task.evaluate.bind(task);
           await engine.withEvalWeights(async () => {
@@ -345,7 +352,7 @@ export async function train<B>(configInput: TrainConfigInput, task: TrainTask<B>
         }
 
         // 7e') periodic hooks (samples, …) on the weights evaluation sees
-        const hooksDue = periodic.filter((hook) => step % hook.everySteps === 0 || last || stopEarly || outOfTime);
+        const hooksDue = last || stopEarly || outOfTime ? periodic : due.hooks;
         if (hooksDue.length > 0) {
           await engine.withEvalWeights(async () => {
             for (const hook of hooksDue) await hook.run({ epoch, step });
@@ -355,8 +362,7 @@ export async function train<B>(configInput: TrainConfigInput, task: TrainTask<B>
         // 7f) checkpoint: every save_every_steps, else at each evaluation (each epoch without
         //     evaluate); always at the end, on early stop, time limit and abort, so the run can continue
         const aborted = options.signal?.aborted === true && callEnds;
-        const saveDue =
-          config.save_every_steps > 0 ? step % config.save_every_steps === 0 : task.evaluate ? lastEvalStep === step : epochEnd;
+        const saveDue = due.save ?? (task.evaluate ? lastEvalStep === step : epochEnd);
         if (saveDue || last || stopEarly || aborted || outOfTime) {
           await engine.syncToTask();
           lastCheckpoint = await saveCheckpoint(runDir, { state, task, optimizer, ema }, config.save_total_limit);
