@@ -86,6 +86,14 @@ describe('sgdd', () => {
     expect(a.stderr).toContain('exported from the weights in memory');
     expect(b.stderr).toContain('engine: tfjs (cpu backend)');
     expect((await cli(...args, '--temperature', '1', '--seed', '3')).stdout).toBe(t.stdout);
+    // --int8: the onnxruntime decoder with its weight MatMuls in int8 (the tiny ones stay float); not on tfjs.
+    const q = await cli(...args, '--int8');
+    expect(q.code, q.stderr).toBe(0);
+    expect(q.stdout.trim().split('\n')).toHaveLength(2);
+    expect(q.stderr).toMatch(/exported from the weights in memory; int8: 1 weight MatMuls quantized, \d+ left float/);
+    const qt = await cli(...args, '--engine', 'tfjs', '--int8');
+    expect(qt.code).toBe(2);
+    expect(qt.stderr).toContain('--int8 quantizes the onnxruntime decoder; it needs --engine onnx or auto');
     const bad = await cli(...args, '--guidance', '-1');
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--guidance must be a number >= 0, got "-1"');

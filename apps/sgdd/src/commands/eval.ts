@@ -24,7 +24,7 @@ export async function runEval(o: EvalCommandOptions, io: CliIO): Promise<EvalSum
   const m = await loadModel(o.model, '--model', o.engine, o.backend, io);
   try {
     if (m.model.config.semantic_size !== info.vector_size) throw new CliError(`--data: ${o.data} has vectors of ${info.vector_size}, the model expects ${m.model.config.semantic_size}`);
-    const sampler = await openSampler(m.model, o.model, o.engine, io, m.backend);
+    const sampler = await openSampler(m.model, o.model, o.engine, io, m.backend, { int8: o.int8 });
     try {
       const summary = await evaluateSgdd(m.model, m.tokenizer, split, { phase: info.task, ...o, sampler }, io);
       return { model: o.model, data: o.data, split: o.split, ...summary };

@@ -19,6 +19,8 @@ export interface SamplingFlags {
   engine: EngineChoice;
   backend: BackendChoice;
   batchSize: number;
+  /** The onnxruntime decoder's weight MatMuls in int8. */
+  int8?: boolean;
 }
 
 export interface SampleOptions extends SamplingFlags {
@@ -44,7 +46,7 @@ export async function runSample(o: SampleOptions, io: CliIO): Promise<SampleRow[
   const texts = [...(o.text ?? []), ...(o.input === undefined ? [] : (await readFile(o.input, 'utf8')).split('\n'))].map((t) => t.trim()).filter((t) => t !== '');
   if (texts.length === 0) throw new CliError('no non-empty text to sample from');
   const m = await loadModel(o.model, '--model', o.engine, o.backend, io);
-  const sampler = await openSampler(m.model, o.model, o.engine, io, m.backend).catch(async (error: unknown) => {
+  const sampler = await openSampler(m.model, o.model, o.engine, io, m.backend, { int8: o.int8 }).catch(async (error: unknown) => {
     await m.dispose();
     throw error;
   });
@@ -89,7 +91,8 @@ export function addSamplingOptions(command: Command, engines: readonly EngineCho
     .option('--seed <n>', 'sampling seed (per row: a row does not depend on its batch)', numberFlag('--seed', { integer: true }), 42)
     .addOption(new Option('--engine <name>', `decoder engine: ${engines.map((e) => engineHelp[e]).join('; ')}`).choices([...engines]).default(engines[0]))
     .addOption(new Option('--backend <name>', 'tfjs backend (computes with --engine tfjs; holds the weights otherwise)').choices(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']).default('auto'))
-    .option('--batch-size <n>', 'sentences per decoder call', numberFlag('--batch-size', { integer: true, min: 1 }), 32);
+    .option('--batch-size <n>', 'sentences per decoder call', numberFlag('--batch-size', { integer: true, min: 1 }), 32)
+    .option('--int8', "onnxruntime decoder with its weight MatMuls in int8 (dynamic quantization): faster, not bit-equal to float, and a row can change with the rows it shares a call with", false);
 }
 
 export function registerSample(program: Command, io: CliIO): void {

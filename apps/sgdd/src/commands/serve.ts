@@ -80,7 +80,7 @@ interface SampleItem {
 export async function runServe(o: ServeCommandOptions, io: CliIO): Promise<SgddServer> {
   log(io, `serve: config ${JSON.stringify(pickConfig(DEFAULT_SERVE_CONFIG, o))}; request defaults steps ${o.steps}, guidance ${o.guidance}, temperature ${o.temperature}, seed ${o.seed}`);
   const m = await loadModel(o.model, '--model', o.engine, o.backend, io);
-  const sampler = await openSampler(m.model, o.model, o.engine, io, m.backend).catch(async (error: unknown) => {
+  const sampler = await openSampler(m.model, o.model, o.engine, io, m.backend, { int8: o.int8 }).catch(async (error: unknown) => {
     await m.dispose();
     throw error;
   });
