@@ -7,6 +7,8 @@
 //     rows, logits at the masked positions only) and tfjs-wasm (the same calls on tfjs): seconds
 //     per sentence at batch 1 and sentences/s at batch --batch (32; tfjs at the full size:
 //     --tfjs-batch, 8, or it takes many minutes). Rows of --len tokens ([CLS] and [SEP] fixed).
+//     Also the onnxruntime decoder with its weight MatMuls in int8 (quantizeMatMulsInt8, what
+//     `sgdd sample --int8` runs); --engines onnx,onnx-int8,tfjs picks the rows.
 //   training: steps of createSgddOpsTask through train() of @proj/trainer on the onnx engine and
 //     the tfjs engine (wasm), each in its own process (peak RSS its own), then PyTorch CPU (2
 //     threads, OMP_WAIT_POLICY=PASSIVE, tools/reference/sgdd_torch.py) on the very batches the
@@ -19,7 +21,9 @@
 //   ablate --model <dir> --data <prepared dir> (not in all): `sgdd eval` of a trained model at
 //     guidance w = 0, 1, 2, 3 (16 steps) and 4, 8 steps (w = 2), one process each.
 //
-// Run from the repo root: npx tsx tools/bench/sgdd.ts [all|sample|train|variants|ablate] [--size small|full|both]
+// Sizes: small, full, and h512x2 (the phase-1 runs' decoder: hidden 512, 2 layers).
+// Run from the repo root: npx tsx tools/bench/sgdd.ts [all|sample|train|variants|ablate] [--size small|full|h512x2|both|a,b]
+//   [--engines onnx,onnx-int8,tfjs]
 //   [--len 32] [--steps 16] [--runs 2] [--batch 32] [--tfjs-batch 8] [--train-steps 4] [--train-warmup 2]
 //   [--model M --data D --samples 100 --loss-limit 300 --engine auto] (ablate)
 // The load average (uptime) is printed before and after: on shared cores the absolute numbers move
@@ -44,6 +48,7 @@ import {
   initBackend,
   makeSgddBatch,
   parseSgddConfig,
+  quantizeMatMulsInt8,
   sampleSgdd,
   saveSgdd,
   sgddDecoderToOnnx,
@@ -62,6 +67,8 @@ const SIZES = {
   small: { model: SMALL_SGDD_CONFIG, trainBatch: 32, tfjsBatch: 32 },
   // Batch 8 in training: tfjs-wasm ran out of memory at BERT-small size from batch 16 (train-engines).
   full: { model: {}, trainBatch: 8, tfjsBatch: 8 },
+  // The decoder the phase-1 runs train (apps/sgdd/configs/phase1-h512-long.yaml): full width, 2 layers.
+  h512x2: { model: { num_hidden_layers: 2 }, trainBatch: 32, tfjsBatch: 8 },
 } as const;
 type Size = keyof typeof SIZES;
 const configOf = (size: Size): SgddConfig => parseSgddConfig({ ...SIZES[size].model, vocab_size: VOCAB, dropout: 0.1 });
@@ -116,11 +123,15 @@ async function sampling(sizes: Size[]): Promise<SampleRow[]> {
     const model = SgddModel.random(config, new Rng(1));
     const { session, provider, intraOpNumThreads } = await createOnnxSession(await sgddDecoderToOnnx(model), { executionProviders: ['cpu'] });
     console.error(`sgdd sample ${size}: ${model.params.count().toLocaleString('en-US')} parameters; onnxruntime ${provider}, ${intraOpNumThreads} threads; tfjs ${info.name} (${info.detail}); len ${len}, ${steps} steps, w = 2`);
-    const tfjsBatch = size === 'full' ? flag('tfjs-batch', SIZES.full.tfjsBatch) : batch;
-    for (const [engine, make, big] of [
-      ['onnxruntime', (v: Float32Array[]) => new OnnxSgddDenoiser(session, config, v), batch],
-      [`tfjs-${info.name}`, (v: Float32Array[]) => new SgddDenoiser(model, v), tfjsBatch],
+    const int8 = await createOnnxSession(quantizeMatMulsInt8(await sgddDecoderToOnnx(model)).bytes, { executionProviders: ['cpu'] });
+    const tfjsBatch = size === 'small' ? batch : flag('tfjs-batch', SIZES[size].tfjsBatch);
+    const engines = (argAfter('engines') ?? 'onnx,onnx-int8,tfjs').split(',');
+    for (const [key, engine, make, big] of [
+      ['onnx', 'onnxruntime', (v: Float32Array[]) => new OnnxSgddDenoiser(session, config, v), batch],
+      ['onnx-int8', 'onnxruntime int8', (v: Float32Array[]) => new OnnxSgddDenoiser(int8.session, config, v), batch],
+      ['tfjs', `tfjs-${info.name}`, (v: Float32Array[]) => new SgddDenoiser(model, v), tfjsBatch],
     ] as const) {
+      if (!engines.includes(key)) continue;
       const one = await timeDecode(make, config, 1, len, steps, runs, true);
       // One timed run at the large batch, no warm-up of its own: the batch-1 runs warmed the kernels.
       const many = await timeDecode(make, config, big, len, steps, 1, false);
@@ -128,7 +139,7 @@ async function sampling(sizes: Size[]): Promise<SampleRow[]> {
       rows.push(row);
       console.error(`sgdd sample ${size} ${engine}: ${row.batch1.toFixed(3)} s / sentence at batch 1 (CPU ${row.cpu1.toFixed(3)} s), ${row.batchN.toFixed(2)} sentences / s at batch ${big} (CPU ${row.cpuN.toFixed(3)} s / sentence) (load ${load()})`);
     }
-    await session.release();
+    await Promise.all([session.release(), int8.session.release()]);
     model.dispose();
   }
   return rows;
@@ -365,8 +376,8 @@ async function main(): Promise<void> {
   if (mode === 'ablate') return ablation();
   if (!['all', 'sample', 'train', 'variants'].includes(mode)) throw new Error(`usage: npx tsx tools/bench/sgdd.ts [all|sample|train|variants|ablate] [--size small|full|both] ...; got ${JSON.stringify(mode)}`);
   const which = argAfter('size') ?? 'both';
-  const sizes: Size[] = which === 'both' ? ['small', 'full'] : [which as Size];
-  if (!sizes.every((s) => s in SIZES)) throw new Error(`bench/sgdd: --size must be small, full or both, got ${which}`);
+  const sizes: Size[] = which === 'both' ? ['small', 'full'] : (which.split(',') as Size[]);
+  if (!sizes.every((s) => s in SIZES)) throw new Error(`bench/sgdd: --size must be small, full, h512x2, a comma-separated list of them, or both, got ${which}`);
   if (mode === 'variants') return variants(sizes);
   const load0 = load();
   const started = new Date().toISOString();
@@ -375,11 +386,12 @@ async function main(): Promise<void> {
   console.log(`sgdd bench ${started}: ${availableParallelism()} cores (${cpus()[0]?.model ?? '?'}), Node ${process.versions.node}; load average ${load0} -> ${load()}`);
   if (sampled.length) {
     console.log(`\nSampling: sampleSgdd, ${flag('steps', 16)} MaskGIT steps, w = 2, rows of ${flag('len', 32)} tokens, argmax`);
-    console.log('| size | engine | s / sentence, batch 1 (CPU s) | sentences / s, batch N (CPU s / sentence) | N | vs tfjs (batch 1, batch N) |');
+    console.log('| size | engine | s / sentence, batch 1 (CPU s) | sentences / s, batch N (CPU s / sentence) | N | speed-up (batch 1, batch N) |');
     console.log('|---|---|---:|---:|---:|---|');
     for (const r of sampled) {
-      const base = sampled.find((x) => x.size === r.size && x.engine.startsWith('tfjs'))!;
-      console.log(`| ${r.size} | ${r.engine} | ${r.batch1.toFixed(3)} (${r.cpu1.toFixed(3)}) | ${r.batchN.toFixed(2)} (${r.cpuN.toFixed(3)}) | ${r.big} | ${(base.batch1 / r.batch1).toFixed(2)}x, ${(r.batchN / base.batchN).toFixed(2)}x |`);
+      // Ratios against tfjs, or against float onnxruntime when tfjs did not run (--engines).
+      const base = sampled.find((x) => x.size === r.size && x.engine.startsWith('tfjs')) ?? sampled.find((x) => x.size === r.size && x.engine === 'onnxruntime') ?? r;
+      console.log(`| ${r.size} | ${r.engine} | ${r.batch1.toFixed(3)} (${r.cpu1.toFixed(3)}) | ${r.batchN.toFixed(2)} (${r.cpuN.toFixed(3)}) | ${r.big} | ${(base.batch1 / r.batch1).toFixed(2)}x, ${(r.batchN / base.batchN).toFixed(2)}x vs ${base.engine} |`);
     }
   }
   if (trained.length) {
