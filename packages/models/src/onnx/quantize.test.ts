@@ -7,6 +7,7 @@ import { SgddModel } from '../sgdd/model';
 import { TINY_SGDD } from '../sgdd/testing';
 import { sgddDecoderToOnnx } from './export';
 import { quantizeColumnsInt8, quantizeMatMulsInt8 } from './quantize';
+import { decodeModelProto, encodeModelProto } from './model-proto';
 import { readOnnxModel, type OnnxModel } from './read';
 
 describe('quantizeColumnsInt8', () => {
@@ -104,6 +105,19 @@ describe('quantizeMatMulsInt8 on an exported SGDD decoder', () => {
     const same = Array.from({ length: rows }, (_, r) => argmax(fa, r) === argmax(fb, r)).filter(Boolean).length;
     expect(same).toBeGreaterThanOrEqual(rows - 1);
     await Promise.all([fs.release(), qs.release()]);
+  });
+
+  it('initializers listed as graph inputs too (models from before IR 4): the dropped ones leave the inputs, so the feeds stay the same', async () => {
+    const proto = decodeModelProto(float);
+    const graph = proto.graph!;
+    graph.input = [...(graph.input ?? []), ...(graph.initializer ?? []).map((t) => ({ name: t.name, type: { tensor_type: { elem_type: t.data_type, shape: { dim: (t.dims ?? []).map((d) => ({ dim_value: d })) } } } }))];
+    const { bytes } = quantizeMatMulsInt8(encodeModelProto(proto), { minElements: 0 });
+    const q = readOnnxModel(bytes);
+    const inits = new Set(q.graph.initializers.map((t) => t.name));
+    expect(q.graph.inputs.filter((i) => !inits.has(i.name)).map((i) => i.name)).toEqual(readOnnxModel(float).graph.inputs.map((i) => i.name));
+    const session = await ort.InferenceSession.create(bytes);
+    expect((await session.run(feeds())).logits.dims[1]).toBe(TINY_SGDD.vocab_size);
+    await session.release();
   });
 
   it('weights under minElements stay float: at the default 4,096 nothing in this tiny decoder is quantized', () => {

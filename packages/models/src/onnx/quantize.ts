@@ -144,20 +144,25 @@ export function quantizeMatMulsInt8(bytes: Uint8Array, options: QuantizeOptions 
     report.quantized++;
   }
 
-  // Drop what no node reads any more (the Transposes of quantized weights, float weights no Gather shares).
-  const used = new Set<string>([...out.flatMap((nd) => nd.input ?? []), ...(graph.output ?? []).map((o) => o.name ?? '')]);
+  // Drop what no node reads any more (the Transposes of quantized weights, float weights no Gather
+  // shares). A node's reads include those of its subgraphs (If / Loop bodies read outer names).
+  const readsOf = (nd: NodeProto): string[] => [...(nd.input ?? []), ...(nd.attribute ?? []).flatMap((a) => [...(a.g ? [a.g] : []), ...(a.graphs ?? [])]).flatMap((g) => (g.node ?? []).flatMap(readsOf))];
+  const used = new Set<string>();
   let kept = out;
   for (let changed = true; changed; ) {
+    used.clear();
+    for (const o of graph.output ?? []) used.add(o.name ?? '');
+    for (const nd of kept) for (const i of readsOf(nd)) used.add(i);
     const next = kept.filter((nd) => (nd.output ?? []).some((o) => used.has(o)) || (nd.output ?? []).length === 0);
     changed = next.length !== kept.length;
     kept = next;
-    used.clear();
-    for (const o of graph.output ?? []) used.add(o.name ?? '');
-    for (const nd of kept) for (const i of nd.input ?? []) used.add(i);
   }
   const produced = new Set(kept.flatMap((nd) => nd.output ?? []));
+  const dropped = new Set((graph.initializer ?? []).map((t) => t.name ?? '').filter((name) => !used.has(name)));
   graph.node = kept;
-  graph.initializer = [...(graph.initializer ?? []).filter((t) => used.has(t.name ?? '')), ...newInits];
+  graph.initializer = [...(graph.initializer ?? []).filter((t) => !dropped.has(t.name ?? '')), ...newInits];
+  // Models from before IR 4 also list initializers as graph inputs: a dropped one must not stay a required input.
+  graph.input = (graph.input ?? []).filter((i) => !dropped.has(i.name ?? ''));
   graph.value_info = (graph.value_info ?? []).filter((v) => produced.has(v.name ?? ''));
   const result = encodeModelProto(model);
   report.bytesAfter = result.byteLength;
