@@ -9,13 +9,17 @@
 //     optimizer's eps (a large eps, e.g. 1, makes the update close to SGD with momentum, lr·m, so
 //     Adam's m / √v cannot turn a near-zero gradient's float noise into a full-size step);
 //     --stop-after K compares the weights after step K of the same run (schedule and batches of --steps).
-//   npx tsx tools/bench/train-engines.ts speed [--steps 5] [--warmup 2] [--threads N] [--no-prefetch]
+//   npx tsx tools/bench/train-engines.ts speed [--steps 5] [--warmup 2] [--threads N] [--no-prefetch] [--ss-end P] [--steps-per-run K]
 //     tokens/s and peak RSS of a joint step at demo size (batch 32) and at BERT-small size (hidden
 //     512, 4 layers, 8 heads, ffn 2048, vocabulary 21,128, batch 8) on each engine, each run in
 //     its own process so its peak RSS is its own, and PyTorch CPU (2 threads, OMP_WAIT_POLICY=PASSIVE,
 //     tools/reference/gap_relm_torch.py, when tools/reference/.venv exists) on the batches the
 //     onnx run trained on; the load average before and after. --no-prefetch: the onnx engine builds
 //     each batch when its step starts instead of while the previous step runs (same results).
+//     --ss-end P: scheduled sampling ramps 0 -> P (default 0.5). Its planner forward on the current
+//     weights is batch construction, which the PyTorch reference (fed the recorded batches) does
+//     not do; --ss-end 0 times the training step alone on both sides. --steps-per-run K: K steps
+//     per onnxruntime run (the trainer's steps_per_run; applies with --ss-end 0), one log per K.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -53,7 +57,15 @@ async function setup(size: Size) {
   return { examples, tokenizer: BertTokenizer.fromVocabText(`${vocab.join('\n')}\n`) };
 }
 
-/** `steps` joint_finetune steps of a fresh seeded model on `engine`; the train records and the final weights. */
+/** `--ss-end P` of speed: the scheduled-sampling probability at the last step (a float in [0, 1]), else the config's default (0.5). */
+function ssEnd(): number | undefined {
+  const i = process.argv.indexOf('--ss-end');
+  if (i < 0) return undefined;
+  const p = Number(process.argv[i + 1]);
+  if (!(p >= 0 && p <= 1)) throw new RangeError(`train-engines: --ss-end must be a number in [0, 1], got ${process.argv[i + 1]}`);
+  return p;
+}
+
 /** `--adam-eps X` of parity (a float), else the trainer's default. */
 function adamEps(): number | undefined {
   const i = process.argv.indexOf('--adam-eps');
@@ -63,7 +75,8 @@ function adamEps(): number | undefined {
   return eps;
 }
 
-async function runJoint(size: Size, engine: Engine, steps: number, logEvery: number, extra: Partial<GapRelmConfigInput> = {}, record?: HostBatch[]) {
+/** `steps` joint_finetune steps of a fresh seeded model on `engine`; the train records and the final weights. */
+async function runJoint(size: Size, engine: Engine, steps: number, logEvery: number, extra: Partial<GapRelmConfigInput> = {}, record?: HostBatch[], stepsPerRun = 1) {
   const { examples, tokenizer } = await setup(size);
   const model = GapRelm.create({ ...SIZES[size].model, ...extra }, tokenizer, SEED);
   const dir = await mkdtemp(join(tmpdir(), `bench-train-engines-${engine}-`));
@@ -78,7 +91,7 @@ async function runJoint(size: Size, engine: Engine, steps: number, logEvery: num
       };
     }
     const eps = adamEps();
-    const config = { max_steps: steps, batch_size: SIZES[size].batch, lr: 3e-3, warmup_steps: Math.min(10, steps), log_every_steps: logEvery, seed: SEED, output_dir: dir, ...(eps === undefined ? {} : { adam_eps: eps }) };
+    const config = { max_steps: steps, steps_per_run: stepsPerRun, batch_size: SIZES[size].batch, lr: 3e-3, warmup_steps: Math.min(10, steps), log_every_steps: logEvery, seed: SEED, output_dir: dir, ...(eps === undefined ? {} : { adam_eps: eps }) };
     const times: number[] = [];
     // CPU seconds of this process (every thread) at each log: steady under other sessions' load, unlike wall time.
     const cpu: number[] = [];
@@ -167,13 +180,17 @@ async function parity(): Promise<void> {
 async function child(size: Size, engine: Engine): Promise<void> {
   const steps = flag('steps', 5);
   const warmup = flag('warmup', 2);
+  // --steps-per-run K: K optimizer steps per onnxruntime run where nothing reads the weights in
+  // between (not with scheduled sampling on: its batches run the planner); one record per K steps.
+  const perRun = flag('steps-per-run', 1);
+  if (steps % perRun !== 0 || warmup % perRun !== 0) throw new RangeError(`train-engines: --steps ${steps} and --warmup ${warmup} must be multiples of --steps-per-run ${perRun}`);
   await initBackend({ backend: 'wasm' });
-  // One record per step; the warm-up steps (onnx session warm-up, tfjs kernel set-up) are dropped.
-  // A step's tokens = its tokens/s × its time (the time between records, as the record's window).
+  // One record per K steps; the warm-up records (onnx session warm-up, tfjs kernel set-up) are dropped.
+  // A window's tokens = its tokens/s × its time (the time between records, as the record's window).
   const recorded: HostBatch[] = [];
-  const run = await runJoint(size, engine, warmup + steps, 1, {}, recorded);
+  const run = await runJoint(size, engine, warmup + steps, perRun, ssEnd() === undefined ? {} : { ss_end: ssEnd() }, recorded, perRun);
   let [tokens, seconds] = [0, 0];
-  for (let i = warmup; i < run.history.length; i++) {
+  for (let i = warmup / perRun; i < run.history.length; i++) {
     const dt = (run.times[i] - run.times[i - 1]) / 1000;
     tokens += (run.history[i].tokens_per_s as number) * dt;
     seconds += dt;
@@ -181,7 +198,7 @@ async function child(size: Size, engine: Engine): Promise<void> {
   const rss = process.resourceUsage().maxRSS / 1024;
   const specFile = process.env.TRAIN_ENGINES_TORCH_SPEC;
   if (specFile) await writeFile(specFile, JSON.stringify(torchSpec(run.torchModel, recorded, warmup)));
-  const cpuPerStep = (run.cpu.at(-1)! - run.cpu[warmup - 1]) / steps;
+  const cpuPerStep = (run.cpu.at(-1)! - run.cpu[warmup / perRun - 1]) / steps;
   console.log(JSON.stringify({ size, engine, tokens_per_s: tokens / seconds, step_s: seconds / steps, cpu_s: cpuPerStep, loss: run.history.at(-1)!.loss, max_rss_mb: rss, describe: run.describe }));
 }
 
