@@ -16,7 +16,8 @@
 // and their median (one pair is one sample on a host whose speed drifts).
 // Generation: greedy new tokens/s at batch 1 and 8 (equal-length prompts of windows of the same
 // corpus): tfjs with and without its KV cache, onnxruntime with the KV cache (the export with past
-// key/values) and without it (the same graph on the full sequence every step), PyTorch's generate
+// key/values) and without it (the same graph on the full sequence every step), the cached export
+// with its weight MatMuls in int8 (quantizeMatMulsInt8, `mateconv generate --int8`), PyTorch's generate
 // with and without its cache. Whether every run gave the same tokens is reported, not required
 // (a random model's near-ties may flip between float orders).
 import { spawnSync } from 'node:child_process';
@@ -32,6 +33,7 @@ import {
   OnnxCausalLmSource,
   TfCausalLmSource,
   causalLmToOnnx,
+  quantizeMatMulsInt8,
   createOnnxEngine,
   createOnnxLossSession,
   initBackend,
@@ -164,7 +166,10 @@ async function time(batch: number, run: string, prompts: number[][], source: Cau
 async function generationRuns(model: CausalLm, promptSets: number[][][], newTokens: number): Promise<GenRow[]> {
   const rows: GenRow[] = [];
   const maxLength = promptSets[0][0].length + newTokens + 8;
-  const onnx = await OnnxCausalLmSource.create(await causalLmToOnnx(model, { kvCache: true, maxLength }), model.config, { executionProviders: ['cpu'], intraOpNumThreads: THREADS });
+  const exported = await causalLmToOnnx(model, { kvCache: true, maxLength });
+  const onnx = await OnnxCausalLmSource.create(exported, model.config, { executionProviders: ['cpu'], intraOpNumThreads: THREADS });
+  // What `mateconv generate --int8` runs: the same graph with its weight MatMuls in int8.
+  const int8 = await OnnxCausalLmSource.create(quantizeMatMulsInt8(exported).bytes, model.config, { executionProviders: ['cpu'], intraOpNumThreads: THREADS });
   try {
     for (const prompts of promptSets) {
       const b = prompts.length;
@@ -174,10 +179,11 @@ async function generationRuns(model: CausalLm, promptSets: number[][][], newToke
         source.dispose();
       }
       rows.push(await time(b, 'onnxruntime KV cache', prompts, onnx, newTokens));
+      rows.push(await time(b, 'onnxruntime int8, KV cache', prompts, int8, newTokens));
       rows.push(await time(b, 'onnxruntime no cache', prompts, new OnnxNoCacheSource(onnx), newTokens));
     }
   } finally {
-    await onnx.release();
+    await Promise.all([onnx.release(), int8.release()]);
   }
   return rows;
 }

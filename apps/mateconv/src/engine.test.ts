@@ -61,6 +61,22 @@ describe('--engine onnx | tfjs | auto', () => {
     expect(Math.abs(onnx.heldout.perplexity - tfjs.heldout.perplexity) / tfjs.heldout.perplexity).toBeLessThan(1e-4);
   }, 120_000);
 
+  it('--int8: the onnxruntime model with its weight MatMuls in int8; held-out loss close to float; refused on tfjs', async () => {
+    const gen = await run('generate', '--model', model, '--prompt', ...prompts, '--max-new-tokens', '6', '--engine', 'onnx', '--int8');
+    expect(gen.stdout.trim().split('\n')).toHaveLength(prompts.length);
+    const quantized = Number(/int8: (\d+) weight MatMuls quantized/.exec(gen.stderr)?.[1]);
+    // At least an MLP matrix per layer and the LM head (this tiny model's 32-wide attention weights are under the size worth it).
+    expect(quantized).toBeGreaterThanOrEqual(CAUSAL_LM_PRESETS.tiny.num_hidden_layers + 1);
+    const args = ['eval', '--model', model, '--data', join(dir, 'dev'), '--seq-len', '16', '--windows', '20', '--engine', 'onnx'];
+    type Report = { heldout: { loss: number } };
+    const [float, int8] = [JSON.parse((await run(...args)).stdout) as Report, JSON.parse((await run(...args, '--int8')).stdout) as Report];
+    expect(int8.heldout.loss).not.toBe(float.heldout.loss);
+    expect(Math.abs(int8.heldout.loss - float.heldout.loss) / float.heldout.loss).toBeLessThan(0.02);
+    const refused = await cli('generate', '--model', model, '--prompt', prompts[0], '--engine', 'tfjs', '--int8', '--backend', 'wasm');
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('--int8 quantizes the onnxruntime model; it needs --engine onnx or auto');
+  }, 120_000);
+
   it('chat: greedy replies equal on both engines', async () => {
     const chat = (engine: string) => cliWithInput(Readable.from(['你好\n', '再见\n', 'q\n']), 'chat', '--model', model, '--max-new-tokens', '6', '--greedy', '--engine', engine, '--backend', 'wasm');
     const [onnx, tfjs] = [await chat('onnx'), await chat('tfjs')];

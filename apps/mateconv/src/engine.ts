@@ -1,10 +1,11 @@
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   CAUSAL_LM_WEIGHTS_FILE,
   OnnxCausalLmSource,
   TfCausalLmSource,
   causalLmToOnnx,
+  quantizeMatMulsInt8,
   createCausalLmTask,
   heldoutLoss,
   type CausalLm,
@@ -71,25 +72,37 @@ function onnxEngine(source: OnnxCausalLmSource, vocab: number): LmEngine {
   };
 }
 
+/** How the model runs on onnxruntime. */
+export interface OnnxOptions {
+  /** Weight MatMuls in int8 (`quantizeMatMulsInt8`): faster, not bit-equal to float, and a row can depend on the rows it shares a call with. */
+  int8?: boolean;
+}
+
 /**
  * The ONNX session of `modelDir`: its `onnx/model.onnx` when that has past key/values and is not
- * older than the weights, else an export of the loaded checkpoint made in memory.
+ * older than the weights, else an export of the loaded checkpoint made in memory; with `int8`,
+ * that graph with its weight MatMuls quantized.
  */
-async function openOnnx(model: CausalLm, modelDir: string, io: CliIO): Promise<{ source: OnnxCausalLmSource; from: string }> {
+async function openOnnx(model: CausalLm, modelDir: string, io: CliIO, options: OnnxOptions): Promise<{ source: OnnxCausalLmSource; from: string }> {
+  const open = async (bytes: Uint8Array, from: string) => {
+    if (!options.int8) return { source: await OnnxCausalLmSource.create(bytes, model.config), from };
+    const { bytes: quantized, report } = quantizeMatMulsInt8(bytes);
+    const mb = (n: number) => (n / 1e6).toFixed(1);
+    return { source: await OnnxCausalLmSource.create(quantized, model.config), from: `${from}; int8: ${report.quantized} weight MatMuls quantized, ${report.keptFloat} left float, ${mb(report.bytesBefore)} -> ${mb(report.bytesAfter)} MB` };
+  };
   const file = onnxExportPath(modelDir);
   if (existsSync(file)) {
     if (statSync(file).mtimeMs < statSync(join(modelDir, CAUSAL_LM_WEIGHTS_FILE)).mtimeMs) log(io, `engine: ${file} is older than the weights; exporting the checkpoint instead`);
     else {
       try {
-        return { source: await OnnxCausalLmSource.create(file, model.config), from: file };
+        return await open(readFileSync(file), file);
       } catch (error) {
         log(io, `engine: ${file} cannot be used (${(error as Error).message.split('\n')[0]}); exporting the checkpoint instead`);
       }
     }
   }
   // The KV-cache graph's only length-sized constant is a vector, so it can cover every position.
-  const bytes = await causalLmToOnnx(model, { kvCache: true, maxLength: model.config.max_position_embeddings });
-  return { source: await OnnxCausalLmSource.create(bytes, model.config), from: 'exported from the checkpoint in memory' };
+  return open(await causalLmToOnnx(model, { kvCache: true, maxLength: model.config.max_position_embeddings }), 'exported from the checkpoint in memory');
 }
 
 /**
@@ -98,16 +111,17 @@ async function openOnnx(model: CausalLm, modelDir: string, io: CliIO): Promise<{
  * tfjs = the model on the tfjs backend (KV cache when prompts have equal lengths); auto = onnx,
  * falling back to tfjs with the reason when onnxruntime cannot run the model.
  */
-export async function openEngine(model: CausalLm, modelDir: string, choice: EngineChoice, io: CliIO, tfBackend: string): Promise<LmEngine> {
+export async function openEngine(model: CausalLm, modelDir: string, choice: EngineChoice, io: CliIO, tfBackend: string, options: OnnxOptions = {}): Promise<LmEngine> {
+  if (choice === 'tfjs' && options.int8) throw new CliError('--int8 quantizes the onnxruntime model; it needs --engine onnx or auto');
   if (choice !== 'tfjs') {
     try {
-      const { source, from } = await openOnnx(model, modelDir, io);
+      const { source, from } = await openOnnx(model, modelDir, io, options);
       log(io, `engine: onnx (onnxruntime-node, ${source.provider} provider, ${source.threads} threads, KV cache; ${from})`);
       return onnxEngine(source, model.config.vocab_size);
     } catch (error) {
       const why = (error as Error).message.split('\n')[0];
       if (choice === 'onnx') throw new CliError(`--engine onnx: onnxruntime cannot run the model: ${why}`);
-      log(io, `engine: onnxruntime cannot run the model (${why}); falling back to tfjs`);
+      log(io, `engine: onnxruntime cannot run the model (${why}); falling back to tfjs${options.int8 ? ' (float: --int8 applies to onnxruntime only)' : ''}`);
     }
   }
   log(io, `engine: tfjs (${tfBackend} backend, KV cache for equal-length prompts)`);

@@ -15,6 +15,8 @@ export interface ChatCommandOptions extends SamplingFlags {
   system?: string;
   backend: BackendChoice;
   engine: EngineChoice;
+  /** The onnxruntime model's weight MatMuls in int8 (--int8). */
+  int8?: boolean;
 }
 
 const LEAVE = new Set(['exit', 'quit', 'q']);

@@ -18,6 +18,8 @@ export interface GenerationFlags extends SamplingFlags {
   promptsFile?: string;
   backend: BackendChoice;
   engine: EngineChoice;
+  /** The onnxruntime model's weight MatMuls in int8. */
+  int8?: boolean;
 }
 
 export interface GenerateCommandOptions extends GenerationFlags {
@@ -52,7 +54,7 @@ export interface LoadedModel {
  * Checks --model and --tokenizer, starts the tfjs backend, loads both and opens the model on
  * --engine (the caller calls `close()`).
  */
-export async function loadModelAndTokenizer(options: Pick<GenerationFlags, 'model' | 'tokenizer' | 'backend' | 'engine'>, io: CliIO): Promise<LoadedModel> {
+export async function loadModelAndTokenizer(options: Pick<GenerationFlags, 'model' | 'tokenizer' | 'backend' | 'engine' | 'int8'>, io: CliIO): Promise<LoadedModel> {
   if (!existsSync(join(options.model, CAUSAL_LM_CONFIG_FILE))) throw new CliError(`--model: no ${CAUSAL_LM_CONFIG_FILE} in ${options.model} (a pretrain final/ or checkpoint directory)`);
   if (!existsSync(join(options.tokenizer, 'tokenizer.json'))) throw new CliError(`--tokenizer: no tokenizer.json in ${options.tokenizer}`);
   const backend = await initBackend({ backend: options.backend });
@@ -65,7 +67,7 @@ export async function loadModelAndTokenizer(options: Pick<GenerationFlags, 'mode
   }
   let engine: LmEngine;
   try {
-    engine = await openEngine(model, options.model, options.engine, io, backend.name);
+    engine = await openEngine(model, options.model, options.engine, io, backend.name, { int8: options.int8 });
   } catch (error) {
     model.dispose();
     throw error;
@@ -147,7 +149,8 @@ export async function runGenerate(options: GenerateCommandOptions, io: CliIO): P
 export function addEngineOptions(command: Command): Command {
   return command
     .addOption(new Option('--engine <name>', 'onnx: onnxruntime with the KV cache (<model>/onnx/model.onnx, else exported in memory); tfjs: the --backend; auto: onnx when it can run').choices(ENGINE_CHOICES).default('auto'))
-    .addOption(new Option('--backend <name>', 'tfjs backend (loading; the tfjs engine)').choices(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']).default('auto'));
+    .addOption(new Option('--backend <name>', 'tfjs backend (loading; the tfjs engine)').choices(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']).default('auto'))
+    .option('--int8', "onnxruntime model with its weight MatMuls in int8 (dynamic quantization): faster, not bit-equal to float, and a row can change with the rows it shares a call with", false);
 }
 
 /** Adds the model, tokenizer, prompt, sampling (greedy by default), engine and backend flags of generate and eval. */

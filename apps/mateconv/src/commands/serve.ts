@@ -54,6 +54,8 @@ export interface ServeCommandOptions extends ServeConfig {
   model: string;
   tokenizer: string;
   engine: EngineChoice;
+  /** The onnxruntime model's weight MatMuls in int8 (--int8). */
+  int8?: boolean;
   backend: BackendChoice;
   /** The id /v1/models lists and answers carry; default: the --model path. */
   modelName?: string;
