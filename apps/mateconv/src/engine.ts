@@ -5,7 +5,7 @@ import {
   OnnxCausalLmSource,
   TfCausalLmSource,
   causalLmToOnnx,
-  quantizeMatMulsInt8,
+  describeQuantizeReport, quantizeMatMulsInt8,
   createCausalLmTask,
   heldoutLoss,
   type CausalLm,
@@ -87,8 +87,7 @@ async function openOnnx(model: CausalLm, modelDir: string, io: CliIO, options: O
   const open = async (bytes: Uint8Array, from: string) => {
     if (!options.int8) return { source: await OnnxCausalLmSource.create(bytes, model.config), from };
     const { bytes: quantized, report } = quantizeMatMulsInt8(bytes);
-    const mb = (n: number) => (n / 1e6).toFixed(1);
-    return { source: await OnnxCausalLmSource.create(quantized, model.config), from: `${from}; int8: ${report.quantized} weight MatMuls quantized, ${report.keptFloat} left float, ${mb(report.bytesBefore)} -> ${mb(report.bytesAfter)} MB` };
+    return { source: await OnnxCausalLmSource.create(quantized, model.config), from: `${from}; ${describeQuantizeReport(report)}` };
   };
   const file = onnxExportPath(modelDir);
   if (existsSync(file)) {

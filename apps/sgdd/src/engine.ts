@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Rng } from '@proj/core';
-import { OnnxSgddDenoiser, SGDD_WEIGHTS_FILE, SgddDenoiser, createOnnxSession, quantizeMatMulsInt8, sampleSgdd, sgddDecoderToOnnx, type OnnxSession, type SgddModel } from '@proj/models';
+import { OnnxSgddDenoiser, SGDD_WEIGHTS_FILE, SgddDenoiser, createOnnxSession, describeQuantizeReport, quantizeMatMulsInt8, sampleSgdd, sgddDecoderToOnnx, type OnnxSession, type SgddModel } from '@proj/models';
 import { CliError, log, type CliIO } from './cli-io';
 
 /** Where the decoder runs while sampling: onnxruntime, tfjs, or auto (onnxruntime when it can). */
@@ -59,8 +59,7 @@ async function openDecoder(model: SgddModel, modelDir: string, io: CliIO, option
   const open = async (bytes: Uint8Array, from: string) => {
     if (!options.int8) return { onnx: await createOnnxSession(bytes, { executionProviders: ['cpu'] }), from };
     const { bytes: quantized, report } = quantizeMatMulsInt8(bytes);
-    const mb = (n: number) => (n / 1e6).toFixed(1);
-    return { onnx: await createOnnxSession(quantized, { executionProviders: ['cpu'] }), from: `${from}; int8: ${report.quantized} weight MatMuls quantized, ${report.keptFloat} left float, ${mb(report.bytesBefore)} -> ${mb(report.bytesAfter)} MB` };
+    return { onnx: await createOnnxSession(quantized, { executionProviders: ['cpu'] }), from: `${from}; ${describeQuantizeReport(report)}` };
   };
   const file = decoderExportPath(modelDir);
   if (existsSync(file)) {

@@ -217,7 +217,7 @@ export {
   type OnnxExportOptions,
 } from './onnx/export';
 export { graphToOnnx, parseDim, OnnxDataType, OnnxAttributeType, type GraphToOnnxOptions } from './onnx/serialize';
-export { quantizeMatMulsInt8, quantizeColumnsInt8, type QuantizeOptions, type QuantizeReport } from './onnx/quantize';
+export { quantizeMatMulsInt8, quantizeColumnsInt8, describeQuantizeReport, type QuantizeOptions, type QuantizeReport } from './onnx/quantize';
 export { readOnnxModel, type OnnxModel, type OnnxGraph, type OnnxNode, type OnnxTensor, type OnnxAttribute, type OnnxValueInfo } from './onnx/read';
 
 // ONNX Runtime (onnxruntime-node sessions with provider fallback; Gap-ReLM decoding on them)
