@@ -20,6 +20,8 @@ export interface CorrectorOptions {
   threads?: number;
   /** onnx engine: an optimum-layout BERT masked-LM export used as the infiller instead of `<model>/onnx/infiller.onnx`. */
   infillerOnnx?: string;
+  /** onnx engine: the planner's and infiller's weight MatMuls in int8 (`OnnxSessionOptions.int8`). */
+  int8?: boolean;
 }
 
 /** What runs the model, as `/healthz` reports it. */
@@ -47,6 +49,7 @@ export interface LoadedCorrector extends Corrector {
 export async function loadCorrector(options: CorrectorOptions, io: CliIO): Promise<LoadedCorrector> {
   requireModelDir(options.model, '--model');
   checkProviders(options.providers);
+  if (options.int8 && options.engine !== 'onnx') throw new CliError('--int8 quantizes the onnxruntime sessions; it needs --engine onnx');
   if (options.infillerOnnx !== undefined) {
     if (options.engine !== 'onnx') throw new CliError('--infiller-onnx needs --engine onnx');
     requireFile(join(options.infillerOnnx, OPTIMUM_MODEL_FILE), '--infiller-onnx', { binary: true });
@@ -63,7 +66,7 @@ export async function loadCorrector(options: CorrectorOptions, io: CliIO): Promi
       await startBackend();
       log(io, `onnx: exported ${await exportGapRelmOnnx(options.model)}/ (planner.onnx, infiller.onnx) on first use`);
     }
-    const onnx = await OnnxGapRelm.load(options.model, { executionProviders: options.providers, intraOpNumThreads: options.threads, infiller: options.infillerOnnx, log: (line) => log(io, line) });
+    const onnx = await OnnxGapRelm.load(options.model, { executionProviders: options.providers, intraOpNumThreads: options.threads, infiller: options.infillerOnnx, int8: options.int8, log: (line) => log(io, line) });
     log(io, `engine: onnx (provider ${onnx.provider}, ${onnx.intraOpNumThreads} threads)`);
     const info: CorrectorInfo = { engine: 'onnx', provider: onnx.provider, model: options.model, ...(options.infillerOnnx === undefined ? {} : { infiller: options.infillerOnnx }) };
     corrector = { correct: (texts, decode) => onnx.correct(texts, decode), plannerSource: () => onnx.plannerSource(), infillerSource: () => onnx.infillerSource(), release: () => onnx.release(), info };
@@ -95,9 +98,10 @@ export function addCorrectorOptions(command: Command, defaultEngine: Engine): Co
   return addDecodeOptions(command);
 }
 
-/** --engine, --providers and --threads: where a trained model runs (read by `loadCorrector`). */
+/** --engine, --providers, --threads and --int8: where a trained model runs (read by `loadCorrector`). */
 export function addEngineOptions(command: Command, defaultEngine: Engine): Command {
   command.addOption(new Option('--engine <name>', 'tfjs, or onnx: onnxruntime-node on <model>/onnx/ (exported there on first use)').choices([...ENGINES]).default(defaultEngine));
+  command.option('--int8', "onnx engine: the planner's and infiller's weight MatMuls in int8 (dynamic quantization): faster, not bit-equal to float, and a sentence can change with the sentences it shares a batch with", false);
   return addProviderOptions(command);
 }
 

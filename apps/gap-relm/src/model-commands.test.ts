@@ -126,6 +126,16 @@ describe('gap-relm predict / tune', () => {
     expect(again.stderr).not.toContain('backend:'); // tfjs is not started when the graphs exist
     expect(again.stderr).toContain('engine: onnx (provider cpu, 1 threads)');
     expect(again.stdout).toBe(onnx.text.split('\n')[1] + '\n');
+    // --int8: both sessions with their weight MatMuls in int8, said per session; only on the onnx engine.
+    const int8 = await cli('predict', '--model', join(run, 'final'), '--text', '他门来了', '--engine', 'onnx', '--int8', '--providers', 'cpu', '--backend', 'cpu', '--no-progress', ...low);
+    expect(int8.code, int8.stderr).toBe(0);
+    expect(int8.stdout.trim().split('\n')).toHaveLength(1);
+    // This tiny model's planner weights are all under the size worth it; the infiller's MLM head is not.
+    expect(int8.stderr).toContain(`onnx: ${join(run, 'final', 'onnx', 'planner.onnx')}: int8: 0 weight MatMuls quantized`);
+    expect(int8.stderr).toContain(`onnx: ${join(run, 'final', 'onnx', 'infiller.onnx')}: int8: 1 weight MatMuls quantized`);
+    const refused = await cli('predict', '--model', join(run, 'final'), '--text', '他门来了', '--int8', '--backend', 'cpu');
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('--int8 quantizes the onnxruntime sessions; it needs --engine onnx');
   });
 
   it('--infiller-onnx runs an optimum-layout masked LM as the infiller; it needs --engine onnx and a model.onnx', async () => {

@@ -1,11 +1,11 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   CAUSAL_LM_WEIGHTS_FILE,
   OnnxCausalLmSource,
   TfCausalLmSource,
   causalLmToOnnx,
-  describeQuantizeReport, quantizeMatMulsInt8,
+  describeQuantizeReport,
   createCausalLmTask,
   heldoutLoss,
   type CausalLm,
@@ -74,7 +74,7 @@ function onnxEngine(source: OnnxCausalLmSource, vocab: number): LmEngine {
 
 /** How the model runs on onnxruntime. */
 export interface OnnxOptions {
-  /** Weight MatMuls in int8 (`quantizeMatMulsInt8`): faster, not bit-equal to float, and a row can depend on the rows it shares a call with. */
+  /** Weight MatMuls in int8 (`OnnxSessionOptions.int8`): faster, not bit-equal to float, and a row can depend on the rows it shares a call with. */
   int8?: boolean;
 }
 
@@ -84,17 +84,16 @@ export interface OnnxOptions {
  * that graph with its weight MatMuls quantized.
  */
 async function openOnnx(model: CausalLm, modelDir: string, io: CliIO, options: OnnxOptions): Promise<{ source: OnnxCausalLmSource; from: string }> {
-  const open = async (bytes: Uint8Array, from: string) => {
-    if (!options.int8) return { source: await OnnxCausalLmSource.create(bytes, model.config), from };
-    const { bytes: quantized, report } = quantizeMatMulsInt8(bytes);
-    return { source: await OnnxCausalLmSource.create(quantized, model.config), from: `${from}; ${describeQuantizeReport(report)}` };
+  const open = async (onnxModel: string | Uint8Array, from: string) => {
+    const source = await OnnxCausalLmSource.create(onnxModel, model.config, { int8: options.int8 });
+    return { source, from: source.quantized ? `${from}; ${describeQuantizeReport(source.quantized)}` : from };
   };
   const file = onnxExportPath(modelDir);
   if (existsSync(file)) {
     if (statSync(file).mtimeMs < statSync(join(modelDir, CAUSAL_LM_WEIGHTS_FILE)).mtimeMs) log(io, `engine: ${file} is older than the weights; exporting the checkpoint instead`);
     else {
       try {
-        return await open(readFileSync(file), file);
+        return await open(file, file);
       } catch (error) {
         log(io, `engine: ${file} cannot be used (${(error as Error).message.split('\n')[0]}); exporting the checkpoint instead`);
       }

@@ -1,7 +1,7 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Rng } from '@proj/core';
-import { OnnxSgddDenoiser, SGDD_WEIGHTS_FILE, SgddDenoiser, createOnnxSession, describeQuantizeReport, quantizeMatMulsInt8, sampleSgdd, sgddDecoderToOnnx, type OnnxSession, type SgddModel } from '@proj/models';
+import { OnnxSgddDenoiser, SGDD_WEIGHTS_FILE, SgddDenoiser, createOnnxSession, describeQuantizeReport, sampleSgdd, sgddDecoderToOnnx, type OnnxSession, type SgddModel } from '@proj/models';
 import { CliError, log, type CliIO } from './cli-io';
 
 /** Where the decoder runs while sampling: onnxruntime, tfjs, or auto (onnxruntime when it can). */
@@ -46,7 +46,7 @@ export const decoderExportPath = (modelDir: string) => join(modelDir, 'onnx', 'd
 
 /** How the decoder runs on onnxruntime. */
 export interface DecoderOptions {
-  /** Weight MatMuls in int8 (`quantizeMatMulsInt8`): faster, not bit-equal to float, and a row can depend on the rows it shares a call with. */
+  /** Weight MatMuls in int8 (`OnnxSessionOptions.int8`): faster, not bit-equal to float, and a row can depend on the rows it shares a call with. */
   int8?: boolean;
 }
 
@@ -56,17 +56,16 @@ export interface DecoderOptions {
  * loaded weights made in memory; with `int8`, that graph with its weight MatMuls quantized.
  */
 async function openDecoder(model: SgddModel, modelDir: string, io: CliIO, options: DecoderOptions): Promise<{ onnx: OnnxSession; from: string }> {
-  const open = async (bytes: Uint8Array, from: string) => {
-    if (!options.int8) return { onnx: await createOnnxSession(bytes, { executionProviders: ['cpu'] }), from };
-    const { bytes: quantized, report } = quantizeMatMulsInt8(bytes);
-    return { onnx: await createOnnxSession(quantized, { executionProviders: ['cpu'] }), from: `${from}; ${describeQuantizeReport(report)}` };
+  const open = async (model: string | Uint8Array, from: string) => {
+    const onnx = await createOnnxSession(model, { executionProviders: ['cpu'], int8: options.int8 });
+    return { onnx, from: onnx.quantized ? `${from}; ${describeQuantizeReport(onnx.quantized)}` : from };
   };
   const file = decoderExportPath(modelDir);
   if (existsSync(file)) {
     if (statSync(file).mtimeMs < statSync(join(modelDir, SGDD_WEIGHTS_FILE)).mtimeMs) log(io, `engine: ${file} is older than the weights; exporting them instead`);
     else {
       try {
-        const opened = await open(readFileSync(file), file);
+        const opened = await open(file, file);
         if (opened.onnx.session.inputNames.includes('positions')) return opened;
         await opened.onnx.session.release();
         log(io, `engine: ${file} predates logits at positions (run \`sgdd export\` again); exporting the weights instead`);

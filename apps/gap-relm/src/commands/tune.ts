@@ -10,7 +10,7 @@ import { InputReport } from '../input-lines';
 import { readPairLines } from '../pairs-file';
 
 /** Where the model runs: `engine` defaults to tfjs here (`demo` tunes on onnx). */
-export interface TuneCommandOptions extends Pick<CorrectorOptions, 'engine' | 'providers' | 'threads'> {
+export interface TuneCommandOptions extends Pick<CorrectorOptions, 'engine' | 'providers' | 'threads' | 'int8'> {
   model: string;
   dev: string;
   limit?: number;
@@ -44,7 +44,7 @@ export async function runTune(options: TuneCommandOptions, io: CliIO) {
   const dev = options.limit === undefined ? pairs : pairs.slice(0, options.limit);
   const grid = options.grid === undefined ? DEFAULT_TUNE_GRID : { deleteThreshold: parseGrid(options.grid), insertThreshold: parseGrid(options.grid), replaceThreshold: parseGrid(options.grid) };
 
-  const model = await loadCorrector({ model: options.model, backend: options.backend, engine: options.engine, providers: options.providers, threads: options.threads }, io);
+  const model = await loadCorrector({ model: options.model, backend: options.backend, engine: options.engine, providers: options.providers, threads: options.threads, int8: options.int8 }, io);
   const started = performance.now();
   let result: Awaited<ReturnType<typeof tuneThresholds>>;
   try {

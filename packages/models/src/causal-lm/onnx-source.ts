@@ -1,6 +1,7 @@
 import * as ort from 'onnxruntime-node';
 import type { CausalBatch, CausalLogits, CausalLogitsSource } from '@proj/sampling';
 import { createOnnxSession, type OnnxSessionOptions } from '../onnx-runtime/session';
+import type { QuantizeReport } from '../onnx/quantize';
 import { float32Output, int64 } from '../onnx-runtime/tensors';
 import type { CausalLmConfig } from './config';
 
@@ -32,6 +33,8 @@ export class OnnxCausalLmSource implements CausalLogitsSource {
     readonly provider: string,
     /** onnxruntime intra-op threads. */
     readonly threads: number,
+    /** What `options.int8` quantized; absent without it. */
+    readonly quantized?: QuantizeReport,
   ) {
     this.vocabSize = config.vocab_size;
     this.headDim = config.hidden_size / config.num_attention_heads;
@@ -39,12 +42,12 @@ export class OnnxCausalLmSource implements CausalLogitsSource {
 
   /** A session over an exported file or its bytes; `config` is the exported model's. */
   static async create(model: string | Uint8Array, config: CausalLmConfig, options: OnnxSessionOptions & { padTokenId?: number } = {}): Promise<OnnxCausalLmSource> {
-    const { session, provider, intraOpNumThreads } = await createOnnxSession(model, options);
+    const { session, provider, intraOpNumThreads, quantized } = await createOnnxSession(model, options);
     const names = session.inputNames;
     for (const name of ['input_ids', 'attention_mask', 'position_ids', 'past_key_values.0.key']) {
       if (!names.includes(name)) throw new RangeError(`OnnxCausalLmSource.create: the graph has no input '${name}' (inputs: ${names.join(', ')}); export it with causalLmToOnnx(model, { kvCache: true })`);
     }
-    return new OnnxCausalLmSource(session, config, options.padTokenId ?? 0, provider, intraOpNumThreads);
+    return new OnnxCausalLmSource(session, config, options.padTokenId ?? 0, provider, intraOpNumThreads, quantized);
   }
 
   /**

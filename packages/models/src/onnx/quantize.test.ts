@@ -5,6 +5,7 @@ import { initBackend } from '../backend/init-backend';
 import { parseSgddConfig } from '../sgdd/config';
 import { SgddModel } from '../sgdd/model';
 import { TINY_SGDD } from '../sgdd/testing';
+import { createOnnxSession } from '../onnx-runtime/session';
 import { sgddDecoderToOnnx } from './export';
 import { quantizeColumnsInt8, quantizeMatMulsInt8 } from './quantize';
 import { decodeModelProto, encodeModelProto } from './model-proto';
@@ -118,6 +119,16 @@ describe('quantizeMatMulsInt8 on an exported SGDD decoder', () => {
     const session = await ort.InferenceSession.create(bytes);
     expect((await session.run(feeds())).logits.dims[1]).toBe(TINY_SGDD.vocab_size);
     await session.release();
+  });
+
+  it('createOnnxSession({ int8 }) quantizes before the session is made, says so, and returns the report; without it nothing changes', async () => {
+    const lines: string[] = [];
+    const q = await createOnnxSession(float, { executionProviders: ['cpu'], int8: true, log: (l) => lines.push(l) });
+    expect(q.quantized).toEqual(quantizeMatMulsInt8(float).report);
+    expect(lines[0]).toMatch(/^onnx: <\d+ bytes>: int8: 0 weight MatMuls quantized, \d+ left float/);
+    const f = await createOnnxSession(float, { executionProviders: ['cpu'] });
+    expect(f.quantized).toBeUndefined();
+    await Promise.all([q.session.release(), f.session.release()]);
   });
 
   it('weights under minElements stay float: at the default 4,096 nothing in this tiny decoder is quantized', () => {
