@@ -90,12 +90,12 @@ export function quantizeMatMulsInt8(bytes: Uint8Array, options: QuantizeOptions 
     return name;
   };
 
-  /** The constant [K, N] weight behind a MatMul's B input, if it is one. */
-  const constantWeight = (b: string): { values: Float32Array; k: number; n: number; transposed: boolean; key: string } | null => {
+  /** The constant [K, N] weight behind a MatMul's B input, if it is one (its values are read only when it is quantized). */
+  const constantWeight = (b: string): { tensor: TensorProto; k: number; n: number; transposed: boolean; key: string } | null => {
     const direct = inits.get(b);
     if (direct) {
       const d = dimsOf(direct);
-      return direct.data_type === TensorProto_DataType.FLOAT && d.length === 2 ? { values: floatValues(direct), k: d[0], n: d[1], transposed: false, key: b } : null;
+      return direct.data_type === TensorProto_DataType.FLOAT && d.length === 2 ? { tensor: direct, k: d[0], n: d[1], transposed: false, key: b } : null;
     }
     const t = producer.get(b);
     if (t?.op_type !== 'Transpose' || (t.domain ?? '') !== '') return null;
@@ -104,7 +104,7 @@ export function quantizeMatMulsInt8(bytes: Uint8Array, options: QuantizeOptions 
     const d = dimsOf(src);
     const perm = t.attribute?.find((a) => a.name === 'perm')?.ints?.map((p) => int64ToNumber(p, 'perm'));
     if (d.length !== 2 || (perm && !(perm[0] === 1 && perm[1] === 0))) return null;
-    return { values: floatValues(src), k: d[1], n: d[0], transposed: true, key: `T(${src.name})` };
+    return { tensor: src, k: d[1], n: d[0], transposed: true, key: `T(${src.name})` };
   };
 
   const report: QuantizeReport = { quantized: 0, keptFloat: 0, elements: 0, bytesBefore: bytes.byteLength, bytesAfter: 0 };
@@ -114,8 +114,8 @@ export function quantizeMatMulsInt8(bytes: Uint8Array, options: QuantizeOptions 
   const out: NodeProto[] = [];
   for (const node of nodes) {
     const w = node.op_type === 'MatMul' && (node.domain ?? '') === '' ? constantWeight(node.input?.[1] ?? '') : null;
-    if (node.op_type === 'MatMul' && (!w || w.k * w.n < minElements)) report.keptFloat++;
     if (!w || w.k * w.n < minElements) {
+      if (node.op_type === 'MatMul') report.keptFloat++;
       out.push(node);
       continue;
     }
@@ -123,7 +123,7 @@ export function quantizeMatMulsInt8(bytes: Uint8Array, options: QuantizeOptions 
     const y = node.output![0];
     let weight = quantizedWeights.get(w.key);
     if (!weight) {
-      const { q, scales } = quantizeColumnsInt8(w.values, w.k, w.n, w.transposed);
+      const { q, scales } = quantizeColumnsInt8(floatValues(w.tensor), w.k, w.n, w.transposed);
       weight = { q: fresh(`${w.key}_int8`), scale: fresh(`${w.key}_scale`) };
       newInits.push({ name: weight.q, data_type: TensorProto_DataType.INT8, dims: [w.k, w.n], raw_data: bytesOf(q) });
       newInits.push({ name: weight.scale, data_type: TensorProto_DataType.FLOAT, dims: [w.n], raw_data: bytesOf(scales) });
