@@ -17,7 +17,7 @@
 // Generation: greedy new tokens/s at batch 1 and 8 (equal-length prompts of windows of the same
 // corpus): tfjs with and without its KV cache, onnxruntime with the KV cache (the export with past
 // key/values) and without it (the same graph on the full sequence every step), the cached export
-// with its weight MatMuls in int8 (quantizeMatMulsInt8, `mateconv generate --int8`), PyTorch's generate
+// with its weight MatMuls in int8 (the session option int8, `mateconv generate --int8`), PyTorch's generate
 // with and without its cache. Whether every run gave the same tokens is reported, not required
 // (a random model's near-ties may flip between float orders).
 import { spawnSync } from 'node:child_process';
@@ -33,7 +33,6 @@ import {
   OnnxCausalLmSource,
   TfCausalLmSource,
   causalLmToOnnx,
-  quantizeMatMulsInt8,
   createOnnxEngine,
   createOnnxLossSession,
   initBackend,
@@ -169,7 +168,7 @@ async function generationRuns(model: CausalLm, promptSets: number[][][], newToke
   const exported = await causalLmToOnnx(model, { kvCache: true, maxLength });
   const onnx = await OnnxCausalLmSource.create(exported, model.config, { executionProviders: ['cpu'], intraOpNumThreads: THREADS });
   // What `mateconv generate --int8` runs: the same graph with its weight MatMuls in int8.
-  const int8 = await OnnxCausalLmSource.create(quantizeMatMulsInt8(exported).bytes, model.config, { executionProviders: ['cpu'], intraOpNumThreads: THREADS });
+  const int8 = await OnnxCausalLmSource.create(exported, model.config, { executionProviders: ['cpu'], intraOpNumThreads: THREADS, int8: true });
   try {
     for (const prompts of promptSets) {
       const b = prompts.length;

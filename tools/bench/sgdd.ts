@@ -7,7 +7,7 @@
 //     rows, logits at the masked positions only) and tfjs-wasm (the same calls on tfjs): seconds
 //     per sentence at batch 1 and sentences/s at batch --batch (32; tfjs at the full size:
 //     --tfjs-batch, 8, or it takes many minutes). Rows of --len tokens ([CLS] and [SEP] fixed).
-//     Also the onnxruntime decoder with its weight MatMuls in int8 (quantizeMatMulsInt8, what
+//     Also the onnxruntime decoder with its weight MatMuls in int8 (createOnnxSession's int8, what
 //     `sgdd sample --int8` runs); --engines onnx,onnx-int8,tfjs picks the rows.
 //   training: steps of createSgddOpsTask through train() of @proj/trainer on the onnx engine and
 //     the tfjs engine (wasm), each in its own process (peak RSS its own), then PyTorch CPU (2
@@ -48,7 +48,6 @@ import {
   initBackend,
   makeSgddBatch,
   parseSgddConfig,
-  quantizeMatMulsInt8,
   sampleSgdd,
   saveSgdd,
   sgddDecoderToOnnx,
@@ -121,9 +120,10 @@ async function sampling(sizes: Size[]): Promise<SampleRow[]> {
   for (const size of sizes) {
     const config = configOf(size);
     const model = SgddModel.random(config, new Rng(1));
-    const { session, provider, intraOpNumThreads } = await createOnnxSession(await sgddDecoderToOnnx(model), { executionProviders: ['cpu'] });
+    const exported = await sgddDecoderToOnnx(model);
+    const { session, provider, intraOpNumThreads } = await createOnnxSession(exported, { executionProviders: ['cpu'] });
     console.error(`sgdd sample ${size}: ${model.params.count().toLocaleString('en-US')} parameters; onnxruntime ${provider}, ${intraOpNumThreads} threads; tfjs ${info.name} (${info.detail}); len ${len}, ${steps} steps, w = 2`);
-    const int8 = await createOnnxSession(quantizeMatMulsInt8(await sgddDecoderToOnnx(model)).bytes, { executionProviders: ['cpu'] });
+    const int8 = await createOnnxSession(exported, { executionProviders: ['cpu'], int8: true });
     const tfjsBatch = size === 'small' ? batch : flag('tfjs-batch', SIZES[size].tfjsBatch);
     const engines = (argAfter('engines') ?? 'onnx,onnx-int8,tfjs').split(',');
     for (const [key, engine, make, big] of [

@@ -31,7 +31,7 @@ import { ConfusionSet, ErrorGenerator, defaultSynthConfig } from '@proj/data-syn
 import { BertTokenizer, GapRelm, buildCharVocab, createOnnxEngine, createOpsStageTask, initBackend, onlineExamples, type GapRelmConfigInput, type HostBatch } from '@proj/models';
 import { train, type MetricsRecord } from '@proj/trainer';
 import { REFERENCE_PYTHON } from './gap-relm-torch';
-import { intFlag } from './int-flag';
+import { intFlag, numberArg } from './int-flag';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const data = (path: string) => join(root, 'apps/gap-relm/data', path);
@@ -55,15 +55,6 @@ async function setup(size: Size) {
   const vocab = buildCharVocab(sentences).toText().trimEnd().split('\n');
   for (let i = 0; vocab.length < SIZES[size].vocab; i++) vocab.push(`[unused${i}]`);
   return { examples, tokenizer: BertTokenizer.fromVocabText(`${vocab.join('\n')}\n`) };
-}
-
-/** `--ss-end P` of speed: the scheduled-sampling probability at the last step (a float in [0, 1]), else the config's default (0.5). */
-function ssEnd(): number | undefined {
-  const i = process.argv.indexOf('--ss-end');
-  if (i < 0) return undefined;
-  const p = Number(process.argv[i + 1]);
-  if (!(p >= 0 && p <= 1)) throw new RangeError(`train-engines: --ss-end must be a number in [0, 1], got ${process.argv[i + 1]}`);
-  return p;
 }
 
 /** `--adam-eps X` of parity (a float), else the trainer's default. */
@@ -188,7 +179,9 @@ async function child(size: Size, engine: Engine): Promise<void> {
   // One record per K steps; the warm-up records (onnx session warm-up, tfjs kernel set-up) are dropped.
   // A window's tokens = its tokens/s × its time (the time between records, as the record's window).
   const recorded: HostBatch[] = [];
-  const run = await runJoint(size, engine, warmup + steps, perRun, ssEnd() === undefined ? {} : { ss_end: ssEnd() }, recorded, perRun);
+  // --ss-end P: the scheduled-sampling probability at the last step, else the config's default (0.5).
+  const ssEnd = numberArg('train-engines', 'ss-end', { min: 0, max: 1 });
+  const run = await runJoint(size, engine, warmup + steps, perRun, ssEnd === undefined ? {} : { ss_end: ssEnd }, recorded, perRun);
   let [tokens, seconds] = [0, 0];
   for (let i = warmup / perRun; i < run.history.length; i++) {
     const dt = (run.times[i] - run.times[i - 1]) / 1000;
