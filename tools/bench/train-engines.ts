@@ -59,11 +59,7 @@ async function setup(size: Size) {
 
 /** `--adam-eps X` of parity (a float), else the trainer's default. */
 function adamEps(): number | undefined {
-  const i = process.argv.indexOf('--adam-eps');
-  if (i < 0) return undefined;
-  const eps = Number(process.argv[i + 1]);
-  if (!(eps > 0)) throw new RangeError(`train-engines: --adam-eps must be a number > 0, got ${process.argv[i + 1]}`);
-  return eps;
+  return numberArg('train-engines', 'adam-eps', { min: 0, exclusiveMin: true });
 }
 
 /** `steps` joint_finetune steps of a fresh seeded model on `engine`; the train records and the final weights. */
