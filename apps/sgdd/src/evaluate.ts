@@ -1,6 +1,6 @@
 import { Progress } from '@proj/core';
 import { corpusBleu, exactMatch, perplexity } from '@proj/metrics';
-import { createSgddTask, type BertTokenizer, type SgddModel } from '@proj/models';
+import { createSgddTask, scoreNoiseLevels, type BertTokenizer, type NoiseLevelScore, type SgddModel } from '@proj/models';
 import type { PreparedSplit } from './data';
 import type { CliIO } from './cli-io';
 import { rowStreams, type Engine, type Sampler } from './engine';
@@ -30,6 +30,8 @@ export interface EvalOptions {
   progress: boolean;
   /** Examples printed in the summary. */
   show: number;
+  /** Masked fractions at which the loss examples are also scored one level at a time (empty: none). */
+  noiseLevels?: readonly number[];
 }
 
 export interface EvalSummary {
@@ -38,6 +40,8 @@ export interface EvalSummary {
   loss_unconditional: number;
   perplexity: number;
   loss_examples: number;
+  /** The loss examples at each `noiseLevels` fraction: loss and argmax accuracy (`scoreNoiseLevels`). */
+  by_noise_level?: NoiseLevelScore[];
   decoded: number;
   exact_match: number | null;
   bleu_reference: number | null;
@@ -59,6 +63,7 @@ export async function evaluateSgdd(model: SgddModel, tokenizer: BertTokenizer, d
   const examples = { rows: dev.records.slice(0, n).map((r) => Int32Array.from(r.ids)), vectors: dev.vectors.slice(0, n) };
   const task = createSgddTask(model, { phase: o.phase, train: examples, dev: examples, devBatchSize: o.batchSize });
   const { loss, loss_unconditional } = (await task.evaluate!({ epoch: 0, step: 0 })) as { loss: number; loss_unconditional: number };
+  const byNoise = o.noiseLevels?.length ? scoreNoiseLevels(model, examples, o.noiseLevels, { batchSize: o.batchSize }) : undefined;
 
   const m = Math.min(o.samples, dev.records.length);
   const records = dev.records.slice(0, m);
@@ -86,6 +91,7 @@ export async function evaluateSgdd(model: SgddModel, tokenizer: BertTokenizer, d
     loss_unconditional,
     perplexity: perplexity(loss * n, n),
     loss_examples: n,
+    ...(byNoise && { by_noise_level: byNoise }),
     decoded: m,
     exact_match: m ? exactMatch(predictions.map((p) => p.join(' ')), records.map((r) => r.ids.join(' '))) : null,
     bleu_reference: bleu(predText, refText),

@@ -98,12 +98,21 @@ describe('sgdd', () => {
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--guidance must be a number >= 0, got "-1"');
 
-    const e = await cli('eval', '--model', model, '--data', join(dir, 'prepared'), '--samples', '3', '--steps', '2', '--guidance', '0', '--no-progress');
+    const e = await cli('eval', '--model', model, '--data', join(dir, 'prepared'), '--samples', '3', '--steps', '2', '--guidance', '0', '--no-progress', '--noise-levels', '0.3, 1');
     expect(e.code, e.stderr).toBe(0);
     const ev = JSON.parse(e.stdout);
     expect(ev).toMatchObject({ decoded: 3, loss_examples: 8, sampling: { steps: 2, guidance: 0 } });
     expect(ev.bleu_reference).toBeGreaterThanOrEqual(0);
     expect(ev.samples).toHaveLength(3);
+    // --noise-levels: the loss examples once more per masked fraction; at 1 every token between [CLS] and [SEP].
+    expect(ev.by_noise_level.map((l: { fraction: number }) => l.fraction)).toEqual([0.3, 1]);
+    const [low, full] = ev.by_noise_level;
+    expect(full).toMatchObject({ timestep: 1000, mask_probability: 1 });
+    expect(low.tokens).toBeLessThan(full.tokens);
+    for (const l of ev.by_noise_level) [l.loss, l.accuracy].forEach((v) => expect(Number.isFinite(v)).toBe(true));
+    const badLevel = await cli('eval', '--model', model, '--data', join(dir, 'prepared'), '--noise-levels', '0.5,0');
+    expect(badLevel.code).toBe(2);
+    expect(badLevel.stderr).toContain('--noise-levels must be a number in (0, 1], got "0"');
 
     const x = await cli('export', '--model', model);
     expect(x.code, x.stderr).toBe(0);

@@ -196,6 +196,7 @@ export { makeSgddBatch } from './sgdd/batch';
 export { SgddDenoiser, OnnxSgddDenoiser, type SgddDenoiserInputs } from './sgdd/denoiser';
 export { saveSgdd, loadSgdd, loadSgddWeights, SGDD_CONFIG_FILE, SGDD_WEIGHTS_FILE } from './sgdd/weights';
 export { createSgddTask, type SgddExamples, type SgddTaskOptions } from './sgdd/task';
+export { scoreNoiseLevels, type NoiseLevelScore } from './sgdd/noise-levels';
 export { createSgddOpsTask } from './sgdd/ops-task';
 export { sgddGuidanceToMaskGitScale, sampleSgdd, DEFAULT_SGDD_SAMPLE, type SgddSampleOptions } from './sgdd/sample';
 export { SentenceEncoder } from './sgdd/encoder';

@@ -14,6 +14,7 @@ export interface EvalCommandOptions extends SamplingFlags {
   lossLimit: number;
   samples: number;
   show: number;
+  noiseLevels?: number[];
   progress: boolean;
 }
 
@@ -46,6 +47,13 @@ export function registerEval(program: Command, io: CliIO, report: (r: unknown) =
     .option('--loss-limit <n>', 'examples scored for the loss', numberFlag('--loss-limit', { integer: true, min: 1 }), 500)
     .option('--samples <n>', 'examples decoded for exact match and BLEU (0: none)', numberFlag('--samples', { integer: true, min: 0 }), 200)
     .option('--show <n>', 'samples printed in the summary', numberFlag('--show', { integer: true, min: 0 }), 5)
+    .option('--noise-levels <fractions>', 'also score the loss examples at these masked fractions, one level at a time, comma-separated (e.g. 0.05,0.15,0.5,1): loss and argmax accuracy per level (tfjs)', fractionList('--noise-levels'))
     .option('--no-progress', 'no progress lines');
   addSamplingOptions(command, ENGINE_CHOICES).action(async (opts: EvalCommandOptions) => report(await runEval(opts, io)));
+}
+
+/** A comma-separated list of masked fractions, each in (0, 1]. */
+function fractionList(flag: string): (value: string) => number[] {
+  const fraction = numberFlag(flag, { min: 0, exclusiveMin: true, max: 1 });
+  return (value) => value.split(',').map((part) => fraction(part.trim()));
 }

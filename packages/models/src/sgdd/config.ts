@@ -22,6 +22,10 @@ export const SgddConfigSchema = z
       .boolean()
       .default(true)
       .describe('learned absolute position embeddings [max_length, hidden] added to the token embeddings (RoPE stays in self-attention): an all-[MASK] row has identical values everywhere, and RoPE rotates queries and keys only'),
+    rope: z
+      .boolean()
+      .default(true)
+      .describe("rotary position embeddings on the self-attention queries and keys; off leaves the absolute positions alone to place tokens, as in BERT, whose copied layers (init_blocks_from_encoder) were trained without rotation"),
     memory_tokens: positiveInt
       .default(8)
       .describe('cross-attention memory: the semantic vector projected to memory_tokens x hidden_size (the null vector is as many learned tokens); 1 = one key, whose softmax is always 1'),
@@ -38,9 +42,10 @@ export const SgddConfigSchema = z
     sep_token_id: nonNegativeInt.default(102).describe('[SEP] id'),
   })
   .superRefine((c, ctx) => {
+    if (!c.rope && !c.absolute_positions) ctx.addIssue({ code: 'custom', path: ['rope'], message: 'rope and absolute_positions cannot both be off: the decoder would not know where a token is' });
     if (c.hidden_size % c.num_attention_heads !== 0) {
       ctx.addIssue({ code: 'custom', path: ['hidden_size'], message: `hidden_size must be divisible by num_attention_heads (${c.num_attention_heads}), got ${c.hidden_size}` });
-    } else if ((c.hidden_size / c.num_attention_heads) % 2 !== 0) {
+    } else if (c.rope && (c.hidden_size / c.num_attention_heads) % 2 !== 0) {
       ctx.addIssue({ code: 'custom', path: ['hidden_size'], message: `hidden_size / num_attention_heads must be even for RoPE, got ${c.hidden_size / c.num_attention_heads}` });
     }
     if (c.hidden_size % 2 !== 0) ctx.addIssue({ code: 'custom', path: ['hidden_size'], message: `hidden_size must be even (sinusoidal timestep embedding), got ${c.hidden_size}` });
@@ -62,12 +67,12 @@ export function parseSgddConfig(input: unknown = {}, caller = 'parseSgddConfig')
 }
 
 /**
- * The architecture of decoders saved before `absolute_positions` and `memory_tokens` existed: RoPE
- * only, one memory vector. A saved config always carries every key (`saveSgdd` writes the
+ * The architecture of decoders saved before `absolute_positions`, `memory_tokens` and `rope` existed:
+ * RoPE only, one memory vector. A saved config always carries every key (`saveSgdd` writes the
  * resolved config), so a key missing from a saved file means it predates the key; the schema's
  * defaults are the current design, for new models.
  */
-export const SGDD_LEGACY_ARCHITECTURE = Object.freeze({ absolute_positions: false, memory_tokens: 1 }) satisfies SgddConfigInput;
+export const SGDD_LEGACY_ARCHITECTURE = Object.freeze({ absolute_positions: false, memory_tokens: 1, rope: true }) satisfies SgddConfigInput;
 
 /** A config read from a saved model (`sgdd_config.json`): keys it lacks take their legacy values, then it is validated. */
 export function parseSavedSgddConfig(saved: unknown, caller: string): SgddConfig {

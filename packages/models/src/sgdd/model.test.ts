@@ -313,6 +313,26 @@ describe('positions and the cross-attention memory', () => {
     old.dispose();
   });
 
+  it('rope: false drops only the rotation: the same tensors, other logits, positions still told apart, and the ONNX decoder equals the TfOps forward; both position schemes off is refused', async () => {
+    const plain = SgddModel.random(parseSgddConfig({ ...config, rope: false }), new Rng(1));
+    expect(plain.params.names()).toEqual(model.params.names());
+    for (const name of plain.params.names()) expect(await plain.params.toFloat32(name), name).toEqual(await model.params.toFloat32(name));
+    const rows = allMasked(plain);
+    expect(spread(rows)).toBeGreaterThan(1e-3);
+    expect(spread([rows[2], allMasked(model)[2]])).toBeGreaterThan(1e-4);
+    const E = config.semantic_size;
+    const b = { batch: 1, length: 5, inputIds: Int32Array.from([2, 1, 5, 1, 3]), attentionMask: new Int32Array(5).fill(1), timesteps: Int32Array.from([50]), semantic: toyVectors(1, new Rng(5), E)[0], condition: Float32Array.from([1]) };
+    const session = await ort.InferenceSession.create(await sgddDecoderToOnnx(plain));
+    const i64 = (v: ArrayLike<number>, dims: number[]) => new ort.Tensor('int64', BigInt64Array.from(Array.from(v), BigInt), dims);
+    const out = await session.run({ input_ids: i64(b.inputIds, [1, 5]), attention_mask: i64(b.attentionMask, [1, 5]), timesteps: i64(b.timesteps, [1]), semantic: new ort.Tensor('float32', b.semantic, [1, E]), condition: new ort.Tensor('float32', b.condition, [1]), positions: i64([0, 1, 2, 3, 4], [5]) });
+    const want = logitsOf(plain, b)[0].flat();
+    const got = out.logits.data as Float32Array;
+    expect(Math.max(...want.map((w, k) => Math.abs(w - got[k])))).toBeLessThan(1e-4);
+    await session.release();
+    plain.dispose();
+    expect(() => parseSgddConfig({ rope: false, absolute_positions: false })).toThrow(/rope.*cannot both be off/);
+  });
+
   it('the gradient reaches the memory projection, the null tokens and the cross-attention query and key; with one memory vector query and key get none', () => {
     const rows = toyRows(4, new Rng(11));
     const batch = makeSgddBatch(rows, toyVectors(4, new Rng(12)), config, new Rng(13));
@@ -334,17 +354,17 @@ describe('positions and the cross-attention memory', () => {
     old.dispose();
   });
 
-  it('a model saved before the two keys existed loads as the legacy architecture, with the same logits', async () => {
+  it('a model saved before the architecture keys existed loads as the legacy architecture, with the same logits', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'sgdd-legacy-'));
     const old = SgddModel.random(legacy, new Rng(3));
     try {
       await saveSgdd(old, dir);
       const file = join(dir, SGDD_CONFIG_FILE);
-      const { absolute_positions, memory_tokens, ...before } = JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>;
-      expect({ absolute_positions, memory_tokens }).toEqual({ absolute_positions: false, memory_tokens: 1 });
+      const { absolute_positions, memory_tokens, rope, ...before } = JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>;
+      expect({ absolute_positions, memory_tokens, rope }).toEqual({ absolute_positions: false, memory_tokens: 1, rope: true });
       await writeFile(file, JSON.stringify(before));
       const loaded = await loadSgdd(dir);
-      expect([loaded.config.absolute_positions, loaded.config.memory_tokens]).toEqual([false, 1]);
+      expect([loaded.config.absolute_positions, loaded.config.memory_tokens, loaded.config.rope]).toEqual([false, 1, true]);
       expect(loaded.params.has(SGDD_POSITION_EMBEDDINGS)).toBe(false);
       expect(loaded.params.shape(SGDD_NULL_MEMORY)).toEqual([legacy.hidden_size]);
       const ids = Int32Array.from([2, 1, 5, 1, 3]);
@@ -353,7 +373,7 @@ describe('positions and the cross-attention memory', () => {
       loaded.dispose();
       // A new model saves both keys, so it never reads as legacy.
       await saveSgdd(model, dir);
-      expect(JSON.parse(await readFile(file, 'utf8'))).toMatchObject({ absolute_positions: true, memory_tokens: 8 });
+      expect(JSON.parse(await readFile(file, 'utf8'))).toMatchObject({ absolute_positions: true, memory_tokens: 8, rope: true });
     } finally {
       old.dispose();
       await rm(dir, { recursive: true, force: true });

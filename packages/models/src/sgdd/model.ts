@@ -145,7 +145,7 @@ function encoderBlockSources(c: SgddConfig): Map<string, string> {
  * projection) + learned absolute positions (`absolute_positions`) + an MLP of the sinusoidal
  * timestep embedding; then per layer (pre-LN) cross-attention from the tokens to the memory
  * (the semantic vector projected to `memory_tokens` tokens, or the learned null tokens),
- * bidirectional self-attention with RoPE and padding mask, GELU FFN; a final LayerNorm and the
+ * bidirectional self-attention with RoPE (`rope`) and padding mask, GELU FFN; a final LayerNorm and the
  * tied output projection.
  */
 export class SgddModel {
@@ -209,9 +209,10 @@ export class SgddModel {
    * always copied, tokens + positions are then BERT's embeddings exactly (the timestep MLP adds
    * to them before the norm).
    * Not copied, having no counterpart: cross-attention and its norm, the timestep MLP, the
-   * semantic projection, the null memory, the output bias. RoPE stays in self-attention, where
-   * BERT's queries and keys were trained without it: the copied heads see their scores rotated
-   * by the relative offset. Throws, copying nothing, when the shapes do not fit.
+   * semantic projection, the null memory, the output bias. With `rope` on, RoPE stays in
+   * self-attention, where BERT's queries and keys were trained without it: the copied heads see
+   * their scores rotated by the relative offset (`rope: false` keeps them as BERT had them).
+   * Throws, copying nothing, when the shapes do not fit.
    */
   initBlocksFromEncoder(encoder: BertModel): void {
     const problems = encoderBlockMismatch(this.config, encoder.config);
@@ -270,7 +271,7 @@ export class SgddModel {
     // 2. Layers: cross-attention to the condition, then self-attention (RoPE, no causal mask) + FFN.
     const memory = this.condition(ops, inputs.semantic, inputs.condition);
     const bias = paddingMaskBias(ops, inputs.attentionMask);
-    const rope = ropeAngles(ops, len, c.hidden_size / c.num_attention_heads, { maxPositions: c.max_length, theta: c.rope_theta });
+    const rope = c.rope ? ropeAngles(ops, len, c.hidden_size / c.num_attention_heads, { maxPositions: c.max_length, theta: c.rope_theta }) : undefined;
     for (let i = 0; i < c.num_hidden_layers; i++) {
       const p = `layers.${i}.`;
       const cross = multiHeadAttention(ops, layerNorm(ops, h, p + CROSS_NORM, c.layer_norm_eps), prefixed(p, CROSS_ATTENTION_NAMES), {
