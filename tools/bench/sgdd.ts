@@ -299,9 +299,10 @@ async function training(sizes: Size[]): Promise<TrainRow[]> {
 // ---- what each sampling change is worth (onnxruntime) ----
 
 /**
- * The same guided decode on onnxruntime three ways: full [B, L, V] logits with a session run per
- * guidance pass (the first version), logits at the masked positions with a run per pass, and at
- * the masked positions with both passes in one run over 2B rows (what sampling does now).
+ * The same guided decode on onnxruntime four ways: full [B, L, V] logits with a session run per
+ * guidance pass (the first version), logits at the masked positions with a run per pass, at the
+ * masked positions with both passes in one run over 2B rows, and that run returning each masked
+ * position's argmax and log-probability instead of its logits (what argmax sampling does now).
  */
 async function variants(sizes: Size[]): Promise<void> {
   const [len, steps, runs, batch] = [flag('len', 32), flag('steps', 16), flag('runs', 2), flag('batch', 32)];
@@ -321,7 +322,11 @@ async function variants(sizes: Size[]): Promise<void> {
         const s = new OnnxSgddDenoiser(session, config, v);
         return { config, vocabSize: s.vocabSize, maskId: s.maskId, padId: s.padId, denoise: (b) => s.denoise(b), denoiseAt: async (step, positions, passes) => { const out: Float32Array[] = []; for (const p of passes) out.push(...(await s.denoiseAt(step, positions, [p]))); return out; } };
       }],
-      ['masked positions, both passes in one run', (v) => new OnnxSgddDenoiser(session, config, v)],
+      ['masked positions, both passes in one run', (v) => {
+        const s = new OnnxSgddDenoiser(session, config, v);
+        return { config, vocabSize: s.vocabSize, maskId: s.maskId, padId: s.padId, denoise: (b) => s.denoise(b), denoiseAt: (step, positions, passes) => s.denoiseAt(step, positions, passes) };
+      }],
+      ['+ argmax and its log-probability in the graph', (v) => new OnnxSgddDenoiser(session, config, v)],
     ];
     for (const [kind, make] of kinds) {
       const one = await timeDecode(make, config, 1, len, steps, runs, true);

@@ -1,7 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Rng } from '@proj/core';
-import { OnnxSgddDenoiser, SGDD_WEIGHTS_FILE, SgddDenoiser, createOnnxSession, describeQuantizeReport, sampleSgdd, sgddDecoderToOnnx, type OnnxSession, type SgddModel } from '@proj/models';
+import { OnnxSgddDenoiser, SGDD_PASS_WEIGHTS, SGDD_WEIGHTS_FILE, SgddDenoiser, createOnnxSession, describeQuantizeReport, sampleSgdd, sgddDecoderToOnnx, type OnnxSession, type SgddModel } from '@proj/models';
 import { CliError, log, type CliIO } from './cli-io';
 
 /** Where the decoder runs while sampling: onnxruntime, tfjs, or auto (onnxruntime when it can). */
@@ -66,9 +66,10 @@ async function openDecoder(model: SgddModel, modelDir: string, io: CliIO, option
     else {
       try {
         const opened = await open(file, file);
-        if (opened.onnx.session.inputNames.includes('positions')) return opened;
+        const inputs = opened.onnx.session.inputNames;
+        if (inputs.includes('positions') && inputs.includes(SGDD_PASS_WEIGHTS)) return opened;
         await opened.onnx.session.release();
-        log(io, `engine: ${file} predates logits at positions (run \`sgdd export\` again); exporting the weights instead`);
+        log(io, `engine: ${file} predates ${inputs.includes('positions') ? 'the argmax head' : 'logits at positions'} (run \`sgdd export\` again); exporting the weights instead`);
       } catch (error) {
         log(io, `engine: ${file} cannot be used (${(error as Error).message.split('\n')[0]}); exporting the weights instead`);
       }
@@ -81,7 +82,8 @@ async function openDecoder(model: SgddModel, modelDir: string, io: CliIO, option
  * The sampler of `model` (loaded from `modelDir`; tfjs holds its weights on `tfBackend`) on the
  * chosen engine, the one way sample, eval, serve and train's evaluation open it, saying on stderr
  * which runs: onnx = the exported decoder on onnxruntime-node (both guidance passes in one run,
- * logits at masked positions only); tfjs = the model on the tfjs backend; auto = onnx, falling
+ * logits at masked positions only; at temperature 0 only each position's argmax and its
+ * log-probability leave the graph); tfjs = the model on the tfjs backend; auto = onnx, falling
  * back to tfjs with the reason when onnxruntime cannot run it.
  */
 export async function openSampler(model: SgddModel, modelDir: string, choice: EngineChoice, io: CliIO, tfBackend: string, options: DecoderOptions = {}): Promise<Sampler> {

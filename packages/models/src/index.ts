@@ -194,6 +194,7 @@ export { meanPool, encodeSentences } from './sgdd/semantic';
 export { SgddModel, sgddParameterShapes, SGDD_BLOCK_NAMES, SGDD_WORD_EMBEDDINGS, type SgddInputs, type SgddForwardOptions, type SgddHostBatch } from './sgdd/model';
 export { makeSgddBatch } from './sgdd/batch';
 export { SgddDenoiser, OnnxSgddDenoiser, type SgddDenoiserInputs } from './sgdd/denoiser';
+export { SGDD_PASS_WEIGHTS } from './sgdd/candidate-head';
 export { saveSgdd, loadSgdd, loadSgddWeights, SGDD_CONFIG_FILE, SGDD_WEIGHTS_FILE } from './sgdd/weights';
 export { createSgddTask, type SgddExamples, type SgddTaskOptions } from './sgdd/task';
 export { scoreNoiseLevels, type NoiseLevelScore } from './sgdd/noise-levels';

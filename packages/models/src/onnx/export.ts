@@ -4,6 +4,7 @@ import type { BertForMaskedLM, BertModel } from '../bert/model';
 import type { GapRelm } from '../gap-relm/gap-relm';
 import { templateLayout } from '../gap-relm/codec';
 import { LAYOUT_INPUT_NAMES } from '../gap-relm/inputs';
+import { recordCandidateHead, SGDD_PASS_WEIGHTS } from '../sgdd/candidate-head';
 import type { SgddModel } from '../sgdd/model';
 import { encodeSentences } from '../sgdd/semantic';
 import { GraphOps, type Graph } from '../ops/graph-ops';
@@ -115,6 +116,8 @@ export async function exportGapRelmToOnnx(model: GapRelm, dir: string, options: 
  * vector) and `positions` [n] (flat b · seq + i) → `logits` [n, vocab] at those positions only
  * (the tied output projection is a third of the full-size decoder's work; MaskGIT reads only the
  * masked positions). Both guidance passes run the one graph, as one batch of 2 · batch rows.
+ * Argmax decoding fetches `candidates` [n / passes] (int64) and `candidate_log_probs` instead,
+ * the passes combined by `pass_weights` [passes] (`recordCandidateHead`); every run feeds it.
  */
 export function recordSgddDecoder(model: SgddModel): Graph {
   const g = new GraphOps(model.params);
@@ -130,6 +133,9 @@ export function recordSgddDecoder(model: SgddModel): Graph {
     { positions: g.input('positions', 'int32', ['positions']) },
   );
   g.output(logits!, 'logits');
+  const { tokens, logProbs } = recordCandidateHead(g, logits!, g.input(SGDD_PASS_WEIGHTS, 'float32', ['passes']), model.config);
+  g.output(tokens, 'candidates');
+  g.output(logProbs, 'candidate_log_probs');
   return g.toGraph();
 }
 

@@ -66,6 +66,7 @@ describe('quantizeMatMulsInt8 on an exported SGDD decoder', () => {
       semantic: new ort.Tensor('float32', Float32Array.from({ length: batch * E }, () => rng.normal()), [batch, E]),
       condition: new ort.Tensor('float32', Float32Array.from([1, 0]), [batch]),
       positions: i64(Array.from({ length: batch * length }, (_, i) => i), [batch * length]),
+      pass_weights: new ort.Tensor('float32', Float32Array.from([1]), [1]),
     };
   };
 

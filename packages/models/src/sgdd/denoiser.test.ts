@@ -66,6 +66,48 @@ describe('SgddDenoiser', () => {
     model.dispose();
   });
 
+  it('candidatesAt: the argmax over all but [MASK] / [PAD] of the guided logits and its log-probability, from the graph; argmax samples equal the tfjs host path', async () => {
+    // A larger init spreads the logits, so [MASK] or [PAD] would often win if they were not ruled out.
+    const config = parseSgddConfig({ ...TINY_SGDD, initializer_range: 0.5 });
+    const model = SgddModel.random(config, new Rng(41));
+    const vectors = toyVectors(2, new Rng(42));
+    const session = await ort.InferenceSession.create(await sgddDecoderToOnnx(model));
+    const onnx = new OnnxSgddDenoiser(session, config, vectors);
+    const step = { batch: 2, length: 6, tokens: Int32Array.from([2, 1, 9, 1, 1, 3, 2, 1, 1, 3, 0, 0]), lengths: Int32Array.from([6, 4]), step: 2, steps: 8, maskedFraction: Float64Array.from([0.75, 1]) };
+    const positions = Int32Array.from([1, 3, 4, 7, 8]);
+    const V = config.vocab_size;
+    let ruledOut = 0;
+    for (const scale of [0, 1, 3]) {
+      const passes = scale === 1 ? [true] : scale === 0 ? [false] : [true, false];
+      const logits = await onnx.denoiseAt(step, positions, passes);
+      const got = await onnx.candidatesAt!(step, positions, scale);
+      positions.forEach((_, k) => {
+        const guided = Array.from({ length: V }, (__, v) => (passes.length === 1 ? logits[0][k * V + v] : logits[1][k * V + v] + scale * (logits[0][k * V + v] - logits[1][k * V + v])));
+        const raw = guided.indexOf(Math.max(...guided));
+        if (raw === config.mask_token_id || raw === config.pad_token_id) ruledOut++;
+        guided[config.mask_token_id] = guided[config.pad_token_id] = -Infinity;
+        const best = guided.indexOf(Math.max(...guided));
+        expect(got.tokens[k], `scale ${scale}, position ${k}`).toBe(best);
+        expect(got.logProbs[k]).toBeCloseTo(-Math.log(guided.reduce((sum, x) => sum + Math.exp(x - guided[best]), 0)), 4);
+      });
+    }
+    expect(ruledOut).toBeGreaterThan(0); // the rule was exercised
+    // Whole argmax samples: the graph's candidates (onnx) and the host's (tfjs) pick the same tokens.
+    const lengths = [9, 5];
+    for (const guidance of [0, 2]) {
+      const [a, b] = [await sampleSgdd(new SgddDenoiser(model, vectors), lengths, { steps: 6, guidance }), await sampleSgdd(onnx, lengths, { steps: 6, guidance })];
+      expect(b.tokens).toEqual(a.tokens);
+    }
+    await session.release();
+    model.dispose();
+  });
+
+  it('a decoder exported before the argmax head has no candidatesAt and decodes from its logits', async () => {
+    const config = parseSgddConfig(TINY_SGDD);
+    const old = { inputNames: ['input_ids', 'attention_mask', 'timesteps', 'semantic', 'condition', 'positions'] } as unknown as ort.InferenceSession;
+    expect(new OnnxSgddDenoiser(old, config, []).candidatesAt).toBeUndefined();
+  });
+
   it('a seeded guided sample (temperature 1, Gumbel choice noise) gives the same tokens on both engines', async () => {
     const config = parseSgddConfig(TINY_SGDD);
     const model = SgddModel.random(config, new Rng(31));

@@ -1,8 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as ort from 'onnxruntime-node';
-import type { DenoiserBatch, DenoiserLogitsSource, DenoiserStep } from '@proj/sampling';
+import { guidancePasses, type DenoiserBatch, type DenoiserCandidates, type DenoiserLogitsSource, type DenoiserStep } from '@proj/sampling';
 import { float32Output, int64 } from '../onnx-runtime/tensors';
 import { TfOps } from '../ops/tf-ops';
+import { SGDD_PASS_WEIGHTS } from './candidate-head';
 import type { SgddConfig } from './config';
 import type { SgddModel } from './model';
 import { timestepForMaskedFraction } from './schedule';
@@ -73,12 +74,22 @@ abstract class SgddDenoiserBase implements DenoiserLogitsSource {
 
   /** Every pass in `passes` from one decoder call over `passes.length` · B rows: `[N, V]` each. */
   async denoiseAt(step: DenoiserStep, positions: Int32Array, passes: readonly boolean[]): Promise<Float32Array[]> {
-    const { batch: B, length: L } = step;
-    const [P, N, V] = [passes.length, positions.length, this.vocabSize];
+    const [N, V] = [positions.length, this.vocabSize];
     if (N === 0) return passes.map(() => new Float32Array(0));
+    const x = this.stacked(step, positions, passes);
+    const logits = await this.run(x.tokens, x.rows, step.length, x.inputs, x.positions);
+    return passes.map((_, p) => logits.subarray(p * N * V, (p + 1) * N * V));
+  }
+
+  /**
+   * One decoder call's feeds for every pass in `passes`: pass p is rows p·B .. p·B + B − 1 (its
+   * vectors, or the null vector), and its positions move by p·B·L.
+   */
+  protected stacked(step: DenoiserStep, positions: Int32Array, passes: readonly boolean[]): { tokens: Int32Array; rows: number; inputs: SgddDenoiserInputs; positions: Int32Array } {
+    const { batch: B, length: L } = step;
+    const [P, N] = [passes.length, positions.length];
     const x = this.inputs({ ...step, conditional: true });
-    // Pass p is rows p·B .. p·B + B − 1; its positions move by p·B·L.
-    const stacked: SgddDenoiserInputs = {
+    const inputs: SgddDenoiserInputs = {
       attentionMask: repeat(x.attentionMask, P),
       timesteps: repeat(x.timesteps, P),
       semantic: repeat(x.semantic, P),
@@ -86,8 +97,7 @@ abstract class SgddDenoiserBase implements DenoiserLogitsSource {
     };
     const at = new Int32Array(P * N);
     for (let p = 0; p < P; p++) for (let k = 0; k < N; k++) at[p * N + k] = positions[k] + p * B * L;
-    const logits = await this.run(repeat(step.tokens, P), P * B, L, stacked, at);
-    return passes.map((_, p) => logits.subarray(p * N * V, (p + 1) * N * V));
+    return { tokens: repeat(step.tokens, P), rows: P * B, inputs, positions: at };
   }
 
   /** `[positions.length, V]` logits of `rows` rows of `length` tokens at the flat `positions`. */
@@ -135,6 +145,14 @@ export class SgddDenoiser extends SgddDenoiserBase {
  * `createOnnxSession` and the saved config.
  */
 export class OnnxSgddDenoiser extends SgddDenoiserBase {
+  /**
+   * Argmax candidates picked inside the graph (its `candidates` head: `recordCandidateHead`), so
+   * argmax decoding never copies `[N, V]` logits out; undefined for a decoder exported before the
+   * head, which `maskGitDecode` then decodes from the logits.
+   */
+  readonly candidatesAt?: (step: DenoiserStep, positions: Int32Array, guidanceScale: number) => Promise<DenoiserCandidates>;
+  private readonly headed: boolean;
+
   constructor(
     private readonly session: ort.InferenceSession,
     config: SgddConfig,
@@ -144,6 +162,8 @@ export class OnnxSgddDenoiser extends SgddDenoiserBase {
     if (!session.inputNames.includes('positions')) {
       throw new RangeError(`OnnxSgddDenoiser: the decoder has no 'positions' input (inputs: ${session.inputNames.join(', ')}); it predates logits at positions, export it again`);
     }
+    this.headed = session.inputNames.includes(SGDD_PASS_WEIGHTS);
+    if (this.headed) this.candidatesAt = (step, positions, guidanceScale) => this.candidates(step, positions, guidanceScale);
   }
 
   /** The same session bound to other rows. */
@@ -151,15 +171,32 @@ export class OnnxSgddDenoiser extends SgddDenoiserBase {
     return new OnnxSgddDenoiser(this.session, this.config, vectors);
   }
 
-  protected async run(tokens: Int32Array, rows: number, length: number, x: SgddDenoiserInputs, positions: Int32Array): Promise<Float32Array> {
-    const out = await this.session.run({
+  private feeds(tokens: Int32Array, rows: number, length: number, x: SgddDenoiserInputs, positions: Int32Array, passWeights: number[]): Record<string, ort.Tensor> {
+    return {
       input_ids: int64(tokens, [rows, length]),
       attention_mask: int64(x.attentionMask, [rows, length]),
       timesteps: int64(x.timesteps, [rows]),
       semantic: new ort.Tensor('float32', x.semantic, [rows, this.config.semantic_size]),
       condition: new ort.Tensor('float32', x.condition, [rows]),
       positions: int64(positions, [positions.length]),
-    });
+      ...(this.headed && { [SGDD_PASS_WEIGHTS]: new ort.Tensor('float32', Float32Array.from(passWeights), [passWeights.length]) }),
+    };
+  }
+
+  protected async run(tokens: Int32Array, rows: number, length: number, x: SgddDenoiserInputs, positions: Int32Array): Promise<Float32Array> {
+    const out = await this.session.run(this.feeds(tokens, rows, length, x, positions, [1]), ['logits']);
     return float32Output(out, 'logits', 'OnnxSgddDenoiser.denoise').data;
+  }
+
+  private async candidates(step: DenoiserStep, positions: Int32Array, guidanceScale: number): Promise<DenoiserCandidates> {
+    const { conditional, unconditional } = guidancePasses(guidanceScale);
+    const passes = [...(conditional ? [true] : []), ...(unconditional ? [false] : [])];
+    // s·cond + (1 − s)·uncond = uncond + s·(cond − uncond); one pass alone has weight 1.
+    const weights = passes.length === 2 ? [guidanceScale, 1 - guidanceScale] : [1];
+    const x = this.stacked(step, positions, passes);
+    const out = await this.session.run(this.feeds(x.tokens, x.rows, step.length, x.inputs, x.positions, weights), ['candidates', 'candidate_log_probs']);
+    const tokens = out.candidates as ort.Tensor | undefined;
+    if (tokens === undefined || tokens.type !== 'int64') throw new Error("OnnxSgddDenoiser.candidatesAt: the session returned no int64 output 'candidates'");
+    return { tokens: Int32Array.from(tokens.data as BigInt64Array, Number), logProbs: float32Output(out, 'candidate_log_probs', 'OnnxSgddDenoiser.candidatesAt').data };
   }
 }

@@ -266,6 +266,12 @@ describe('SgddModel.forward', () => {
       ['semantic', ['batch', E]],
       ['condition', ['batch']],
       ['positions', ['positions']],
+      ['pass_weights', ['passes']],
+    ]);
+    expect(graph.outputs.map((o) => [o.name, o.dtype])).toEqual([
+      ['logits', 'float32'],
+      ['candidates', 'int64'],
+      ['candidate_log_probs', 'float32'],
     ]);
     expect(graph.outputs[0].shape).toEqual(['positions', config.vocab_size]);
     const session = await ort.InferenceSession.create(await sgddDecoderToOnnx(model));
@@ -284,6 +290,7 @@ describe('SgddModel.forward', () => {
         semantic: new ort.Tensor('float32', b.semantic, [b.batch, E]),
         condition: new ort.Tensor('float32', b.condition, [b.batch]),
         positions: i64(at, [at.length]),
+        pass_weights: new ort.Tensor('float32', Float32Array.from([1]), [1]),
       });
       const full = logitsOf(model, b).flat(1);
       const want = at.flatMap((k) => full[k]);
@@ -324,7 +331,7 @@ describe('positions and the cross-attention memory', () => {
     const b = { batch: 1, length: 5, inputIds: Int32Array.from([2, 1, 5, 1, 3]), attentionMask: new Int32Array(5).fill(1), timesteps: Int32Array.from([50]), semantic: toyVectors(1, new Rng(5), E)[0], condition: Float32Array.from([1]) };
     const session = await ort.InferenceSession.create(await sgddDecoderToOnnx(plain));
     const i64 = (v: ArrayLike<number>, dims: number[]) => new ort.Tensor('int64', BigInt64Array.from(Array.from(v), BigInt), dims);
-    const out = await session.run({ input_ids: i64(b.inputIds, [1, 5]), attention_mask: i64(b.attentionMask, [1, 5]), timesteps: i64(b.timesteps, [1]), semantic: new ort.Tensor('float32', b.semantic, [1, E]), condition: new ort.Tensor('float32', b.condition, [1]), positions: i64([0, 1, 2, 3, 4], [5]) });
+    const out = await session.run({ input_ids: i64(b.inputIds, [1, 5]), attention_mask: i64(b.attentionMask, [1, 5]), timesteps: i64(b.timesteps, [1]), semantic: new ort.Tensor('float32', b.semantic, [1, E]), condition: new ort.Tensor('float32', b.condition, [1]), positions: i64([0, 1, 2, 3, 4], [5]), pass_weights: new ort.Tensor('float32', Float32Array.from([1]), [1]) });
     const want = logitsOf(plain, b)[0].flat();
     const got = out.logits.data as Float32Array;
     expect(Math.max(...want.map((w, k) => Math.abs(w - got[k])))).toBeLessThan(1e-4);

@@ -78,3 +78,31 @@ export function withDenoiseAt(source: DenoiserLogitsSource) {
   };
   return { source: fast, atCalls };
 }
+
+/**
+ * `source` with the `candidatesAt` fast path (and `denoiseAt`, which must not be used for argmax
+ * then): the guided argmax over all but [MASK] and padding and its log-probability, worked out
+ * here from `denoise` in float64 as a graph would; `calls` records each call's scale.
+ */
+export function withCandidatesAt(source: DenoiserLogitsSource) {
+  const calls: { positions: number[]; guidanceScale: number }[] = [];
+  const { source: at } = withDenoiseAt(source);
+  const fast: DenoiserLogitsSource = {
+    ...at,
+    async candidatesAt(step, positions, guidanceScale) {
+      calls.push({ positions: [...positions], guidanceScale });
+      const V = source.vocabSize;
+      const [cond, uncond] = await Promise.all([source.denoise({ ...step, conditional: true }), source.denoise({ ...step, conditional: false })]);
+      const tokens = new Int32Array(positions.length);
+      const logProbs = new Float32Array(positions.length);
+      positions.forEach((p, k) => {
+        const guided = Array.from({ length: V }, (_, v) => (v === source.maskId || v === source.padId ? -Infinity : uncond[p * V + v] + guidanceScale * (cond[p * V + v] - uncond[p * V + v])));
+        const best = guided.indexOf(Math.max(...guided));
+        tokens[k] = best;
+        logProbs[k] = -Math.log(guided.reduce((s, x) => s + Math.exp(x - guided[best]), 0));
+      });
+      return { tokens, logProbs };
+    },
+  };
+  return { source: fast, calls };
+}

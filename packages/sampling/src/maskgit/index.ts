@@ -1,7 +1,7 @@
 // MaskGIT with classifier-free guidance (SGDD decoding). Re-exported by the package's src/index.ts.
 
 // What a model must implement
-export { type DenoiserBatch, type DenoiserLogitsSource, type DenoiserStep } from './logits-source';
+export { type DenoiserBatch, type DenoiserCandidates, type DenoiserLogitsSource, type DenoiserStep } from './logits-source';
 
 // Mask schedules
 export {

@@ -46,4 +46,22 @@ export interface DenoiserLogitsSource {
    * Returns one `[N, V]` row-major array per pass, in `passes` order (N = positions.length).
    */
   denoiseAt?(step: DenoiserStep, positions: Int32Array, passes: readonly boolean[]): Promise<Float32Array[]>;
+  /**
+   * Optional, the fast path of argmax decoding (`temperature` 0), taken before `denoiseAt`: per
+   * position in `positions`, the candidate `maskGitDecode` would pick from the guided logits
+   * (`uncond + guidanceScale · (cond − uncond)`, the passes `guidancePasses` names) and its
+   * log-probability, computed where the logits are (e.g. inside an onnxruntime graph), so the
+   * `[N, V]` logits never reach the host. Must agree with the host rule: the argmax over every
+   * token but `maskId` and `padId`, ties to the lower id; the log-probability under the softmax
+   * over those tokens.
+   */
+  candidatesAt?(step: DenoiserStep, positions: Int32Array, guidanceScale: number): Promise<DenoiserCandidates>;
+}
+
+/** What `candidatesAt` returns: one entry per asked position, in order. */
+export interface DenoiserCandidates {
+  /** `[N]` the guided argmax of each position. */
+  tokens: Int32Array;
+  /** `[N]` its log-probability under the guided distribution (<= 0). */
+  logProbs: Float32Array;
 }

@@ -1,6 +1,6 @@
 import { Rng } from '@proj/core';
 import { describe, expect, it } from 'vitest';
-import { MASK, PAD, targetSource, twoPassSource, withDenoiseAt } from './fake-sources';
+import { MASK, PAD, targetSource, twoPassSource, withCandidatesAt, withDenoiseAt } from './fake-sources';
 import { maskGitDecode, type MaskGitDecodeOptions } from './maskgit';
 import { maskedCounts } from './schedule';
 
@@ -206,6 +206,46 @@ describe('maskGitDecode with a denoiseAt source', () => {
     );
     const few = { ...source, denoiseAt: async () => [] };
     await expect(maskGitDecode(few, { batch: 1, length: 4, config: { ...greedy, guidanceScale: 2 } })).rejects.toThrow('maskGitDecode: source.denoiseAt must return one array per pass (2)');
+  });
+});
+
+describe('maskGitDecode with a candidatesAt source', () => {
+  const lengths = [5, 9, 3];
+  const targets = lengths.map((n, b) => targetRow(n, b));
+  const confidence = (i: number, b: number) => 0.3 + 0.07 * ((i * (b + 2)) % 9);
+
+  it.each([1, 0, 2.5])('argmax at guidance scale %s: one call per step with the scale, the same tokens and order as the logits path', async (guidanceScale) => {
+    const options: MaskGitDecodeOptions = { lengths, config: { ...greedy, steps: 4, guidanceScale }, trace: true };
+    const plain = await maskGitDecode(targetSource(targets, V, confidence).source, options);
+    const { source, calls } = withCandidatesAt(targetSource(targets, V, confidence).source);
+    const fast = await maskGitDecode(source, options);
+    expect(fast.tokens).toEqual(plain.tokens);
+    expect(fast.trace!.map((s) => s.revealed)).toEqual(plain.trace!.map((s) => s.revealed));
+    expect(calls.map((c) => c.guidanceScale)).toEqual([guidanceScale, guidanceScale, guidanceScale, guidanceScale]);
+    expect(calls[0].positions).toEqual(lengths.flatMap((n, b) => Array.from({ length: n }, (_, i) => b * 9 + i)));
+  });
+
+  it('the confidence noise still applies to its candidates; sampling (temperature > 0) takes the logits instead', async () => {
+    const noisy: MaskGitDecodeOptions = { lengths, config: { temperature: 0, choiceTemperature: 3, steps: 4, guidanceScale: 2 }, rng: lengths.map((_, b) => Rng.derive(4, b)) };
+    const plain = await maskGitDecode(targetSource(targets, V, confidence).source, noisy);
+    const fast = withCandidatesAt(targetSource(targets, V, confidence).source);
+    expect((await maskGitDecode(fast.source, { ...noisy, rng: lengths.map((_, b) => Rng.derive(4, b)) })).tokens).toEqual(plain.tokens);
+    const sampled = withCandidatesAt(targetSource(targets, V, confidence).source);
+    await maskGitDecode(sampled.source, { ...noisy, config: { ...noisy.config, temperature: 1 }, rng: lengths.map((_, b) => Rng.derive(4, b)) });
+    expect(sampled.calls).toHaveLength(0);
+  });
+
+  it.each([
+    ['too few tokens', { tokens: new Int32Array(3), logProbs: new Float32Array(4) }, 'must return tokens as an Int32Array of 4'],
+    ['[MASK] as a candidate', { tokens: Int32Array.from([2, MASK, 3, 4]), logProbs: new Float32Array(4) }, 'candidate 1 is token 1, not one the decoder may emit'],
+    ['a token past the vocabulary', { tokens: Int32Array.from([2, 3, V, 4]), logProbs: new Float32Array(4) }, `candidate 2 is token ${V}`],
+    ['a NaN log-probability', { tokens: Int32Array.from([2, 3, 4, 5]), logProbs: Float32Array.from([0, NaN, 0, 0]) }, 'candidate 1 has log-probability NaN'],
+    ['a positive log-probability', { tokens: Int32Array.from([2, 3, 4, 5]), logProbs: Float32Array.from([0, 0, 0, 0.5]) }, 'candidate 3 has log-probability 0.5'],
+  ])('rejects a candidatesAt result with %s', async (_, result, message) => {
+    const { source } = withCandidatesAt(targetSource([targetRow(4, 0)], V).source);
+    const bad = { ...source, candidatesAt: async () => result };
+    await expect(maskGitDecode(bad, { batch: 1, length: 4, config: greedy })).rejects.toThrow(`maskGitDecode: source.candidatesAt (step 0)`);
+    await expect(maskGitDecode(bad, { batch: 1, length: 4, config: greedy })).rejects.toThrow(message);
   });
 });
 

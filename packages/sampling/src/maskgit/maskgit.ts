@@ -1,7 +1,7 @@
 import { sampleToken, type RandomSource } from '../autoregressive/sampler';
 import { denoisePasses, guidedLogits } from './cfg';
 import { resolveMaskGitConfig, type MaskGitConfig } from './config';
-import type { DenoiserLogitsSource } from './logits-source';
+import type { DenoiserCandidates, DenoiserLogitsSource, DenoiserStep } from './logits-source';
 import { maskedCountAfterStep } from './schedule';
 
 export interface MaskGitDecodeOptions {
@@ -120,11 +120,25 @@ function predict(row: Float32Array, source: DenoiserLogitsSource, temperature: n
   return { token, logProb: row[token] - max - Math.log(sum) };
 }
 
+/** What `source.candidatesAt` returned, checked: N tokens the decoder may emit, N finite log-probabilities <= 0. */
+function checkCandidates(got: DenoiserCandidates, n: number, source: DenoiserLogitsSource, step: number): DenoiserCandidates {
+  const where = `source.candidatesAt (step ${step})`;
+  if (!(got?.tokens instanceof Int32Array) || got.tokens.length !== n) throw new RangeError(`${FN}: ${where} must return tokens as an Int32Array of ${n}, got ${String(got?.tokens)}`);
+  if (!(got.logProbs instanceof Float32Array) || got.logProbs.length !== n) throw new RangeError(`${FN}: ${where} must return logProbs as a Float32Array of ${n}, got ${String(got.logProbs)}`);
+  for (let k = 0; k < n; k++) {
+    const [t, lp] = [got.tokens[k], got.logProbs[k]];
+    if (t < 0 || t >= source.vocabSize || t === source.maskId || t === source.padId) throw new RangeError(`${FN}: ${where}: candidate ${k} is token ${t}, not one the decoder may emit`);
+    if (!(lp <= 0) || lp === -Infinity) throw new RangeError(`${FN}: ${where}: candidate ${k} has log-probability ${lp}, must be finite and <= 0`);
+  }
+  return got;
+}
+
 /**
  * MaskGIT decoding (Chang et al. 2022) with classifier-free guidance. Every row starts with
  * `[MASK]` at each position not fixed. Each of the T steps:
  *  1. guided logits at the masked positions: one model pass over the batch (two when 0 < w ≠ 1,
- *     in one call when the source has `denoiseAt`; see `denoiseWithGuidance`);
+ *     in one call when the source has `denoiseAt`; see `denoiseWithGuidance`); with temperature 0
+ *     a source with `candidatesAt` returns the argmax and its log-probability instead;
  *  2. for each masked position, a candidate token (argmax, or sampled at `temperature`) and its
  *     confidence: log p(candidate) + choiceTemperature · (1 − r) · Gumbel noise, r = (t + 1) / T;
  *  3. per row, the most confident candidates are kept (lower position on ties) so that exactly
@@ -181,21 +195,24 @@ export async function maskGitDecode(source: DenoiserLogitsSource, options: MaskG
     const maskedFraction = Float64Array.from(masked, (m, b) => (decodable[b] === 0 ? 0 : m.length / decodable[b]));
     const positions = Int32Array.from(masked.flatMap((m, b) => m.map((i) => b * L + i)));
 
-    // 2. Each pass's logits at the masked positions, [N, V] in `positions` order (the source gets
-    // its own copy of the tokens); guidance combines them one position at a time into `row`.
-    const { logits } = await denoisePasses(
-      source,
-      { batch: B, length: L, tokens: tokens.slice(), lengths: Int32Array.from(lengths), step, steps, maskedFraction },
-      guidanceScale,
-      FN,
-      positions,
-    );
-    const V = source.vocabSize;
-    const guided = (k: number) => {
-      const [a, b] = logits.map((l) => l.subarray(k * V, (k + 1) * V));
-      if (b === undefined) row.set(a);
-      else guidedLogits(a, b, guidanceScale, FN, row);
-    };
+    // 2. A candidate and its log-probability per masked position, in `positions` order (the source
+    // gets its own copy of the tokens): from the source itself when it can pick argmax candidates,
+    // else from each pass's [N, V] logits, combined by guidance one position at a time into `row`.
+    const denoiseStep: DenoiserStep = { batch: B, length: L, tokens: tokens.slice(), lengths: Int32Array.from(lengths), step, steps, maskedFraction };
+    let predicted: (k: number, b: number, where: () => string) => { token: number; logProb: number };
+    if (temperature === 0 && source.candidatesAt !== undefined && positions.length > 0) {
+      const picked = checkCandidates(await source.candidatesAt(denoiseStep, positions, guidanceScale), positions.length, source, step);
+      predicted = (k) => ({ token: picked.tokens[k], logProb: picked.logProbs[k] });
+    } else {
+      const { logits } = await denoisePasses(source, denoiseStep, guidanceScale, FN, positions);
+      const V = source.vocabSize;
+      predicted = (k, b, where) => {
+        const [a, u] = logits.map((l) => l.subarray(k * V, (k + 1) * V));
+        if (u === undefined) row.set(a);
+        else guidedLogits(a, u, guidanceScale, FN, row);
+        return predict(row, source, temperature, rngs[b], where());
+      };
+    }
 
     // 3. Per row: candidates and confidences, then keep the most confident.
     const maskedAfter: number[] = [];
@@ -206,8 +223,7 @@ export async function maskGitDecode(source: DenoiserLogitsSource, options: MaskG
       const first = cursor;
       cursor += masked[b].length;
       const candidates = masked[b].map((position, k) => {
-        guided(first + k);
-        const { token, logProb } = predict(row, source, temperature, rngs[b], `row ${b}, position ${position}, step ${step}`);
+        const { token, logProb } = predicted(first + k, b, () => `row ${b}, position ${position}, step ${step}`);
         const noise = choiceTemperature > 0 && r < 1 ? choiceTemperature * (1 - r) * -Math.log(-Math.log(rngs[b]!.float())) : 0;
         return { position, token, confidence: logProb + noise };
       });
