@@ -8,22 +8,24 @@
 //     per sentence at batch 1 and sentences/s at batch --batch (32; tfjs at the full size:
 //     --tfjs-batch, 8, or it takes many minutes). Rows of --len tokens ([CLS] and [SEP] fixed).
 //     Also the onnxruntime decoder with its weight MatMuls in int8 (createOnnxSession's int8, what
-//     `sgdd sample --int8` runs); --engines onnx,onnx-int8,tfjs picks the rows.
+//     `sgdd sample --int8` runs), and both without the graph's argmax head (onnx-logits,
+//     onnx-int8-logits: the logits come to the host, which picks the candidates);
+//     --engines onnx,onnx-logits,onnx-int8,onnx-int8-logits,tfjs picks the rows.
 //   training: steps of createSgddOpsTask through train() of @proj/trainer on the onnx engine and
 //     the tfjs engine (wasm), each in its own process (peak RSS its own), then PyTorch CPU (2
 //     threads, OMP_WAIT_POLICY=PASSIVE, tools/reference/sgdd_torch.py) on the very batches the
 //     onnx run trained on, from the same initial weights (its logits are checked against the TS
 //     forward first). Tokens/s counts non-padding tokens over the steps after the warm-up.
 //
-//   variants (not in all): the onnxruntime decode three ways, to see what each sampling change is
+//   variants (not in all): the onnxruntime decode four ways, to see what each sampling change is
 //     worth: full logits and a run per guidance pass (the first version), masked positions only,
-//     then both passes in one run.
+//     both passes in one run, then the argmax and its log-probability picked in the graph.
 //   ablate --model <dir> --data <prepared dir> (not in all): `sgdd eval` of a trained model at
 //     guidance w = 0, 1, 2, 3 (16 steps) and 4, 8 steps (w = 2), one process each.
 //
 // Sizes: small, full, and h512x2 (the phase-1 runs' decoder: hidden 512, 2 layers).
 // Run from the repo root: npx tsx tools/bench/sgdd.ts [all|sample|train|variants|ablate] [--size small|full|h512x2|both|a,b]
-//   [--engines onnx,onnx-int8,tfjs]
+//   [--engines onnx,onnx-logits,onnx-int8,onnx-int8-logits,tfjs]
 //   [--len 32] [--steps 16] [--runs 2] [--batch 32] [--tfjs-batch 8] [--train-steps 4] [--train-warmup 2]
 //   [--model M --data D --samples 100 --loss-limit 300 --engine auto] (ablate)
 // The load average (uptime) is printed before and after: on shared cores the absolute numbers move
@@ -113,6 +115,11 @@ interface SampleRow {
   cpuN: number;
 }
 
+/** The decoder without its argmax head: logits at the masked positions come to the host, which picks the candidates (as before the head). */
+function hostArgmax(s: OnnxSgddDenoiser): DenoiserLogitsSource & { config: SgddConfig } {
+  return { config: s.config, vocabSize: s.vocabSize, maskId: s.maskId, padId: s.padId, denoise: (b) => s.denoise(b), denoiseAt: (step, positions, passes) => s.denoiseAt(step, positions, passes) };
+}
+
 async function sampling(sizes: Size[]): Promise<SampleRow[]> {
   const [len, steps, runs, batch] = [flag('len', 32), flag('steps', 16), flag('runs', 2), flag('batch', 32)];
   const info = await initBackend({ backend: 'wasm' });
@@ -125,10 +132,12 @@ async function sampling(sizes: Size[]): Promise<SampleRow[]> {
     console.error(`sgdd sample ${size}: ${model.params.count().toLocaleString('en-US')} parameters; onnxruntime ${provider}, ${intraOpNumThreads} threads; tfjs ${info.name} (${info.detail}); len ${len}, ${steps} steps, w = 2`);
     const int8 = await createOnnxSession(exported, { executionProviders: ['cpu'], int8: true });
     const tfjsBatch = size === 'small' ? batch : flag('tfjs-batch', SIZES[size].tfjsBatch);
-    const engines = (argAfter('engines') ?? 'onnx,onnx-int8,tfjs').split(',');
+    const engines = (argAfter('engines') ?? 'onnx,onnx-logits,onnx-int8,onnx-int8-logits,tfjs').split(',');
     for (const [key, engine, make, big] of [
       ['onnx', 'onnxruntime', (v: Float32Array[]) => new OnnxSgddDenoiser(session, config, v), batch],
+      ['onnx-logits', 'onnxruntime, argmax on the host', (v: Float32Array[]) => hostArgmax(new OnnxSgddDenoiser(session, config, v)), batch],
       ['onnx-int8', 'onnxruntime int8', (v: Float32Array[]) => new OnnxSgddDenoiser(int8.session, config, v), batch],
+      ['onnx-int8-logits', 'onnxruntime int8, argmax on the host', (v: Float32Array[]) => hostArgmax(new OnnxSgddDenoiser(int8.session, config, v)), batch],
       ['tfjs', `tfjs-${info.name}`, (v: Float32Array[]) => new SgddDenoiser(model, v), tfjsBatch],
     ] as const) {
       if (!engines.includes(key)) continue;
@@ -322,10 +331,7 @@ async function variants(sizes: Size[]): Promise<void> {
         const s = new OnnxSgddDenoiser(session, config, v);
         return { config, vocabSize: s.vocabSize, maskId: s.maskId, padId: s.padId, denoise: (b) => s.denoise(b), denoiseAt: async (step, positions, passes) => { const out: Float32Array[] = []; for (const p of passes) out.push(...(await s.denoiseAt(step, positions, [p]))); return out; } };
       }],
-      ['masked positions, both passes in one run', (v) => {
-        const s = new OnnxSgddDenoiser(session, config, v);
-        return { config, vocabSize: s.vocabSize, maskId: s.maskId, padId: s.padId, denoise: (b) => s.denoise(b), denoiseAt: (step, positions, passes) => s.denoiseAt(step, positions, passes) };
-      }],
+      ['masked positions, both passes in one run', (v) => hostArgmax(new OnnxSgddDenoiser(session, config, v))],
       ['+ argmax and its log-probability in the graph', (v) => new OnnxSgddDenoiser(session, config, v)],
     ];
     for (const [kind, make] of kinds) {
