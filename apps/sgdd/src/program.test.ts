@@ -5,7 +5,28 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CapturedIO } from '@proj/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { graphToOnnx, loadSgdd, recordSgddDecoder, SGDD_PASS_WEIGHTS } from '@proj/models';
 import { runCli } from './program';
+
+/** The decoder as exported before the argmax head: the recorded graph up to its `logits` output. */
+async function headlessDecoder(modelDir: string): Promise<Uint8Array> {
+  const model = await loadSgdd(modelDir);
+  const full = recordSgddDecoder(model);
+  const nodes = full.nodes.slice(0, full.nodes.findIndex((n) => n.outputs.includes('logits')) + 1);
+  const made = new Set(nodes.flatMap((n) => n.outputs));
+  const read = new Set(nodes.flatMap((n) => n.inputs));
+  const graph = {
+    ...full,
+    nodes,
+    inputs: full.inputs.filter((i) => i.name !== SGDD_PASS_WEIGHTS),
+    outputs: full.outputs.filter((o) => o.name === 'logits'),
+    valueInfo: full.valueInfo.filter((v) => made.has(v.name)),
+    initializers: full.initializers.filter((i) => read.has(i.name)),
+  };
+  const values = new Map(await Promise.all(graph.initializers.filter((i) => i.kind === 'parameter').map(async (i) => [i.name, await model.params.toFloat32(i.name)] as const)));
+  model.dispose();
+  return graphToOnnx(graph, { graphName: 'sgdd_decoder', parameters: (name) => values.get(name) ?? new Float32Array(0) });
+}
 
 async function cli(...argv: string[]) {
   const io = new CapturedIO();
@@ -123,6 +144,13 @@ describe('sgdd', () => {
     const exported = await cli(...args, '--engine', 'auto');
     expect(exported.stderr).toContain(`threads; ${join(model, 'onnx', 'decoder.onnx')})`);
     expect(exported.stdout).toBe(a.stdout);
+    // A decoder exported before the argmax head (the same graph cut at its logits): said, and the
+    // weights are exported again instead, to the same output.
+    await writeFile(join(model, 'onnx', 'decoder.onnx'), await headlessDecoder(model));
+    const headless = await cli(...args, '--engine', 'auto');
+    expect(headless.stderr).toContain(`engine: ${join(model, 'onnx', 'decoder.onnx')} predates the argmax head (run \`sgdd export\` again); exporting the weights instead`);
+    expect(headless.stderr).toContain('exported from the weights in memory');
+    expect(headless.stdout).toBe(a.stdout);
     // A decoder file onnxruntime cannot read: said, and the weights are exported instead.
     await writeFile(join(model, 'onnx', 'decoder.onnx'), 'not onnx');
     const unreadable = await cli(...args, '--engine', 'onnx');
