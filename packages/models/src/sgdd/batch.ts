@@ -1,7 +1,22 @@
 import type { Rng } from '@proj/core';
 import type { SgddConfig } from './config';
-import { maskTokens, sampleConditions, sampleTimesteps } from './forward-process';
+import { maskTokens, sampleConditions, sampleTimesteps, type ForwardProcessOptions } from './forward-process';
 import type { SgddHostBatch } from './model';
+
+/** The forward process of a decoder config: its [MASK] and [PAD] ids, T, and [CLS] / [SEP] never masked. */
+export function forwardProcessOptions(config: SgddConfig): ForwardProcessOptions {
+  return { numTimesteps: config.num_timesteps, maskId: config.mask_token_id, padId: config.pad_token_id, keepIds: [config.cls_token_id, config.sep_token_id] };
+}
+
+/** Row vectors of `size` floats each, end to end: [B · size], the decoder's `semantic` input; `fn` names the caller in the error. */
+export function packVectors(vectors: readonly ArrayLike<number>[], size: number, fn: string): Float32Array {
+  const out = new Float32Array(vectors.length * size);
+  vectors.forEach((v, b) => {
+    if (v.length !== size) throw new RangeError(`${fn}: vectors[${b}] has ${v.length} values, semantic_size is ${size}`);
+    out.set(v, b * size);
+  });
+  return out;
+}
 
 /**
  * One training batch on the host, drawn from `rng` in a fixed order: a timestep per row
@@ -10,23 +25,13 @@ import type { SgddHostBatch } from './model';
  * `vectors[b]` is row b's frozen-encoder vector (semantic_size floats).
  */
 export function makeSgddBatch(rows: readonly ArrayLike<number>[], vectors: readonly ArrayLike<number>[], config: SgddConfig, rng: Rng): SgddHostBatch {
-  const E = config.semantic_size;
   if (vectors.length !== rows.length) throw new RangeError(`makeSgddBatch: ${rows.length} rows but ${vectors.length} vectors`);
-  const semantic = new Float32Array(rows.length * E);
-  vectors.forEach((v, b) => {
-    if (v.length !== E) throw new RangeError(`makeSgddBatch: vectors[${b}] has ${v.length} values, semantic_size is ${E}`);
-    semantic.set(v, b * E);
-  });
+  const semantic = packVectors(vectors, config.semantic_size, 'makeSgddBatch');
   rows.forEach((r, b) => {
     if (r.length > config.max_length) throw new RangeError(`makeSgddBatch: rows[${b}] has ${r.length} tokens, max_length is ${config.max_length}`);
   });
   const timesteps = sampleTimesteps(rows.length, config.num_timesteps, rng);
-  const noised = maskTokens(rows, timesteps, rng, {
-    numTimesteps: config.num_timesteps,
-    maskId: config.mask_token_id,
-    padId: config.pad_token_id,
-    keepIds: [config.cls_token_id, config.sep_token_id],
-  });
+  const noised = maskTokens(rows, timesteps, rng, forwardProcessOptions(config));
   const condition = sampleConditions(rows.length, config.uncond_prob, rng);
   const length = Math.max(0, ...rows.map((r) => r.length));
   return { batch: rows.length, length, ...noised, timesteps, semantic, condition };

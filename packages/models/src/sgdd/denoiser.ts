@@ -1,8 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as ort from 'onnxruntime-node';
-import { guidancePasses, type DenoiserBatch, type DenoiserCandidates, type DenoiserLogitsSource, type DenoiserStep } from '@proj/sampling';
+import { guidancePassList, type DenoiserBatch, type DenoiserCandidates, type DenoiserLogitsSource, type DenoiserStep } from '@proj/sampling';
 import { float32Output, int64 } from '../onnx-runtime/tensors';
 import { TfOps } from '../ops/tf-ops';
+import { packVectors } from './batch';
 import { SGDD_PASS_WEIGHTS } from './candidate-head';
 import type { SgddConfig } from './config';
 import type { SgddModel } from './model';
@@ -44,11 +45,7 @@ abstract class SgddDenoiserBase implements DenoiserLogitsSource {
   ) {
     const { vocab_size, mask_token_id, pad_token_id, semantic_size } = config;
     [this.vocabSize, this.maskId, this.padId] = [vocab_size, mask_token_id, pad_token_id];
-    this.semantic = new Float32Array(vectors.length * semantic_size);
-    vectors.forEach((v, b) => {
-      if (v.length !== semantic_size) throw new RangeError(`${fn}: vectors[${b}] has ${v.length} values, semantic_size is ${semantic_size}`);
-      this.semantic.set(v, b * semantic_size);
-    });
+    this.semantic = packVectors(vectors, semantic_size, fn);
   }
 
   /** The timestep each row is given: the one whose mask probability is nearest its masked fraction. */
@@ -189,8 +186,7 @@ export class OnnxSgddDenoiser extends SgddDenoiserBase {
   }
 
   private async candidates(step: DenoiserStep, positions: Int32Array, guidanceScale: number): Promise<DenoiserCandidates> {
-    const { conditional, unconditional } = guidancePasses(guidanceScale);
-    const passes = [...(conditional ? [true] : []), ...(unconditional ? [false] : [])];
+    const passes = guidancePassList(guidanceScale);
     // s·cond + (1 − s)·uncond = uncond + s·(cond − uncond); one pass alone has weight 1.
     const weights = passes.length === 2 ? [guidanceScale, 1 - guidanceScale] : [1];
     const x = this.stacked(step, positions, passes);

@@ -298,10 +298,9 @@ export class SgddModel {
     return out;
   }
 
-  /** Mean cross-entropy over the masked positions of a host batch (the diffusion loss). */
-  batchLoss<T>(ops: Ops<T>, batch: SgddHostBatch, options: { training?: { rng: Rng } } = {}): T {
+  /** A host batch as the forward's inputs, and its masked positions. */
+  hostInputs<T>(ops: Ops<T>, batch: Omit<SgddHostBatch, 'labels' | 'targets'>): { inputs: SgddInputs<T>; positions: T } {
     const { batch: B, length: L } = batch;
-    if (batch.positions.length === 0) throw new RangeError('SgddModel.batchLoss: the batch has no masked position');
     const inputs: SgddInputs<T> = {
       inputIds: ops.constant(batch.inputIds, [B, L], 'int32'),
       attentionMask: ops.constant(batch.attentionMask, [B, L], 'int32'),
@@ -309,7 +308,14 @@ export class SgddModel {
       semantic: ops.constant(batch.semantic, [B, this.config.semantic_size]),
       condition: ops.constant(batch.condition, [B]),
     };
-    const { logits } = this.forward(ops, inputs, { positions: ops.constant(batch.positions, [batch.positions.length], 'int32'), training: options.training });
+    return { inputs, positions: ops.constant(batch.positions, [batch.positions.length], 'int32') };
+  }
+
+  /** Mean cross-entropy over the masked positions of a host batch (the diffusion loss). */
+  batchLoss<T>(ops: Ops<T>, batch: SgddHostBatch, options: { training?: { rng: Rng } } = {}): T {
+    if (batch.positions.length === 0) throw new RangeError('SgddModel.batchLoss: the batch has no masked position');
+    const { inputs, positions } = this.hostInputs(ops, batch);
+    const { logits } = this.forward(ops, inputs, { positions, training: options.training });
     return ops.crossEntropy(logits as T, ops.constant(batch.targets, [batch.targets.length], 'int32'));
   }
 

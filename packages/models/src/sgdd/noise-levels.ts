@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Rng } from '@proj/core';
 import { TfOps } from '../ops/tf-ops';
+import { forwardProcessOptions, packVectors } from './batch';
 import { maskTokens } from './forward-process';
 import type { SgddModel } from './model';
 import { maskProbability, timestepForMaskedFraction } from './schedule';
@@ -40,23 +41,12 @@ export function scoreNoiseLevels(model: SgddModel, examples: SgddExamples, fract
     for (let i = 0; i < examples.rows.length; i += batchSize) {
       const rows = examples.rows.slice(i, i + batchSize);
       const B = rows.length;
-      const noised = maskTokens(rows, new Int32Array(B).fill(t), rng, { numTimesteps: c.num_timesteps, maskId: c.mask_token_id, padId: c.pad_token_id, keepIds: [c.cls_token_id, c.sep_token_id] });
+      const noised = maskTokens(rows, new Int32Array(B).fill(t), rng, forwardProcessOptions(c));
       if (noised.positions.length === 0) continue;
-      const L = noised.inputIds.length / B;
-      const semantic = new Float32Array(B * c.semantic_size);
-      examples.vectors.slice(i, i + B).forEach((v, b) => semantic.set(v, b * c.semantic_size));
+      const batch = { batch: B, length: noised.inputIds.length / B, ...noised, timesteps: new Int32Array(B).fill(t), semantic: packVectors(examples.vectors.slice(i, i + B), c.semantic_size, 'scoreNoiseLevels'), condition: new Float32Array(B).fill(1) };
       const [sum, hits] = tf.tidy(() => {
-        const { logits } = model.forward(
-          ops,
-          {
-            inputIds: tf.tensor2d(noised.inputIds, [B, L], 'int32'),
-            attentionMask: tf.tensor2d(noised.attentionMask, [B, L], 'int32'),
-            timesteps: tf.tensor1d(new Int32Array(B).fill(t), 'int32'),
-            semantic: tf.tensor2d(semantic, [B, c.semantic_size]),
-            condition: tf.ones([B]),
-          },
-          { positions: tf.tensor1d(noised.positions, 'int32') },
-        );
+        const { inputs, positions } = model.hostInputs(ops, batch);
+        const { logits } = model.forward(ops, inputs, { positions });
         const targets = tf.tensor1d(noised.targets, 'int32');
         const mean = ops.crossEntropy(logits as tf.Tensor, targets);
         const right = tf.sum(tf.cast(tf.equal(tf.argMax(logits as tf.Tensor2D, 1), targets), 'int32'));

@@ -30,6 +30,12 @@ export function guidancePasses(guidanceScale: number): { conditional: boolean; u
   return { conditional: guidanceScale !== 0, unconditional: guidanceScale !== 1 };
 }
 
+/** `guidancePasses` as the list sources receive (`denoiseAt`'s `passes`): the conditional pass (true) first, then the unconditional (false). */
+export function guidancePassList(guidanceScale: number): boolean[] {
+  const { conditional, unconditional } = guidancePasses(guidanceScale);
+  return [...(conditional ? [true] : []), ...(unconditional ? [false] : [])];
+}
+
 /** Rows `positions` of a row-major `[rows, V]` matrix, in that order: `[N, V]`. */
 function gatherRows(all: Float32Array, positions: Int32Array, V: number): Float32Array {
   const out = new Float32Array(positions.length * V);
@@ -53,8 +59,7 @@ export async function denoisePasses(
   positions?: Int32Array,
 ): Promise<{ passes: boolean[]; logits: Float32Array[] }> {
   const V = source.vocabSize;
-  const { conditional, unconditional } = guidancePasses(guidanceScale);
-  const passes = [...(conditional ? [true] : []), ...(unconditional ? [false] : [])];
+  const passes = guidancePassList(guidanceScale);
   const check = (logits: unknown, expected: string, size: number, what: string): Float32Array => {
     if (!(logits instanceof Float32Array) || logits.length !== size) {
       const got = logits instanceof Float32Array ? `length ${logits.length}` : String(logits);

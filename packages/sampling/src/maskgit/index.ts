@@ -19,7 +19,7 @@ export {
 export { DEFAULT_MASKGIT_CONFIG, resolveMaskGitConfig, type MaskGitConfig } from './config';
 
 // Classifier-free guidance
-export { guidedLogits, guidancePasses, denoisePasses, denoiseWithGuidance } from './cfg';
+export { guidedLogits, guidancePasses, guidancePassList, denoisePasses, denoiseWithGuidance } from './cfg';
 
 // Decoding
 export {
