@@ -73,6 +73,32 @@ describe('createSgddTask (reconstruction) under train()', () => {
     model.dispose();
   });
 
+  it('group_by_length: rows of like length share a batch, so the batches pad less', async () => {
+    const model = SgddModel.random(parseSgddConfig(TINY_SGDD), new Rng(1));
+    // Lengths 3 to 12 tokens (max_length), in random order.
+    const rows = new Rng(5).shuffle(Array.from({ length: 32 }, (_, i) => Int32Array.from([2, ...Array.from({ length: 1 + (i % 10) }, (_, j) => 4 + ((i + j) % 16)), 3])));
+    const examples = { rows, vectors: toyVectors(rows.length, new Rng(3)) };
+    const padded = async (group: boolean) => {
+      const task = createSgddTask(model, { phase: 'reconstruction', train: examples });
+      expect(rows.map((_, i) => task.exampleLength!(i))).toEqual(rows.map((r) => r.length));
+      let [slots, tokens] = [0, 0];
+      const batch = task.batch.bind(task);
+      task.batch = async (indices, ctx) => {
+        const b = await batch(indices, ctx);
+        [slots, tokens] = [slots + b.batch * b.length, tokens + b.attentionMask.reduce((x, y) => x + y, 0)];
+        return b;
+      };
+      await train({ epochs: 1, batch_size: 4, optimizer: 'adam', lr: 1e-3, seed: 6, group_by_length: group, output_dir: join(dir, `group-${group}`) }, task, { log: null });
+      expect(tokens).toBe(rows.reduce((x, r) => x + r.length, 0));
+      return slots - tokens;
+    };
+    const [grouped, shuffled] = [await padded(true), await padded(false)];
+    // One window holds all 8 batches, sorted: 12 12 12 11 | 11 11 10 10 | 10 9 9 9 | 8 8 8 7 | 7 7 6 6 | 6 5 5 5 | 4 4 4 4 | 3 3 3 3.
+    expect(grouped).toBe(12);
+    expect(shuffled).toBeGreaterThan(3 * grouped);
+    model.dispose();
+  });
+
   it('rejects rows and vectors of different counts', () => {
     const model = SgddModel.random(parseSgddConfig(TINY_SGDD), new Rng(1));
     expect(() => createSgddTask(model, { phase: 'paraphrase', train: { rows: toyRows(2, new Rng(1)), vectors: [] } })).toThrow(/createSgddTask: train has 2 rows but 0 vectors/);

@@ -55,6 +55,8 @@ export function createSgddTask(model: SgddModel, options: SgddTaskOptions): Trai
       `vocab ${c.vocab_size}, T = ${c.num_timesteps}, ${model.params.count().toLocaleString('en-US')} parameters; ${train.rows.length} examples`,
     params: () => new Map(model.params.names().map((n) => [n, model.params.get(n)])),
     numExamples: () => train.rows.length,
+    // Tokens of the row: group_by_length batches rows of like length (less padding per batch).
+    exampleLength: (index) => train.rows[index].length,
     batch: (indices: readonly number[], ctx: StepContext) =>
       makeSgddBatch(
         indices.map((i) => train.rows[i]),
