@@ -95,6 +95,10 @@ describe('sgdd', () => {
     expect(s.eval.exact_match).toBeGreaterThanOrEqual(0);
     expect(s.eval.sampling).toMatchObject({ steps: 4, guidance: 2, engine: 'onnx' });
     expect(existsSync(join(dir, 'run', 'final', 'sgdd_app.json'))).toBe(true);
+    // The same config again: its run dir holds checkpoints, so one line and exit 2.
+    const again = await cli('train', '--config', config, '--backend', 'cpu', '--no-progress');
+    expect(again.code, again.stderr).toBe(2);
+    expect(again.stderr.trim().split('\n').pop()).toMatch(/^sgdd: train: output_dir \S+ already holds checkpoint-\d+.* --resume-from on the command line\) or choose another output_dir$/);
     const model = join(dir, 'run', 'best');
 
     // sample: the same seed, the same output, on both engines; --temperature > 0 with a seed repeats too.

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readSafetensors } from '@proj/core';
+import { CliError, readSafetensors } from '@proj/core';
 import { createMlpTask, useCpuBackend } from '../test/mlp-task';
 import type { TrainConfigInput } from './config';
 import { lrAt } from './lr-schedule';
@@ -231,9 +231,10 @@ describe('train: frozen parameters, early stopping, bad flags', () => {
     const task = createMlpTask();
     const dir = runDir('reuse');
     await train({ epochs: 1, batch_size: 16, output_dir: dir }, task, quiet);
-    await expect(train({ epochs: 1, batch_size: 16, output_dir: dir }, task, quiet)).rejects.toThrow(
-      /train: output_dir .*reuse already holds checkpoint-3 from an earlier run; pass resumeFrom/,
-    );
+    const again = train({ epochs: 1, batch_size: 16, output_dir: dir }, task, quiet);
+    await expect(again).rejects.toThrow(/train: output_dir .*reuse already holds checkpoint-3 from an earlier run; continue it \(resumeFrom; --resume-from on the command line\)/);
+    // A user error: the apps print its one line and exit 2.
+    await expect(again).rejects.toBeInstanceOf(CliError);
     const { evaluate: _dropped, ...noEval } = task;
     await expect(train({ early_stopping: { patience: 2 }, output_dir: runDir('no-eval') }, noEval, quiet)).rejects.toThrow(
       /train: early_stopping.patience is 2 but task "test\/mlp" has no evaluate\(\)/,

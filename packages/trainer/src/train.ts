@@ -2,7 +2,7 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { Progress, Rng, writeFileAtomic, type RngState } from '@proj/core';
+import { CliError, Progress, Rng, writeFileAtomic, type RngState } from '@proj/core';
 import { listCheckpoints, loadCheckpoint, readTrainerState, removeStaleDirs, resolveCheckpoint, saveBest, saveCheckpoint, type TrainerState } from './checkpoint';
 import { configHash, parseTrainConfig, type TrainConfig, type TrainConfigInput } from './config';
 import { initialEarlyStopping, updateEarlyStopping } from './early-stopping';
@@ -161,9 +161,10 @@ export async function train<B>(configInput: TrainConfigInput, task: TrainTask<B>
     const earlier = await listCheckpoints(runDir);
     const continuingHere = resumedFrom !== null && resolve(dirname(resumedFrom)) === resolve(runDir);
     if (!continuingHere && earlier.length > 0) {
-      throw new Error(
+      // A user's choice, not a fault: the apps print it as one line and exit 2.
+      throw new CliError(
         `train: output_dir ${runDir} already holds ${earlier.map((c) => `checkpoint-${c.step}`).join(', ')} from an earlier run; ` +
-          'pass resumeFrom to continue it, or choose another output_dir',
+          'continue it (resumeFrom; --resume-from on the command line) or choose another output_dir',
       );
     }
     await mkdir(runDir, { recursive: true });
