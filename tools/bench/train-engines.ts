@@ -232,8 +232,10 @@ function runTorch(specFile: string): { tokens_per_s: number; step_s: number; max
   const line = out.stdout.trim().split('\n').at(-1) ?? '';
   const rss = /maxrss_kb (\d+)/.exec(out.stderr);
   if (out.status !== 0 || !line.startsWith('{')) return { tokens_per_s: NaN, step_s: NaN, max_rss_mb: NaN, describe: `failed: ${out.stderr.trim().split('\n').slice(-2).join(' ')}` };
-  const r = JSON.parse(line) as { torch: string; threads: number; params: number; train: { tokens_per_s: number; step_ms: number } };
-  return { tokens_per_s: r.train.tokens_per_s, step_s: r.train.step_ms / 1000, max_rss_mb: rss ? Number(rss[1]) / 1024 : NaN, describe: `PyTorch ${r.torch}, ${r.threads} threads, OMP_WAIT_POLICY=PASSIVE, ${r.params.toLocaleString('en-US')} params` };
+  const r = JSON.parse(line) as { torch: string; threads: number; params: number; train: { tokens_per_s: number; step_ms: number; phase_ms: Record<string, number> } };
+  // Where PyTorch's step goes, to set beside train-step-profile.ts's forward / backward / optimizer kernels.
+  const phases = Object.entries(r.train.phase_ms).map(([phase, ms]) => `${phase.replaceAll('_', ' ')} ${Math.round(ms)} ms`).join(', ');
+  return { tokens_per_s: r.train.tokens_per_s, step_s: r.train.step_ms / 1000, max_rss_mb: rss ? Number(rss[1]) / 1024 : NaN, describe: `PyTorch ${r.torch}, ${r.threads} threads, OMP_WAIT_POLICY=PASSIVE, ${r.params.toLocaleString('en-US')} params; per step: ${phases}` };
 }
 
 async function speed(): Promise<void> {

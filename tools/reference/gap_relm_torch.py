@@ -13,7 +13,8 @@ MLP, whose prompts are appended to the word-embedding table as ids vocab_size + 
 
 Then times
 
-  train: joint_finetune steps = planner CE + infill CE, backward, clip to norm 1, AdamW;
+  train: joint_finetune steps = planner CE + infill CE, backward, clip to norm 1, AdamW (also the
+    mean ms of each phase: forward and loss, backward, clipping and AdamW);
   infer: per batch, the planner forward and each infiller forward the TS decode made, with a
     softmax over each output (no other decoding).
 
@@ -160,19 +161,30 @@ def train(model: GapRelm, spec: dict, repeats: int) -> dict:
     ce = nn.CrossEntropyLoss(ignore_index=IGNORE)
     model.train()
 
+    # Seconds per phase of the timed steps (CPU tensors: each call returns when its work is done).
+    phases = {"forward_and_loss": [], "backward": [], "clip_and_adamw": []}
+
     def step(p: dict, f: dict | None) -> None:
+        t0 = time.perf_counter()
         op, ins = model.plan(p)
         loss = ce(op.reshape(-1, 3), p["op_targets"]) + ce(ins.reshape(-1, ins.shape[-1]), p["insert_targets"])
         if f is not None:
             loss = loss + ce(model.fill(f), f["gold"])
         optimizer.zero_grad(set_to_none=True)
+        t1 = time.perf_counter()
         loss.backward()
+        t2 = time.perf_counter()
         torch.nn.utils.clip_grad_norm_(model.parameters(), t["max_grad_norm"])
         optimizer.step()
         loss.item()
+        t3 = time.perf_counter()
+        for name, seconds in zip(phases, (t1 - t0, t2 - t1, t3 - t2)):
+            phases[name].append(seconds)
 
     for p, f, _ in batches[: t["warmup"]]:
         step(p, f)
+    for xs in phases.values():
+        xs.clear()
     timed = batches[t["warmup"] :]
     tokens = sum(n for _, _, n in timed)
     passes = []
@@ -190,6 +202,7 @@ def train(model: GapRelm, spec: dict, repeats: int) -> dict:
         "tokens_per_s": tokens / seconds,
         "step_ms": 1000 * seconds / len(timed),
         "tokens_per_s_range": [tokens / max(passes), tokens / min(passes)],
+        "phase_ms": {name: 1000 * statistics.mean(xs) for name, xs in phases.items()},
     }
 
 
