@@ -578,7 +578,9 @@ describe('train: resume', () => {
     straight.dispose();
     resumed.dispose();
     const blind = createMlpTask();
-    await expect(train({ ...grouped, output_dir: runDir('grouped-blind') }, blind, quiet)).rejects.toThrow(/train: group_by_length needs example lengths, and task "test\/mlp" has no exampleLength\(\)/);
+    const refused = train({ ...grouped, output_dir: runDir('grouped-blind') }, blind, quiet);
+    await expect(refused).rejects.toThrow(/train: group_by_length needs example lengths, and task "test\/mlp" has no exampleLength\(\)/);
+    await expect(refused).rejects.toBeInstanceOf(CliError);
     blind.dispose();
   });
 

@@ -102,14 +102,15 @@ export async function train<B>(configInput: TrainConfigInput, task: TrainTask<B>
   const metricNames = checkTrainMetricNames(task);
 
   // 3) data geometry; the schedule counts optimizer steps, and a partial last group is a step
+  // Settings the task cannot honour are the user's to change: one line and exit 2 in the apps.
   if (config.early_stopping.patience > 0 && !task.evaluate) {
-    throw new RangeError(`train: early_stopping.patience is ${config.early_stopping.patience} but task "${task.name}" has no evaluate()`);
+    throw new CliError(`train: early_stopping.patience is ${config.early_stopping.patience} but task "${task.name}" has no evaluate()`);
   }
   const numExamples = task.numExamples();
   if (!Number.isInteger(numExamples) || numExamples <= 0) throw new RangeError(`train: task.numExamples() must be an integer > 0, got ${numExamples}`);
   const batchesPerEpoch = Math.ceil(numExamples / config.batch_size);
   if (config.group_by_length && typeof task.exampleLength !== 'function') {
-    throw new RangeError(`train: group_by_length needs example lengths, and task "${task.name}" has no exampleLength()`);
+    throw new CliError(`train: group_by_length needs example lengths, and task "${task.name}" has no exampleLength()`);
   }
   const stepsPerEpoch = Math.ceil(batchesPerEpoch / config.grad_accum_steps);
   const totalSteps = config.max_steps > 0 ? config.max_steps : config.epochs * stepsPerEpoch;
