@@ -10,6 +10,7 @@
 //     Adam's m / √v cannot turn a near-zero gradient's float noise into a full-size step);
 //     --stop-after K compares the weights after step K of the same run (schedule and batches of --steps).
 //   npx tsx tools/bench/train-engines.ts speed [--steps 5] [--warmup 2] [--threads N] [--no-prefetch] [--ss-end P] [--steps-per-run K]
+//       [--sizes demo,bert-small] [--rounds N]
 //     tokens/s and peak RSS of a joint step at demo size (batch 32) and at BERT-small size (hidden
 //     512, 4 layers, 8 heads, ffn 2048, vocabulary 21,128, batch 8) on each engine, each run in
 //     its own process so its peak RSS is its own, and PyTorch CPU (2 threads, OMP_WAIT_POLICY=PASSIVE,
@@ -20,6 +21,8 @@
 //     weights is batch construction, which the PyTorch reference (fed the recorded batches) does
 //     not do; --ss-end 0 times the training step alone on both sides. --steps-per-run K: K steps
 //     per onnxruntime run (the trainer's steps_per_run; applies with --ss-end 0), one log per K.
+//     --rounds N: the onnx engine and PyTorch N times each, alternated on the same batches (this
+//     host's rate drifts by 10-30% within minutes), with the median ratio; --sizes: which sizes.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -240,38 +243,64 @@ function runTorch(specFile: string): { tokens_per_s: number; step_s: number; max
 
 async function speed(): Promise<void> {
   const load0 = loadavg();
-  const rows: { size: Size; engine: Engine | 'torch'; tokens_per_s: number; step_s: number; cpu_s?: number; max_rss_mb: number; describe: string }[] = [];
+  // --rounds N: the onnx engine and PyTorch N times each, alternated, on the same batches (tfjs-wasm once).
+  const rounds = flag('rounds', 1);
+  const sizes = listArg('sizes', Object.keys(SIZES)) as Size[];
+  type Row = { size: Size; engine: Engine | 'torch'; round: number; tokens_per_s: number; step_s: number; cpu_s?: number; max_rss_mb: number; describe: string };
+  const rows: Row[] = [];
   const work = await mkdtemp(join(tmpdir(), 'bench-train-engines-'));
-  for (const size of Object.keys(SIZES) as Size[]) {
+  // Flags the children share; --rounds and --sizes are this process's.
+  const childArgs = process.argv.slice(3).filter((a, i, all) => !['--rounds', '--sizes'].includes(a) && !['--rounds', '--sizes'].includes(all[i - 1]));
+  for (const size of sizes) {
     const specFile = join(work, `${size}.json`);
-    for (const engine of ['tfjs', 'onnx'] as const) {
-      const args = [...process.execArgv, fileURLToPath(import.meta.url), 'child', size, engine, ...process.argv.slice(3)];
+    for (const [engine, round] of [['tfjs', 1] as const, ...Array.from({ length: rounds }, (_, r) => ['onnx', r + 1] as const)]) {
+      const args = [...process.execArgv, fileURLToPath(import.meta.url), 'child', size, engine, ...childArgs];
       const env = engine === 'onnx' ? { ...process.env, TRAIN_ENGINES_TORCH_SPEC: specFile } : process.env;
       const out = spawnSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 1 << 24, env });
       const line = out.stdout.trim().split('\n').at(-1) ?? '';
       if (out.status !== 0 || !line.startsWith('{')) {
         const reason = out.stderr.split('\n').find((l) => /Error|Abort/.test(l)) ?? `exit ${out.status}`;
         console.error(`train-engines: ${size} on ${engine} failed: ${out.stderr.slice(-1500)}`);
-        rows.push({ size, engine, tokens_per_s: NaN, step_s: NaN, max_rss_mb: NaN, describe: `failed: ${reason.trim()}` });
+        rows.push({ size, engine, round, tokens_per_s: NaN, step_s: NaN, max_rss_mb: NaN, describe: `failed: ${reason.trim()}` });
         continue;
       }
-      rows.push(JSON.parse(line));
-      console.error(`train-engines: ${line}`);
+      rows.push({ ...JSON.parse(line), round });
+      console.error(`train-engines: round ${round}: ${line}`);
+      // PyTorch right after each onnx run, on the batches that run recorded.
+      const torch = engine === 'onnx' && existsSync(specFile) ? runTorch(specFile) : null;
+      if (torch) rows.push({ size, engine: 'torch', round, ...torch });
     }
-    const torch = existsSync(specFile) ? runTorch(specFile) : null;
-    if (torch) rows.push({ size, engine: 'torch', ...torch });
   }
   await rm(work, { recursive: true, force: true });
   console.log(`train-engines speed: Gap-ReLM joint_finetune steps through train(), tfjs-wasm vs onnxruntime cpu; ${availableParallelism()} cores (${cpus()[0]?.model ?? '?'})`);
-  for (const r of rows) console.log(`${r.size} (batch ${SIZES[r.size].batch}) on ${r.engine}: ${r.describe}`);
-  console.log('| size | engine | s/step | CPU s/step | tokens/s | vs tfjs-wasm | vs PyTorch | peak RSS MB |');
-  console.log('|---|---|---:|---:|---:|---:|---:|---:|');
+  for (const r of rows.filter((x) => x.round === 1)) console.log(`${r.size} (batch ${SIZES[r.size].batch}) on ${r.engine}: ${r.describe}`);
+  console.log(`| size | engine |${rounds > 1 ? ' round |' : ''} s/step | CPU s/step | tokens/s | vs tfjs-wasm | vs PyTorch | peak RSS MB |`);
+  console.log(`|---|---|${rounds > 1 ? '---:|' : ''}---:|---:|---:|---:|---:|---:|`);
   for (const r of rows) {
     const base = rows.find((x) => x.size === r.size && x.engine === 'tfjs')!;
-    const torch = rows.find((x) => x.size === r.size && x.engine === 'torch');
-    console.log(`| ${r.size} | ${{ tfjs: 'tfjs-wasm', onnx: 'onnxruntime', torch: 'PyTorch CPU' }[r.engine]} | ${r.step_s.toFixed(2)} | ${r.cpu_s === undefined ? 'n/a' : r.cpu_s.toFixed(2)} | ${Math.round(r.tokens_per_s)} | ${(r.tokens_per_s / base.tokens_per_s).toFixed(2)}x | ${torch ? `${(r.tokens_per_s / torch.tokens_per_s).toFixed(2)}x` : 'n/a'} | ${Math.round(r.max_rss_mb)} |`);
+    const torch = rows.find((x) => x.size === r.size && x.engine === 'torch' && x.round === r.round);
+    const name = { tfjs: 'tfjs-wasm', onnx: 'onnxruntime', torch: 'PyTorch CPU' }[r.engine];
+    console.log(`| ${r.size} | ${name} |${rounds > 1 ? ` ${r.engine === 'tfjs' ? '' : r.round} |` : ''} ${r.step_s.toFixed(2)} | ${r.cpu_s === undefined ? 'n/a' : r.cpu_s.toFixed(2)} | ${Math.round(r.tokens_per_s)} | ${(r.tokens_per_s / base.tokens_per_s).toFixed(2)}x | ${torch ? `${(r.tokens_per_s / torch.tokens_per_s).toFixed(2)}x` : 'n/a'} | ${Math.round(r.max_rss_mb)} |`);
+  }
+  if (rounds > 1) {
+    for (const size of sizes) {
+      const ratios = rows.filter((r) => r.size === size && r.engine === 'onnx').map((r) => r.tokens_per_s / (rows.find((t) => t.size === size && t.engine === 'torch' && t.round === r.round)?.tokens_per_s ?? NaN)).filter(Number.isFinite);
+      const sorted = [...ratios].sort((a, b) => a - b);
+      const median = sorted.length % 2 ? sorted[(sorted.length - 1) / 2] : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
+      console.log(`${size}: onnxruntime × PyTorch over ${ratios.length} rounds: median ${median.toFixed(2)}x, range ${sorted[0]?.toFixed(2)}–${sorted.at(-1)?.toFixed(2)}x`);
+    }
   }
   console.log(`load average ${load0.map((l) => l.toFixed(1)).join(' ')} -> ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+}
+
+/** A comma-separated flag's values (`--sizes demo,bert-small`), each one of `allowed`; `allowed` when absent. */
+function listArg(name: string, allowed: readonly string[]): string[] {
+  const at = process.argv.indexOf(`--${name}`);
+  if (at < 0) return [...allowed];
+  const values = (process.argv[at + 1] ?? '').split(',').filter((v) => v !== '');
+  const bad = values.filter((v) => !allowed.includes(v));
+  if (values.length === 0 || bad.length > 0) throw new RangeError(`train-engines: --${name} takes a comma-separated list of ${allowed.join(', ')}; got ${JSON.stringify(process.argv[at + 1] ?? '')}`);
+  return values;
 }
 
 const [mode, size, engine] = process.argv.slice(2);
