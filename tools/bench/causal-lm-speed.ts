@@ -46,13 +46,9 @@ import { generate, type CausalBatch, type CausalLogits, type CausalLogitsSource 
 import { train, type TrainEngine } from '@proj/trainer';
 import { REFERENCE_PYTHON } from './gap-relm-torch';
 import { causalLmWindowsSpec, corpusTokens } from './causal-lm-windows';
-import { intFlag } from './int-flag';
+import { intFlag, listArg } from './int-flag';
 
 const flag = (name: string, fallback: number) => intFlag('causal-lm-speed', name, fallback);
-const listFlag = (name: string, fallback: string) => {
-  const at = process.argv.indexOf(`--${name}`);
-  return (at >= 0 ? process.argv[at + 1] : fallback).split(',').filter((s) => s !== '');
-};
 const SEED = 42;
 const THREADS = 2;
 const TRAIN = { lr: 5e-4, weight_decay: 0.01, max_grad_norm: 1 };
@@ -209,11 +205,11 @@ function runTorch(specFile: string): TorchResult | string {
 const fmt = (x: number) => (x >= 100 ? x.toFixed(0) : x.toFixed(1));
 
 async function main(): Promise<void> {
-  const sizes = listFlag('sizes', 'cpu-small,minimind-26m') as CausalLmPreset[];
+  const sizes = listArg('causal-lm-speed', 'sizes', Object.keys(CAUSAL_LM_PRESETS) as CausalLmPreset[], ['cpu-small', 'minimind-26m']);
   const opts = { batch: flag('batch', 8), seqLen: flag('seq-len', 128), steps: flag('steps', 4), warmup: flag('warmup', 1), stepsPerRun: flag('steps-per-run', 1) };
   if (opts.steps % opts.stepsPerRun !== 0 || opts.warmup % opts.stepsPerRun !== 0) throw new RangeError(`causal-lm-speed: --steps (${opts.steps}) and --warmup (${opts.warmup}) must be multiples of --steps-per-run (${opts.stepsPerRun})`);
   const [newTokens, promptLength] = [flag('new-tokens', 32), flag('prompt-length', 32)];
-  const engines = listFlag('train-engines', 'onnx,tfjs') as ('onnx' | 'tfjs')[];
+  const engines = listArg('causal-lm-speed', 'train-engines', ['onnx', 'tfjs'] as const);
   const rounds = flag('rounds', 1);
   const doTrain = !process.argv.includes('--no-train');
   const doGenerate = !process.argv.includes('--no-generate');
@@ -223,7 +219,6 @@ async function main(): Promise<void> {
   const corpus = await corpusTokens();
   const out: string[] = [];
   for (const size of sizes) {
-    if (!(size in CAUSAL_LM_PRESETS)) throw new RangeError(`bench/causal-lm-speed: --sizes: unknown preset ${size} (have ${Object.keys(CAUSAL_LM_PRESETS).join(', ')})`);
     const dir = await mkdtemp(join(tmpdir(), `bench-causal-lm-speed-${size}-`));
     try {
       const model = CausalLm.random({ ...CAUSAL_LM_PRESETS[size], max_position_embeddings: Math.max(1024, opts.seqLen) }, new Rng(SEED));

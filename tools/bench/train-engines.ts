@@ -34,7 +34,7 @@ import { ConfusionSet, ErrorGenerator, defaultSynthConfig } from '@proj/data-syn
 import { BertTokenizer, GapRelm, buildCharVocab, createOnnxEngine, createOpsStageTask, initBackend, onlineExamples, type GapRelmConfigInput, type HostBatch } from '@proj/models';
 import { train, type MetricsRecord } from '@proj/trainer';
 import { REFERENCE_PYTHON } from './gap-relm-torch';
-import { intFlag, numberArg } from './int-flag';
+import { intFlag, listArg, numberArg } from './int-flag';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const data = (path: string) => join(root, 'apps/gap-relm/data', path);
@@ -245,7 +245,7 @@ async function speed(): Promise<void> {
   const load0 = loadavg();
   // --rounds N: the onnx engine and PyTorch N times each, alternated, on the same batches (tfjs-wasm once).
   const rounds = flag('rounds', 1);
-  const sizes = listArg('sizes', Object.keys(SIZES)) as Size[];
+  const sizes = listArg('train-engines', 'sizes', Object.keys(SIZES) as Size[]);
   type Row = { size: Size; engine: Engine | 'torch'; round: number; tokens_per_s: number; step_s: number; cpu_s?: number; max_rss_mb: number; describe: string };
   const rows: Row[] = [];
   const work = await mkdtemp(join(tmpdir(), 'bench-train-engines-'));
@@ -291,16 +291,6 @@ async function speed(): Promise<void> {
     }
   }
   console.log(`load average ${load0.map((l) => l.toFixed(1)).join(' ')} -> ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
-}
-
-/** A comma-separated flag's values (`--sizes demo,bert-small`), each one of `allowed`; `allowed` when absent. */
-function listArg(name: string, allowed: readonly string[]): string[] {
-  const at = process.argv.indexOf(`--${name}`);
-  if (at < 0) return [...allowed];
-  const values = (process.argv[at + 1] ?? '').split(',').filter((v) => v !== '');
-  const bad = values.filter((v) => !allowed.includes(v));
-  if (values.length === 0 || bad.length > 0) throw new RangeError(`train-engines: --${name} takes a comma-separated list of ${allowed.join(', ')}; got ${JSON.stringify(process.argv[at + 1] ?? '')}`);
-  return values;
 }
 
 const [mode, size, engine] = process.argv.slice(2);
