@@ -249,12 +249,10 @@ async function speed(): Promise<void> {
   type Row = { size: Size; engine: Engine | 'torch'; round: number; tokens_per_s: number; step_s: number; cpu_s?: number; max_rss_mb: number; describe: string };
   const rows: Row[] = [];
   const work = await mkdtemp(join(tmpdir(), 'bench-train-engines-'));
-  // Flags the children share; --rounds and --sizes are this process's.
-  const childArgs = process.argv.slice(3).filter((a, i, all) => !['--rounds', '--sizes'].includes(a) && !['--rounds', '--sizes'].includes(all[i - 1]));
   for (const size of sizes) {
     const specFile = join(work, `${size}.json`);
     for (const [engine, round] of [['tfjs', 1] as const, ...Array.from({ length: rounds }, (_, r) => ['onnx', r + 1] as const)]) {
-      const args = [...process.execArgv, fileURLToPath(import.meta.url), 'child', size, engine, ...childArgs];
+      const args = [...process.execArgv, fileURLToPath(import.meta.url), 'child', size, engine, ...process.argv.slice(3)];
       const env = engine === 'onnx' ? { ...process.env, TRAIN_ENGINES_TORCH_SPEC: specFile } : process.env;
       const out = spawnSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 1 << 24, env });
       const line = out.stdout.trim().split('\n').at(-1) ?? '';
@@ -276,15 +274,17 @@ async function speed(): Promise<void> {
   for (const r of rows.filter((x) => x.round === 1)) console.log(`${r.size} (batch ${SIZES[r.size].batch}) on ${r.engine}: ${r.describe}`);
   console.log(`| size | engine |${rounds > 1 ? ' round |' : ''} s/step | CPU s/step | tokens/s | vs tfjs-wasm | vs PyTorch | peak RSS MB |`);
   console.log(`|---|---|${rounds > 1 ? '---:|' : ''}---:|---:|---:|---:|---:|---:|`);
+  // PyTorch's row of the same size and round (tfjs-wasm's is round 1's).
+  const torchOf = (r: Row) => rows.find((x) => x.size === r.size && x.engine === 'torch' && x.round === r.round);
   for (const r of rows) {
     const base = rows.find((x) => x.size === r.size && x.engine === 'tfjs')!;
-    const torch = rows.find((x) => x.size === r.size && x.engine === 'torch' && x.round === r.round);
+    const torch = torchOf(r);
     const name = { tfjs: 'tfjs-wasm', onnx: 'onnxruntime', torch: 'PyTorch CPU' }[r.engine];
     console.log(`| ${r.size} | ${name} |${rounds > 1 ? ` ${r.engine === 'tfjs' ? '' : r.round} |` : ''} ${r.step_s.toFixed(2)} | ${r.cpu_s === undefined ? 'n/a' : r.cpu_s.toFixed(2)} | ${Math.round(r.tokens_per_s)} | ${(r.tokens_per_s / base.tokens_per_s).toFixed(2)}x | ${torch ? `${(r.tokens_per_s / torch.tokens_per_s).toFixed(2)}x` : 'n/a'} | ${Math.round(r.max_rss_mb)} |`);
   }
   if (rounds > 1) {
     for (const size of sizes) {
-      const ratios = rows.filter((r) => r.size === size && r.engine === 'onnx').map((r) => r.tokens_per_s / (rows.find((t) => t.size === size && t.engine === 'torch' && t.round === r.round)?.tokens_per_s ?? NaN)).filter(Number.isFinite);
+      const ratios = rows.filter((r) => r.size === size && r.engine === 'onnx').map((r) => r.tokens_per_s / (torchOf(r)?.tokens_per_s ?? NaN)).filter(Number.isFinite);
       const sorted = [...ratios].sort((a, b) => a - b);
       const median = sorted.length % 2 ? sorted[(sorted.length - 1) / 2] : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
       console.log(`${size}: onnxruntime × PyTorch over ${ratios.length} rounds: median ${median.toFixed(2)}x, range ${sorted[0]?.toFixed(2)}–${sorted.at(-1)?.toFixed(2)}x`);
